@@ -20,12 +20,18 @@
 //!
 //! Each slot is one 64-byte cache line holding an 8-byte *stamp* followed by the message
 //! (for messages of up to 56 bytes, such as `crossline_types::Message`). The producer
-//! writes the message and then stores the stamp `position + 1` with release ordering; the
-//! consumer polls the stamp of the slot it will read next with acquire ordering. A
-//! consumer waiting for the next message therefore touches exactly one cache line, the
-//! one its message arrives in, and one cache-line transfer from the producer's core brings
-//! both the "ready" signal and the payload. A classic ring whose consumer polls the
-//! producer's tail index needs two dependent transfers (the index, then the slot).
+//! publishes messages in *runs* of consecutive slots (one for [`Producer::try_push`], up
+//! to [`RUN_LENGTH_MAX`] for a [`Claim`]): it writes the run's other slots, then the first
+//! slot's message, then the first slot's stamp, with release ordering. The stamp holds the
+//! position and the run's length. The consumer polls the stamp of the slot it will read
+//! next with acquire ordering, and one load tells it the whole run is ready.
+//!
+//! So a consumer waiting for the next message touches exactly one cache line, the one its
+//! message arrives in, and one cache-line transfer from the producer's core brings both
+//! the "ready" signal and the payload; a classic ring whose consumer polls the producer's
+//! tail index needs two dependent transfers (the index, then the slot). And a batch costs
+//! one stamp store and one stamp load, as a classic ring's batch costs one index update:
+//! the polled line changes hands once per run, never while the producer is filling it.
 //!
 //! The consumer publishes its position (`head`) on its own cache-padded line after each
 //! pop or batch; the producer caches it and reads the shared copy again only when its
@@ -33,8 +39,9 @@
 //! consumer's line. The producer also publishes its own position (`tail`) on a separate
 //! padded line; nothing on the hot path reads it, it is there for depth monitoring.
 //!
-//! Stamps are 64-bit positions, so they never wrap in practice (2^64 messages is
-//! centuries at a billion per second), and a slot's stamp also tells which lap wrote it.
+//! A stamp is `(position + 1) mod 2^56` in its low 56 bits and the run length (1 to 255)
+//! in its high 8. Comparing positions modulo 2^56 is exact: a slot's stale stamp is
+//! always exactly one lap (`capacity` positions, far less than 2^56) old.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod sync;
@@ -48,6 +55,33 @@ use crate::sync::{spin_loop, Arc, AtomicBool, AtomicU64, Ordering, UnsafeCell};
 
 /// The most slots a ring may have (2^26: four GiB of 64-byte slots).
 pub const CAPACITY_MAX: usize = 1 << 26;
+
+/// The most slots one [`Claim`] reserves (a run's length fits the stamp's top byte).
+pub const RUN_LENGTH_MAX: usize = 255;
+
+/// Bits of a stamp that hold the position; the rest hold the run length.
+const STAMP_POSITION_BITS: u32 = 56;
+const STAMP_POSITION_MASK: u64 = (1 << STAMP_POSITION_BITS) - 1;
+
+const _: () = assert!(CAPACITY_MAX as u64 <= STAMP_POSITION_MASK);
+const _: () = assert!(RUN_LENGTH_MAX as u64 == u64::MAX >> STAMP_POSITION_BITS);
+
+/// The stamp that publishes a run of `length` slots starting at `position`.
+#[inline(always)]
+const fn stamp_for(position: u64, length: u64) -> u64 {
+    ((position + 1) & STAMP_POSITION_MASK) | (length << STAMP_POSITION_BITS)
+}
+
+/// The length of the run that `stamp` publishes starting at `position`, or 0 if the slot
+/// at `position` has not been published (the stamp is from an earlier lap, or zero).
+#[inline(always)]
+const fn run_length(stamp: u64, position: u64) -> u64 {
+    if stamp & STAMP_POSITION_MASK == (position + 1) & STAMP_POSITION_MASK {
+        stamp >> STAMP_POSITION_BITS
+    } else {
+        0
+    }
+}
 
 /// Why a ring could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,8 +136,10 @@ pub fn channel<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consumer
         slots,
     });
     let capacity = capacity as u64;
+    let slots = shared.slots.as_ptr();
     let producer = Producer {
         shared: Arc::clone(&shared),
+        slots,
         tail: 0,
         head_cached: 0,
         capacity,
@@ -111,7 +147,9 @@ pub fn channel<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consumer
     };
     let consumer = Consumer {
         shared,
+        slots,
         head: 0,
+        ready_end: 0,
         mask: capacity - 1,
     };
     Ok((producer, consumer))
@@ -120,8 +158,9 @@ pub fn channel<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consumer
 /// One cache line: the publication stamp, then the message.
 #[repr(C, align(64))]
 struct Slot<T> {
-    /// `position + 1` of the message in `value` once it is published; 0 before the first
-    /// lap. Written only by the producer (release), read by the consumer (acquire).
+    /// Meaningful only on the first slot of a run: [`stamp_for`] its position and length.
+    /// Zero before the first lap. Written only by the producer (release), read by the
+    /// consumer (acquire).
     stamp: AtomicU64,
     value: UnsafeCell<MaybeUninit<T>>,
 }
@@ -159,14 +198,20 @@ struct Shared<T> {
 // `T` values between threads needs only `T: Send`.
 unsafe impl<T: Send> Sync for Shared<T> {}
 
-impl<T> Shared<T> {
-    #[inline(always)]
-    fn slot(&self, position: u64, mask: u64) -> &Slot<T> {
-        // The mask keeps the index below `capacity`; the compiler cannot see that it equals
-        // `slots.len() - 1`, so the bounds check stays, but it is a predictable branch.
-        #[allow(clippy::cast_possible_truncation)] // index < capacity <= CAPACITY_MAX
-        &self.slots[(position & mask) as usize]
-    }
+/// The slot for `position` in the array starting at `slots`.
+///
+/// # Safety
+/// `slots` must point to the first of `mask + 1` slots that outlive `'a` (the handles keep
+/// the array alive through their `Arc<Shared>`).
+#[inline(always)]
+unsafe fn slot_at<'a, T>(slots: *const Slot<T>, mask: u64, position: u64) -> &'a Slot<T> {
+    #[allow(clippy::cast_possible_truncation)] // masked: below capacity <= CAPACITY_MAX
+    let index = (position & mask) as usize;
+    // SAFETY: `index <= mask`, so the offset stays inside the array (caller's contract).
+    let slot = unsafe { slots.add(index) };
+    // SAFETY: `slot` points to an initialised slot of an array that outlives `'a` (caller's
+    // contract); slots are only ever shared (`&`), their contents guarded by atomics.
+    unsafe { &*slot }
 }
 
 /// Depth of a ring, readable from any thread without disturbing either end.
@@ -203,8 +248,16 @@ impl<T> fmt::Debug for Monitor<T> {
 }
 
 /// The writing end of a ring. Not `Clone`: there is exactly one producer.
+///
+/// Aligned to 128 bytes (two cache lines, the unit the adjacent-line prefetcher moves) so
+/// that its private positions, updated on every push, never share a line with the
+/// consumer's handle or anything else, wherever the caller puts it (measured: a producer
+/// and consumer handle side by side in one struct doubled the one-way latency).
+#[repr(align(128))]
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
+    /// `shared.slots` start, cached so a push does not chase `Arc` and `Box` pointers.
+    slots: *const Slot<T>,
     /// Messages published by this producer (the next position to write).
     tail: u64,
     /// The consumer's `head` as last read; only ever behind the real value.
@@ -228,14 +281,14 @@ impl<T: Copy> Producer<T> {
             return Err(value);
         }
         self.write(self.tail, value);
-        self.stamp(self.tail);
+        self.stamp(self.tail, 1);
         self.tail += 1;
         self.shared.tail.store(self.tail, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Reserves up to `count_max` free slots for writing; publish them with
-    /// [`Claim::publish`]. The claim may be shorter than asked (even empty) when the ring is
+    /// Reserves up to `count_max` free slots (at most [`RUN_LENGTH_MAX`]) for writing;
+    /// what is written is published by [`Claim::publish`] or when the claim is dropped. The claim may be shorter than asked (even empty) when the ring is
     /// nearly full.
     #[inline]
     pub fn claim(&mut self, count_max: usize) -> Claim<'_, T> {
@@ -244,11 +297,12 @@ impl<T: Copy> Producer<T> {
             free = self.refresh_free_slots();
         }
         #[allow(clippy::cast_possible_truncation)] // free <= capacity <= CAPACITY_MAX
-        let count = (count_max as u64).min(free) as usize;
+        let count = (count_max.min(RUN_LENGTH_MAX) as u64).min(free) as usize;
         Claim {
             producer: self,
             count,
             written: 0,
+            first: MaybeUninit::uninit(),
         }
     }
 
@@ -292,6 +346,13 @@ impl<T: Copy> Producer<T> {
     }
 
     #[inline(always)]
+    fn slot(&self, position: u64) -> &Slot<T> {
+        // SAFETY: `slots` is the start of `shared.slots` (capacity `mask + 1`), kept alive
+        // by `self.shared` for as long as `self` is borrowed.
+        unsafe { slot_at(self.slots, self.mask, position) }
+    }
+
+    #[inline(always)]
     fn free_slots_cached(&self) -> u64 {
         debug_assert!(self.tail - self.head_cached <= self.capacity);
         self.capacity - (self.tail - self.head_cached)
@@ -309,7 +370,7 @@ impl<T: Copy> Producer<T> {
     #[inline(always)]
     fn write(&mut self, position: u64, value: T) {
         debug_assert!(position - self.head_cached < self.capacity);
-        let slot = self.shared.slot(position, self.mask);
+        let slot = self.slot(position);
         slot.value.with_mut(|pointer| {
             // SAFETY: `position` is below `head + capacity`, so the consumer has released
             // this slot and will not read it until we store its stamp below; we are the only
@@ -318,13 +379,14 @@ impl<T: Copy> Producer<T> {
         });
     }
 
+    /// Publishes the run of `length` slots from `position`, all already written.
     #[inline(always)]
-    fn stamp(&self, position: u64) {
-        // Release: the value written above becomes visible with the stamp.
-        self.shared
-            .slot(position, self.mask)
+    fn stamp(&self, position: u64, length: u64) {
+        debug_assert!((1..=RUN_LENGTH_MAX as u64).contains(&length));
+        // Release: every value of the run, written before, becomes visible with the stamp.
+        self.slot(position)
             .stamp
-            .store(position + 1, Ordering::Release);
+            .store(stamp_for(position, length), Ordering::Release);
     }
 }
 
@@ -348,11 +410,19 @@ impl<T> Drop for Producer<T> {
 
 /// Slots reserved by [`Producer::claim`]: write into them in order, then publish.
 ///
-/// Dropping a claim without publishing publishes nothing; the slots stay free.
+/// Every written slot becomes visible to the consumer, as one run, when the claim is
+/// published or dropped, whichever comes first; unwritten slots stay free.
+///
+/// The run's first value is held back and written last, just before its stamp: a
+/// caught-up consumer polls exactly that slot, so the line it polls receives all its
+/// stores in one burst and changes hands once per run, and the other slots are never
+/// touched by the consumer while the producer fills them.
 pub struct Claim<'a, T: Copy> {
     producer: &'a mut Producer<T>,
     count: usize,
     written: usize,
+    /// The run's first value, held until publication.
+    first: MaybeUninit<T>,
 }
 
 impl<T: Copy> Claim<'_, T> {
@@ -383,34 +453,55 @@ impl<T: Copy> Claim<'_, T> {
         if self.written == self.count {
             return Err(value);
         }
-        let position = self.producer.tail + self.written as u64;
-        self.producer.write(position, value);
+        if self.written == 0 {
+            self.first = MaybeUninit::new(value);
+        } else {
+            let position = self.producer.tail + self.written as u64;
+            self.producer.write(position, value);
+        }
         self.written += 1;
         Ok(())
     }
 
-    /// Makes every written slot visible to the consumer, in order, and returns how many.
+    /// Makes every written slot visible to the consumer and returns how many.
     #[inline]
     pub fn publish(self) -> usize {
-        let first = self.producer.tail;
-        let written = self.written as u64;
-        for position in first..first + written {
-            self.producer.stamp(position);
+        self.written
+        // Drop writes the first slot, stamps the run and advances the producer.
+    }
+}
+
+impl<T: Copy> Drop for Claim<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.written == 0 {
+            return;
         }
-        self.producer.tail = first + written;
+        let first = self.producer.tail;
+        // SAFETY: `written > 0`, so `write` stored the first value in `self.first`.
+        let value = unsafe { self.first.assume_init() };
+        self.producer.write(first, value);
+        self.producer.stamp(first, self.written as u64);
+        self.producer.tail = first + self.written as u64;
         self.producer
             .shared
             .tail
             .store(self.producer.tail, Ordering::Relaxed);
-        self.written
     }
 }
 
 /// The reading end of a ring. Not `Clone`: there is exactly one consumer.
+///
+/// Aligned to 128 bytes for the same reason as [`Producer`].
+#[repr(align(128))]
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
+    /// `shared.slots` start, cached as in [`Producer`].
+    slots: *const Slot<T>,
     /// Messages consumed (the next position to read).
     head: u64,
+    /// End of the last run seen: every position in `head..ready_end` is published.
+    ready_end: u64,
     mask: u64,
 }
 
@@ -422,7 +513,15 @@ impl<T: Copy> Consumer<T> {
     /// Takes the next message, or `None` if none is published.
     #[inline]
     pub fn try_pop(&mut self) -> Option<T> {
-        let value = self.read_if_ready(self.head)?;
+        if self.ready_from(self.head) == 0 {
+            return None;
+        }
+        let value = self.slot(self.head).value.with(|pointer| {
+            // SAFETY: `head` lies in a published run (acquire on its stamp pairs with the
+            // producer's release after writing the run), and the producer will not write
+            // this slot again until we advance `head` past it.
+            unsafe { pointer.cast::<T>().read() }
+        });
         self.head += 1;
         self.release();
         Some(value)
@@ -433,25 +532,30 @@ impl<T: Copy> Consumer<T> {
     #[inline]
     pub fn drain(&mut self, count_max: usize, mut handler: impl FnMut(&T)) -> usize {
         let first = self.head;
-        let mut count = 0;
-        while count < count_max {
-            let position = first + count as u64;
-            let slot = self.shared.slot(position, self.mask);
-            if slot.stamp.load(Ordering::Acquire) != position + 1 {
+        let end = first + count_max as u64;
+        let mut position = first;
+        while position < end {
+            let ready = self.ready_from(position);
+            if ready == 0 {
                 break;
             }
-            slot.value.with(|pointer| {
-                // SAFETY: the stamp equals `position + 1`, so the producer published this
-                // slot (acquire pairs with its release) and will not write it again until we
-                // release it by advancing `head` below, after the last use of this reference.
-                handler(unsafe { &*pointer.cast::<T>() });
-            });
-            count += 1;
+            let run_end = end.min(position + ready);
+            while position < run_end {
+                self.slot(position).value.with(|pointer| {
+                    // SAFETY: `position` lies in a published run (see `try_pop`), and the
+                    // slot stays ours until `head` advances below, after this reference's
+                    // last use.
+                    handler(unsafe { &*pointer.cast::<T>() });
+                });
+                position += 1;
+            }
         }
-        if count > 0 {
-            self.head = first + count as u64;
+        if position > first {
+            self.head = position;
             self.release();
         }
+        #[allow(clippy::cast_possible_truncation)] // at most count_max
+        let count = (position - first) as usize;
         count
     }
 
@@ -465,14 +569,14 @@ impl<T: Copy> Consumer<T> {
         })
     }
 
-    /// Whether no message is ready to read (one load of the next slot's stamp).
+    /// Whether no message is ready to read (at most one load of the next slot's stamp).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.shared
-            .slot(self.head, self.mask)
-            .stamp
-            .load(Ordering::Acquire)
-            != self.head + 1
+        self.head >= self.ready_end
+            && run_length(
+                self.slot(self.head).stamp.load(Ordering::Acquire),
+                self.head,
+            ) == 0
     }
 
     /// Whether the producer has been dropped. Once it has, and [`Consumer::is_empty`] is
@@ -510,16 +614,25 @@ impl<T: Copy> Consumer<T> {
     }
 
     #[inline(always)]
-    fn read_if_ready(&self, position: u64) -> Option<T> {
-        let slot = self.shared.slot(position, self.mask);
-        if slot.stamp.load(Ordering::Acquire) != position + 1 {
-            return None;
+    fn slot(&self, position: u64) -> &Slot<T> {
+        // SAFETY: as in `Producer::slot`.
+        unsafe { slot_at(self.slots, self.mask, position) }
+    }
+
+    /// How many slots from `position` (the next unread one) are known to be published:
+    /// what remains of the last run seen, or else the length of the run whose stamp is at
+    /// `position` now (one acquire load), or 0.
+    #[inline(always)]
+    fn ready_from(&mut self, position: u64) -> u64 {
+        debug_assert!(position >= self.head);
+        if position < self.ready_end {
+            return self.ready_end - position;
         }
-        Some(slot.value.with(|pointer| {
-            // SAFETY: the stamp shows the producer published this slot (acquire pairs with
-            // its release store) and it will not write it again until we advance `head`.
-            unsafe { pointer.cast::<T>().read() }
-        }))
+        // Runs are contiguous, so the first slot not covered by the last run is the first
+        // slot of the next run, whose stamp announces it.
+        let length = run_length(self.slot(position).stamp.load(Ordering::Acquire), position);
+        self.ready_end = position + length;
+        length
     }
 
     #[inline(always)]
@@ -553,6 +666,16 @@ mod tests {
         assert_eq!(slot_bytes::<[u64; 7]>(), 64);
         assert_eq!(slot_bytes::<u64>(), 64);
         assert_eq!(slot_bytes::<[u64; 8]>(), 128);
+    }
+
+    #[test]
+    fn handles_never_share_a_cache_line() {
+        assert_eq!(align_of::<Producer<[u64; 7]>>(), 128);
+        assert_eq!(align_of::<Consumer<[u64; 7]>>(), 128);
+        let pair = channel::<u64>(2).unwrap();
+        let producer_address = core::ptr::addr_of!(pair.0) as usize;
+        let consumer_address = core::ptr::addr_of!(pair.1) as usize;
+        assert!(producer_address.abs_diff(consumer_address) >= 128);
     }
 
     #[test]
@@ -607,20 +730,63 @@ mod tests {
         claim.write(11).unwrap();
         assert_eq!(claim.remaining(), 3);
         assert_eq!(claim.publish(), 2);
-        // An abandoned claim publishes nothing.
-        {
-            let mut abandoned = producer.claim(3);
-            abandoned.write(99).unwrap();
-        }
         let mut out = [0u32; 8];
         assert_eq!(consumer.pop_slice(&mut out), 2);
         assert_eq!(&out[..2], &[10, 11]);
+        // A claim dropped without an explicit publish still publishes what it wrote, and
+        // only that.
+        {
+            let mut dropped = producer.claim(3);
+            dropped.write(98).unwrap();
+            dropped.write(99).unwrap();
+        }
+        assert_eq!(consumer.pop_slice(&mut out), 2);
+        assert_eq!(&out[..2], &[98, 99]);
         assert!(consumer.is_empty());
         // The claim is clipped to the free space and a full claim refuses further writes.
         assert_eq!(producer.push_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 9]), 8);
         let mut full = producer.claim(1);
         assert!(full.is_empty());
         assert_eq!(full.write(0), Err(0));
+        assert_eq!(full.publish(), 0);
+    }
+
+    #[test]
+    fn stamps_compare_positions_modulo_2_to_the_56() {
+        assert_eq!(run_length(stamp_for(5, 3), 5), 3);
+        assert_eq!(run_length(stamp_for(5, 3), 6), 0);
+        assert_eq!(run_length(0, 0), 0, "a never-written slot is not published");
+        let late = STAMP_POSITION_MASK + 10; // past the first wrap of the stamp's position
+        assert_eq!(run_length(stamp_for(late, 1), late), 1);
+        assert_eq!(
+            run_length(stamp_for(late - 4096, 1), late),
+            0,
+            "a lap-old stamp"
+        );
+    }
+
+    #[test]
+    fn a_run_is_read_across_pops_drains_and_wrap_around() {
+        let (mut producer, mut consumer) = channel::<u64>(8).unwrap();
+        for lap in 0..5u64 {
+            assert_eq!(
+                producer.push_slice(&[lap * 10, lap * 10 + 1, lap * 10 + 2]),
+                3
+            );
+            producer.try_push(lap * 10 + 3).unwrap();
+            assert_eq!(consumer.try_pop(), Some(lap * 10));
+            let mut seen = Vec::new();
+            assert_eq!(consumer.drain(1, |value| seen.push(*value)), 1);
+            assert_eq!(consumer.drain(10, |value| seen.push(*value)), 2);
+            assert_eq!(seen, [lap * 10 + 1, lap * 10 + 2, lap * 10 + 3]);
+            assert!(consumer.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_claim_is_capped_at_the_longest_run() {
+        let (mut producer, _consumer) = channel::<u8>(1024).unwrap();
+        assert_eq!(producer.claim(1000).len(), RUN_LENGTH_MAX);
     }
 
     #[test]

@@ -98,3 +98,23 @@ fn close_is_seen_after_the_last_message() {
         writer.join().unwrap();
     });
 }
+
+#[test]
+fn a_run_read_one_message_at_a_time_then_the_next_run() {
+    loom::model(|| {
+        // The consumer learns the first run's length from one stamp and reads the rest of
+        // it without looking at their (unwritten) stamps; the slots' values must still be
+        // visible. Then a second run, single push, on a ring that wraps.
+        let (mut producer, mut consumer) = crossline_ring::channel::<u64>(4).unwrap();
+        let writer = thread::spawn(move || {
+            assert_eq!(producer.push_slice(&[1, 2, 3]), 3);
+            let mut pending = 4;
+            while let Err(back) = producer.try_push(pending) {
+                pending = back;
+                thread::yield_now();
+            }
+        });
+        assert_eq!(receive(&mut consumer, 4), [1, 2, 3, 4]);
+        writer.join().unwrap();
+    });
+}

@@ -1,0 +1,703 @@
+//! `scripts/bench.sh ring [--quick]`: crossline-ring against rtrb, crossbeam's ArrayQueue
+//! and a bounded crossbeam channel, and against the machine's core-to-core latency.
+//!
+//! Every subject moves the same stream of `crossline_types::Message` values (56 bytes: a
+//! sequence number, a timestamp and a new-order body) from a producer pinned to one core
+//! to a consumer pinned to another, and each occupies one 64-byte cache line per message:
+//! crossline-ring's slot is its 8-byte stamp plus the message; the peers carry the message
+//! in a 64-byte-aligned wrapper, their best layout (no slot straddles two lines).
+//!
+//! Throughput: `messages` as fast as possible, each subject through its fastest API
+//! (crossline-ring claim/drain batches, rtrb write/read chunks, ArrayQueue push/pop,
+//! channel try_send/try_recv), the consumer checking every sequence number.
+//! Latency: open-loop at a fixed offered rate; each message carries the time it was due,
+//! so the consumer's histogram charges every delay to every message it held up.
+//! Subjects are interleaved round by round and ratios are medians of per-round ratios.
+// Measurement arithmetic converts between f64 and integer nanoseconds, ticks and counts
+// that are far inside both ranges; truncation there is rounding, on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossline_bench::clock::Clock;
+use crossline_bench::core_to_core::{self, signed_nanos};
+use crossline_bench::stats::{latency_histogram, median, Percentiles};
+use crossline_bench::{report, run_pinned_pair, Options};
+use crossline_types::{
+    Body, Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderType, Price, Quantity,
+    SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
+};
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+/// Slots in every queue.
+const CAPACITY: usize = 4096;
+/// Largest batch for the batch APIs (crossline-ring, rtrb).
+const BATCH_MAX: usize = 64;
+
+/// The settings of one run.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    rounds: usize,
+    throughput_messages: u64,
+    latency_messages: u64,
+    latency_warmup: u64,
+    rate_per_s: u64,
+    round_trips: u64,
+}
+
+impl Settings {
+    fn from_options(options: &Options) -> Settings {
+        let (rounds, throughput_messages, latency_messages, round_trips) = if options.quick {
+            (5, 10_000_000, 100_000, 50_000)
+        } else {
+            (7, 20_000_000, 1_000_000, 500_000)
+        };
+        Settings {
+            rounds: options.rounds.unwrap_or(rounds),
+            throughput_messages,
+            latency_messages,
+            latency_warmup: latency_messages / 10,
+            rate_per_s: options.rate_per_s.unwrap_or(1_000_000),
+            round_trips,
+        }
+    }
+}
+
+/// The message every subject carries: a realistic new order, numbered.
+#[inline(always)]
+fn message(sequence: u64, due_ticks: u64) -> Message {
+    Message {
+        sequence: SequenceNumber::new(sequence),
+        timestamp: Timestamp::new(due_ticks),
+        body: Body::NewOrder(NewOrder {
+            client: ClientId::new(7),
+            symbol: SymbolId::new(42),
+            client_order_id: ClientOrderId::new(sequence),
+            price: Price::from_micros(101_250_000),
+            quantity: Quantity::new(100),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::ImmediateOrCancel,
+            capacity: Capacity::Agency,
+        }),
+    }
+}
+
+/// A peer's slot: the same message, alone on its cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line(Message);
+
+const _: () = assert!(size_of::<Line>() == 64);
+const _: () = assert!(crossline_ring::slot_bytes::<Message>() == 64);
+
+/// Checks that messages arrive in order, without the compiler skipping the read.
+struct Checker {
+    expected: u64,
+}
+
+impl Checker {
+    #[inline(always)]
+    fn check(&mut self, message: &Message) {
+        assert_eq!(
+            message.sequence.get(),
+            self.expected,
+            "message out of order"
+        );
+        self.expected += 1;
+    }
+}
+
+/// One queue under test, through its best API for each measurement.
+trait Subject {
+    const NAME: &'static str;
+    const KEY: &'static str;
+    type Sender: Send;
+    type Receiver: Send;
+    fn build() -> (Self::Sender, Self::Receiver);
+    /// Sends messages `0..count` as fast as possible.
+    fn send_stream(sender: &mut Self::Sender, count: u64);
+    /// Receives `count` messages, checking each.
+    fn receive_stream(receiver: &mut Self::Receiver, count: u64);
+    /// Sends one message, spinning while the queue is full.
+    fn send_one(sender: &mut Self::Sender, message: Message);
+    /// Receives one message, spinning while the queue is empty.
+    fn receive_one(receiver: &mut Self::Receiver) -> Message;
+}
+
+struct Crossline;
+
+impl Subject for Crossline {
+    const NAME: &'static str = "crossline-ring";
+    const KEY: &'static str = "crossline_ring";
+    type Sender = crossline_ring::Producer<Message>;
+    type Receiver = crossline_ring::Consumer<Message>;
+
+    fn build() -> (Self::Sender, Self::Receiver) {
+        crossline_ring::channel(CAPACITY).expect("capacity is a power of two")
+    }
+
+    fn send_stream(sender: &mut Self::Sender, count: u64) {
+        let mut next = 0;
+        while next < count {
+            let mut claim = sender.claim(BATCH_MAX.min((count - next) as usize));
+            while claim.remaining() > 0 {
+                let _ = claim.write(message(next, 0));
+                next += 1;
+            }
+            if claim.publish() == 0 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    fn receive_stream(receiver: &mut Self::Receiver, count: u64) {
+        let mut checker = Checker { expected: 0 };
+        while checker.expected < count {
+            if receiver.drain(BATCH_MAX, |message| checker.check(message)) == 0 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    fn send_one(sender: &mut Self::Sender, message: Message) {
+        let mut pending = message;
+        while let Err(back) = sender.try_push(pending) {
+            pending = back;
+            std::hint::spin_loop();
+        }
+    }
+
+    fn receive_one(receiver: &mut Self::Receiver) -> Message {
+        loop {
+            if let Some(message) = receiver.try_pop() {
+                return message;
+            }
+            std::hint::spin_loop();
+        }
+    }
+}
+
+struct Rtrb;
+
+impl Subject for Rtrb {
+    const NAME: &'static str = "rtrb";
+    const KEY: &'static str = "rtrb";
+    type Sender = rtrb::Producer<Line>;
+    type Receiver = rtrb::Consumer<Line>;
+
+    fn build() -> (Self::Sender, Self::Receiver) {
+        rtrb::RingBuffer::new(CAPACITY)
+    }
+
+    fn send_stream(sender: &mut Self::Sender, count: u64) {
+        let mut next = 0;
+        while next < count {
+            let want = BATCH_MAX.min((count - next) as usize);
+            // `write_chunk_uninit` checks a cached index first; `slots()` always re-reads
+            // the consumer's shared index, so call it only when the cached view falls short.
+            let chunk = match sender.write_chunk_uninit(want) {
+                Ok(chunk) => chunk,
+                Err(_) => match sender.slots().min(want) {
+                    0 => {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    free => sender.write_chunk_uninit(free).expect("slots were counted"),
+                },
+            };
+            let (first, length) = (next, chunk.len() as u64);
+            next += chunk
+                .fill_from_iter((first..first + length).map(|sequence| Line(message(sequence, 0))))
+                as u64;
+        }
+    }
+
+    fn receive_stream(receiver: &mut Self::Receiver, count: u64) {
+        let mut checker = Checker { expected: 0 };
+        while checker.expected < count {
+            // As for the producer: the cached path first, the shared index only when short.
+            let chunk = match receiver.read_chunk(BATCH_MAX) {
+                Ok(chunk) => chunk,
+                Err(_) => match receiver.slots().min(BATCH_MAX) {
+                    0 => {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    ready => receiver.read_chunk(ready).expect("slots were counted"),
+                },
+            };
+            let (first, second) = chunk.as_slices();
+            first
+                .iter()
+                .chain(second)
+                .for_each(|line| checker.check(&line.0));
+            chunk.commit_all();
+        }
+    }
+
+    fn send_one(sender: &mut Self::Sender, message: Message) {
+        let mut pending = Line(message);
+        while let Err(rtrb::PushError::Full(back)) = sender.push(pending) {
+            pending = back;
+            std::hint::spin_loop();
+        }
+    }
+
+    fn receive_one(receiver: &mut Self::Receiver) -> Message {
+        loop {
+            if let Ok(line) = receiver.pop() {
+                return line.0;
+            }
+            std::hint::spin_loop();
+        }
+    }
+}
+
+struct ArrayQueue;
+
+impl Subject for ArrayQueue {
+    const NAME: &'static str = "crossbeam ArrayQueue";
+    const KEY: &'static str = "crossbeam_array_queue";
+    type Sender = Arc<crossbeam_queue::ArrayQueue<Line>>;
+    type Receiver = Arc<crossbeam_queue::ArrayQueue<Line>>;
+
+    fn build() -> (Self::Sender, Self::Receiver) {
+        let queue = Arc::new(crossbeam_queue::ArrayQueue::new(CAPACITY));
+        (Arc::clone(&queue), queue)
+    }
+
+    fn send_stream(sender: &mut Self::Sender, count: u64) {
+        for sequence in 0..count {
+            Self::send_one(sender, message(sequence, 0));
+        }
+    }
+
+    fn receive_stream(receiver: &mut Self::Receiver, count: u64) {
+        let mut checker = Checker { expected: 0 };
+        while checker.expected < count {
+            match receiver.pop() {
+                Some(line) => checker.check(&line.0),
+                None => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    fn send_one(sender: &mut Self::Sender, message: Message) {
+        let mut pending = Line(message);
+        while let Err(back) = sender.push(pending) {
+            pending = back;
+            std::hint::spin_loop();
+        }
+    }
+
+    fn receive_one(receiver: &mut Self::Receiver) -> Message {
+        loop {
+            if let Some(line) = receiver.pop() {
+                return line.0;
+            }
+            std::hint::spin_loop();
+        }
+    }
+}
+
+struct Channel;
+
+impl Subject for Channel {
+    const NAME: &'static str = "crossbeam-channel";
+    const KEY: &'static str = "crossbeam_channel";
+    type Sender = crossbeam_channel::Sender<Line>;
+    type Receiver = crossbeam_channel::Receiver<Line>;
+
+    fn build() -> (Self::Sender, Self::Receiver) {
+        crossbeam_channel::bounded(CAPACITY)
+    }
+
+    fn send_stream(sender: &mut Self::Sender, count: u64) {
+        for sequence in 0..count {
+            Self::send_one(sender, message(sequence, 0));
+        }
+    }
+
+    fn receive_stream(receiver: &mut Self::Receiver, count: u64) {
+        let mut checker = Checker { expected: 0 };
+        while checker.expected < count {
+            match receiver.try_recv() {
+                Ok(line) => checker.check(&line.0),
+                Err(_) => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    fn send_one(sender: &mut Self::Sender, message: Message) {
+        let mut pending = Line(message);
+        while let Err(crossbeam_channel::TrySendError::Full(back)) = sender.try_send(pending) {
+            pending = back;
+            std::hint::spin_loop();
+        }
+    }
+
+    fn receive_one(receiver: &mut Self::Receiver) -> Message {
+        loop {
+            if let Ok(line) = receiver.try_recv() {
+                return line.0;
+            }
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Messages per second from the producer's first send to the consumer's last receive.
+fn throughput<S: Subject>(cores: (usize, usize), count: u64) -> f64 {
+    let (mut sender, mut receiver) = S::build();
+    // `move`: each end lives on its own thread's stack. Captured by reference, both ends
+    // would sit side by side on this thread's stack and falsely share a cache line.
+    let (started, finished) = run_pinned_pair(
+        cores,
+        move |barrier| {
+            barrier.wait();
+            let started = std::time::Instant::now();
+            S::send_stream(&mut sender, count);
+            started
+        },
+        move |barrier| {
+            barrier.wait();
+            S::receive_stream(&mut receiver, count);
+            std::time::Instant::now()
+        },
+    );
+    count as f64 / finished.duration_since(started).as_secs_f64()
+}
+
+/// One-way latency, open-loop at `settings.rate_per_s`: message `i` is due at
+/// `start + i * interval`, carries that due time, and is timed from it. The due time is
+/// read on the producer's core and the arrival on the consumer's, so each sample is
+/// corrected by `counter_offset_ns`, how far the consumer core's counter runs ahead of the
+/// producer core's (measured by the ping-pong in the same round).
+fn latency<S: Subject>(
+    clock: &Clock,
+    cores: (usize, usize),
+    settings: &Settings,
+    counter_offset_ns: f64,
+) -> (Histogram<u64>, u64) {
+    let (mut sender, mut receiver) = S::build();
+    let interval_ticks = clock.ticks_per_second() / settings.rate_per_s as f64;
+    let total = settings.latency_warmup + settings.latency_messages;
+    let lead_ticks = clock.ticks(1_000_000.0); // start 1 ms after the barrier
+    let ((), (histogram, negative)) = run_pinned_pair(
+        cores,
+        move |barrier| {
+            barrier.wait();
+            let start = clock.now() + lead_ticks;
+            for sequence in 0..total {
+                let due = start + (sequence as f64 * interval_ticks) as u64;
+                // Built before the wait: what is timed is the hand-off, not the building.
+                let message = message(sequence, due);
+                clock.wait_until(due);
+                S::send_one(&mut sender, message);
+            }
+        },
+        move |barrier| {
+            let mut histogram = latency_histogram();
+            let mut negative = 0u64;
+            let mut checker = Checker { expected: 0 };
+            barrier.wait();
+            for _ in 0..total {
+                let message = S::receive_one(&mut receiver);
+                let now = clock.now();
+                checker.check(&message);
+                if message.sequence.get() < settings.latency_warmup {
+                    continue;
+                }
+                let one_way_ns =
+                    signed_nanos(clock, now, message.timestamp.get()) - counter_offset_ns;
+                if one_way_ns < 0.0 {
+                    // Left over from the offset estimate's own error: counted, not hidden.
+                    negative += 1;
+                }
+                histogram.saturating_record((one_way_ns.round() as u64).max(1));
+            }
+            (histogram, negative)
+        },
+    );
+    (histogram, negative)
+}
+
+/// Everything measured for one subject over all rounds.
+struct Measured {
+    name: &'static str,
+    key: &'static str,
+    throughput_by_round: Vec<f64>,
+    latency: Histogram<u64>,
+    p50_by_round: Vec<f64>,
+    p99_by_round: Vec<f64>,
+    negative_latencies: u64,
+}
+
+impl Measured {
+    fn new(name: &'static str, key: &'static str) -> Measured {
+        Measured {
+            name,
+            key,
+            throughput_by_round: Vec::new(),
+            latency: latency_histogram(),
+            p50_by_round: Vec::new(),
+            p99_by_round: Vec::new(),
+            negative_latencies: 0,
+        }
+    }
+
+    fn run_round<S: Subject>(
+        &mut self,
+        clock: &Clock,
+        cores: (usize, usize),
+        settings: &Settings,
+        counter_offset_ns: f64,
+    ) {
+        self.throughput_by_round
+            .push(throughput::<S>(cores, settings.throughput_messages));
+        let (histogram, negative) = latency::<S>(clock, cores, settings, counter_offset_ns);
+        self.p50_by_round
+            .push(histogram.value_at_quantile(0.5) as f64);
+        self.p99_by_round
+            .push(histogram.value_at_quantile(0.99) as f64);
+        self.negative_latencies += negative;
+        self.latency
+            .add(&histogram)
+            .expect("histograms share bounds");
+    }
+
+    fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert(
+            "throughput_msgs_per_s".into(),
+            json!(median(&self.throughput_by_round)),
+        );
+        object.insert(
+            "throughput_msgs_per_s_by_round".into(),
+            json!(self.throughput_by_round),
+        );
+        if let Value::Object(latency) = Percentiles::of(&self.latency).to_json("latency_") {
+            object.extend(latency);
+        }
+        object.insert("latency_p50_ns_by_round".into(), json!(self.p50_by_round));
+        object.insert(
+            "latency_negative_count".into(),
+            json!(self.negative_latencies),
+        );
+        Value::Object(object)
+    }
+}
+
+/// Median over rounds of `numerator[round] / denominator[round]`.
+fn median_ratio(numerator: &[f64], denominator: &[f64]) -> f64 {
+    let ratios: Vec<f64> = numerator
+        .iter()
+        .zip(denominator)
+        .map(|(a, b)| a / b)
+        .collect();
+    median(&ratios)
+}
+
+fn main() -> ExitCode {
+    let options = match Options::from_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("ring benchmark: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let cores = match options.pick_cores() {
+        Ok(cores) => cores,
+        Err(error) => {
+            eprintln!("ring benchmark: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = Settings::from_options(&options);
+    let clock = Clock::calibrate(Duration::from_millis(200));
+    println!(
+        "ring benchmark: {} rounds, producer on core {}, consumer on core {}, {} slots, \
+         throughput over {} messages, latency over {} messages at {} msg/s{}",
+        settings.rounds,
+        cores.0,
+        cores.1,
+        CAPACITY,
+        settings.throughput_messages,
+        settings.latency_messages,
+        settings.rate_per_s,
+        if clock.hardware { " (TSC clock)" } else { "" },
+    );
+
+    let mut subjects = [
+        Measured::new(Crossline::NAME, Crossline::KEY),
+        Measured::new(Rtrb::NAME, Rtrb::KEY),
+        Measured::new(ArrayQueue::NAME, ArrayQueue::KEY),
+        Measured::new(Channel::NAME, Channel::KEY),
+    ];
+    let mut core_to_core = latency_histogram();
+    let mut core_to_core_p50_by_round = Vec::new();
+    let mut counter_offsets_ns = Vec::new();
+    let mut streaming_by_round = Vec::new();
+    let mut open_loop_line = latency_histogram();
+    let mut open_loop_line_p50_by_round = Vec::new();
+    for round in 1..=settings.rounds {
+        let ping_pong = core_to_core::measure(
+            &clock,
+            cores,
+            settings.round_trips,
+            settings.round_trips / 10,
+        );
+        core_to_core_p50_by_round.push(ping_pong.one_way.p50_ns as f64);
+        counter_offsets_ns.push(ping_pong.counter_offset_ns);
+        core_to_core
+            .add(&ping_pong.histogram)
+            .expect("histograms share bounds");
+        let offset = ping_pong.counter_offset_ns;
+        let line = core_to_core::open_loop_line(
+            &clock,
+            cores,
+            settings.rate_per_s,
+            settings.latency_messages,
+            settings.latency_warmup,
+            offset,
+        );
+        open_loop_line_p50_by_round.push(line.value_at_quantile(0.5) as f64);
+        open_loop_line.add(&line).expect("histograms share bounds");
+        streaming_by_round.push(core_to_core::line_streaming(
+            cores,
+            settings.throughput_messages,
+        ));
+        subjects[0].run_round::<Crossline>(&clock, cores, &settings, offset);
+        subjects[1].run_round::<Rtrb>(&clock, cores, &settings, offset);
+        subjects[2].run_round::<ArrayQueue>(&clock, cores, &settings, offset);
+        subjects[3].run_round::<Channel>(&clock, cores, &settings, offset);
+        eprintln!(
+            "  round {round}/{}: core-to-core {} ns; crossline {:.1} M msg/s, p50 {} ns",
+            settings.rounds,
+            ping_pong.one_way.p50_ns,
+            subjects[0].throughput_by_round[round - 1] / 1e6,
+            subjects[0].p50_by_round[round - 1],
+        );
+    }
+
+    let [crossline, rtrb, array_queue, channel] = &subjects;
+    let ratios = json!({
+        "throughput_vs_rtrb": median_ratio(&crossline.throughput_by_round, &rtrb.throughput_by_round),
+        "throughput_vs_crossbeam_array_queue": median_ratio(&crossline.throughput_by_round, &array_queue.throughput_by_round),
+        "throughput_vs_crossbeam_channel": median_ratio(&crossline.throughput_by_round, &channel.throughput_by_round),
+        "latency_p50_vs_core_to_core": median_ratio(&crossline.p50_by_round, &core_to_core_p50_by_round),
+        "latency_p50_vs_rtrb": median_ratio(&crossline.p50_by_round, &rtrb.p50_by_round),
+        "latency_p99_vs_rtrb": median_ratio(&crossline.p99_by_round, &rtrb.p99_by_round),
+        "rtrb_latency_p50_vs_core_to_core": median_ratio(&rtrb.p50_by_round, &core_to_core_p50_by_round),
+        "latency_p50_vs_open_loop_line": median_ratio(&crossline.p50_by_round, &open_loop_line_p50_by_round),
+        "rtrb_latency_p50_vs_open_loop_line": median_ratio(&rtrb.p50_by_round, &open_loop_line_p50_by_round),
+        "throughput_vs_line_streaming_limit": median_ratio(&crossline.throughput_by_round, &streaming_by_round),
+        "rtrb_throughput_vs_line_streaming_limit": median_ratio(&rtrb.throughput_by_round, &streaming_by_round),
+    });
+    let core_to_core_percentiles = Percentiles::of(&core_to_core);
+    print_table(
+        &subjects,
+        &core_to_core_percentiles,
+        &Percentiles::of(&open_loop_line),
+        median(&streaming_by_round),
+        &settings,
+        &ratios,
+    );
+
+    let mut results = Map::new();
+    for subject in &subjects {
+        results.insert(subject.key.into(), subject.to_json());
+    }
+    let mut core_to_core_json = core_to_core_percentiles.to_json("one_way_");
+    core_to_core_json["one_way_p50_ns_by_round"] = json!(core_to_core_p50_by_round);
+    core_to_core_json["counter_offset_ns"] = json!(median(&counter_offsets_ns));
+    results.insert("core_to_core".into(), core_to_core_json);
+    let mut open_loop_line_json = Percentiles::of(&open_loop_line).to_json("one_way_");
+    open_loop_line_json["one_way_p50_ns_by_round"] = json!(open_loop_line_p50_by_round);
+    results.insert("open_loop_line".into(), open_loop_line_json);
+    results.insert(
+        "line_streaming_limit".into(),
+        json!({
+            "throughput_lines_per_s": median(&streaming_by_round),
+            "throughput_lines_per_s_by_round": streaming_by_round,
+        }),
+    );
+    results.insert(
+        "settings".into(),
+        json!({
+            "rounds": settings.rounds,
+            "capacity_slots": CAPACITY,
+            "batch_max": BATCH_MAX,
+            "message_bytes": size_of::<Message>(),
+            "slot_bytes": 64,
+            "throughput_messages": settings.throughput_messages,
+            "latency_messages": settings.latency_messages,
+            "latency_warmup_messages": settings.latency_warmup,
+            "latency_rate_per_s": settings.rate_per_s,
+            "core_to_core_round_trips": settings.round_trips,
+            "clock": if clock.hardware { "tsc" } else { "monotonic" },
+        }),
+    );
+    match report::write(
+        "ring",
+        Value::Object(results),
+        ratios,
+        report::machine(&[cores.0, cores.1]),
+    ) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ring benchmark: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_table(
+    subjects: &[Measured],
+    core_to_core: &Percentiles,
+    open_loop_line: &Percentiles,
+    streaming_lines_per_s: f64,
+    settings: &Settings,
+    ratios: &Value,
+) {
+    println!();
+    println!(
+        "{:<28} {:>9} | one-way latency (ns) at {} msg/s",
+        "subject", "M msg/s", settings.rate_per_s
+    );
+    println!(
+        "{:<28} {:>9} | {:>6} {:>7} {:>8} {:>8} {:>8}",
+        "", "", "p50", "p99", "p99.9", "p99.99", "max"
+    );
+    let row = |name: &str, throughput: String, latency: &Percentiles| {
+        println!(
+            "{name:<28} {throughput:>9} | {:>6} {:>7} {:>8} {:>8} {:>8}",
+            latency.p50_ns, latency.p99_ns, latency.p999_ns, latency.p9999_ns, latency.max_ns
+        );
+    };
+    for subject in subjects {
+        let throughput = format!("{:.1}", median(&subject.throughput_by_round) / 1e6);
+        row(subject.name, throughput, &Percentiles::of(&subject.latency));
+    }
+    row("limit: core-to-core line", "-".into(), core_to_core);
+    row("limit: line, open-loop", "-".into(), open_loop_line);
+    println!(
+        "{:<28} {:>9.1} | -",
+        "limit: line streaming",
+        streaming_lines_per_s / 1e6
+    );
+    println!();
+    println!("ratios (median of per-round ratios):");
+    if let Value::Object(ratios) = ratios {
+        for (name, value) in ratios {
+            println!("  {name:<40} {:.3}", value.as_f64().unwrap_or(f64::NAN));
+        }
+    }
+}

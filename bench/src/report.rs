@@ -1,0 +1,113 @@
+//! Machine description and the JSON result file every benchmark writes.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+/// Where results go: `target/bench/` under the workspace (or `$CARGO_TARGET_DIR/bench`).
+#[must_use]
+pub fn results_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        },
+        PathBuf::from,
+    );
+    target.join("bench")
+}
+
+/// What the numbers were measured on, and how to measure them again.
+#[must_use]
+pub fn machine(cores_used: &[usize]) -> Value {
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string());
+    let hypervisor = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|info| info.contains(" hypervisor"))
+        .unwrap_or(false);
+    let command: Vec<String> = std::env::args().collect();
+    json!({
+        "cores": std::thread::available_parallelism().map_or(0, |count| count.get()),
+        "cores_used": cores_used,
+        "cpu_model": cpu_model,
+        "virtualized": hypervisor,
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "date": utc_date_time(),
+        "command": command.join(" "),
+    })
+}
+
+/// Writes `{"results", "ratios", "machine"}` to `target/bench/<name>.json` and returns the
+/// path.
+///
+/// # Errors
+/// The I/O error, with the path, if the file cannot be written.
+pub fn write(name: &str, results: Value, ratios: Value, machine: Value) -> Result<PathBuf, String> {
+    let directory = results_dir();
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let path = directory.join(format!("{name}.json"));
+    let document =
+        json!({ "benchmark": name, "results": results, "ratios": ratios, "machine": machine });
+    let text = serde_json::to_string_pretty(&document).expect("JSON values always serialise");
+    std::fs::write(&path, text + "\n")
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    Ok(path)
+}
+
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
+#[must_use]
+pub fn utc_date_time() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(20_778), (2026, 11, 21));
+    }
+}
