@@ -21,4 +21,5 @@ if [ $found -eq 0 ]; then echo "unknown benchmark: $name" >&2; usage; exit 2; fi
 
 # The bench profile inherits release, so Cargo puts its binaries in target/release.
 cargo build --quiet --profile bench -p crossline-bench --bin "$name"
-exec "target/release/$name" "$@"
+# The JSON records the command a person would type to reproduce the run.
+CROSSLINE_BENCH_COMMAND="scripts/bench.sh $name${*:+ $*}" exec "target/release/$name" "$@"

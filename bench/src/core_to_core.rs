@@ -2,21 +2,23 @@
 //! latency of a single line ([`measure`]) and the streaming throughput of many
 //! ([`line_streaming`]).
 //!
-//! Two threads on two cores ping-pong through two cache lines: A writes line X and spins
-//! on line Y, B spins on X and answers on Y. Each hop is exactly what a ring hand-off is:
+//! The ping-pong's two threads on two cores use two cache lines: A writes line X and spins
+//! on line Y, B spins on X and answers on Y. Each hop is exactly what a queue hand-off is:
 //! a store on one core becoming visible to a load spinning on the other. The one-way
 //! latency is half the round trip measured on A's clock alone, so it does not depend on
-//! the two cores' counters agreeing. Each hop also carries the sender's counter, which
-//! gives the cross-core counter offset: the error in any one-way figure that compares
-//! timestamps taken on two cores (such as the rings' latency).
+//! the two cores' counters agreeing (on virtual machines they disagree by an offset that
+//! was measured here to move by tens of nanoseconds between runs).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
 
 use crate::clock::Clock;
-use crate::stats::{latency_histogram, median, Percentiles};
+use crate::echo::{open_loop_echo, EchoLatency, EchoSource, Echoer, Schedule};
+use crate::stats::{latency_histogram, Percentiles};
 
 /// One ping-pong run.
 #[derive(Debug, Clone)]
@@ -25,85 +27,48 @@ pub struct CoreToCore {
     pub one_way: Percentiles,
     /// The histogram behind `one_way`.
     pub histogram: Histogram<u64>,
-    /// Median of (B's counter - A's counter) over (A's counter - B's counter), halved: how
-    /// far B's counter runs ahead of A's, in nanoseconds (0 when they agree).
-    pub counter_offset_ns: f64,
-}
-
-/// A line written by one side: its sequence number and the sender's counter, together.
-#[derive(Default)]
-struct Line {
-    sequence: AtomicU64,
-    sent_ticks: AtomicU64,
 }
 
 /// Measures `round_trips` ping-pongs between `cores`, after `warmup` unrecorded ones.
+/// A writes line X and spins on line Y; B spins on X and answers on Y; A times each round
+/// trip on its own counter and records half of it.
 #[must_use]
 pub fn measure(clock: &Clock, cores: (usize, usize), round_trips: u64, warmup: u64) -> CoreToCore {
-    let ping: CachePadded<Line> = CachePadded::default();
-    let pong: CachePadded<Line> = CachePadded::default();
+    let ping: CachePadded<AtomicU64> = CachePadded::default();
+    let pong: CachePadded<AtomicU64> = CachePadded::default();
     let total = warmup + round_trips;
-    let ((histogram, back_ns), forward_ns) = crate::run_pinned_pair(
+    let (histogram, ()) = crate::run_pinned_pair(
         cores,
         |barrier| {
             let mut histogram = latency_histogram();
-            let mut back_ns = Vec::with_capacity(round_trips as usize);
             barrier.wait();
             for sequence in 1..=total {
                 let start = clock.now();
-                ping.sent_ticks.store(start, Ordering::Relaxed);
-                ping.sequence.store(sequence, Ordering::Release);
-                while pong.sequence.load(Ordering::Acquire) != sequence {
+                ping.store(sequence, Ordering::Release);
+                while pong.load(Ordering::Acquire) != sequence {
                     std::hint::spin_loop();
                 }
                 let end = clock.now();
                 if sequence > warmup {
                     let round_trip_ns = clock.nanos(end.wrapping_sub(start));
                     histogram.saturating_record((round_trip_ns / 2.0).round().max(1.0) as u64);
-                    let sent = pong.sent_ticks.load(Ordering::Relaxed);
-                    back_ns.push(signed_nanos(clock, end, sent));
                 }
             }
-            (histogram, back_ns)
+            histogram
         },
         |barrier| {
-            let mut forward_ns = Vec::with_capacity(round_trips as usize);
             barrier.wait();
             for sequence in 1..=total {
-                while ping.sequence.load(Ordering::Acquire) != sequence {
+                while ping.load(Ordering::Acquire) != sequence {
                     std::hint::spin_loop();
                 }
-                let received = clock.now();
-                if sequence > warmup {
-                    let sent = ping.sent_ticks.load(Ordering::Relaxed);
-                    forward_ns.push(signed_nanos(clock, received, sent));
-                }
-                // A fresh reading right before the send, as A's is: stamping the answer with
-                // `received` would charge the bookkeeping above to the B-to-A direction and
-                // bias the offset estimate.
-                pong.sent_ticks.store(clock.now(), Ordering::Relaxed);
-                pong.sequence.store(sequence, Ordering::Release);
+                pong.store(sequence, Ordering::Release);
             }
-            forward_ns
         },
     );
-    // forward = true + offset, back = true - offset (offset: how far B runs ahead of A).
-    let counter_offset_ns = (median(&forward_ns) - median(&back_ns)) / 2.0;
     CoreToCore {
         one_way: Percentiles::of(&histogram),
         histogram,
-        counter_offset_ns,
-    }
-}
-
-/// `later - earlier` in nanoseconds, negative when `later` is the smaller count (possible
-/// when the two were read on cores whose counters disagree).
-#[must_use]
-pub fn signed_nanos(clock: &Clock, later: u64, earlier: u64) -> f64 {
-    if later >= earlier {
-        clock.nanos(later - earlier)
-    } else {
-        -clock.nanos(earlier - later)
     }
 }
 
@@ -176,52 +141,80 @@ pub fn line_streaming(cores: (usize, usize), lines: u64) -> f64 {
     lines as f64 / finished.duration_since(started).as_secs_f64()
 }
 
-/// One-way latency of a bare cache line through the same open-loop harness the queues are
-/// measured with: A writes a line at each due time (`rate_per_s`), B spins on it and
-/// records arrival minus due time, corrected by `counter_offset_ns`. What it adds over the
-/// ping-pong's figure is the cost of the method itself (the wait loop's exit and a counter
-/// read), so a queue's latency divided by this isolates the queue's own cost.
+/// One-way latency of a bare cache line through the same open-loop echo harness the
+/// queues are measured with ([`crate::echo`]): each direction is one line holding the
+/// due time of the latest message, so this is the floor for one message per line,
+/// open-loop, with no queue around it.
 #[must_use]
-pub fn open_loop_line(
-    clock: &Clock,
-    cores: (usize, usize),
-    rate_per_s: u64,
-    messages: u64,
-    warmup: u64,
-    counter_offset_ns: f64,
-) -> Histogram<u64> {
-    let line: CachePadded<Line> = CachePadded::default();
-    let interval_ticks = clock.ticks_per_second() / rate_per_s as f64;
-    let lead_ticks = clock.ticks(1_000_000.0);
-    let total = warmup + messages;
-    let ((), histogram) = crate::run_pinned_pair(
-        cores,
-        |barrier| {
-            barrier.wait();
-            let start = clock.now() + lead_ticks;
-            for sequence in 1..=total {
-                let due = start + (sequence as f64 * interval_ticks) as u64;
-                clock.wait_until(due);
-                line.sent_ticks.store(due, Ordering::Relaxed);
-                line.sequence.store(sequence, Ordering::Release);
+pub fn open_loop_line(clock: &Clock, cores: (usize, usize), schedule: Schedule) -> EchoLatency {
+    let ping: Arc<CachePadded<AtomicU64>> = Arc::default();
+    let pong: Arc<CachePadded<AtomicU64>> = Arc::default();
+    let source = LineSource {
+        ping: Arc::clone(&ping),
+        pong: Arc::clone(&pong),
+        in_flight: VecDeque::with_capacity(LINE_IN_FLIGHT_MAX),
+        last_echo: 0,
+    };
+    let echoer = LineEchoer {
+        ping,
+        pong,
+        last: 0,
+    };
+    open_loop_echo(clock, cores, schedule, source, echoer)
+}
+
+/// Sent messages remembered by [`LineSource`] until their echo returns.
+const LINE_IN_FLIGHT_MAX: usize = 1024;
+
+/// Core A's end of the bare line: writes the due time (one word, so it cannot tear) and
+/// maps each echoed due time back to its sequence number.
+struct LineSource {
+    ping: Arc<CachePadded<AtomicU64>>,
+    pong: Arc<CachePadded<AtomicU64>>,
+    in_flight: VecDeque<(u64, u64)>,
+    last_echo: u64,
+}
+
+impl EchoSource for LineSource {
+    fn send(&mut self, sequence: u64, due_ticks: u64) {
+        if self.in_flight.len() == LINE_IN_FLIGHT_MAX {
+            self.in_flight.pop_front(); // long lost; the recorder counts the gap
+        }
+        self.in_flight.push_back((sequence, due_ticks));
+        self.ping.store(due_ticks, Ordering::Release);
+    }
+
+    fn try_receive(&mut self) -> Option<(u64, u64)> {
+        let due = self.pong.load(Ordering::Acquire);
+        if due == self.last_echo {
+            return None;
+        }
+        self.last_echo = due;
+        // Older entries were overwritten on the line before they were echoed: lost.
+        while let Some((sequence, sent_due)) = self.in_flight.pop_front() {
+            if sent_due == due {
+                return Some((sequence, due));
             }
-        },
-        |barrier| {
-            let mut histogram = latency_histogram();
-            barrier.wait();
-            for sequence in 1..=total {
-                while line.sequence.load(Ordering::Acquire) < sequence {
-                    std::hint::spin_loop();
-                }
-                let now = clock.now();
-                if sequence > warmup {
-                    let due = line.sent_ticks.load(Ordering::Relaxed);
-                    let one_way_ns = signed_nanos(clock, now, due) - counter_offset_ns;
-                    histogram.saturating_record((one_way_ns.round() as u64).max(1));
-                }
-            }
-            histogram
-        },
-    );
-    histogram
+        }
+        None
+    }
+}
+
+/// Core B's end of the bare line: copies each new due time straight back.
+struct LineEchoer {
+    ping: Arc<CachePadded<AtomicU64>>,
+    pong: Arc<CachePadded<AtomicU64>>,
+    last: u64,
+}
+
+impl Echoer for LineEchoer {
+    fn try_echo(&mut self) -> bool {
+        let due = self.ping.load(Ordering::Acquire);
+        if due == self.last {
+            return false;
+        }
+        self.last = due;
+        self.pong.store(due, Ordering::Release);
+        true
+    }
 }

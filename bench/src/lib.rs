@@ -16,6 +16,7 @@
 
 pub mod clock;
 pub mod core_to_core;
+pub mod echo;
 pub mod report;
 pub mod stats;
 

@@ -1,6 +1,6 @@
 //! Machine description and the JSON result file every benchmark writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -8,14 +8,11 @@ use serde_json::{json, Value};
 /// Where results go: `target/bench/` under the workspace (or `$CARGO_TARGET_DIR/bench`).
 #[must_use]
 pub fn results_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("target")
-        },
-        PathBuf::from,
-    );
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), PathBuf::from);
     target.join("bench")
 }
 
@@ -34,7 +31,9 @@ pub fn machine(cores_used: &[usize]) -> Value {
     let hypervisor = std::fs::read_to_string("/proc/cpuinfo")
         .map(|info| info.contains(" hypervisor"))
         .unwrap_or(false);
-    let command: Vec<String> = std::env::args().collect();
+    // scripts/bench.sh passes the command as typed; run directly, the binary's own.
+    let command = std::env::var("CROSSLINE_BENCH_COMMAND")
+        .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
     json!({
         "cores": std::thread::available_parallelism().map_or(0, |count| count.get()),
         "cores_used": cores_used,
@@ -43,7 +42,7 @@ pub fn machine(cores_used: &[usize]) -> Value {
         "os": std::env::consts::OS,
         "arch": std::env::consts::ARCH,
         "date": utc_date_time(),
-        "command": command.join(" "),
+        "command": command,
     })
 }
 

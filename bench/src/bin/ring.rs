@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossline_bench::clock::Clock;
-use crossline_bench::core_to_core::{self, signed_nanos};
+use crossline_bench::core_to_core;
+use crossline_bench::echo::{open_loop_echo, EchoLatency, EchoSource, Echoer, Schedule};
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{report, run_pinned_pair, Options};
 use crossline_types::{
@@ -124,8 +125,8 @@ trait Subject {
     fn receive_stream(receiver: &mut Self::Receiver, count: u64);
     /// Sends one message, spinning while the queue is full.
     fn send_one(sender: &mut Self::Sender, message: Message);
-    /// Receives one message, spinning while the queue is empty.
-    fn receive_one(receiver: &mut Self::Receiver) -> Message;
+    /// Receives one message if one is waiting.
+    fn try_receive(receiver: &mut Self::Receiver) -> Option<Message>;
 }
 
 struct Crossline;
@@ -171,13 +172,8 @@ impl Subject for Crossline {
         }
     }
 
-    fn receive_one(receiver: &mut Self::Receiver) -> Message {
-        loop {
-            if let Some(message) = receiver.try_pop() {
-                return message;
-            }
-            std::hint::spin_loop();
-        }
+    fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
+        receiver.try_pop()
     }
 }
 
@@ -247,13 +243,8 @@ impl Subject for Rtrb {
         }
     }
 
-    fn receive_one(receiver: &mut Self::Receiver) -> Message {
-        loop {
-            if let Ok(line) = receiver.pop() {
-                return line.0;
-            }
-            std::hint::spin_loop();
-        }
+    fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
+        receiver.pop().ok().map(|line| line.0)
     }
 }
 
@@ -294,13 +285,8 @@ impl Subject for ArrayQueue {
         }
     }
 
-    fn receive_one(receiver: &mut Self::Receiver) -> Message {
-        loop {
-            if let Some(line) = receiver.pop() {
-                return line.0;
-            }
-            std::hint::spin_loop();
-        }
+    fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
+        receiver.pop().map(|line| line.0)
     }
 }
 
@@ -340,13 +326,8 @@ impl Subject for Channel {
         }
     }
 
-    fn receive_one(receiver: &mut Self::Receiver) -> Message {
-        loop {
-            if let Ok(line) = receiver.try_recv() {
-                return line.0;
-            }
-            std::hint::spin_loop();
-        }
+    fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
+        receiver.try_recv().ok().map(|line| line.0)
     }
 }
 
@@ -372,58 +353,61 @@ fn throughput<S: Subject>(cores: (usize, usize), count: u64) -> f64 {
     count as f64 / finished.duration_since(started).as_secs_f64()
 }
 
-/// One-way latency, open-loop at `settings.rate_per_s`: message `i` is due at
-/// `start + i * interval`, carries that due time, and is timed from it. The due time is
-/// read on the producer's core and the arrival on the consumer's, so each sample is
-/// corrected by `counter_offset_ns`, how far the consumer core's counter runs ahead of the
-/// producer core's (measured by the ping-pong in the same round).
-fn latency<S: Subject>(
-    clock: &Clock,
-    cores: (usize, usize),
-    settings: &Settings,
-    counter_offset_ns: f64,
-) -> (Histogram<u64>, u64) {
-    let (mut sender, mut receiver) = S::build();
-    let interval_ticks = clock.ticks_per_second() / settings.rate_per_s as f64;
-    let total = settings.latency_warmup + settings.latency_messages;
-    let lead_ticks = clock.ticks(1_000_000.0); // start 1 ms after the barrier
-    let ((), (histogram, negative)) = run_pinned_pair(
-        cores,
-        move |barrier| {
-            barrier.wait();
-            let start = clock.now() + lead_ticks;
-            for sequence in 0..total {
-                let due = start + (sequence as f64 * interval_ticks) as u64;
-                // Built before the wait: what is timed is the hand-off, not the building.
-                let message = message(sequence, due);
-                clock.wait_until(due);
-                S::send_one(&mut sender, message);
+/// Core A's end of a subject in the echo harness: the outbound sender and the return
+/// receiver.
+struct SubjectSource<S: Subject> {
+    sender: S::Sender,
+    echoes: S::Receiver,
+}
+
+impl<S: Subject> EchoSource for SubjectSource<S> {
+    fn send(&mut self, sequence: u64, due_ticks: u64) {
+        S::send_one(&mut self.sender, message(sequence, due_ticks));
+    }
+
+    fn try_receive(&mut self) -> Option<(u64, u64)> {
+        S::try_receive(&mut self.echoes).map(|echo| (echo.sequence.get(), echo.timestamp.get()))
+    }
+}
+
+/// Core B's end of a subject in the echo harness: the outbound receiver and the return
+/// sender.
+struct SubjectEchoer<S: Subject> {
+    receiver: S::Receiver,
+    echoes: S::Sender,
+}
+
+impl<S: Subject> Echoer for SubjectEchoer<S> {
+    fn try_echo(&mut self) -> bool {
+        match S::try_receive(&mut self.receiver) {
+            Some(message) => {
+                S::send_one(&mut self.echoes, message);
+                true
             }
-        },
-        move |barrier| {
-            let mut histogram = latency_histogram();
-            let mut negative = 0u64;
-            let mut checker = Checker { expected: 0 };
-            barrier.wait();
-            for _ in 0..total {
-                let message = S::receive_one(&mut receiver);
-                let now = clock.now();
-                checker.check(&message);
-                if message.sequence.get() < settings.latency_warmup {
-                    continue;
-                }
-                let one_way_ns =
-                    signed_nanos(clock, now, message.timestamp.get()) - counter_offset_ns;
-                if one_way_ns < 0.0 {
-                    // Left over from the offset estimate's own error: counted, not hidden.
-                    negative += 1;
-                }
-                histogram.saturating_record((one_way_ns.round() as u64).max(1));
-            }
-            (histogram, negative)
-        },
-    );
-    (histogram, negative)
+            None => false,
+        }
+    }
+}
+
+/// One-way latency, open-loop at `settings.rate_per_s`, as half of each scheduled round
+/// trip through two queues of the subject's kind ([`crossline_bench::echo`]).
+fn latency<S: Subject>(clock: &Clock, cores: (usize, usize), settings: &Settings) -> EchoLatency {
+    let (sender, receiver) = S::build();
+    let (echo_sender, echo_receiver) = S::build();
+    let schedule = Schedule {
+        rate_per_s: settings.rate_per_s,
+        messages: settings.latency_messages,
+        warmup: settings.latency_warmup,
+    };
+    let source = SubjectSource::<S> {
+        sender,
+        echoes: echo_receiver,
+    };
+    let echoer = SubjectEchoer::<S> {
+        receiver,
+        echoes: echo_sender,
+    };
+    open_loop_echo(clock, cores, schedule, source, echoer)
 }
 
 /// Everything measured for one subject over all rounds.
@@ -434,7 +418,6 @@ struct Measured {
     latency: Histogram<u64>,
     p50_by_round: Vec<f64>,
     p99_by_round: Vec<f64>,
-    negative_latencies: u64,
 }
 
 impl Measured {
@@ -446,25 +429,18 @@ impl Measured {
             latency: latency_histogram(),
             p50_by_round: Vec::new(),
             p99_by_round: Vec::new(),
-            negative_latencies: 0,
         }
     }
 
-    fn run_round<S: Subject>(
-        &mut self,
-        clock: &Clock,
-        cores: (usize, usize),
-        settings: &Settings,
-        counter_offset_ns: f64,
-    ) {
+    fn run_round<S: Subject>(&mut self, clock: &Clock, cores: (usize, usize), settings: &Settings) {
         self.throughput_by_round
             .push(throughput::<S>(cores, settings.throughput_messages));
-        let (histogram, negative) = latency::<S>(clock, cores, settings, counter_offset_ns);
+        let EchoLatency { histogram, lost } = latency::<S>(clock, cores, settings);
+        assert_eq!(lost, 0, "{} lost {lost} messages", self.name);
         self.p50_by_round
             .push(histogram.value_at_quantile(0.5) as f64);
         self.p99_by_round
             .push(histogram.value_at_quantile(0.99) as f64);
-        self.negative_latencies += negative;
         self.latency
             .add(&histogram)
             .expect("histograms share bounds");
@@ -484,10 +460,6 @@ impl Measured {
             object.extend(latency);
         }
         object.insert("latency_p50_ns_by_round".into(), json!(self.p50_by_round));
-        object.insert(
-            "latency_negative_count".into(),
-            json!(self.negative_latencies),
-        );
         Value::Object(object)
     }
 }
@@ -540,10 +512,14 @@ fn main() -> ExitCode {
     ];
     let mut core_to_core = latency_histogram();
     let mut core_to_core_p50_by_round = Vec::new();
-    let mut counter_offsets_ns = Vec::new();
     let mut streaming_by_round = Vec::new();
     let mut open_loop_line = latency_histogram();
     let mut open_loop_line_p50_by_round = Vec::new();
+    let schedule = Schedule {
+        rate_per_s: settings.rate_per_s,
+        messages: settings.latency_messages,
+        warmup: settings.latency_warmup,
+    };
     for round in 1..=settings.rounds {
         let ping_pong = core_to_core::measure(
             &clock,
@@ -552,29 +528,20 @@ fn main() -> ExitCode {
             settings.round_trips / 10,
         );
         core_to_core_p50_by_round.push(ping_pong.one_way.p50_ns as f64);
-        counter_offsets_ns.push(ping_pong.counter_offset_ns);
         core_to_core
             .add(&ping_pong.histogram)
             .expect("histograms share bounds");
-        let offset = ping_pong.counter_offset_ns;
-        let line = core_to_core::open_loop_line(
-            &clock,
-            cores,
-            settings.rate_per_s,
-            settings.latency_messages,
-            settings.latency_warmup,
-            offset,
-        );
+        let line = core_to_core::open_loop_line(&clock, cores, schedule).histogram;
         open_loop_line_p50_by_round.push(line.value_at_quantile(0.5) as f64);
         open_loop_line.add(&line).expect("histograms share bounds");
         streaming_by_round.push(core_to_core::line_streaming(
             cores,
             settings.throughput_messages,
         ));
-        subjects[0].run_round::<Crossline>(&clock, cores, &settings, offset);
-        subjects[1].run_round::<Rtrb>(&clock, cores, &settings, offset);
-        subjects[2].run_round::<ArrayQueue>(&clock, cores, &settings, offset);
-        subjects[3].run_round::<Channel>(&clock, cores, &settings, offset);
+        subjects[0].run_round::<Crossline>(&clock, cores, &settings);
+        subjects[1].run_round::<Rtrb>(&clock, cores, &settings);
+        subjects[2].run_round::<ArrayQueue>(&clock, cores, &settings);
+        subjects[3].run_round::<Channel>(&clock, cores, &settings);
         eprintln!(
             "  round {round}/{}: core-to-core {} ns; crossline {:.1} M msg/s, p50 {} ns",
             settings.rounds,
@@ -614,7 +581,6 @@ fn main() -> ExitCode {
     }
     let mut core_to_core_json = core_to_core_percentiles.to_json("one_way_");
     core_to_core_json["one_way_p50_ns_by_round"] = json!(core_to_core_p50_by_round);
-    core_to_core_json["counter_offset_ns"] = json!(median(&counter_offsets_ns));
     results.insert("core_to_core".into(), core_to_core_json);
     let mut open_loop_line_json = Percentiles::of(&open_loop_line).to_json("one_way_");
     open_loop_line_json["one_way_p50_ns_by_round"] = json!(open_loop_line_p50_by_round);

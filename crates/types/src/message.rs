@@ -243,6 +243,28 @@ const _: () = assert!(size_of::<Cancelled>() == 24);
 mod tests {
     use super::*;
 
+    /// `offset_of!` cannot reach into enum variants, so the documented payload offset (24
+    /// within the message) is measured from addresses instead.
+    #[test]
+    fn body_payload_starts_at_byte_24() {
+        let message = Message::new(
+            Timestamp::new(1),
+            Body::Quote(Quote {
+                symbol: SymbolId::new(1),
+                bid_size: Quantity::new(1),
+                bid: Price::from_micros(1),
+                ask: Price::from_micros(2),
+                ask_size: Quantity::new(1),
+            }),
+        );
+        let Body::Quote(quote) = &message.body else {
+            unreachable!()
+        };
+        let start = core::ptr::from_ref(&message) as usize;
+        assert_eq!(core::ptr::from_ref(&message.body) as usize - start, 16);
+        assert_eq!(core::ptr::from_ref(quote) as usize - start, 24);
+    }
+
     #[test]
     fn message_is_plain_copyable_data() {
         let order = NewOrder {
