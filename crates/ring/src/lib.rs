@@ -135,22 +135,18 @@ pub fn channel<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consumer
         }),
         slots,
     });
-    let capacity = capacity as u64;
-    let slots = shared.slots.as_ptr();
     let producer = Producer {
+        slots: Slots::of(&shared),
         shared: Arc::clone(&shared),
-        slots,
         tail: 0,
         head_cached: 0,
-        capacity,
-        mask: capacity - 1,
+        capacity: capacity as u64,
     };
     let consumer = Consumer {
+        slots: Slots::of(&shared),
         shared,
-        slots,
         head: 0,
         ready_end: 0,
-        mask: capacity - 1,
     };
     Ok((producer, consumer))
 }
@@ -198,20 +194,36 @@ struct Shared<T> {
 // `T` values between threads needs only `T: Send`.
 unsafe impl<T: Send> Sync for Shared<T> {}
 
-/// The slot for `position` in the array starting at `slots`.
-///
-/// # Safety
-/// `slots` must point to the first of `mask + 1` slots that outlive `'a` (the handles keep
-/// the array alive through their `Arc<Shared>`).
-#[inline(always)]
-unsafe fn slot_at<'a, T>(slots: *const Slot<T>, mask: u64, position: u64) -> &'a Slot<T> {
-    #[allow(clippy::cast_possible_truncation)] // masked: below capacity <= CAPACITY_MAX
-    let index = (position & mask) as usize;
-    // SAFETY: `index <= mask`, so the offset stays inside the array (caller's contract).
-    let slot = unsafe { slots.add(index) };
-    // SAFETY: `slot` points to an initialised slot of an array that outlives `'a` (caller's
-    // contract); slots are only ever shared (`&`), their contents guarded by atomics.
-    unsafe { &*slot }
+/// A handle's cached view of the slot array: its start and `capacity - 1`, so a lookup
+/// does not chase the `Arc` and `Box` pointers.
+struct Slots<T> {
+    base: *const Slot<T>,
+    mask: u64,
+}
+
+impl<T> Slots<T> {
+    fn of(shared: &Shared<T>) -> Slots<T> {
+        Slots {
+            base: shared.slots.as_ptr(),
+            mask: shared.slots.len() as u64 - 1,
+        }
+    }
+
+    /// The slot for `position`.
+    ///
+    /// Sound because every `Slots` lives in a handle next to the `Arc<Shared>` that owns
+    /// the array, which therefore outlives every borrow of the handle.
+    #[inline(always)]
+    fn get(&self, position: u64) -> &Slot<T> {
+        #[allow(clippy::cast_possible_truncation)] // masked: below capacity <= CAPACITY_MAX
+        let index = (position & self.mask) as usize;
+        // SAFETY: `index <= mask`, so the offset stays inside the array.
+        let slot = unsafe { self.base.add(index) };
+        // SAFETY: `slot` points to an initialised slot of an array that the owning handle
+        // keeps alive for as long as `self` is borrowed; slots are only ever shared (`&`),
+        // their contents guarded by atomics.
+        unsafe { &*slot }
+    }
 }
 
 /// Depth of a ring, readable from any thread without disturbing either end.
@@ -256,14 +268,12 @@ impl<T> fmt::Debug for Monitor<T> {
 #[repr(align(128))]
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
-    /// `shared.slots` start, cached so a push does not chase `Arc` and `Box` pointers.
-    slots: *const Slot<T>,
+    slots: Slots<T>,
     /// Messages published by this producer (the next position to write).
     tail: u64,
     /// The consumer's `head` as last read; only ever behind the real value.
     head_cached: u64,
     capacity: u64,
-    mask: u64,
 }
 
 // SAFETY: the producer end may move to another thread as long as the messages may; see the
@@ -346,13 +356,6 @@ impl<T: Copy> Producer<T> {
     }
 
     #[inline(always)]
-    fn slot(&self, position: u64) -> &Slot<T> {
-        // SAFETY: `slots` is the start of `shared.slots` (capacity `mask + 1`), kept alive
-        // by `self.shared` for as long as `self` is borrowed.
-        unsafe { slot_at(self.slots, self.mask, position) }
-    }
-
-    #[inline(always)]
     fn free_slots_cached(&self) -> u64 {
         debug_assert!(self.tail - self.head_cached <= self.capacity);
         self.capacity - (self.tail - self.head_cached)
@@ -370,7 +373,7 @@ impl<T: Copy> Producer<T> {
     #[inline(always)]
     fn write(&mut self, position: u64, value: T) {
         debug_assert!(position - self.head_cached < self.capacity);
-        let slot = self.slot(position);
+        let slot = self.slots.get(position);
         slot.value.with_mut(|pointer| {
             // SAFETY: `position` is below `head + capacity`, so the consumer has released
             // this slot and will not read it until we store its stamp below; we are the only
@@ -384,7 +387,8 @@ impl<T: Copy> Producer<T> {
     fn stamp(&self, position: u64, length: u64) {
         debug_assert!((1..=RUN_LENGTH_MAX as u64).contains(&length));
         // Release: every value of the run, written before, becomes visible with the stamp.
-        self.slot(position)
+        self.slots
+            .get(position)
             .stamp
             .store(stamp_for(position, length), Ordering::Release);
     }
@@ -496,13 +500,11 @@ impl<T: Copy> Drop for Claim<'_, T> {
 #[repr(align(128))]
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
-    /// `shared.slots` start, cached as in [`Producer`].
-    slots: *const Slot<T>,
+    slots: Slots<T>,
     /// Messages consumed (the next position to read).
     head: u64,
     /// End of the last run seen: every position in `head..ready_end` is published.
     ready_end: u64,
-    mask: u64,
 }
 
 // SAFETY: as for `Producer`: the consumer end may move to another thread as long as the
@@ -516,7 +518,7 @@ impl<T: Copy> Consumer<T> {
         if self.ready_from(self.head) == 0 {
             return None;
         }
-        let value = self.slot(self.head).value.with(|pointer| {
+        let value = self.slots.get(self.head).value.with(|pointer| {
             // SAFETY: `head` lies in a published run (acquire on its stamp pairs with the
             // producer's release after writing the run), and the producer will not write
             // this slot again until we advance `head` past it.
@@ -541,7 +543,7 @@ impl<T: Copy> Consumer<T> {
             }
             let run_end = end.min(position + ready);
             while position < run_end {
-                self.slot(position).value.with(|pointer| {
+                self.slots.get(position).value.with(|pointer| {
                     // SAFETY: `position` lies in a published run (see `try_pop`), and the
                     // slot stays ours until `head` advances below, after this reference's
                     // last use.
@@ -574,7 +576,7 @@ impl<T: Copy> Consumer<T> {
     pub fn is_empty(&self) -> bool {
         self.head >= self.ready_end
             && run_length(
-                self.slot(self.head).stamp.load(Ordering::Acquire),
+                self.slots.get(self.head).stamp.load(Ordering::Acquire),
                 self.head,
             ) == 0
     }
@@ -613,12 +615,6 @@ impl<T: Copy> Consumer<T> {
         }
     }
 
-    #[inline(always)]
-    fn slot(&self, position: u64) -> &Slot<T> {
-        // SAFETY: as in `Producer::slot`.
-        unsafe { slot_at(self.slots, self.mask, position) }
-    }
-
     /// How many slots from `position` (the next unread one) are known to be published:
     /// what remains of the last run seen, or else the length of the run whose stamp is at
     /// `position` now (one acquire load), or 0.
@@ -630,7 +626,10 @@ impl<T: Copy> Consumer<T> {
         }
         // Runs are contiguous, so the first slot not covered by the last run is the first
         // slot of the next run, whose stamp announces it.
-        let length = run_length(self.slot(position).stamp.load(Ordering::Acquire), position);
+        let length = run_length(
+            self.slots.get(position).stamp.load(Ordering::Acquire),
+            position,
+        );
         self.ready_end = position + length;
         length
     }
