@@ -176,12 +176,13 @@ struct LineSource {
 }
 
 impl EchoSource for LineSource {
-    fn send(&mut self, sequence: u64, due_ticks: u64) {
+    fn try_send(&mut self, sequence: u64, due_ticks: u64) -> bool {
         if self.in_flight.len() == LINE_IN_FLIGHT_MAX {
             self.in_flight.pop_front(); // long lost; the recorder counts the gap
         }
         self.in_flight.push_back((sequence, due_ticks));
         self.ping.store(due_ticks, Ordering::Release);
+        true
     }
 
     fn try_receive(&mut self) -> Option<(u64, u64)> {

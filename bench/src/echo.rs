@@ -22,8 +22,8 @@ use crate::stats::latency_histogram;
 
 /// Core A's end: sends on the outbound channel, receives echoes on the return channel.
 pub trait EchoSource: Send {
-    /// Sends message `sequence`, due at `due_ticks`, spinning while the channel is full.
-    fn send(&mut self, sequence: u64, due_ticks: u64);
+    /// Sends message `sequence`, due at `due_ticks`, or says the channel is full.
+    fn try_send(&mut self, sequence: u64, due_ticks: u64) -> bool;
     /// Takes an echo if one has arrived: its sequence number and due time.
     fn try_receive(&mut self) -> Option<(u64, u64)>;
 }
@@ -93,7 +93,13 @@ pub fn open_loop_echo<S: EchoSource, E: Echoer>(
                         recorder.record(echo);
                     }
                 }
-                source.send(sequence, due);
+                // While the outbound channel is full (after a stall), keep taking echoes:
+                // otherwise B blocks on a full return channel and both wait forever.
+                while !source.try_send(sequence, due) {
+                    if let Some(echo) = source.try_receive() {
+                        recorder.record(echo);
+                    }
+                }
             }
             // The last echoes, waiting at most a second for them: whatever has not come
             // back by then is counted lost rather than waited for forever.
@@ -143,5 +149,88 @@ impl Recorder<'_> {
                 .histogram
                 .saturating_record((one_way_ns.round() as u64).max(1));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    struct Source {
+        out: crossline_ring::Producer<(u64, u64)>,
+        back: crossline_ring::Consumer<(u64, u64)>,
+    }
+
+    impl EchoSource for Source {
+        fn try_send(&mut self, sequence: u64, due_ticks: u64) -> bool {
+            self.out.try_push((sequence, due_ticks)).is_ok()
+        }
+        fn try_receive(&mut self) -> Option<(u64, u64)> {
+            self.back.try_pop()
+        }
+    }
+
+    /// Echoes, but stalls once for 20 ms, as a descheduled vCPU does.
+    struct StallingEchoer {
+        input: crossline_ring::Consumer<(u64, u64)>,
+        back: crossline_ring::Producer<(u64, u64)>,
+        echoed: u64,
+    }
+
+    impl Echoer for StallingEchoer {
+        fn try_echo(&mut self) -> bool {
+            let Some(message) = self.input.try_pop() else {
+                return false;
+            };
+            if self.echoed == 100 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut pending = message;
+            while let Err(back) = self.back.try_push(pending) {
+                pending = back;
+                std::hint::spin_loop();
+            }
+            self.echoed += 1;
+            true
+        }
+    }
+
+    #[test]
+    fn a_stall_longer_than_both_queues_neither_hangs_nor_loses_messages() {
+        let cores = crossline_agent::Cores::detect();
+        let cores = match cores.ids() {
+            [a, b, ..] => (*a, *b),
+            [a] => (*a, *a),
+            [] => unreachable!("detect always finds a core"),
+        };
+        // 8 slots each way at 1M msg/s: the 20 ms stall backs up both queues many times over.
+        let (out, input) = crossline_ring::channel(8).unwrap();
+        let (back_producer, back) = crossline_ring::channel(8).unwrap();
+        let clock = Clock::calibrate(Duration::from_millis(20));
+        let schedule = Schedule {
+            rate_per_s: 1_000_000,
+            messages: 20_000,
+            warmup: 0,
+        };
+        let latency = open_loop_echo(
+            &clock,
+            cores,
+            schedule,
+            Source { out, back },
+            StallingEchoer {
+                input,
+                back: back_producer,
+                echoed: 0,
+            },
+        );
+        assert_eq!(latency.lost, 0);
+        assert_eq!(latency.histogram.len(), 20_000);
+        // The stall is charged to every message it delayed, from its due time.
+        assert!(
+            latency.histogram.max() >= 5_000_000,
+            "max {}",
+            latency.histogram.max()
+        );
     }
 }

@@ -119,10 +119,19 @@ trait Subject {
     type Sender: Send;
     type Receiver: Send;
     fn build() -> (Self::Sender, Self::Receiver);
-    /// Sends one message, spinning while the queue is full.
-    fn send_one(sender: &mut Self::Sender, message: Message);
+    /// Sends one message, or hands it back if the queue is full.
+    fn try_send(sender: &mut Self::Sender, message: Message) -> Result<(), Message>;
     /// Receives one message if one is waiting.
     fn try_receive(receiver: &mut Self::Receiver) -> Option<Message>;
+
+    /// Sends one message, spinning while the queue is full.
+    fn send_one(sender: &mut Self::Sender, message: Message) {
+        let mut pending = message;
+        while let Err(back) = Self::try_send(sender, pending) {
+            pending = back;
+            std::hint::spin_loop();
+        }
+    }
 
     /// Sends messages `0..count` as fast as possible: one at a time unless the queue has
     /// a faster batch API, which its implementation then uses instead.
@@ -179,12 +188,8 @@ impl Subject for Crossline {
         }
     }
 
-    fn send_one(sender: &mut Self::Sender, message: Message) {
-        let mut pending = message;
-        while let Err(back) = sender.try_push(pending) {
-            pending = back;
-            std::hint::spin_loop();
-        }
+    fn try_send(sender: &mut Self::Sender, message: Message) -> Result<(), Message> {
+        sender.try_push(message)
     }
 
     fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
@@ -250,12 +255,10 @@ impl Subject for Rtrb {
         }
     }
 
-    fn send_one(sender: &mut Self::Sender, message: Message) {
-        let mut pending = Line(message);
-        while let Err(rtrb::PushError::Full(back)) = sender.push(pending) {
-            pending = back;
-            std::hint::spin_loop();
-        }
+    fn try_send(sender: &mut Self::Sender, message: Message) -> Result<(), Message> {
+        sender
+            .push(Line(message))
+            .map_err(|rtrb::PushError::Full(line)| line.0)
     }
 
     fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
@@ -276,12 +279,8 @@ impl Subject for ArrayQueue {
         (Arc::clone(&queue), queue)
     }
 
-    fn send_one(sender: &mut Self::Sender, message: Message) {
-        let mut pending = Line(message);
-        while let Err(back) = sender.push(pending) {
-            pending = back;
-            std::hint::spin_loop();
-        }
+    fn try_send(sender: &mut Self::Sender, message: Message) -> Result<(), Message> {
+        sender.push(Line(message)).map_err(|line| line.0)
     }
 
     fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
@@ -301,12 +300,10 @@ impl Subject for Channel {
         crossbeam_channel::bounded(CAPACITY)
     }
 
-    fn send_one(sender: &mut Self::Sender, message: Message) {
-        let mut pending = Line(message);
-        while let Err(crossbeam_channel::TrySendError::Full(back)) = sender.try_send(pending) {
-            pending = back;
-            std::hint::spin_loop();
-        }
+    fn try_send(sender: &mut Self::Sender, message: Message) -> Result<(), Message> {
+        sender
+            .try_send(Line(message))
+            .map_err(|error| error.into_inner().0)
     }
 
     fn try_receive(receiver: &mut Self::Receiver) -> Option<Message> {
@@ -344,8 +341,8 @@ struct SubjectSource<S: Subject> {
 }
 
 impl<S: Subject> EchoSource for SubjectSource<S> {
-    fn send(&mut self, sequence: u64, due_ticks: u64) {
-        S::send_one(&mut self.sender, message(sequence, due_ticks));
+    fn try_send(&mut self, sequence: u64, due_ticks: u64) -> bool {
+        S::try_send(&mut self.sender, message(sequence, due_ticks)).is_ok()
     }
 
     fn try_receive(&mut self) -> Option<(u64, u64)> {
