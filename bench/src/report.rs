@@ -46,6 +46,53 @@ pub fn machine(cores_used: &[usize]) -> Value {
     })
 }
 
+/// CPU time (user + system) this process has used so far, in seconds, from
+/// `/proc/self/stat`; `None` off Linux. Clock ticks are `USER_HZ`, 100 on Linux's
+/// user-space ABI.
+#[must_use]
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name start at field 3; utime and stime are
+    // fields 14 and 15.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(14 - 3);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
+/// Measures what share of `cores` cores a run actually got, to catch a host that starves
+/// the machine (invisible in a VM's steal counter here): a benchmark whose threads were
+/// descheduled measures the host, not the code.
+#[derive(Debug)]
+pub struct CpuShare {
+    started: std::time::Instant,
+    cpu_seconds_at_start: Option<f64>,
+    cores: usize,
+}
+
+impl CpuShare {
+    /// Starts measuring for a run that keeps `cores` threads busy.
+    #[must_use]
+    pub fn start(cores: usize) -> CpuShare {
+        CpuShare {
+            started: std::time::Instant::now(),
+            cpu_seconds_at_start: process_cpu_seconds(),
+            cores,
+        }
+    }
+
+    /// CPU time used since the start divided by `cores` × wall time (1.0: every busy
+    /// thread had its core all the time), or `None` where it cannot be read.
+    #[must_use]
+    pub fn share(&self) -> Option<f64> {
+        let used = process_cpu_seconds()? - self.cpu_seconds_at_start?;
+        Some(used / (self.cores as f64 * self.started.elapsed().as_secs_f64()))
+    }
+}
+
+/// The share below which a run's figures are reported as untrustworthy.
+pub const CPU_SHARE_MIN: f64 = 0.9;
+
 /// Writes `{"results", "ratios", "machine"}` to `target/bench/<name>.json` and returns the
 /// path.
 ///
@@ -102,6 +149,21 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_thread_counts_as_a_full_core() {
+        let share = CpuShare::start(1);
+        let started = std::time::Instant::now();
+        let mut spins = 0u64;
+        while started.elapsed() < std::time::Duration::from_millis(300) {
+            spins = std::hint::black_box(spins + 1);
+        }
+        if let Some(share) = share.share() {
+            // A busy thread on an idle machine gets close to all of a core; even a loaded
+            // CI machine gives it well over a tenth, and never more than a whole one.
+            assert!((0.1..=1.2).contains(&share), "share {share}");
+        }
+    }
 
     #[test]
     fn civil_dates() {

@@ -476,6 +476,7 @@ fn main() -> ExitCode {
     };
     let settings = Settings::from_options(&options);
     let clock = Clock::calibrate(Duration::from_millis(200));
+    let cpu_share = report::CpuShare::start(2);
     println!(
         "ring benchmark: {} rounds, producer on core {}, consumer on core {}, {} slots, \
          throughput over {} messages, latency over {} messages at {} msg/s{}",
@@ -593,12 +594,18 @@ fn main() -> ExitCode {
             "clock": if clock.hardware { "tsc" } else { "monotonic" },
         }),
     );
-    match report::write(
-        "ring",
-        Value::Object(results),
-        ratios,
-        report::machine(&[cores.0, cores.1]),
-    ) {
+    let mut machine = report::machine(&[cores.0, cores.1]);
+    let share = cpu_share.share();
+    machine["cpu_share"] = json!(share);
+    if let Some(share) = share.filter(|share| *share < report::CPU_SHARE_MIN) {
+        eprintln!(
+            "WARNING: the two benchmark threads got only {:.0}% of their cores' time: the \
+             machine was starved by something else, and these figures measure that, not \
+             the code. Run again when it is idle.",
+            share * 100.0
+        );
+    }
+    match report::write("ring", Value::Object(results), ratios, machine) {
         Ok(path) => {
             println!("wrote {}", path.display());
             ExitCode::SUCCESS
