@@ -123,17 +123,25 @@ impl Idle {
     /// Parses a configuration name: `busy_spin`, `yield` or `back_off` (default limits).
     ///
     /// # Errors
-    /// Names the value and the accepted names when `name` is none of them.
-    pub fn from_name(name: &str) -> Result<Idle, String> {
+    /// [`UnknownIdleStrategy`], naming the value and the accepted names.
+    pub fn from_name(name: &str) -> Result<Idle, UnknownIdleStrategy> {
         match name {
             "busy_spin" => Ok(Idle::BusySpin),
             "yield" => Ok(Idle::Yield),
             "back_off" => Ok(Idle::BackOff(BackOff::default())),
-            other => Err(format!(
-                "idle strategy \"{other}\" is not one of \"busy_spin\", \"yield\", \"back_off\""
-            )),
+            other => Err(UnknownIdleStrategy {
+                name: other.to_string(),
+            }),
         }
     }
+}
+
+/// A configuration named an idle strategy that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("idle strategy \"{name}\" is not one of \"busy_spin\", \"yield\", \"back_off\"")]
+pub struct UnknownIdleStrategy {
+    /// The name given.
+    pub name: String,
 }
 
 impl IdleStrategy for Idle {
@@ -185,6 +193,15 @@ mod tests {
         assert!(matches!(Idle::from_name("busy_spin"), Ok(Idle::BusySpin)));
         assert!(matches!(Idle::from_name("back_off"), Ok(Idle::BackOff(_))));
         let err = Idle::from_name("sleepy").unwrap_err();
-        assert!(err.contains("\"sleepy\""), "{err}");
+        assert_eq!(
+            err,
+            UnknownIdleStrategy {
+                name: "sleepy".into()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "idle strategy \"sleepy\" is not one of \"busy_spin\", \"yield\", \"back_off\""
+        );
     }
 }

@@ -38,7 +38,7 @@ mod runner;
 
 pub use composite::Composite;
 pub use cores::{current_cpu, Cores};
-pub use idle::{BackOff, BusySpin, Idle, IdleStrategy, Yield};
+pub use idle::{BackOff, BusySpin, Idle, IdleStrategy, UnknownIdleStrategy, Yield};
 pub use runner::{Runner, RunnerError, ThreadReport, ThreadSpec};
 
 /// A unit of work with a duty cycle, run by one thread at a time.

@@ -130,8 +130,8 @@ pub enum BookError {
         /// The book's tick.
         tick: Price,
     },
-    /// A resting order needs a positive quantity.
-    #[error("an order must rest with a positive quantity")]
+    /// A resting order, or a fill, needs a positive quantity.
+    #[error("a resting order or a fill needs a positive quantity")]
     ZeroQuantity,
     /// The handle names no order resting now (filled, cancelled, or never issued).
     #[error("no resting order for that handle")]
@@ -354,19 +354,23 @@ impl Book {
     /// oldest first): it is reduced, or removed once complete.
     ///
     /// # Errors
-    /// [`BookError::UnknownOrder`] when `side` is empty.
+    /// [`BookError::ZeroQuantity`] for a fill of no shares, [`BookError::UnknownOrder`]
+    /// when `side` is empty.
     pub fn fill_front(
         &mut self,
         side: BookSide,
         quantity: Quantity,
     ) -> Result<FrontFill, BookError> {
+        if quantity.is_zero() {
+            return Err(BookError::ZeroQuantity);
+        }
         let (handle, order) = self.front(side).ok_or(BookError::UnknownOrder)?;
         let order = *order;
         let filled = quantity.min(order.quantity);
         let completed = filled == order.quantity;
         if completed {
             self.remove(handle.index, order);
-        } else if !filled.is_zero() {
+        } else {
             let left = order.quantity.checked_sub(filled).unwrap_or(Quantity::ZERO);
             self.shrink(handle.index, order, left);
         }

@@ -111,6 +111,11 @@ impl Price {
     }
 
     /// Whether the price is a whole multiple of `increment` (which must be positive).
+    ///
+    /// # Panics
+    /// If `increment` is zero or negative: increments are constants such as
+    /// [`Price::CENT`] or come from validated configuration, so this is a programming
+    /// error, not bad input.
     #[must_use]
     pub const fn is_multiple_of(self, increment: Price) -> bool {
         assert!(increment.0 > 0, "a price increment must be positive");
