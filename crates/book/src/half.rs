@@ -5,6 +5,8 @@
 //! when it holds orders; a far entry exists exactly when its level holds orders (an entry
 //! is inserted empty only immediately before an order is linked into it).
 
+use core::ops::ControlFlow;
+
 use crate::slab::NIL;
 
 /// A price level: the FIFO of its orders (slab indices) and its totals.
@@ -186,17 +188,19 @@ impl Half {
     }
 
     /// Visits every non-empty level, best first: descending for bids, ascending for asks.
-    pub(crate) fn for_each_level(
+    /// Visits the non-empty levels in price order (highest first when `descending`), until
+    /// `visit` breaks.
+    pub(crate) fn try_for_each_level(
         &self,
         descending: bool,
         base: i64,
-        mut visit: impl FnMut(i64, &Level),
-    ) {
+        mut visit: impl FnMut(i64, &Level) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         // Far levels are all outside the window: those below `base` come before it in
         // ascending order, the rest after it.
         let split = self.far.partition_point(|far| far.ticks < base);
         let (below, above) = self.far.split_at(split);
-        let window = self
+        let mut window = self
             .levels
             .iter()
             .enumerate()
@@ -205,18 +209,22 @@ impl Half {
             above
                 .iter()
                 .rev()
-                .for_each(|far| visit(far.ticks, &far.level));
+                .try_for_each(|far| visit(far.ticks, &far.level))?;
             window
                 .rev()
-                .for_each(|(index, level)| visit(base + index as i64, level));
+                .try_for_each(|(index, level)| visit(base + index as i64, level))?;
             below
                 .iter()
                 .rev()
-                .for_each(|far| visit(far.ticks, &far.level));
+                .try_for_each(|far| visit(far.ticks, &far.level))
         } else {
-            below.iter().for_each(|far| visit(far.ticks, &far.level));
-            window.for_each(|(index, level)| visit(base + index as i64, level));
-            above.iter().for_each(|far| visit(far.ticks, &far.level));
+            below
+                .iter()
+                .try_for_each(|far| visit(far.ticks, &far.level))?;
+            window.try_for_each(|(index, level)| visit(base + index as i64, level))?;
+            above
+                .iter()
+                .try_for_each(|far| visit(far.ticks, &far.level))
         }
     }
 

@@ -46,6 +46,8 @@
 mod half;
 mod slab;
 
+use core::ops::ControlFlow;
+
 use crossline_types::{ClientId, OrderId, Price, Quantity};
 
 use crate::half::{Half, Level};
@@ -385,10 +387,28 @@ impl Book {
 
     /// Calls `visit` for every level on `side`, best first.
     pub fn for_each_level(&self, side: BookSide, mut visit: impl FnMut(LevelView)) {
-        self.half(side)
-            .for_each_level(side == BookSide::Bid, self.base_ticks, |ticks, level| {
+        let _ = self.half(side).try_for_each_level(
+            side == BookSide::Bid,
+            self.base_ticks,
+            |ticks, level| {
                 visit(self.view(ticks, level));
-            });
+                ControlFlow::Continue(())
+            },
+        );
+    }
+
+    /// Calls `visit` for every order on `side` in priority order (best price first, oldest
+    /// first within a price) until it returns [`ControlFlow::Break`]. This is how a
+    /// fill-or-kill order measures the liquidity it could take without taking it.
+    pub fn try_for_each_order(
+        &self,
+        side: BookSide,
+        mut visit: impl FnMut(&RestingOrder) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        self.half(side)
+            .try_for_each_level(side == BookSide::Bid, self.base_ticks, |_, level| {
+                self.try_for_each_order_in(level, &mut visit)
+            })
     }
 
     /// Calls `visit` for every order at `price` on `side`, oldest first.
@@ -407,12 +427,10 @@ impl Book {
         else {
             return;
         };
-        let mut index = level.head;
-        while index != NIL {
-            let node = self.slab.node(index);
-            visit(&node.order);
-            index = node.next;
-        }
+        let _ = self.try_for_each_order_in(level, &mut |order| {
+            visit(order);
+            ControlFlow::Continue(())
+        });
     }
 
     /// Moves the price window so that it is centred on `center`, migrating levels between
@@ -472,6 +490,20 @@ impl Book {
             BookSide::Bid => half.highest(self.base_ticks),
             BookSide::Ask => half.lowest(self.base_ticks),
         }
+    }
+
+    fn try_for_each_order_in(
+        &self,
+        level: &Level,
+        visit: &mut impl FnMut(&RestingOrder) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let mut index = level.head;
+        while index != NIL {
+            let node = self.slab.node(index);
+            visit(&node.order)?;
+            index = node.next;
+        }
+        ControlFlow::Continue(())
     }
 
     fn view(&self, ticks: i64, level: &Level) -> LevelView {

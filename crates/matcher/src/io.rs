@@ -1,0 +1,380 @@
+//! The matcher's inputs and outputs.
+
+use crossline_types::{
+    Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, Price, Quantity,
+    Quote, Replace, Side, SymbolId,
+};
+
+use crate::config::{SettingsError, SymbolSettings};
+
+/// One sequenced input. The sequence number and time travel beside it (see
+/// [`crate::Matcher::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// A client's new order. It is given the input's sequence number as its [`OrderId`].
+    NewOrder(NewOrder),
+    /// A client's cancel request.
+    Cancel(Cancel),
+    /// A client's cancel/replace request.
+    Replace(Replace),
+    /// A new national best bid and offer for a symbol.
+    Nbbo(Quote),
+    /// A venue executed (part of) the child order routed for an order.
+    VenueFill(VenueFill),
+    /// A venue cancelled the rest of the child order routed for an order.
+    VenueCancel(VenueCancel),
+    /// The trading day ended: day orders expire.
+    EndOfDay,
+    /// The firm changed a symbol's settings.
+    Settings(SettingsChange),
+}
+
+/// A venue's execution of a child order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueFill {
+    /// The parent order (a child order carries its parent's id).
+    pub order_id: OrderId,
+    /// Shares executed.
+    pub quantity: Quantity,
+    /// Execution price.
+    pub price: Price,
+}
+
+/// A venue's cancellation of what is left of a child order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueCancel {
+    /// The parent order.
+    pub order_id: OrderId,
+    /// Shares cancelled: everything the child had left.
+    pub quantity: Quantity,
+}
+
+/// New settings for a symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// Its new settings.
+    pub settings: SymbolSettings,
+}
+
+/// The national best bid and offer prices, as recorded on an execution. Zero means no
+/// price on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NbboPrices {
+    /// National best bid.
+    pub bid: Price,
+    /// National best offer.
+    pub ask: Price,
+}
+
+/// The other side of an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contra {
+    /// Another client's order (internal cross).
+    Order(OrderId),
+    /// The firm's inventory (principal fill).
+    Firm,
+    /// An external venue (the order's routed child).
+    Venue,
+}
+
+/// One execution against a client's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Execution {
+    /// The order executed.
+    pub order_id: OrderId,
+    /// Its client.
+    pub client: ClientId,
+    /// The client's id for it.
+    pub client_order_id: ClientOrderId,
+    /// Its symbol.
+    pub symbol: SymbolId,
+    /// Its side.
+    pub side: Side,
+    /// Execution price (may be sub-penny).
+    pub price: Price,
+    /// Shares executed.
+    pub quantity: Quantity,
+    /// Shares still working after this execution.
+    pub leaves: Quantity,
+    /// Where the liquidity came from.
+    pub liquidity: LiquiditySource,
+    /// The capacity the firm acted in.
+    pub capacity: Capacity,
+    /// Who the order traded with.
+    pub contra: Contra,
+    /// The NBBO when the order was received (or last replaced with a new price or size).
+    pub nbbo_at_receipt: NbboPrices,
+    /// The NBBO in force at the execution.
+    pub nbbo_at_execution: NbboPrices,
+    /// How much better than the NBBO at execution the price is, per share: the national
+    /// best offer minus the price for a buy, the price minus the national best bid for a
+    /// sell. Negative when a venue executed outside the NBBO the matcher knew.
+    pub price_improvement: Price,
+}
+
+/// A child order for the router: venue-agnostic; the router picks the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInstruction {
+    /// The parent order; venue reports name it.
+    pub order_id: OrderId,
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// The side (short sales stay marked short).
+    pub side: Side,
+    /// Shares to route.
+    pub quantity: Quantity,
+    /// Limit price; `None` for a market order.
+    pub limit: Option<Price>,
+}
+
+/// The firm's own quote for a symbol in active mode. Zero sizes mean no quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FirmQuote {
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// The price the firm buys at.
+    pub bid: Price,
+    /// Shares it buys there.
+    pub bid_size: Quantity,
+    /// The price the firm sells at.
+    pub ask: Price,
+    /// Shares it sells there.
+    pub ask_size: Quantity,
+}
+
+/// Why a new order was rejected (nothing about it was kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    /// The symbol is not configured.
+    #[error("unknown symbol")]
+    UnknownSymbol,
+    /// The quantity is zero.
+    #[error("quantity must be positive")]
+    ZeroQuantity,
+    /// A limit price of zero or less.
+    #[error("limit price must be positive")]
+    PriceNotPositive,
+    /// Rule 612: a price of $1.00 or more in an increment finer than $0.01, or a lower
+    /// price finer than $0.0001.
+    #[error("limit price is in an increment finer than Rule 612 allows")]
+    SubPennyIncrement,
+    /// An order that may rest is not on the symbol's book tick.
+    #[error("limit price is not on the symbol's book tick")]
+    PriceNotOnBookTick,
+    /// The client already has a working order with this client order id.
+    #[error("client order id is already in use by a working order")]
+    DuplicateClientOrderId,
+    /// The matcher already holds `orders_max` working orders.
+    #[error("the matcher's order table is full")]
+    OrdersFull,
+    /// The NBBO is missing, one-sided, locked, crossed or stale, and the firm rejects
+    /// orders that need it.
+    #[error("the NBBO is unusable (missing, locked, crossed or stale)")]
+    NbboUnusable,
+}
+
+/// Why working quantity was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CancelReason {
+    /// The client asked.
+    #[error("cancelled at the client's request")]
+    Requested,
+    /// Immediate-or-cancel: what could not execute at once.
+    #[error("immediate-or-cancel remainder")]
+    ImmediateOrCancel,
+    /// Fill-or-kill: the whole quantity could not execute at once.
+    #[error("fill-or-kill could not fill in full")]
+    FillOrKill,
+    /// A market order with nowhere to go (no venue route).
+    #[error("market order remainder with no liquidity")]
+    NoLiquidity,
+    /// Self-match prevention.
+    #[error("self-match prevention")]
+    SelfMatch,
+    /// A day order expired at the end of the day.
+    #[error("day order expired")]
+    EndOfDay,
+    /// Resting would lock or cross the internal book: the contra order at that price
+    /// cannot be crossed at a price inside the NBBO.
+    #[error("resting would lock or cross the internal book")]
+    WouldLockBook,
+    /// The symbol's book is full (orders or far-away levels).
+    #[error("the symbol's book is full")]
+    BookFull,
+    /// The venue cancelled the routed child and the order cannot rest.
+    #[error("the venue cancelled the routed remainder")]
+    VenueCancelled,
+}
+
+/// Why a cancel or cancel/replace request was refused (the order is unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CancelRejectReason {
+    /// No working order of this client has that client order id.
+    #[error("no working order with that client order id")]
+    UnknownOrder,
+    /// The request names a different symbol than the order's.
+    #[error("the request's symbol is not the order's")]
+    SymbolMismatch,
+    /// The order is out at a venue; it can be changed when the venue reports back.
+    #[error("the order is out at a venue")]
+    OrderAtVenue,
+    /// The replacement's client order id is already in use.
+    #[error("the replacement client order id is already in use")]
+    DuplicateClientOrderId,
+    /// The replacement quantity does not exceed what has already executed.
+    #[error("the replacement quantity does not exceed the executed quantity")]
+    QuantityNotAboveFilled,
+    /// The replacement price is not positive.
+    #[error("limit price must be positive")]
+    PriceNotPositive,
+    /// The replacement price breaks Rule 612.
+    #[error("limit price is in an increment finer than Rule 612 allows")]
+    SubPennyIncrement,
+    /// The replacement price is not on the symbol's book tick.
+    #[error("limit price is not on the symbol's book tick")]
+    PriceNotOnBookTick,
+    /// Only limit orders can be replaced.
+    #[error("only a limit order can be replaced")]
+    NotALimitOrder,
+}
+
+/// Why a non-order input was refused (it changed nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// The symbol is not configured.
+    #[error("unknown symbol {symbol}")]
+    UnknownSymbol {
+        /// The symbol.
+        symbol: SymbolId,
+    },
+    /// An NBBO price is negative.
+    #[error("NBBO for symbol {symbol} has a negative price")]
+    NegativeNbboPrice {
+        /// The symbol.
+        symbol: SymbolId,
+    },
+    /// A venue report names no order with a child out at a venue.
+    #[error("venue report for order {order_id}, which has nothing out at a venue")]
+    UnknownRoute {
+        /// The order named.
+        order_id: OrderId,
+    },
+    /// A venue report's quantity is zero or more than the child has out.
+    #[error("venue report for order {order_id} has {quantity} shares; {routed} are out")]
+    VenueQuantity {
+        /// The order named.
+        order_id: OrderId,
+        /// The report's quantity.
+        quantity: Quantity,
+        /// Shares out at the venue.
+        routed: Quantity,
+    },
+    /// A venue fill outside the child's limit, or not positive.
+    #[error("venue fill for order {order_id} at {price} is outside the child's limit")]
+    VenuePrice {
+        /// The order named.
+        order_id: OrderId,
+        /// The fill's price.
+        price: Price,
+    },
+    /// Invalid settings.
+    #[error("settings for symbol {symbol}: {source}")]
+    Settings {
+        /// The symbol.
+        symbol: SymbolId,
+        /// Why.
+        source: SettingsError,
+    },
+}
+
+/// One output of the matcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A new order was accepted.
+    Accepted {
+        /// Its engine id: the sequence number of the input that created it.
+        order_id: OrderId,
+        /// Its client.
+        client: ClientId,
+        /// The client's id for it.
+        client_order_id: ClientOrderId,
+        /// Its symbol.
+        symbol: SymbolId,
+    },
+    /// A new order was rejected.
+    Rejected {
+        /// Its client.
+        client: ClientId,
+        /// The client's id for it.
+        client_order_id: ClientOrderId,
+        /// Its symbol.
+        symbol: SymbolId,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// An execution.
+    Filled(Execution),
+    /// Working quantity of an order was cancelled.
+    Cancelled {
+        /// The order.
+        order_id: OrderId,
+        /// Its client.
+        client: ClientId,
+        /// The client's id for it.
+        client_order_id: ClientOrderId,
+        /// Shares cancelled.
+        quantity: Quantity,
+        /// Why.
+        reason: CancelReason,
+    },
+    /// An order was replaced.
+    Replaced {
+        /// The order (its engine id does not change).
+        order_id: OrderId,
+        /// Its client.
+        client: ClientId,
+        /// The client's new id for it.
+        client_order_id: ClientOrderId,
+        /// The client's previous id for it.
+        original_client_order_id: ClientOrderId,
+        /// Its limit price now.
+        price: Price,
+        /// Its total quantity now (executed shares included).
+        quantity: Quantity,
+        /// Whether it kept its time priority (a size decrease at the same price).
+        priority_kept: bool,
+    },
+    /// A cancel or cancel/replace request was refused.
+    CancelRejected {
+        /// The client.
+        client: ClientId,
+        /// The client's id for the request.
+        client_order_id: ClientOrderId,
+        /// The client's id of the order it named.
+        original_client_order_id: ClientOrderId,
+        /// Why.
+        reason: CancelRejectReason,
+    },
+    /// Route a child order to a venue.
+    Route(RouteInstruction),
+    /// The firm's position in a symbol changed.
+    PositionChanged {
+        /// The symbol.
+        symbol: SymbolId,
+        /// The position now, in shares (negative: short).
+        position: i64,
+        /// The change, in shares.
+        delta: i64,
+        /// The execution price.
+        price: Price,
+    },
+    /// The firm's quote moved (active mode).
+    FirmQuote(FirmQuote),
+    /// A non-order input was refused.
+    InputRejected {
+        /// Why.
+        reason: InputError,
+    },
+}

@@ -1,0 +1,1180 @@
+//! The state machine: one input in, its events out.
+
+use core::ops::ControlFlow;
+
+use crossline_book::{Book, BookError, BookSide, RestingOrder};
+use crossline_types::{
+    Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType,
+    Price, Quantity, Quote, Replace, SequenceNumber, SymbolId, TimeInForce, Timestamp,
+};
+
+use crate::config::{
+    ConfigError, CrossPrice, MatcherConfig, Mode, SelfMatch, UnusableNbbo, ORDERS_MAX,
+    SYMBOL_ID_MAX,
+};
+use crate::io::{
+    CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
+    NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
+};
+use crate::pricing::{self, Inventory, Nbbo};
+use crate::state::{Order, Orders, Symbol};
+
+/// Marks a symbol id with no symbol in the dense index.
+const NO_SYMBOL: u32 = u32::MAX;
+
+/// The internalization state machine. See the crate documentation.
+pub struct Matcher {
+    nbbo_stale_after_ns: u64,
+    unusable_nbbo: UnusableNbbo,
+    self_match: SelfMatch,
+    cross_price: CrossPrice,
+    improvement_increment: Price,
+    gross_notional_max: i128,
+    /// Dense index of each symbol id into `symbols`.
+    symbol_index: Vec<u32>,
+    /// Symbols in ascending id order.
+    symbols: Vec<Symbol>,
+    orders: Orders,
+    /// Sum over symbols of |position| × mark, in micro-dollars.
+    gross_notional: i128,
+    /// Trading days ended so far.
+    day: u32,
+    /// Order ids collected at end of day, sized to the largest book.
+    scratch: Vec<OrderId>,
+}
+
+/// How an arriving order's crossing ended.
+enum CrossEnd {
+    /// Nothing left to fill.
+    Complete,
+    /// Self-match prevention cancels what is left.
+    SelfMatch,
+    /// No more contra orders within reach.
+    Open,
+}
+
+/// A snapshot of one working order, for queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderState {
+    /// The engine's id.
+    pub order_id: OrderId,
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// Limit price (zero for market).
+    pub price: Price,
+    /// Total quantity (after any replace).
+    pub ordered: Quantity,
+    /// Shares executed.
+    pub filled: Quantity,
+    /// Shares cancelled.
+    pub cancelled: Quantity,
+    /// Shares still working (resting or out at a venue).
+    pub leaves: Quantity,
+    /// Of `leaves`, shares out at a venue.
+    pub routed: Quantity,
+    /// Whether it rests in the book.
+    pub resting: bool,
+}
+
+impl Matcher {
+    /// Builds a matcher, allocating every table.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the field (and symbol) that is out of range.
+    pub fn new(config: &MatcherConfig) -> Result<Matcher, ConfigError> {
+        if config.orders_max == 0 || config.orders_max > ORDERS_MAX {
+            return Err(ConfigError::OrdersMax {
+                value: config.orders_max,
+            });
+        }
+        if config.improvement_increment <= Price::ZERO {
+            return Err(ConfigError::ImprovementIncrement {
+                value: config.improvement_increment,
+            });
+        }
+        if config.gross_notional_max < Price::ZERO {
+            return Err(ConfigError::GrossNotional {
+                value: config.gross_notional_max,
+            });
+        }
+        let mut configs = config.symbols.clone();
+        configs.sort_by_key(|symbol| symbol.symbol);
+        let id_max = configs.last().map_or(0, |symbol| symbol.symbol.get());
+        if id_max > SYMBOL_ID_MAX {
+            return Err(ConfigError::SymbolId {
+                symbol: SymbolId::new(id_max),
+            });
+        }
+        let mut symbol_index = vec![NO_SYMBOL; id_max as usize + 1];
+        let mut symbols = Vec::with_capacity(configs.len());
+        let mut scratch_len = 0;
+        for symbol in &configs {
+            let id = symbol.symbol;
+            if symbol_index[id.get() as usize] != NO_SYMBOL {
+                return Err(ConfigError::SymbolTwice { symbol: id });
+            }
+            if symbol.reference_price <= Price::ZERO {
+                return Err(ConfigError::ReferencePrice {
+                    symbol: id,
+                    price: symbol.reference_price,
+                });
+            }
+            symbol
+                .settings
+                .validate()
+                .map_err(|source| ConfigError::Settings { symbol: id, source })?;
+            let book = Book::new(&symbol.book, symbol.reference_price)
+                .map_err(|source| ConfigError::Book { symbol: id, source })?;
+            scratch_len = scratch_len.max(symbol.book.orders_max as usize);
+            symbol_index[id.get() as usize] = u32::try_from(symbols.len()).unwrap_or(NO_SYMBOL);
+            symbols.push(Symbol {
+                id,
+                book,
+                window_levels: symbol.book.window_levels,
+                nbbo: Nbbo::default(),
+                settings: symbol.settings,
+                position: 0,
+                mark: symbol.reference_price,
+                quote: FirmQuote {
+                    symbol: id,
+                    ..FirmQuote::default()
+                },
+            });
+        }
+        Ok(Matcher {
+            nbbo_stale_after_ns: config.nbbo_stale_after_ns,
+            unusable_nbbo: config.unusable_nbbo,
+            self_match: config.self_match,
+            cross_price: config.cross_price,
+            improvement_increment: config.improvement_increment,
+            gross_notional_max: i128::from(config.gross_notional_max.micros()),
+            symbol_index,
+            symbols,
+            orders: Orders::new(config.orders_max),
+            gross_notional: 0,
+            day: 0,
+            scratch: Vec::with_capacity(scratch_len),
+        })
+    }
+
+    /// Applies one sequenced input at `time` (taken from the input, never from a clock),
+    /// passing every resulting event to `emit` in order. A new order's engine id is
+    /// `sequence`. Never allocates, never panics on any input.
+    pub fn apply(
+        &mut self,
+        sequence: SequenceNumber,
+        time: Timestamp,
+        input: &Input,
+        emit: &mut impl FnMut(Event),
+    ) {
+        match input {
+            Input::NewOrder(order) => {
+                self.new_order(OrderId::new(sequence.get()), time, order, emit)
+            }
+            Input::Cancel(cancel) => self.cancel(cancel, emit),
+            Input::Replace(replace) => self.replace(time, replace, emit),
+            Input::Nbbo(quote) => self.nbbo(time, quote, emit),
+            Input::VenueFill(fill) => self.venue_fill(time, fill, emit),
+            Input::VenueCancel(cancel) => self.venue_cancel(time, cancel, emit),
+            Input::EndOfDay => self.end_of_day(emit),
+            Input::Settings(change) => self.settings(time, change, emit),
+        }
+    }
+
+    // ---- queries ----
+
+    /// The firm's position in `symbol`, in shares (negative: short).
+    #[must_use]
+    pub fn position(&self, symbol: SymbolId) -> Option<i64> {
+        self.symbol(symbol).map(|symbol| symbol.position)
+    }
+
+    /// The firm's gross notional: the sum over symbols of |position| × mark, in
+    /// micro-dollars.
+    #[must_use]
+    pub fn gross_notional_micros(&self) -> i128 {
+        self.gross_notional
+    }
+
+    /// The best internal level on `side` of `symbol`: (price, shares).
+    #[must_use]
+    pub fn best(&self, symbol: SymbolId, side: BookSide) -> Option<(Price, u64)> {
+        let level = self.symbol(symbol)?.book.best(side)?;
+        Some((level.price, level.quantity))
+    }
+
+    /// Calls `visit` with every resting order of `symbol` on `side`, in priority order.
+    pub fn for_each_resting(
+        &self,
+        symbol: SymbolId,
+        side: BookSide,
+        mut visit: impl FnMut(&RestingOrder),
+    ) {
+        if let Some(symbol) = self.symbol(symbol) {
+            let _ = symbol.book.try_for_each_order(side, |order| {
+                visit(order);
+                ControlFlow::Continue(())
+            });
+        }
+    }
+
+    /// The last firm quote published for `symbol` (active mode).
+    #[must_use]
+    pub fn firm_quote(&self, symbol: SymbolId) -> Option<FirmQuote> {
+        self.symbol(symbol).map(|symbol| symbol.quote)
+    }
+
+    /// The working order `client_order_id` of `client`.
+    #[must_use]
+    pub fn order(&self, client: ClientId, client_order_id: ClientOrderId) -> Option<OrderState> {
+        self.orders
+            .find(client, client_order_id)
+            .map(|slot| self.state_of(slot))
+    }
+
+    /// The working order with engine id `order_id`.
+    #[must_use]
+    pub fn order_by_id(&self, order_id: OrderId) -> Option<OrderState> {
+        self.orders
+            .find_id(order_id)
+            .map(|slot| self.state_of(slot))
+    }
+
+    /// Working orders, all symbols.
+    #[must_use]
+    pub fn working_orders(&self) -> u32 {
+        self.orders.len()
+    }
+
+    fn state_of(&self, slot: u32) -> OrderState {
+        let order = self.orders.get(slot);
+        OrderState {
+            order_id: order.id,
+            symbol: order.symbol,
+            price: order.price,
+            ordered: Quantity::new(order.ordered),
+            filled: Quantity::new(order.filled),
+            cancelled: Quantity::new(order.cancelled),
+            leaves: Quantity::new(order.leaves()),
+            routed: Quantity::new(order.routed),
+            resting: order.handle.is_some(),
+        }
+    }
+
+    fn symbol(&self, id: SymbolId) -> Option<&Symbol> {
+        self.index_of(id).map(|index| &self.symbols[index])
+    }
+
+    fn index_of(&self, id: SymbolId) -> Option<usize> {
+        let index = *self.symbol_index.get(id.get() as usize)?;
+        (index != NO_SYMBOL).then_some(index as usize)
+    }
+
+    fn usable(&self, symbol: usize, now: Timestamp) -> bool {
+        self.symbols[symbol]
+            .nbbo
+            .usable(now, self.nbbo_stale_after_ns)
+    }
+
+    // ---- new orders ----
+
+    fn new_order(
+        &mut self,
+        id: OrderId,
+        now: Timestamp,
+        new: &NewOrder,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let symbol = match self.check_new(now, new) {
+            Ok(symbol) => symbol,
+            Err(reason) => {
+                emit(Event::Rejected {
+                    client: new.client,
+                    client_order_id: new.client_order_id,
+                    symbol: new.symbol,
+                    reason,
+                });
+                return;
+            }
+        };
+        let price = match new.order_type {
+            OrderType::Limit => new.price,
+            OrderType::Market => Price::ZERO,
+        };
+        let slot = self.orders.insert(Order {
+            id,
+            client_order_id: new.client_order_id,
+            client: new.client,
+            symbol: new.symbol,
+            price,
+            ordered: new.quantity.shares(),
+            filled: 0,
+            cancelled: 0,
+            routed: 0,
+            side: new.side,
+            order_type: new.order_type,
+            time_in_force: new.time_in_force,
+            day: self.day,
+            handle: None,
+            receipt: self.symbols[symbol].nbbo.prices,
+        });
+        emit(Event::Accepted {
+            order_id: id,
+            client: new.client,
+            client_order_id: new.client_order_id,
+            symbol: new.symbol,
+        });
+        self.arrive(slot, symbol, now, true, emit);
+        self.refresh_active(symbol, now, emit);
+    }
+
+    /// Checks a new order and returns its symbol's index.
+    fn check_new(&self, now: Timestamp, new: &NewOrder) -> Result<usize, RejectReason> {
+        let symbol = self
+            .index_of(new.symbol)
+            .ok_or(RejectReason::UnknownSymbol)?;
+        if new.quantity.is_zero() {
+            return Err(RejectReason::ZeroQuantity);
+        }
+        let immediate = new.order_type == OrderType::Market
+            || matches!(
+                new.time_in_force,
+                TimeInForce::ImmediateOrCancel | TimeInForce::FillOrKill
+            );
+        if new.order_type == OrderType::Limit {
+            self.check_price(symbol, new.price, !immediate)
+                .map_err(|reason| match reason {
+                    PriceProblem::NotPositive => RejectReason::PriceNotPositive,
+                    PriceProblem::Increment => RejectReason::SubPennyIncrement,
+                    PriceProblem::Tick => RejectReason::PriceNotOnBookTick,
+                })?;
+        }
+        if self.orders.find(new.client, new.client_order_id).is_some() {
+            return Err(RejectReason::DuplicateClientOrderId);
+        }
+        if self.orders.is_full() {
+            return Err(RejectReason::OrdersFull);
+        }
+        if immediate && self.unusable_nbbo == UnusableNbbo::Reject && !self.usable(symbol, now) {
+            return Err(RejectReason::NbboUnusable);
+        }
+        Ok(symbol)
+    }
+
+    fn check_price(&self, symbol: usize, price: Price, may_rest: bool) -> Result<(), PriceProblem> {
+        if price <= Price::ZERO {
+            return Err(PriceProblem::NotPositive);
+        }
+        if !pricing::is_valid_increment(price) {
+            return Err(PriceProblem::Increment);
+        }
+        if may_rest && !price.is_multiple_of(self.symbols[symbol].book.tick()) {
+            return Err(PriceProblem::Tick);
+        }
+        Ok(())
+    }
+
+    /// Works an order that has just arrived (or been replaced, or come back from a venue):
+    /// internal cross, principal fill, then the residual. Routes only if `may_route`.
+    fn arrive(
+        &mut self,
+        slot: u32,
+        symbol: usize,
+        now: Timestamp,
+        may_route: bool,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let usable = self.usable(symbol, now);
+        let order = *self.orders.get(slot);
+        if order.time_in_force == TimeInForce::FillOrKill
+            && !(usable && self.fill_or_kill_fills(slot, symbol))
+        {
+            self.cancel_leaves(slot, symbol, CancelReason::FillOrKill, emit);
+            return;
+        }
+        if usable {
+            match self.cross(slot, symbol, emit) {
+                CrossEnd::Complete => return self.orders.release(slot),
+                CrossEnd::SelfMatch => {
+                    return self.cancel_leaves(slot, symbol, CancelReason::SelfMatch, emit);
+                }
+                CrossEnd::Open => {}
+            }
+            self.principal_for_arrival(slot, symbol, emit);
+            if self.orders.get(slot).leaves() == 0 {
+                return self.orders.release(slot);
+            }
+        }
+        self.residual(slot, symbol, usable, may_route, emit);
+    }
+
+    /// Whether a fill-or-kill order can fill in full now, from crosses and one principal
+    /// fill, exactly as [`Matcher::cross`] and [`Matcher::principal_for_arrival`] would.
+    fn fill_or_kill_fills(&self, slot: u32, symbol: usize) -> bool {
+        let order = *self.orders.get(slot);
+        let state = &self.symbols[symbol];
+        let bound = pricing::protected_bound(order.side, order.limit(), state.nbbo.prices);
+        let need = u64::from(order.leaves());
+        let mut crossable = 0u64;
+        let _ = state
+            .book
+            .try_for_each_order(order.book_side().contra(), |resting| {
+                if !pricing::within(order.side, resting.price, bound) {
+                    return ControlFlow::Break(());
+                }
+                if resting.client == order.client {
+                    return match self.self_match {
+                        SelfMatch::CancelResting => ControlFlow::Continue(()),
+                        SelfMatch::CancelArriving => ControlFlow::Break(()),
+                    };
+                }
+                if pricing::cross_price(
+                    order.side,
+                    order.limit(),
+                    resting.price,
+                    &state.nbbo,
+                    self.cross_price,
+                )
+                .is_none()
+                {
+                    return ControlFlow::Break(());
+                }
+                crossable += u64::from(resting.quantity.shares());
+                if crossable >= need {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+        if crossable >= need {
+            return true;
+        }
+        let principal = self
+            .principal_offer(&order, symbol, bound)
+            .map_or(0, |(_, shares)| shares);
+        crossable + principal >= need
+    }
+
+    /// Crosses an arriving order against resting client orders, best first, while they
+    /// are within its protected bound.
+    fn cross(&mut self, slot: u32, symbol: usize, emit: &mut impl FnMut(Event)) -> CrossEnd {
+        loop {
+            let order = *self.orders.get(slot);
+            if order.leaves() == 0 {
+                return CrossEnd::Complete;
+            }
+            let state = &mut self.symbols[symbol];
+            let nbbo = state.nbbo;
+            let contra_side = order.book_side().contra();
+            let Some((_, resting)) = state.book.front(contra_side) else {
+                return CrossEnd::Open;
+            };
+            let resting = *resting;
+            let bound = pricing::protected_bound(order.side, order.limit(), nbbo.prices);
+            if !pricing::within(order.side, resting.price, bound) {
+                return CrossEnd::Open;
+            }
+            if resting.client == order.client {
+                match self.self_match {
+                    SelfMatch::CancelArriving => return CrossEnd::SelfMatch,
+                    SelfMatch::CancelResting => {
+                        let resting_slot = self.slot_of(resting.order_id);
+                        self.cancel_leaves(resting_slot, symbol, CancelReason::SelfMatch, emit);
+                        continue;
+                    }
+                }
+            }
+            let Some(price) = pricing::cross_price(
+                order.side,
+                order.limit(),
+                resting.price,
+                &nbbo,
+                self.cross_price,
+            ) else {
+                return CrossEnd::Open;
+            };
+            let shares = Quantity::new(order.leaves().min(resting.quantity.shares()));
+            let fill = state.book.fill_front(contra_side, shares);
+            debug_assert!(fill.is_ok_and(|fill| fill.order_id == resting.order_id));
+            let resting_slot = self.slot_of(resting.order_id);
+            if fill.is_ok_and(|fill| fill.completed) {
+                self.orders.get_mut(resting_slot).handle = None;
+            }
+            let nbbo = nbbo.prices;
+            self.execute(
+                slot,
+                price,
+                shares,
+                LiquiditySource::InternalCross,
+                Contra::Order(resting.order_id),
+                nbbo,
+                emit,
+            );
+            self.execute(
+                resting_slot,
+                price,
+                shares,
+                LiquiditySource::InternalCross,
+                Contra::Order(order.id),
+                nbbo,
+                emit,
+            );
+            if self.orders.get(resting_slot).leaves() == 0 {
+                self.orders.release(resting_slot);
+            }
+        }
+    }
+
+    /// The slot of a resting order; the book and the order table always agree.
+    fn slot_of(&self, id: OrderId) -> u32 {
+        self.orders
+            .find_id(id)
+            .expect("every resting order has a working-order record")
+    }
+
+    /// The firm's price and size for a principal fill of an order, if it would give one:
+    /// the mode allows it, the improved price is within the order's bound, and the firm
+    /// has capacity. The NBBO must be usable (the caller checked).
+    fn principal_offer(&self, order: &Order, symbol: usize, bound: Price) -> Option<(Price, u64)> {
+        let state = &self.symbols[symbol];
+        if state.settings.mode == Mode::AgencyOnly {
+            return None;
+        }
+        let firm_buys = order.side.is_sell();
+        let price = self.firm_price(symbol, firm_buys);
+        if !pricing::within(order.side, price, bound) {
+            return None;
+        }
+        let shares = self.firm_capacity(symbol, firm_buys);
+        (shares > 0).then_some((price, shares))
+    }
+
+    /// The price the firm trades at on `symbol`: the NBBO side it must not trade through,
+    /// improved toward the other side.
+    fn firm_price(&self, symbol: usize, firm_buys: bool) -> Price {
+        let state = &self.symbols[symbol];
+        let NbboPrices { bid, ask } = state.nbbo.prices;
+        let spread = Price::from_micros(ask.micros() - bid.micros());
+        let improvement = pricing::improvement(
+            spread,
+            &state.settings,
+            state.position,
+            firm_buys,
+            self.improvement_increment,
+        );
+        if firm_buys {
+            Price::from_micros(bid.micros() + improvement.micros())
+        } else {
+            Price::from_micros(ask.micros() - improvement.micros())
+        }
+    }
+
+    /// The most shares the firm may trade in one principal fill on `symbol`.
+    fn firm_capacity(&self, symbol: usize, firm_buys: bool) -> u64 {
+        let state = &self.symbols[symbol];
+        let inventory = Inventory {
+            position: state.position,
+            long_max: state.settings.long_max,
+            short_max: state.settings.short_max,
+            gross: self.gross_notional,
+            gross_max: self.gross_notional_max,
+            mark: state.mark,
+        };
+        inventory
+            .capacity(firm_buys)
+            .min(u64::from(state.settings.principal_size_max))
+    }
+
+    /// Fills what an arriving order has left from the firm's inventory, if the firm offers
+    /// a price within its bound and no customer order rests at that price or better on the
+    /// firm's side (Manning).
+    fn principal_for_arrival(&mut self, slot: u32, symbol: usize, emit: &mut impl FnMut(Event)) {
+        let order = *self.orders.get(slot);
+        let nbbo = self.symbols[symbol].nbbo.prices;
+        let bound = pricing::protected_bound(order.side, order.limit(), nbbo);
+        let Some((price, shares)) = self.principal_offer(&order, symbol, bound) else {
+            return;
+        };
+        // The firm takes the arriving order's contra side: a customer order resting on that
+        // side at the firm's price or better has priority (FINRA Rule 5320).
+        let firm_side = order.book_side().contra();
+        if let Some(best) = self.symbols[symbol].book.best(firm_side) {
+            if pricing::within(order.side, best.price, price) {
+                return;
+            }
+        }
+        let shares = shares.min(u64::from(order.leaves()));
+        // `shares` is at most the order's leaves, a `u32`.
+        let shares = Quantity::new(u32::try_from(shares).unwrap_or(0));
+        self.principal_fill(slot, symbol, price, shares, nbbo, emit);
+    }
+
+    /// Executes a principal fill of `shares` at `price` against order `slot` and moves the
+    /// firm's position.
+    fn principal_fill(
+        &mut self,
+        slot: u32,
+        symbol: usize,
+        price: Price,
+        shares: Quantity,
+        nbbo: NbboPrices,
+        emit: &mut impl FnMut(Event),
+    ) {
+        debug_assert!(!shares.is_zero());
+        self.execute(
+            slot,
+            price,
+            shares,
+            LiquiditySource::Principal,
+            Contra::Firm,
+            nbbo,
+            emit,
+        );
+        let firm_buys = self.orders.get(slot).side.is_sell();
+        let delta = if firm_buys {
+            i64::from(shares.shares())
+        } else {
+            -i64::from(shares.shares())
+        };
+        let state = &mut self.symbols[symbol];
+        let mark = i128::from(state.mark.micros());
+        self.gross_notional -= i128::from(state.position.unsigned_abs()) * mark;
+        state.position += delta;
+        self.gross_notional += i128::from(state.position.unsigned_abs()) * mark;
+        emit(Event::PositionChanged {
+            symbol: state.id,
+            position: state.position,
+            delta,
+            price,
+        });
+    }
+
+    /// Records an execution against order `slot` and emits it. Releases nothing: the
+    /// caller decides what happens to a completed order.
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &mut self,
+        slot: u32,
+        price: Price,
+        shares: Quantity,
+        liquidity: LiquiditySource,
+        contra: Contra,
+        nbbo: NbboPrices,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let order = self.orders.get_mut(slot);
+        debug_assert!(shares.shares() <= order.leaves());
+        order.filled += shares.shares();
+        let capacity = match liquidity {
+            LiquiditySource::Principal => Capacity::Principal,
+            LiquiditySource::InternalCross | LiquiditySource::Venue => Capacity::Agency,
+        };
+        let price_improvement = if order.side.is_buy() {
+            Price::from_micros(nbbo.ask.micros() - price.micros())
+        } else {
+            Price::from_micros(price.micros() - nbbo.bid.micros())
+        };
+        emit(Event::Filled(Execution {
+            order_id: order.id,
+            client: order.client,
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            side: order.side,
+            price,
+            quantity: shares,
+            leaves: Quantity::new(order.leaves()),
+            liquidity,
+            capacity,
+            contra,
+            nbbo_at_receipt: order.receipt,
+            nbbo_at_execution: nbbo,
+            price_improvement,
+        }));
+    }
+
+    /// What happens to an order's remainder after in-house execution: routed, rested or
+    /// cancelled, by order type, time in force and the symbol's settings.
+    fn residual(
+        &mut self,
+        slot: u32,
+        symbol: usize,
+        usable: bool,
+        may_route: bool,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let order = *self.orders.get(slot);
+        let routes = may_route && self.symbols[symbol].settings.route_residual;
+        let blind_route = !usable && self.unusable_nbbo == UnusableNbbo::Route;
+        match order.order_type {
+            OrderType::Market => {
+                if routes && (usable || blind_route) {
+                    self.route(slot, symbol, emit);
+                } else {
+                    self.cancel_leaves(slot, symbol, CancelReason::NoLiquidity, emit);
+                }
+            }
+            OrderType::Limit => {
+                let nbbo = self.symbols[symbol].nbbo.prices;
+                let far_side = if order.side.is_buy() {
+                    nbbo.ask
+                } else {
+                    nbbo.bid
+                };
+                let marketable = usable && pricing::within(order.side, far_side, order.price);
+                let immediate = order.time_in_force == TimeInForce::ImmediateOrCancel;
+                if routes && (marketable || (blind_route && immediate)) {
+                    self.route(slot, symbol, emit);
+                } else if order.may_rest() {
+                    self.rest(slot, symbol, emit);
+                } else {
+                    self.cancel_leaves(slot, symbol, CancelReason::ImmediateOrCancel, emit);
+                }
+            }
+        }
+    }
+
+    fn route(&mut self, slot: u32, symbol: usize, emit: &mut impl FnMut(Event)) {
+        let order = self.orders.get_mut(slot);
+        order.routed = order.leaves();
+        emit(Event::Route(RouteInstruction {
+            order_id: order.id,
+            symbol: self.symbols[symbol].id,
+            side: order.side,
+            quantity: Quantity::new(order.routed),
+            limit: order.limit(),
+        }));
+    }
+
+    /// Rests an order's remainder in the book, unless it would lock or cross the contra
+    /// side (a contra order it could not cross inside the NBBO) or the book is full.
+    fn rest(&mut self, slot: u32, symbol: usize, emit: &mut impl FnMut(Event)) {
+        let order = *self.orders.get(slot);
+        let book = &mut self.symbols[symbol].book;
+        if let Some(contra) = book.best(order.book_side().contra()) {
+            if pricing::within(order.side, contra.price, order.price) {
+                return self.cancel_leaves(slot, symbol, CancelReason::WouldLockBook, emit);
+            }
+        }
+        let added = book.add(RestingOrder {
+            order_id: order.id,
+            client: order.client,
+            side: order.book_side(),
+            price: order.price,
+            quantity: Quantity::new(order.leaves()),
+        });
+        match added {
+            Ok(handle) => self.orders.get_mut(slot).handle = Some(handle),
+            Err(error) => {
+                // The price was checked against the tick when the order arrived, so only
+                // capacity can refuse it.
+                debug_assert!(matches!(
+                    error,
+                    BookError::Full { .. } | BookError::FarLevelsFull { .. }
+                ));
+                self.cancel_leaves(slot, symbol, CancelReason::BookFull, emit);
+            }
+        }
+    }
+
+    /// Cancels everything an order has working that is not out at a venue, removes it
+    /// from the book, and forgets it.
+    fn cancel_leaves(
+        &mut self,
+        slot: u32,
+        symbol: usize,
+        reason: CancelReason,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let order = self.orders.get_mut(slot);
+        debug_assert!(
+            order.routed == 0,
+            "routed shares are cancelled by the venue"
+        );
+        if let Some(handle) = order.handle.take() {
+            let removed = self.symbols[symbol].book.cancel(handle);
+            debug_assert!(removed.is_ok());
+        }
+        let shares = order.leaves();
+        order.cancelled += shares;
+        emit(Event::Cancelled {
+            order_id: order.id,
+            client: order.client,
+            client_order_id: order.client_order_id,
+            quantity: Quantity::new(shares),
+            reason,
+        });
+        self.orders.release(slot);
+    }
+
+    // ---- cancel and replace ----
+
+    fn cancel(&mut self, cancel: &Cancel, emit: &mut impl FnMut(Event)) {
+        let reject = |reason| Event::CancelRejected {
+            client: cancel.client,
+            client_order_id: cancel.client_order_id,
+            original_client_order_id: cancel.original_client_order_id,
+            reason,
+        };
+        let Some(slot) = self
+            .orders
+            .find(cancel.client, cancel.original_client_order_id)
+        else {
+            return emit(reject(CancelRejectReason::UnknownOrder));
+        };
+        let order = *self.orders.get(slot);
+        if order.symbol != cancel.symbol {
+            return emit(reject(CancelRejectReason::SymbolMismatch));
+        }
+        if order.routed > 0 {
+            return emit(reject(CancelRejectReason::OrderAtVenue));
+        }
+        let Some(symbol) = self.index_of(order.symbol) else {
+            return emit(reject(CancelRejectReason::UnknownOrder));
+        };
+        self.cancel_leaves(slot, symbol, CancelReason::Requested, emit);
+    }
+
+    fn replace(&mut self, now: Timestamp, replace: &Replace, emit: &mut impl FnMut(Event)) {
+        let (slot, symbol) = match self.check_replace(replace) {
+            Ok(found) => found,
+            Err(reason) => {
+                return emit(Event::CancelRejected {
+                    client: replace.client,
+                    client_order_id: replace.client_order_id,
+                    original_client_order_id: replace.original_client_order_id,
+                    reason,
+                });
+            }
+        };
+        self.orders.rename(slot, replace.client_order_id);
+        let order = *self.orders.get(slot);
+        let leaves = replace.quantity.shares() - order.filled;
+        let keeps_priority = replace.price == order.price && leaves <= order.leaves();
+        if keeps_priority {
+            if leaves < order.leaves() {
+                if let Some(handle) = order.handle {
+                    let reduced = self.symbols[symbol]
+                        .book
+                        .reduce(handle, Quantity::new(leaves));
+                    debug_assert!(reduced.is_ok());
+                }
+            }
+            self.orders.get_mut(slot).ordered = replace.quantity.shares();
+        } else {
+            if let Some(handle) = order.handle {
+                let removed = self.symbols[symbol].book.cancel(handle);
+                debug_assert!(removed.is_ok());
+            }
+            let receipt = self.symbols[symbol].nbbo.prices;
+            let order = self.orders.get_mut(slot);
+            order.handle = None;
+            order.price = replace.price;
+            order.ordered = replace.quantity.shares();
+            order.receipt = receipt;
+        }
+        emit(Event::Replaced {
+            order_id: order.id,
+            client: order.client,
+            client_order_id: replace.client_order_id,
+            original_client_order_id: replace.original_client_order_id,
+            price: replace.price,
+            quantity: replace.quantity,
+            priority_kept: keeps_priority,
+        });
+        if !keeps_priority {
+            self.arrive(slot, symbol, now, true, emit);
+        }
+        self.refresh_active(symbol, now, emit);
+    }
+
+    /// Checks a replace request and returns the order's slot and symbol index.
+    fn check_replace(&self, replace: &Replace) -> Result<(u32, usize), CancelRejectReason> {
+        let slot = self
+            .orders
+            .find(replace.client, replace.original_client_order_id)
+            .ok_or(CancelRejectReason::UnknownOrder)?;
+        let order = self.orders.get(slot);
+        let symbol = self
+            .index_of(order.symbol)
+            .ok_or(CancelRejectReason::UnknownOrder)?;
+        if order.routed > 0 {
+            return Err(CancelRejectReason::OrderAtVenue);
+        }
+        if order.order_type != OrderType::Limit {
+            return Err(CancelRejectReason::NotALimitOrder);
+        }
+        if replace.client_order_id != replace.original_client_order_id
+            && self
+                .orders
+                .find(replace.client, replace.client_order_id)
+                .is_some()
+        {
+            return Err(CancelRejectReason::DuplicateClientOrderId);
+        }
+        if replace.quantity.shares() <= order.filled {
+            return Err(CancelRejectReason::QuantityNotAboveFilled);
+        }
+        self.check_price(symbol, replace.price, true)
+            .map_err(|problem| match problem {
+                PriceProblem::NotPositive => CancelRejectReason::PriceNotPositive,
+                PriceProblem::Increment => CancelRejectReason::SubPennyIncrement,
+                PriceProblem::Tick => CancelRejectReason::PriceNotOnBookTick,
+            })?;
+        Ok((slot, symbol))
+    }
+
+    // ---- market data, venue reports, end of day, settings ----
+
+    fn nbbo(&mut self, now: Timestamp, quote: &Quote, emit: &mut impl FnMut(Event)) {
+        let Some(symbol) = self.index_of(quote.symbol) else {
+            return emit(Event::InputRejected {
+                reason: InputError::UnknownSymbol {
+                    symbol: quote.symbol,
+                },
+            });
+        };
+        if quote.bid < Price::ZERO || quote.ask < Price::ZERO {
+            return emit(Event::InputRejected {
+                reason: InputError::NegativeNbboPrice {
+                    symbol: quote.symbol,
+                },
+            });
+        }
+        let state = &mut self.symbols[symbol];
+        state.nbbo = Nbbo {
+            prices: NbboPrices {
+                bid: quote.bid,
+                ask: quote.ask,
+            },
+            time: now,
+            seen: true,
+        };
+        if state.nbbo.usable(now, self.nbbo_stale_after_ns) {
+            let mid = state.nbbo.midpoint();
+            let size = i128::from(state.position.unsigned_abs());
+            self.gross_notional += size * i128::from(mid.micros() - state.mark.micros());
+            state.mark = mid;
+            // Keep the array window over the market; a far-away level stays correct in
+            // the overflow if the window cannot move.
+            let drift = (mid.micros() - state.book.window_center().micros()).abs();
+            let quarter = i64::from(state.window_levels / 4) * state.book.tick().micros();
+            if drift > quarter {
+                let _ = state.book.recenter(mid);
+            }
+        }
+        self.refresh_active(symbol, now, emit);
+    }
+
+    fn venue_fill(&mut self, now: Timestamp, fill: &VenueFill, emit: &mut impl FnMut(Event)) {
+        let (slot, symbol) = match self.check_venue_report(fill.order_id, fill.quantity, false) {
+            Ok(found) => found,
+            Err(reason) => return emit(Event::InputRejected { reason }),
+        };
+        let order = *self.orders.get(slot);
+        let outside = order
+            .limit()
+            .is_some_and(|limit| !pricing::within(order.side, fill.price, limit));
+        if fill.price <= Price::ZERO || outside {
+            return emit(Event::InputRejected {
+                reason: InputError::VenuePrice {
+                    order_id: fill.order_id,
+                    price: fill.price,
+                },
+            });
+        }
+        self.orders.get_mut(slot).routed -= fill.quantity.shares();
+        let nbbo = self.symbols[symbol].nbbo.prices;
+        self.execute(
+            slot,
+            fill.price,
+            fill.quantity,
+            LiquiditySource::Venue,
+            Contra::Venue,
+            nbbo,
+            emit,
+        );
+        if self.orders.get(slot).leaves() == 0 {
+            self.orders.release(slot);
+        }
+        self.refresh_active(symbol, now, emit);
+    }
+
+    fn venue_cancel(&mut self, now: Timestamp, cancel: &VenueCancel, emit: &mut impl FnMut(Event)) {
+        let (slot, symbol) = match self.check_venue_report(cancel.order_id, cancel.quantity, true) {
+            Ok(found) => found,
+            Err(reason) => return emit(Event::InputRejected { reason }),
+        };
+        let order = self.orders.get_mut(slot);
+        order.routed = 0;
+        if order.may_rest() && order.day == self.day {
+            // What the venue did not take is worked again in-house, and rests; it is not
+            // routed again, so a route cannot loop.
+            self.arrive(slot, symbol, now, false, emit);
+        } else {
+            self.cancel_leaves(slot, symbol, CancelReason::VenueCancelled, emit);
+        }
+        self.refresh_active(symbol, now, emit);
+    }
+
+    /// Finds the order a venue report names and checks its quantity: positive and no more
+    /// than is out (`exact`: all of it).
+    fn check_venue_report(
+        &self,
+        order_id: OrderId,
+        quantity: Quantity,
+        exact: bool,
+    ) -> Result<(u32, usize), InputError> {
+        let unknown = InputError::UnknownRoute { order_id };
+        let slot = self.orders.find_id(order_id).ok_or(unknown)?;
+        let order = self.orders.get(slot);
+        if order.routed == 0 {
+            return Err(unknown);
+        }
+        let shares = quantity.shares();
+        if shares == 0 || shares > order.routed || (exact && shares != order.routed) {
+            return Err(InputError::VenueQuantity {
+                order_id,
+                quantity,
+                routed: Quantity::new(order.routed),
+            });
+        }
+        let symbol = self.index_of(order.symbol).ok_or(unknown)?;
+        Ok((slot, symbol))
+    }
+
+    /// Expires resting day orders, symbol by symbol in id order, bids then asks, each in
+    /// priority order. Day orders out at a venue expire when the venue returns them.
+    fn end_of_day(&mut self, emit: &mut impl FnMut(Event)) {
+        for symbol in 0..self.symbols.len() {
+            for side in [BookSide::Bid, BookSide::Ask] {
+                self.scratch.clear();
+                let scratch = &mut self.scratch;
+                let orders = &self.orders;
+                let _ = self.symbols[symbol]
+                    .book
+                    .try_for_each_order(side, |resting| {
+                        let day = orders
+                            .find_id(resting.order_id)
+                            .is_some_and(|slot| orders.get(slot).time_in_force == TimeInForce::Day);
+                        if day {
+                            scratch.push(resting.order_id);
+                        }
+                        ControlFlow::Continue(())
+                    });
+                for index in 0..self.scratch.len() {
+                    let slot = self.slot_of(self.scratch[index]);
+                    self.cancel_leaves(slot, symbol, CancelReason::EndOfDay, emit);
+                }
+            }
+        }
+        self.day += 1;
+    }
+
+    fn settings(&mut self, now: Timestamp, change: &SettingsChange, emit: &mut impl FnMut(Event)) {
+        let Some(symbol) = self.index_of(change.symbol) else {
+            return emit(Event::InputRejected {
+                reason: InputError::UnknownSymbol {
+                    symbol: change.symbol,
+                },
+            });
+        };
+        if let Err(source) = change.settings.validate() {
+            return emit(Event::InputRejected {
+                reason: InputError::Settings {
+                    symbol: change.symbol,
+                    source,
+                },
+            });
+        }
+        self.symbols[symbol].settings = change.settings;
+        self.refresh_active(symbol, now, emit);
+    }
+
+    // ---- active internalization ----
+
+    /// In active mode, trades with resting client orders the firm's quote reaches, then
+    /// publishes the quote if it moved. Outside active mode, withdraws a quote left over
+    /// from it.
+    fn refresh_active(&mut self, symbol: usize, now: Timestamp, emit: &mut impl FnMut(Event)) {
+        let state = &self.symbols[symbol];
+        let id = state.id;
+        let active = state.settings.mode == Mode::Active;
+        if !active && state.quote.bid_size.is_zero() && state.quote.ask_size.is_zero() {
+            return;
+        }
+        let usable = active && self.usable(symbol, now);
+        if usable {
+            self.sweep(symbol, true, emit);
+            self.sweep(symbol, false, emit);
+        }
+        let quote = if usable {
+            let size = |shares: u64| Quantity::new(u32::try_from(shares).unwrap_or(u32::MAX));
+            FirmQuote {
+                symbol: id,
+                bid: self.firm_price(symbol, true),
+                bid_size: size(self.firm_capacity(symbol, true)),
+                ask: self.firm_price(symbol, false),
+                ask_size: size(self.firm_capacity(symbol, false)),
+            }
+        } else {
+            FirmQuote {
+                symbol: id,
+                ..FirmQuote::default()
+            }
+        };
+        if quote != self.symbols[symbol].quote {
+            self.symbols[symbol].quote = quote;
+            emit(Event::FirmQuote(quote));
+        }
+    }
+
+    /// Fills resting client orders at the firm's price while it reaches them: the firm
+    /// buys (`firm_buys`) from resting sells at or below its bid, or sells to resting buys
+    /// at or above its ask. The client gets the firm's price, which is at least as good as
+    /// its limit and inside the NBBO.
+    fn sweep(&mut self, symbol: usize, firm_buys: bool, emit: &mut impl FnMut(Event)) {
+        let client_side = if firm_buys {
+            BookSide::Ask
+        } else {
+            BookSide::Bid
+        };
+        loop {
+            let price = self.firm_price(symbol, firm_buys);
+            let capacity = self.firm_capacity(symbol, firm_buys);
+            let state = &mut self.symbols[symbol];
+            let Some((_, resting)) = state.book.front(client_side) else {
+                return;
+            };
+            let resting = *resting;
+            let reaches = if firm_buys {
+                resting.price <= price
+            } else {
+                resting.price >= price
+            };
+            if !reaches || capacity == 0 {
+                return;
+            }
+            // At most the resting order's open quantity, a `u32`.
+            let shares = Quantity::new(
+                u32::try_from(capacity.min(u64::from(resting.quantity.shares()))).unwrap_or(0),
+            );
+            let fill = state.book.fill_front(client_side, shares);
+            let nbbo = state.nbbo.prices;
+            let slot = self.slot_of(resting.order_id);
+            if fill.is_ok_and(|fill| fill.completed) {
+                self.orders.get_mut(slot).handle = None;
+            }
+            self.principal_fill(slot, symbol, price, shares, nbbo, emit);
+            if self.orders.get(slot).leaves() == 0 {
+                self.orders.release(slot);
+            }
+        }
+    }
+}
+
+/// What is wrong with a limit price.
+enum PriceProblem {
+    NotPositive,
+    Increment,
+    Tick,
+}

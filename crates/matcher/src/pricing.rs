@@ -1,0 +1,391 @@
+//! Pure price arithmetic: NBBO usability, cross prices, price improvement with inventory
+//! skew, inventory capacity, Rule 612 increments. No state, so each rule is testable at
+//! its edges on its own.
+
+use crossline_types::{Price, Side, Timestamp};
+
+use crate::config::{CrossPrice, SymbolSettings, PPM};
+use crate::io::NbboPrices;
+
+/// The national best bid and offer of a symbol, with when it was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Nbbo {
+    pub(crate) prices: NbboPrices,
+    pub(crate) time: Timestamp,
+    pub(crate) seen: bool,
+}
+
+impl Nbbo {
+    /// Whether prices may be derived from it at `now`: two-sided, neither locked nor
+    /// crossed, and no older than `stale_after_ns`.
+    pub(crate) fn usable(&self, now: Timestamp, stale_after_ns: u64) -> bool {
+        let NbboPrices { bid, ask } = self.prices;
+        self.seen
+            && bid > Price::ZERO
+            && bid < ask
+            && now.nanos().saturating_sub(self.time.nanos()) <= stale_after_ns
+    }
+
+    /// The midpoint, rounded down to a whole micro-dollar.
+    pub(crate) fn midpoint(&self) -> Price {
+        let NbboPrices { bid, ask } = self.prices;
+        Price::from_micros(bid.micros() + (ask.micros() - bid.micros()) / 2)
+    }
+}
+
+/// Rule 612: prices of $1.00 or more in whole cents, lower prices in hundredths of a cent.
+pub(crate) fn is_valid_increment(price: Price) -> bool {
+    let increment = if price.micros() >= Price::MICROS_PER_DOLLAR {
+        Price::CENT
+    } else {
+        Price::HUNDREDTH_CENT
+    };
+    price.is_multiple_of(increment)
+}
+
+/// The worst price an order may execute at in-house: its limit, tightened to the
+/// protected NBBO side it must not trade through (Rule 611). `limit` is `None` for a
+/// market order.
+pub(crate) fn protected_bound(side: Side, limit: Option<Price>, nbbo: NbboPrices) -> Price {
+    match (side.is_buy(), limit) {
+        (true, Some(limit)) => limit.min(nbbo.ask),
+        (true, None) => nbbo.ask,
+        (false, Some(limit)) => limit.max(nbbo.bid),
+        (false, None) => nbbo.bid,
+    }
+}
+
+/// Whether a price is at or better than `bound` for an order on `side`.
+pub(crate) fn within(side: Side, price: Price, bound: Price) -> bool {
+    if side.is_buy() {
+        price <= bound
+    } else {
+        price >= bound
+    }
+}
+
+/// The price of an internal cross between an arriving order (`side`, `limit`, `None` for
+/// market) and a resting contra order at `resting`: the configured base price, clamped to
+/// both limits and to the NBBO. `None` when no price satisfies all of them (the resting
+/// order is priced through the NBBO on the arriving order's far side).
+pub(crate) fn cross_price(
+    side: Side,
+    limit: Option<Price>,
+    resting: Price,
+    nbbo: &Nbbo,
+    rule: CrossPrice,
+) -> Option<Price> {
+    let NbboPrices { bid, ask } = nbbo.prices;
+    let (buy_limit, sell_limit) = if side.is_buy() {
+        (limit.unwrap_or(ask), resting)
+    } else {
+        (resting, limit.unwrap_or(bid))
+    };
+    let low = sell_limit.max(bid);
+    let high = buy_limit.min(ask);
+    if low > high {
+        return None;
+    }
+    let base = match rule {
+        CrossPrice::Midpoint => nbbo.midpoint(),
+        CrossPrice::RestingLimit => resting,
+    };
+    Some(base.clamp(low, high))
+}
+
+/// The price improvement the firm gives on a principal fill, per share, in whole
+/// `increment`s and never more than the spread: the configured fraction of the spread
+/// (at least the minimum), scaled up when the fill reduces the firm's position and down
+/// when it grows it, in proportion to the position's size against its limit.
+pub(crate) fn improvement(
+    spread: Price,
+    settings: &SymbolSettings,
+    position: i64,
+    firm_buys: bool,
+    increment: Price,
+) -> Price {
+    let ppm = i128::from(PPM);
+    let spread_micros = i128::from(spread.micros());
+    let base = (spread_micros * i128::from(settings.improvement_spread_ppm) / ppm)
+        .max(i128::from(settings.improvement_min.micros()));
+    let limit = if position > 0 {
+        settings.long_max
+    } else {
+        settings.short_max
+    };
+    let ratio_ppm = match (position, limit) {
+        (0, _) => 0,
+        (_, 0) => ppm,
+        _ => (i128::from(position.unsigned_abs()) * ppm / i128::from(limit)).min(ppm),
+    };
+    let skew_ppm = i128::from(settings.skew_ppm) * ratio_ppm / ppm;
+    let reduces = (firm_buys && position < 0) || (!firm_buys && position > 0);
+    let factor_ppm = if reduces {
+        ppm + skew_ppm
+    } else {
+        ppm - skew_ppm
+    };
+    let skewed = base * factor_ppm / ppm;
+    let whole = skewed - skewed % i128::from(increment.micros());
+    let capped = whole.min(spread_micros).max(0);
+    // `capped` lies between zero and the spread, an `i64`.
+    Price::from_micros(i64::try_from(capped).unwrap_or(0))
+}
+
+/// The firm's inventory limits and its current gross notional, for sizing a principal
+/// fill.
+pub(crate) struct Inventory {
+    pub(crate) position: i64,
+    pub(crate) long_max: u32,
+    pub(crate) short_max: u32,
+    /// Gross notional of all symbols, including this one's `|position| × mark`.
+    pub(crate) gross: i128,
+    pub(crate) gross_max: i128,
+    /// This symbol's mark (NBBO midpoint); positive.
+    pub(crate) mark: Price,
+}
+
+impl Inventory {
+    /// The most shares the firm may buy (`firm_buys`) or sell. A trade that takes the
+    /// position toward zero is always allowed; one that grows it must leave it within
+    /// the long or short limit and the firm's gross notional within its limit.
+    pub(crate) fn capacity(&self, firm_buys: bool) -> u64 {
+        let mark = i128::from(self.mark.micros().max(1));
+        let position = i128::from(self.position);
+        let own = position.abs() * mark;
+        let room = self.gross_max - (self.gross - own);
+        // The largest |position| the gross limit allows; negative when even a flat
+        // position is over it (then only reductions are allowed, which the max/min with
+        // the current position below provide).
+        let by_notional = room.div_euclid(mark);
+        let highest = i128::from(self.long_max).min(by_notional);
+        let lowest = -i128::from(self.short_max).min(by_notional);
+        let shares = if firm_buys {
+            highest.max(position.max(0)) - position
+        } else {
+            position - lowest.min(position.min(0))
+        };
+        u64::try_from(shares.max(0)).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+
+    fn micros(value: i64) -> Price {
+        Price::from_micros(value)
+    }
+
+    fn nbbo(bid: i64, ask: i64, time: u64) -> Nbbo {
+        Nbbo {
+            prices: NbboPrices {
+                bid: micros(bid),
+                ask: micros(ask),
+            },
+            time: Timestamp::new(time),
+            seen: true,
+        }
+    }
+
+    fn settings() -> SymbolSettings {
+        SymbolSettings {
+            mode: Mode::Passive,
+            improvement_spread_ppm: 100_000,
+            improvement_min: micros(100),
+            skew_ppm: 500_000,
+            long_max: 1000,
+            short_max: 1000,
+            principal_size_max: 500,
+            route_residual: true,
+        }
+    }
+
+    #[test]
+    fn nbbo_usability_at_the_edges() {
+        let quote = nbbo(10_000_000, 10_010_000, 1_000);
+        assert!(
+            quote.usable(Timestamp::new(1_500), 500),
+            "exactly at the age limit"
+        );
+        assert!(
+            !quote.usable(Timestamp::new(1_501), 500),
+            "one nanosecond older"
+        );
+        assert!(
+            !nbbo(10_000_000, 10_000_000, 0).usable(Timestamp::new(0), 10),
+            "locked"
+        );
+        assert!(
+            !nbbo(10_000_001, 10_000_000, 0).usable(Timestamp::new(0), 10),
+            "crossed"
+        );
+        assert!(nbbo(10_000_000, 10_000_001, 0).usable(Timestamp::new(0), 10));
+        assert!(
+            !nbbo(0, 10_000_000, 0).usable(Timestamp::new(0), 10),
+            "one-sided"
+        );
+        assert!(
+            !Nbbo::default().usable(Timestamp::new(0), u64::MAX),
+            "never seen"
+        );
+    }
+
+    #[test]
+    fn rule_612_increments() {
+        assert!(is_valid_increment(micros(1_000_000)));
+        assert!(
+            !is_valid_increment(micros(1_000_100)),
+            "$1.0001 is sub-penny"
+        );
+        assert!(
+            is_valid_increment(micros(999_900)),
+            "$0.9999 is allowed below $1"
+        );
+        assert!(!is_valid_increment(micros(999_950)), "$0.99995 is too fine");
+    }
+
+    #[test]
+    fn cross_price_is_clamped_to_both_limits_and_the_nbbo() {
+        let quote = nbbo(10_000_000, 10_020_000, 0);
+        let mid = CrossPrice::Midpoint;
+        // Midpoint inside both limits.
+        let price = cross_price(
+            Side::Buy,
+            Some(micros(10_020_000)),
+            micros(10_000_000),
+            &quote,
+            mid,
+        );
+        assert_eq!(price, Some(micros(10_010_000)));
+        // The buyer's limit below the midpoint clamps it.
+        let price = cross_price(
+            Side::Buy,
+            Some(micros(10_005_000)),
+            micros(10_000_000),
+            &quote,
+            mid,
+        );
+        assert_eq!(price, Some(micros(10_005_000)));
+        // A resting sell above the midpoint clamps it up.
+        let price = cross_price(
+            Side::Sell,
+            Some(micros(10_000_000)),
+            micros(10_015_000),
+            &quote,
+            mid,
+        );
+        assert_eq!(
+            price,
+            Some(micros(10_010_000)),
+            "sell arriving: resting buy at 10.015"
+        );
+        let price = cross_price(Side::Buy, None, micros(10_015_000), &quote, mid);
+        assert_eq!(price, Some(micros(10_015_000)));
+        // A buyer below the national best bid cannot trade with a seller below it either:
+        // any price would be a sell through the protected bid.
+        let price = cross_price(
+            Side::Buy,
+            Some(micros(9_990_000)),
+            micros(9_980_000),
+            &quote,
+            mid,
+        );
+        assert_eq!(price, None);
+        // Resting-limit pricing.
+        let price = cross_price(
+            Side::Buy,
+            Some(micros(10_020_000)),
+            micros(10_005_000),
+            &quote,
+            CrossPrice::RestingLimit,
+        );
+        assert_eq!(price, Some(micros(10_005_000)));
+    }
+
+    #[test]
+    fn improvement_fraction_minimum_increment_and_cap() {
+        let mut settings = settings();
+        // 10% of a 2-cent spread is 0.2 cents.
+        let spread = micros(20_000);
+        assert_eq!(
+            improvement(spread, &settings, 0, true, micros(100)),
+            micros(2_000)
+        );
+        // The minimum applies when the fraction is smaller.
+        settings.improvement_min = micros(5_000);
+        assert_eq!(
+            improvement(spread, &settings, 0, true, micros(100)),
+            micros(5_000)
+        );
+        // Rounded down to whole increments.
+        settings.improvement_min = micros(5_050);
+        assert_eq!(
+            improvement(spread, &settings, 0, true, micros(100)),
+            micros(5_000)
+        );
+        // Never more than the spread.
+        settings.improvement_min = micros(50_000);
+        assert_eq!(improvement(spread, &settings, 0, true, micros(100)), spread);
+    }
+
+    #[test]
+    fn skew_improves_more_when_reducing_and_less_when_growing() {
+        let settings = settings();
+        let spread = micros(20_000);
+        // Long 500 of 1000: skew is 50% × 50% = 25%.
+        assert_eq!(
+            improvement(spread, &settings, 500, false, micros(100)),
+            micros(2_500)
+        );
+        assert_eq!(
+            improvement(spread, &settings, 500, true, micros(100)),
+            micros(1_500)
+        );
+        // Short 1000 of 1000 with a 100% skew: buying improves double, selling not at all.
+        let full = SymbolSettings {
+            skew_ppm: PPM,
+            ..settings
+        };
+        assert_eq!(
+            improvement(spread, &full, -1000, true, micros(100)),
+            micros(4_000)
+        );
+        assert_eq!(
+            improvement(spread, &full, -1000, false, micros(100)),
+            Price::ZERO
+        );
+    }
+
+    fn inventory(position: i64, gross_max_dollars: i64) -> Inventory {
+        let mark = micros(10_000_000);
+        Inventory {
+            position,
+            long_max: 1000,
+            short_max: 800,
+            gross: i128::from(position.abs()) * i128::from(mark.micros()),
+            gross_max: i128::from(gross_max_dollars) * 1_000_000,
+            mark,
+        }
+    }
+
+    #[test]
+    fn capacity_respects_position_and_notional_limits() {
+        // Flat, $1M gross limit: the position limits bind.
+        assert_eq!(inventory(0, 1_000_000).capacity(true), 1000);
+        assert_eq!(inventory(0, 1_000_000).capacity(false), 800);
+        // Long 300: buy up to 700 more; sell down to short 800.
+        assert_eq!(inventory(300, 1_000_000).capacity(true), 700);
+        assert_eq!(inventory(300, 1_000_000).capacity(false), 1100);
+        // A $5,000 gross limit at $10 allows |position| ≤ 500.
+        assert_eq!(inventory(300, 5_000).capacity(true), 200);
+        assert_eq!(inventory(300, 5_000).capacity(false), 800);
+        // Over every limit: only reductions, down to flat at most… and past it only as far
+        // as the limits allow.
+        assert_eq!(inventory(1200, 5_000).capacity(true), 0);
+        assert_eq!(inventory(1200, 5_000).capacity(false), 1700);
+        assert_eq!(inventory(-900, 0).capacity(false), 0);
+        assert_eq!(inventory(-900, 0).capacity(true), 900);
+    }
+}
