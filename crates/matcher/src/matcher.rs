@@ -1099,7 +1099,11 @@ impl Matcher {
         let state = &self.symbols[symbol];
         let id = state.id;
         let active = state.settings.mode == Mode::Active;
-        if !active && state.quote.bid_size.is_zero() && state.quote.ask_size.is_zero() {
+        let withdrawn = FirmQuote {
+            symbol: id,
+            ..FirmQuote::default()
+        };
+        if !active && state.quote == withdrawn {
             return;
         }
         let usable = active && self.usable(symbol, now);
@@ -1117,10 +1121,7 @@ impl Matcher {
                 ask_size: size(self.firm_capacity(symbol, false)),
             }
         } else {
-            FirmQuote {
-                symbol: id,
-                ..FirmQuote::default()
-            }
+            withdrawn
         };
         if quote != self.symbols[symbol].quote {
             self.symbols[symbol].quote = quote;
