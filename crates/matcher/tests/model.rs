@@ -40,11 +40,13 @@ fn random_settings(r: u32) -> SymbolSettings {
 fn case_config(r: u32) -> MatcherConfig {
     let mut config = config(Mode::Passive);
     config.orders_max = [10, 64][r as usize % 2];
-    config.self_match = [SelfMatch::CancelResting, SelfMatch::CancelArriving][(r >> 1) as usize % 2];
+    config.self_match =
+        [SelfMatch::CancelResting, SelfMatch::CancelArriving][(r >> 1) as usize % 2];
     config.cross_price = [CrossPrice::Midpoint, CrossPrice::RestingLimit][(r >> 2) as usize % 2];
     config.unusable_nbbo = [UnusableNbbo::Reject, UnusableNbbo::Route][(r >> 3) as usize % 2];
     // $8,000 binds at about 800 shares of the $10 stock; $1M never does.
-    config.gross_notional_max = Price::from_micros([8_000_000_000, 1_000_000_000_000][(r >> 4) as usize % 2]);
+    config.gross_notional_max =
+        Price::from_micros([8_000_000_000, 1_000_000_000_000][(r >> 4) as usize % 2]);
     config.nbbo_stale_after_ns = 20_000;
     for (index, symbol) in config.symbols.iter_mut().enumerate() {
         symbol.book.orders_max = [6, 12][(r >> 5) as usize % 2];
@@ -55,10 +57,18 @@ fn case_config(r: u32) -> MatcherConfig {
 
 /// Tick and a price grid per symbol: 21 ticks around the reference.
 fn price(symbol: SymbolId, step: u32, odd: bool) -> i64 {
-    let (center, tick) = if symbol == HALF { (500_000, 100) } else { (10_000_000, 10_000) };
+    let (center, tick) = if symbol == HALF {
+        (500_000, 100)
+    } else {
+        (10_000_000, 10_000)
+    };
     let base = center + (i64::from(step % 21) - 10) * tick;
     // Now and then half a tick off: Rule 612 (or the book tick) must refuse it.
-    if odd { base + tick / 2 } else { base }
+    if odd {
+        base + tick / 2
+    } else {
+        base
+    }
 }
 
 /// What the harness tracks to check the invariants.
@@ -91,11 +101,25 @@ fn command(words: [u32; 6], tracker: &Tracker, matcher: &Matcher) -> Input {
                 client,
                 symbol,
                 client_order_id,
-                price: if market { Price::ZERO } else { Price::from_micros(price(symbol, e, d % 29 == 1)) },
+                price: if market {
+                    Price::ZERO
+                } else {
+                    Price::from_micros(price(symbol, e, d % 29 == 1))
+                },
                 quantity: Quantity::new([0, 1, 50, 100, 100, 200, 300, 700][(d >> 3) as usize % 8]),
                 side: [Side::Buy, Side::Buy, Side::Sell, Side::SellShort][(e >> 8) as usize % 4],
-                order_type: if market { OrderType::Market } else { OrderType::Limit },
-                time_in_force: [TimeInForce::Day, TimeInForce::Day, TimeInForce::GoodTillCancel, TimeInForce::ImmediateOrCancel, TimeInForce::FillOrKill][(e >> 12) as usize % 5],
+                order_type: if market {
+                    OrderType::Market
+                } else {
+                    OrderType::Limit
+                },
+                time_in_force: [
+                    TimeInForce::Day,
+                    TimeInForce::Day,
+                    TimeInForce::GoodTillCancel,
+                    TimeInForce::ImmediateOrCancel,
+                    TimeInForce::FillOrKill,
+                ][(e >> 12) as usize % 5],
                 capacity: Capacity::Agency,
             })
         }
@@ -107,7 +131,9 @@ fn command(words: [u32; 6], tracker: &Tracker, matcher: &Matcher) -> Input {
         }),
         50..=59 => {
             // A third of replaces keep the price (and so, if smaller, the priority).
-            let current = matcher.order(client, client_order_id).map(|order| order.price);
+            let current = matcher
+                .order(client, client_order_id)
+                .map(|order| order.price);
             let price = match current {
                 Some(current) if d % 3 == 0 => current,
                 _ => Price::from_micros(price(symbol, e, d % 31 == 1)),
@@ -126,26 +152,57 @@ fn command(words: [u32; 6], tracker: &Tracker, matcher: &Matcher) -> Input {
             // Mostly a normal spread; now and then locked, crossed or one-sided.
             let spread = [1, 1, 2, 3, 5, 0, -1][d as usize % 7] * tick;
             let bid = if d % 23 == 0 { 0 } else { bid };
-            Input::Nbbo(Quote { symbol, bid_size: Quantity::new(100), bid: Price::from_micros(bid), ask: Price::from_micros(bid + spread), ask_size: Quantity::new(100) })
+            Input::Nbbo(Quote {
+                symbol,
+                bid_size: Quantity::new(100),
+                bid: Price::from_micros(bid),
+                ask: Price::from_micros(bid + spread),
+                ask_size: Quantity::new(100),
+            })
         }
         80..=87 => {
-            let Some((&order_id, &(routed, limit))) = tracker.routed.iter().nth(d as usize % tracker.routed.len().max(1)) else {
+            let Some((&order_id, &(routed, limit))) = tracker
+                .routed
+                .iter()
+                .nth(d as usize % tracker.routed.len().max(1))
+            else {
                 return Input::EndOfDay;
             };
-            let quantity = if e % 5 == 0 { routed + 1 } else { 1 + e % routed };
-            let tick = if limit.is_some_and(|p| p.micros() < 1_000_000) { 100 } else { 10_000 };
+            let quantity = if e % 5 == 0 {
+                routed + 1
+            } else {
+                1 + e % routed
+            };
+            let tick = if limit.is_some_and(|p| p.micros() < 1_000_000) {
+                100
+            } else {
+                10_000
+            };
             let price = match limit {
-                Some(limit) => limit.micros() - i64::from(b % 3) * tick * if c % 2 == 0 { 1 } else { -1 },
+                Some(limit) => {
+                    limit.micros() - i64::from(b % 3) * tick * if c % 2 == 0 { 1 } else { -1 }
+                }
                 None => price(symbol, e, false),
             };
-            Input::VenueFill(VenueFill { order_id, quantity: Quantity::new(quantity), price: Price::from_micros(price) })
+            Input::VenueFill(VenueFill {
+                order_id,
+                quantity: Quantity::new(quantity),
+                price: Price::from_micros(price),
+            })
         }
         88..=94 => {
-            let Some((&order_id, &(routed, _))) = tracker.routed.iter().nth(d as usize % tracker.routed.len().max(1)) else {
+            let Some((&order_id, &(routed, _))) = tracker
+                .routed
+                .iter()
+                .nth(d as usize % tracker.routed.len().max(1))
+            else {
                 return Input::EndOfDay;
             };
             let quantity = if e % 7 == 0 { routed + 1 } else { routed };
-            Input::VenueCancel(VenueCancel { order_id, quantity: Quantity::new(quantity) })
+            Input::VenueCancel(VenueCancel {
+                order_id,
+                quantity: Quantity::new(quantity),
+            })
         }
         95 if d % 4 == 0 => Input::EndOfDay,
         _ => {
@@ -158,38 +215,64 @@ fn command(words: [u32; 6], tracker: &Tracker, matcher: &Matcher) -> Input {
     }
 }
 
-fn check_invariants(matcher: &Matcher, model: &Model, input: &Input, events: &[Event], tracker: &mut Tracker, now: u64) -> Result<(), TestCaseError> {
+fn check_invariants(
+    matcher: &Matcher,
+    model: &Model,
+    input: &Input,
+    events: &[Event],
+    tracker: &mut Tracker,
+    now: u64,
+) -> Result<(), TestCaseError> {
     if let Input::Nbbo(quote) = input {
-        if !events.iter().any(|event| matches!(event, Event::InputRejected { .. })) {
-            tracker.nbbo.insert(quote.symbol, (quote.bid, quote.ask, now));
+        if !events
+            .iter()
+            .any(|event| matches!(event, Event::InputRejected { .. }))
+        {
+            tracker
+                .nbbo
+                .insert(quote.symbol, (quote.bid, quote.ask, now));
         }
     }
     if let Input::NewOrder(new) = input {
         for event in events {
             if let Event::Accepted { order_id, .. } = event {
-                tracker.orders.insert(*order_id, (new.quantity.shares(), 0, 0));
+                tracker
+                    .orders
+                    .insert(*order_id, (new.quantity.shares(), 0, 0));
             }
         }
     }
     for event in events {
         match *event {
             Event::Filled(fill) => {
-                let entry = tracker.orders.get_mut(&fill.order_id).expect("fill for a known order");
+                let entry = tracker
+                    .orders
+                    .get_mut(&fill.order_id)
+                    .expect("fill for a known order");
                 entry.1 += fill.quantity.shares();
                 if fill.liquidity != LiquiditySource::Venue {
                     // No in-house execution outside the NBBO in force at that moment.
                     let (bid, ask, _) = tracker.nbbo[&fill.symbol];
                     prop_assert_eq!(fill.nbbo_at_execution.bid, bid);
                     prop_assert_eq!(fill.nbbo_at_execution.ask, ask);
-                    prop_assert!(bid > Price::ZERO && bid < ask, "executed on an unusable NBBO: {:?}", fill);
-                    prop_assert!(bid <= fill.price && fill.price <= ask, "trade-through: {:?}", fill);
+                    prop_assert!(
+                        bid > Price::ZERO && bid < ask,
+                        "executed on an unusable NBBO: {:?}",
+                        fill
+                    );
+                    prop_assert!(
+                        bid <= fill.price && fill.price <= ask,
+                        "trade-through: {:?}",
+                        fill
+                    );
                     prop_assert!(fill.price_improvement >= Price::ZERO);
                 }
                 if fill.liquidity == LiquiditySource::Principal {
                     prop_assert_eq!(fill.contra, Contra::Firm);
                     prop_assert_eq!(fill.capacity, Capacity::Principal);
                     let delta = i64::from(fill.quantity.shares());
-                    *tracker.principal.entry(fill.symbol).or_default() += if fill.side.is_buy() { -delta } else { delta };
+                    *tracker.principal.entry(fill.symbol).or_default() +=
+                        if fill.side.is_buy() { -delta } else { delta };
                 }
                 if let Some(routed) = tracker.routed.get_mut(&fill.order_id) {
                     if fill.liquidity == LiquiditySource::Venue {
@@ -200,20 +283,37 @@ fn check_invariants(matcher: &Matcher, model: &Model, input: &Input, events: &[E
                     }
                 }
             }
-            Event::Cancelled { order_id, quantity, .. } => {
-                tracker.orders.get_mut(&order_id).expect("cancel of a known order").2 += quantity.shares();
+            Event::Cancelled {
+                order_id, quantity, ..
+            } => {
+                tracker
+                    .orders
+                    .get_mut(&order_id)
+                    .expect("cancel of a known order")
+                    .2 += quantity.shares();
             }
-            Event::Replaced { order_id, quantity, .. } => {
-                tracker.orders.get_mut(&order_id).expect("replace of a known order").0 = quantity.shares();
+            Event::Replaced {
+                order_id, quantity, ..
+            } => {
+                tracker
+                    .orders
+                    .get_mut(&order_id)
+                    .expect("replace of a known order")
+                    .0 = quantity.shares();
             }
             Event::Route(route) => {
-                tracker.routed.insert(route.order_id, (route.quantity.shares(), route.limit));
+                tracker
+                    .routed
+                    .insert(route.order_id, (route.quantity.shares(), route.limit));
             }
             _ => {}
         }
     }
     if let Input::VenueCancel(cancel) = input {
-        if !events.iter().any(|event| matches!(event, Event::InputRejected { .. })) {
+        if !events
+            .iter()
+            .any(|event| matches!(event, Event::InputRejected { .. }))
+        {
             tracker.routed.remove(&cancel.order_id);
         }
     }
@@ -229,7 +329,12 @@ fn check_invariants(matcher: &Matcher, model: &Model, input: &Input, events: &[E
                 prop_assert!(state.leaves.shares() > 0);
             }
             None => {
-                prop_assert_eq!(filled + cancelled, ordered, "finished order {} is not whole", id);
+                prop_assert_eq!(
+                    filled + cancelled,
+                    ordered,
+                    "finished order {} is not whole",
+                    id
+                );
                 finished.push(id);
             }
         }
@@ -242,10 +347,23 @@ fn check_invariants(matcher: &Matcher, model: &Model, input: &Input, events: &[E
     for event in events {
         if let Event::Filled(fill) = event {
             if fill.liquidity == LiquiditySource::Principal {
-                let firm_side = if fill.side.is_buy() { BookSide::Ask } else { BookSide::Bid };
+                let firm_side = if fill.side.is_buy() {
+                    BookSide::Ask
+                } else {
+                    BookSide::Bid
+                };
                 if let Some((best, _)) = matcher.best(fill.symbol, firm_side) {
-                    let ahead = if fill.side.is_buy() { best <= fill.price } else { best >= fill.price };
-                    prop_assert!(!ahead, "firm traded at {} with a customer at {} on its side", fill.price, best);
+                    let ahead = if fill.side.is_buy() {
+                        best <= fill.price
+                    } else {
+                        best >= fill.price
+                    };
+                    prop_assert!(
+                        !ahead,
+                        "firm traded at {} with a customer at {} on its side",
+                        fill.price,
+                        best
+                    );
                 }
             }
         }
@@ -254,12 +372,18 @@ fn check_invariants(matcher: &Matcher, model: &Model, input: &Input, events: &[E
     prop_assert_eq!(model.working().len(), tracker.orders.len());
     for symbol in [TEN, HALF] {
         // No crossed (or locked) internal book.
-        if let (Some((bid, _)), Some((ask, _))) = (matcher.best(symbol, BookSide::Bid), matcher.best(symbol, BookSide::Ask)) {
+        if let (Some((bid, _)), Some((ask, _))) = (
+            matcher.best(symbol, BookSide::Bid),
+            matcher.best(symbol, BookSide::Ask),
+        ) {
             prop_assert!(bid < ask, "internal book crossed: {} / {}", bid, ask);
         }
         // Firm position = sum of principal fills.
         let position = matcher.position(symbol).unwrap();
-        prop_assert_eq!(position, tracker.principal.get(&symbol).copied().unwrap_or(0));
+        prop_assert_eq!(
+            position,
+            tracker.principal.get(&symbol).copied().unwrap_or(0)
+        );
         prop_assert_eq!(position, model.position(symbol));
     }
     tracker.commands += 1;

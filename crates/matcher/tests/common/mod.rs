@@ -1,7 +1,7 @@
 //! Shared by the matcher's integration tests: configurations and input builders.
 #![allow(dead_code)]
 
-pub mod model;
+pub(crate) mod model;
 
 use crossline_book::BookConfig;
 use crossline_matcher::{
@@ -9,20 +9,20 @@ use crossline_matcher::{
     SymbolSettings, UnusableNbbo,
 };
 use crossline_types::{
-    Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote,
-    SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
+    Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, SequenceNumber,
+    Side, SymbolId, TimeInForce, Timestamp,
 };
 
 /// $10.00, a cent-tick symbol.
-pub const TEN: SymbolId = SymbolId::new(1);
+pub(crate) const TEN: SymbolId = SymbolId::new(1);
 /// $0.50, a sub-dollar symbol with a $0.0001 tick.
-pub const HALF: SymbolId = SymbolId::new(2);
+pub(crate) const HALF: SymbolId = SymbolId::new(2);
 
-pub fn micros(value: i64) -> Price {
+pub(crate) fn micros(value: i64) -> Price {
     Price::from_micros(value)
 }
 
-pub fn settings(mode: Mode) -> SymbolSettings {
+pub(crate) fn settings(mode: Mode) -> SymbolSettings {
     SymbolSettings {
         mode,
         improvement_spread_ppm: 100_000,
@@ -35,7 +35,7 @@ pub fn settings(mode: Mode) -> SymbolSettings {
     }
 }
 
-pub fn config(mode: Mode) -> MatcherConfig {
+pub(crate) fn config(mode: Mode) -> MatcherConfig {
     MatcherConfig {
         orders_max: 64,
         gross_notional_max: micros(1_000_000_000_000),
@@ -48,7 +48,12 @@ pub fn config(mode: Mode) -> MatcherConfig {
             SymbolConfig {
                 symbol: TEN,
                 reference_price: micros(10_000_000),
-                book: BookConfig { orders_max: 32, tick: Price::CENT, window_levels: 64, far_levels_max: 256 },
+                book: BookConfig {
+                    orders_max: 32,
+                    tick: Price::CENT,
+                    window_levels: 64,
+                    far_levels_max: 256,
+                },
                 settings: settings(mode),
             },
             SymbolConfig {
@@ -66,7 +71,14 @@ pub fn config(mode: Mode) -> MatcherConfig {
     }
 }
 
-pub fn limit(client: u32, coid: u64, side: Side, price_micros: i64, shares: u32, tif: TimeInForce) -> Input {
+pub(crate) fn limit(
+    client: u32,
+    coid: u64,
+    side: Side,
+    price_micros: i64,
+    shares: u32,
+    tif: TimeInForce,
+) -> Input {
     Input::NewOrder(NewOrder {
         client: ClientId::new(client),
         symbol: TEN,
@@ -80,7 +92,7 @@ pub fn limit(client: u32, coid: u64, side: Side, price_micros: i64, shares: u32,
     })
 }
 
-pub fn market(client: u32, coid: u64, side: Side, shares: u32) -> Input {
+pub(crate) fn market(client: u32, coid: u64, side: Side, shares: u32) -> Input {
     Input::NewOrder(NewOrder {
         client: ClientId::new(client),
         symbol: TEN,
@@ -94,7 +106,7 @@ pub fn market(client: u32, coid: u64, side: Side, shares: u32) -> Input {
     })
 }
 
-pub fn nbbo(symbol: SymbolId, bid_micros: i64, ask_micros: i64) -> Input {
+pub(crate) fn nbbo(symbol: SymbolId, bid_micros: i64, ask_micros: i64) -> Input {
     Input::Nbbo(Quote {
         symbol,
         bid_size: Quantity::new(100),
@@ -105,23 +117,32 @@ pub fn nbbo(symbol: SymbolId, bid_micros: i64, ask_micros: i64) -> Input {
 }
 
 /// A matcher with a clock: each `send` is the next sequence number, at the given time.
-pub struct Harness {
-    pub matcher: Matcher,
-    pub sequence: u64,
-    pub now: u64,
+pub(crate) struct Harness {
+    pub(crate) matcher: Matcher,
+    pub(crate) sequence: u64,
+    pub(crate) now: u64,
 }
 
 impl Harness {
-    pub fn new(config: &MatcherConfig) -> Harness {
-        Harness { matcher: Matcher::new(config).unwrap(), sequence: 0, now: 1_000 }
+    pub(crate) fn new(config: &MatcherConfig) -> Harness {
+        Harness {
+            matcher: Matcher::new(config).unwrap(),
+            sequence: 0,
+            now: 1_000,
+        }
     }
 
     /// Applies `input` one microsecond after the previous one and returns its events.
-    pub fn send(&mut self, input: Input) -> Vec<Event> {
+    pub(crate) fn send(&mut self, input: Input) -> Vec<Event> {
         self.sequence += 1;
         self.now += 1_000;
         let mut events = Vec::new();
-        self.matcher.apply(SequenceNumber::new(self.sequence), Timestamp::new(self.now), &input, &mut |event| events.push(event));
+        self.matcher.apply(
+            SequenceNumber::new(self.sequence),
+            Timestamp::new(self.now),
+            &input,
+            &mut |event| events.push(event),
+        );
         events
     }
 }

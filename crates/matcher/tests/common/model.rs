@@ -10,7 +10,7 @@ use crossline_matcher::{
 };
 use crossline_types::{
     Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType, Price,
-    Quantity, SymbolId, TimeInForce, Timestamp,
+    Quantity, SymbolId, TimeInForce,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +58,7 @@ struct Symbol {
 }
 
 /// The reference model.
-pub struct Model {
+pub(crate) struct Model {
     config: MatcherConfig,
     symbols: Vec<Symbol>,
     orders: Vec<Order>,
@@ -67,7 +67,7 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(config: &MatcherConfig) -> Model {
+    pub(crate) fn new(config: &MatcherConfig) -> Model {
         let mut symbols: Vec<Symbol> = config
             .symbols
             .iter()
@@ -95,11 +95,11 @@ impl Model {
         }
     }
 
-    pub fn position(&self, symbol: SymbolId) -> i64 {
+    pub(crate) fn position(&self, symbol: SymbolId) -> i64 {
         self.symbols[self.sym(symbol).unwrap()].position
     }
 
-    pub fn apply(&mut self, sequence: u64, now: u64, input: &Input, out: &mut Vec<Event>) {
+    pub(crate) fn apply(&mut self, sequence: u64, now: u64, input: &Input, out: &mut Vec<Event>) {
         match input {
             Input::NewOrder(order) => self.new_order(sequence, now, order, out),
             Input::Cancel(cancel) => {
@@ -124,12 +124,16 @@ impl Model {
             Input::Nbbo(quote) => {
                 let Some(s) = self.sym(quote.symbol) else {
                     return out.push(Event::InputRejected {
-                        reason: InputError::UnknownSymbol { symbol: quote.symbol },
+                        reason: InputError::UnknownSymbol {
+                            symbol: quote.symbol,
+                        },
                     });
                 };
                 if quote.bid.micros() < 0 || quote.ask.micros() < 0 {
                     return out.push(Event::InputRejected {
-                        reason: InputError::NegativeNbboPrice { symbol: quote.symbol },
+                        reason: InputError::NegativeNbboPrice {
+                            symbol: quote.symbol,
+                        },
                     });
                 }
                 self.symbols[s].nbbo = Some((quote.bid.micros(), quote.ask.micros(), now));
@@ -153,13 +157,24 @@ impl Model {
                 };
                 if price <= 0 || outside {
                     return out.push(Event::InputRejected {
-                        reason: InputError::VenuePrice { order_id: fill.order_id, price: fill.price },
+                        reason: InputError::VenuePrice {
+                            order_id: fill.order_id,
+                            price: fill.price,
+                        },
                     });
                 }
                 self.orders[o].routed -= fill.quantity.shares();
                 let s = self.sym(order.symbol).unwrap();
                 let nbbo = self.prices(s);
-                self.execute(order.id, price, fill.quantity.shares(), LiquiditySource::Venue, Contra::Venue, nbbo, out);
+                self.execute(
+                    order.id,
+                    price,
+                    fill.quantity.shares(),
+                    LiquiditySource::Venue,
+                    Contra::Venue,
+                    nbbo,
+                    out,
+                );
                 self.forget_if_done(order.id);
                 self.refresh_active(s, now, out);
             }
@@ -196,12 +211,17 @@ impl Model {
             Input::Settings(change) => {
                 let Some(s) = self.sym(change.symbol) else {
                     return out.push(Event::InputRejected {
-                        reason: InputError::UnknownSymbol { symbol: change.symbol },
+                        reason: InputError::UnknownSymbol {
+                            symbol: change.symbol,
+                        },
                     });
                 };
                 if let Err(source) = change.settings.validate() {
                     return out.push(Event::InputRejected {
-                        reason: InputError::Settings { symbol: change.symbol, source },
+                        reason: InputError::Settings {
+                            symbol: change.symbol,
+                            source,
+                        },
                     });
                 }
                 self.symbols[s].settings = change.settings;
@@ -217,7 +237,9 @@ impl Model {
     }
 
     fn find(&self, client: ClientId, coid: ClientOrderId) -> Option<usize> {
-        self.orders.iter().position(|o| o.client == client && o.coid == coid)
+        self.orders
+            .iter()
+            .position(|o| o.client == client && o.coid == coid)
     }
 
     fn index(&self, id: OrderId) -> usize {
@@ -235,7 +257,10 @@ impl Model {
 
     fn prices(&self, s: usize) -> NbboPrices {
         let (bid, ask, _) = self.symbols[s].nbbo.unwrap_or((0, 0, 0));
-        NbboPrices { bid: Price::from_micros(bid), ask: Price::from_micros(ask) }
+        NbboPrices {
+            bid: Price::from_micros(bid),
+            ask: Price::from_micros(ask),
+        }
     }
 
     /// Resting order ids on one side, best first, oldest first within a price.
@@ -251,10 +276,17 @@ impl Model {
     }
 
     fn best(&self, s: usize, buy: bool) -> Option<i64> {
-        self.book(s, buy).first().map(|id| self.orders[self.index(*id)].price)
+        self.book(s, buy)
+            .first()
+            .map(|id| self.orders[self.index(*id)].price)
     }
 
-    fn venue_order(&self, id: OrderId, quantity: Quantity, exact: bool) -> Result<usize, InputError> {
+    fn venue_order(
+        &self,
+        id: OrderId,
+        quantity: Quantity,
+        exact: bool,
+    ) -> Result<usize, InputError> {
         let o = self
             .orders
             .iter()
@@ -263,7 +295,11 @@ impl Model {
         let routed = self.orders[o].routed;
         let q = quantity.shares();
         if q == 0 || q > routed || (exact && q != routed) {
-            return Err(InputError::VenueQuantity { order_id: id, quantity, routed: Quantity::new(routed) });
+            return Err(InputError::VenueQuantity {
+                order_id: id,
+                quantity,
+                routed: Quantity::new(routed),
+            });
         }
         Ok(o)
     }
@@ -284,7 +320,11 @@ impl Model {
             return out.push(reject(RejectReason::ZeroQuantity));
         }
         let market = new.order_type == OrderType::Market;
-        let immediate = market || matches!(new.time_in_force, TimeInForce::ImmediateOrCancel | TimeInForce::FillOrKill);
+        let immediate = market
+            || matches!(
+                new.time_in_force,
+                TimeInForce::ImmediateOrCancel | TimeInForce::FillOrKill
+            );
         if !market {
             if let Err(reason) = self.check_price(s, new.price.micros(), !immediate) {
                 return out.push(reject(match reason {
@@ -322,7 +362,12 @@ impl Model {
             receipt: self.prices(s),
             side: new.side,
         });
-        out.push(Event::Accepted { order_id: id, client: new.client, client_order_id: new.client_order_id, symbol: new.symbol });
+        out.push(Event::Accepted {
+            order_id: id,
+            client: new.client,
+            client_order_id: new.client_order_id,
+            symbol: new.symbol,
+        });
         self.arrive(id, now, true, out);
         self.refresh_active(s, now, out);
     }
@@ -365,11 +410,13 @@ impl Model {
         } else if replace.quantity.shares() <= order.filled {
             Some(CancelRejectReason::QuantityNotAboveFilled)
         } else {
-            self.check_price(s, replace.price.micros(), true).err().map(|code| match code {
-                0 => CancelRejectReason::PriceNotPositive,
-                1 => CancelRejectReason::SubPennyIncrement,
-                _ => CancelRejectReason::PriceNotOnBookTick,
-            })
+            self.check_price(s, replace.price.micros(), true)
+                .err()
+                .map(|code| match code {
+                    0 => CancelRejectReason::PriceNotPositive,
+                    1 => CancelRejectReason::SubPennyIncrement,
+                    _ => CancelRejectReason::PriceNotOnBookTick,
+                })
         };
         if let Some(reason) = problem {
             return out.push(reject(reason));
@@ -414,32 +461,60 @@ impl Model {
                 if order.leaves() == 0 {
                     return self.forget_if_done(id);
                 }
-                let Some(&front) = self.book(s, !order.buy).first() else { break };
+                let Some(&front) = self.book(s, !order.buy).first() else {
+                    break;
+                };
                 let resting = self.orders[self.index(front)];
                 if !self.reachable(&order, s, resting.price) {
                     break;
                 }
                 if resting.client == order.client {
                     match self.config.self_match {
-                        SelfMatch::CancelArriving => return self.cancel_leaves(id, CancelReason::SelfMatch, out),
+                        SelfMatch::CancelArriving => {
+                            return self.cancel_leaves(id, CancelReason::SelfMatch, out)
+                        }
                         SelfMatch::CancelResting => {
                             self.cancel_leaves(front, CancelReason::SelfMatch, out);
                             continue;
                         }
                     }
                 }
-                let Some(price) = self.cross_price(&order, s, resting.price) else { break };
+                let Some(price) = self.cross_price(&order, s, resting.price) else {
+                    break;
+                };
                 let shares = order.leaves().min(resting.leaves());
                 let nbbo = self.prices(s);
-                self.execute(id, price, shares, LiquiditySource::InternalCross, Contra::Order(front), nbbo, out);
-                self.execute(front, price, shares, LiquiditySource::InternalCross, Contra::Order(id), nbbo, out);
+                self.execute(
+                    id,
+                    price,
+                    shares,
+                    LiquiditySource::InternalCross,
+                    Contra::Order(front),
+                    nbbo,
+                    out,
+                );
+                self.execute(
+                    front,
+                    price,
+                    shares,
+                    LiquiditySource::InternalCross,
+                    Contra::Order(id),
+                    nbbo,
+                    out,
+                );
                 self.forget_if_done(front);
             }
             // Principal.
             let order = self.orders[self.index(id)];
             if let Some((price, shares)) = self.principal_offer(&order, s) {
                 let firm_side_best = self.best(s, !order.buy);
-                let manning = firm_side_best.is_some_and(|best| if order.buy { best <= price } else { best >= price });
+                let manning = firm_side_best.is_some_and(|best| {
+                    if order.buy {
+                        best <= price
+                    } else {
+                        best >= price
+                    }
+                });
                 if !manning {
                     let shares = shares.min(order.leaves());
                     self.principal_fill(id, s, price, shares, out);
@@ -501,7 +576,9 @@ impl Model {
                 return true;
             }
         }
-        let principal = self.principal_offer(order, s).map_or(0, |(_, shares)| shares);
+        let principal = self
+            .principal_offer(order, s)
+            .map_or(0, |(_, shares)| shares);
         crossable + u64::from(principal) >= u64::from(order.leaves())
     }
 
@@ -529,7 +606,11 @@ impl Model {
             .max(i128::from(settings.improvement_min.micros()));
         let position = symbol.position;
         if position != 0 {
-            let limit = if position > 0 { settings.long_max } else { settings.short_max };
+            let limit = if position > 0 {
+                settings.long_max
+            } else {
+                settings.short_max
+            };
             let fullness = if limit == 0 {
                 1_000_000
             } else {
@@ -537,13 +618,21 @@ impl Model {
             };
             let skew = i128::from(settings.skew_ppm) * fullness / 1_000_000;
             let reduces = (position > 0) != firm_buys;
-            let factor = if reduces { 1_000_000 + skew } else { 1_000_000 - skew };
+            let factor = if reduces {
+                1_000_000 + skew
+            } else {
+                1_000_000 - skew
+            };
             improvement = improvement * factor / 1_000_000;
         }
         let increment = i128::from(self.config.improvement_increment.micros());
         improvement = (improvement / increment * increment).min(spread);
         let improvement = i64::try_from(improvement).unwrap();
-        if firm_buys { bid + improvement } else { ask - improvement }
+        if firm_buys {
+            bid + improvement
+        } else {
+            ask - improvement
+        }
     }
 
     /// Counts, share by share, how far the position may move (up to the largest principal
@@ -565,22 +654,44 @@ impl Model {
             };
             let within = position <= i64::from(symbol.settings.long_max)
                 && -position <= i64::from(symbol.settings.short_max)
-                && others + i128::from(position.unsigned_abs()) * i128::from(symbol.mark) <= gross_max;
+                && others + i128::from(position.unsigned_abs()) * i128::from(symbol.mark)
+                    <= gross_max;
             toward_zero || within
         };
         let step = if firm_buys { 1 } else { -1 };
         let mut shares = 0u32;
-        while shares < symbol.settings.principal_size_max && allowed(symbol.position + step * (i64::from(shares) + 1)) {
+        while shares < symbol.settings.principal_size_max
+            && allowed(symbol.position + step * (i64::from(shares) + 1))
+        {
             shares += 1;
         }
         shares
     }
 
-    fn principal_fill(&mut self, id: OrderId, s: usize, price: i64, shares: u32, out: &mut Vec<Event>) {
+    fn principal_fill(
+        &mut self,
+        id: OrderId,
+        s: usize,
+        price: i64,
+        shares: u32,
+        out: &mut Vec<Event>,
+    ) {
         let nbbo = self.prices(s);
-        self.execute(id, price, shares, LiquiditySource::Principal, Contra::Firm, nbbo, out);
+        self.execute(
+            id,
+            price,
+            shares,
+            LiquiditySource::Principal,
+            Contra::Firm,
+            nbbo,
+            out,
+        );
         let firm_buys = !self.orders[self.index(id)].buy;
-        let delta = if firm_buys { i64::from(shares) } else { -i64::from(shares) };
+        let delta = if firm_buys {
+            i64::from(shares)
+        } else {
+            -i64::from(shares)
+        };
         let symbol = &mut self.symbols[s];
         symbol.position += delta;
         out.push(Event::PositionChanged {
@@ -599,9 +710,15 @@ impl Model {
                 loop {
                     let price = self.firm_price(s, firm_buys);
                     let capacity = self.firm_capacity(s, firm_buys);
-                    let Some(&front) = self.book(s, !firm_buys).first() else { break };
+                    let Some(&front) = self.book(s, !firm_buys).first() else {
+                        break;
+                    };
                     let resting = self.orders[self.index(front)];
-                    let reaches = if firm_buys { resting.price <= price } else { resting.price >= price };
+                    let reaches = if firm_buys {
+                        resting.price <= price
+                    } else {
+                        resting.price >= price
+                    };
                     if !reaches || capacity == 0 {
                         break;
                     }
@@ -621,7 +738,10 @@ impl Model {
                 ask_size: Quantity::new(self.firm_capacity(s, false)),
             }
         } else {
-            FirmQuote { symbol: id, ..FirmQuote::default() }
+            FirmQuote {
+                symbol: id,
+                ..FirmQuote::default()
+            }
         };
         if quote != self.symbols[s].quote {
             self.symbols[s].quote = quote;
@@ -631,7 +751,14 @@ impl Model {
 
     // ---- residuals and bookkeeping ----
 
-    fn residual(&mut self, id: OrderId, s: usize, usable: bool, may_route: bool, out: &mut Vec<Event>) {
+    fn residual(
+        &mut self,
+        id: OrderId,
+        s: usize,
+        usable: bool,
+        may_route: bool,
+        out: &mut Vec<Event>,
+    ) {
         let order = self.orders[self.index(id)];
         let routes = may_route && self.symbols[s].settings.route_residual;
         let blind = !usable && self.config.unusable_nbbo == UnusableNbbo::Route;
@@ -642,13 +769,28 @@ impl Model {
             return self.cancel_leaves(id, CancelReason::NoLiquidity, out);
         }
         let (bid, ask, _) = self.symbols[s].nbbo.unwrap_or((0, 0, 0));
-        let marketable = usable && if order.buy { ask <= order.price } else { bid >= order.price };
+        let marketable = usable
+            && if order.buy {
+                ask <= order.price
+            } else {
+                bid >= order.price
+            };
         let immediate = order.tif == TimeInForce::ImmediateOrCancel;
         if routes && (marketable || (blind && immediate)) {
             self.route(id, s, out);
         } else if order.may_rest() {
-            let locks = self.best(s, !order.buy).is_some_and(|contra| if order.buy { contra <= order.price } else { contra >= order.price });
-            let resting_count = self.orders.iter().filter(|o| o.symbol == order.symbol && o.resting.is_some()).count();
+            let locks = self.best(s, !order.buy).is_some_and(|contra| {
+                if order.buy {
+                    contra <= order.price
+                } else {
+                    contra >= order.price
+                }
+            });
+            let resting_count = self
+                .orders
+                .iter()
+                .filter(|o| o.symbol == order.symbol && o.resting.is_some())
+                .count();
             if locks {
                 self.cancel_leaves(id, CancelReason::WouldLockBook, out);
             } else if resting_count == self.symbols[s].book_orders_max {
@@ -692,11 +834,25 @@ impl Model {
         self.orders.remove(o);
     }
 
-    fn execute(&mut self, id: OrderId, price: i64, shares: u32, liquidity: LiquiditySource, contra: Contra, nbbo: NbboPrices, out: &mut Vec<Event>) {
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &mut self,
+        id: OrderId,
+        price: i64,
+        shares: u32,
+        liquidity: LiquiditySource,
+        contra: Contra,
+        nbbo: NbboPrices,
+        out: &mut Vec<Event>,
+    ) {
         let o = self.index(id);
         self.orders[o].filled += shares;
         let order = self.orders[o];
-        let improvement = if order.buy { nbbo.ask.micros() - price } else { price - nbbo.bid.micros() };
+        let improvement = if order.buy {
+            nbbo.ask.micros() - price
+        } else {
+            price - nbbo.bid.micros()
+        };
         out.push(Event::Filled(Execution {
             order_id: id,
             client: order.client,
@@ -707,7 +863,11 @@ impl Model {
             quantity: Quantity::new(shares),
             leaves: Quantity::new(order.leaves()),
             liquidity,
-            capacity: if liquidity == LiquiditySource::Principal { Capacity::Principal } else { Capacity::Agency },
+            capacity: if liquidity == LiquiditySource::Principal {
+                Capacity::Principal
+            } else {
+                Capacity::Agency
+            },
             contra,
             nbbo_at_receipt: order.receipt,
             nbbo_at_execution: nbbo,
@@ -723,12 +883,10 @@ impl Model {
     }
 
     /// Working orders, for the invariant checks: (id, ordered, filled, cancelled, leaves).
-    pub fn working(&self) -> Vec<(OrderId, u32, u32, u32, u32)> {
-        self.orders.iter().map(|o| (o.id, o.ordered, o.filled, o.cancelled, o.leaves())).collect()
-    }
-
-    #[allow(dead_code)]
-    pub fn now_unused(&self) -> Timestamp {
-        Timestamp::new(self.clock)
+    pub(crate) fn working(&self) -> Vec<(OrderId, u32, u32, u32, u32)> {
+        self.orders
+            .iter()
+            .map(|o| (o.id, o.ordered, o.filled, o.cancelled, o.leaves()))
+            .collect()
     }
 }

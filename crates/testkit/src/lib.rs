@@ -1,0 +1,75 @@
+//! Test support shared by Crossline's crates.
+//!
+//! [`CountingAllocator`] wraps the system allocator and counts allocations while
+//! counting is switched on, so a test can prove that a hot path never touches the heap
+//! after start-up (TigerBeetle's "allocate at start-up, not on the hot path", made to
+//! fail loudly). Install it in a test binary and wrap the code under test in
+//! [`count_allocations`]:
+//!
+//! ```
+//! use crossline_testkit::{count_allocations, CountingAllocator};
+//!
+//! #[global_allocator]
+//! static ALLOCATOR: CountingAllocator = CountingAllocator;
+//!
+//! let mut buffer = Vec::with_capacity(16);
+//! assert_eq!(count_allocations(|| buffer.extend_from_slice(&[1u8; 16])), 0);
+//! assert_eq!(count_allocations(|| buffer.push(1)), 1, "growing past the capacity allocates");
+//! ```
+//!
+//! This is the one crate outside the ring, journal and net crates with `unsafe` code: the
+//! `GlobalAlloc` implementation, which only forwards to the system allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A global allocator that forwards to [`System`] and counts allocations and
+/// reallocations while [`count_allocations`] runs.
+pub struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator, which upholds the
+// `GlobalAlloc` contract; counting touches only atomics and never allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller upholds `alloc`'s contract for `layout`, which we pass on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: `pointer` came from `System` with this layout (we allocate nothing else).
+        unsafe { System.dealloc(pointer, layout) }
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        count();
+        // SAFETY: the caller upholds `realloc`'s contract, which we pass on unchanged.
+        unsafe { System.realloc(pointer, layout, size) }
+    }
+}
+
+fn count() {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` and returns how many heap allocations (and reallocations) happened in the
+/// process meanwhile. Only meaningful with [`CountingAllocator`] installed as the global
+/// allocator, and while no other thread allocates (run such a test alone in its binary).
+pub fn count_allocations(work: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.store(true, Ordering::SeqCst);
+    work();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
