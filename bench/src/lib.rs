@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod core_to_core;
 pub mod echo;
+pub mod memory;
 pub mod report;
 pub mod stats;
 

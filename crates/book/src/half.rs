@@ -45,6 +45,12 @@ pub(crate) struct Half {
     /// out, without allocating.
     far: Vec<FarLevel>,
     far_levels_max: u32,
+    /// Whether better prices are higher (bids).
+    descending: bool,
+    /// The best non-empty level's tick, kept up to date so that finding the best price
+    /// reads this field instead of scanning the bitset (a scan happens only when the best
+    /// level empties).
+    best: Option<i64>,
 }
 
 /// Window index of `ticks`, if it is inside the window.
@@ -60,13 +66,22 @@ fn window_index(ticks: i64, base: i64, window: u32) -> Option<usize> {
 }
 
 impl Half {
-    pub(crate) fn new(window: u32, far_levels_max: u32) -> Half {
+    pub(crate) fn new(window: u32, far_levels_max: u32, descending: bool) -> Half {
         Half {
+            descending,
+            best: None,
             levels: vec![Level::EMPTY; window as usize].into_boxed_slice(),
             occupied: vec![0; (window as usize).div_ceil(64)].into_boxed_slice(),
             far: Vec::with_capacity(far_levels_max as usize + window as usize),
             far_levels_max,
         }
+    }
+
+    /// Starts loading the occupancy bitset (where a best-price search starts) and the
+    /// far-level header.
+    pub(crate) fn prefetch(&self) {
+        crossline_hint::prefetch(&self.occupied[0]);
+        crossline_hint::prefetch(&self.far);
     }
 
     pub(crate) fn far_levels_max(&self) -> u32 {
@@ -137,10 +152,31 @@ impl Half {
         if let Some(index) = window_index(ticks, base, window) {
             self.occupied[index / 64] |= 1 << (index % 64);
         }
+        self.best = Some(match self.best {
+            Some(best) if self.descending => best.max(ticks),
+            Some(best) => best.min(ticks),
+            None => ticks,
+        });
+    }
+
+    /// The best non-empty level's tick.
+    pub(crate) fn best(&self) -> Option<i64> {
+        self.best
     }
 
     /// Forgets the (now empty) level at `ticks`.
     pub(crate) fn release(&mut self, ticks: i64, base: i64, window: u32) {
+        self.forget_level(ticks, base, window);
+        if self.best == Some(ticks) {
+            self.best = if self.descending {
+                self.highest(base)
+            } else {
+                self.lowest(base)
+            };
+        }
+    }
+
+    fn forget_level(&mut self, ticks: i64, base: i64, window: u32) {
         match window_index(ticks, base, window) {
             Some(index) => {
                 debug_assert_eq!(self.levels[index], Level::EMPTY);
@@ -156,7 +192,8 @@ impl Half {
     }
 
     /// The highest non-empty level's tick.
-    pub(crate) fn highest(&self, base: i64) -> Option<i64> {
+    /// The highest non-empty level, by scanning.
+    fn highest(&self, base: i64) -> Option<i64> {
         let in_window = self
             .occupied
             .iter()
@@ -171,7 +208,8 @@ impl Half {
     }
 
     /// The lowest non-empty level's tick.
-    pub(crate) fn lowest(&self, base: i64) -> Option<i64> {
+    /// The lowest non-empty level, by scanning.
+    fn lowest(&self, base: i64) -> Option<i64> {
         let in_window = self
             .occupied
             .iter()

@@ -13,7 +13,7 @@
 //! let mut book = Book::new(&config, Price::from_micros(100_000_000)).unwrap();
 //! let order = |id, side, micros, shares| RestingOrder {
 //!     order_id: OrderId::new(id), client: ClientId::new(1), side,
-//!     price: Price::from_micros(micros), quantity: Quantity::new(shares),
+//!     price: Price::from_micros(micros), quantity: Quantity::new(shares), owner: 0,
 //! };
 //! let first = book.add(order(1, BookSide::Bid, 99_990_000, 300)).unwrap();
 //! book.add(order(2, BookSide::Bid, 99_990_000, 200)).unwrap();
@@ -161,6 +161,9 @@ pub struct RestingOrder {
     pub price: Price,
     /// Its open quantity.
     pub quantity: Quantity,
+    /// Whatever index the book's owner keeps for the order (the matcher's order-table
+    /// slot), handed back with every fill so the owner finds its record without a lookup.
+    pub owner: u32,
 }
 
 /// Names a resting order for O(1) cancel and reduce. Refused once the order has left the
@@ -187,8 +190,10 @@ pub struct LevelView {
 pub struct FrontFill {
     /// The order filled.
     pub order_id: OrderId,
-    /// Its owner.
+    /// Its client.
     pub client: ClientId,
+    /// The owner's index for it (see [`RestingOrder::owner`]).
+    pub owner: u32,
     /// Its price.
     pub price: Price,
     /// Shares filled.
@@ -230,8 +235,8 @@ impl Book {
             tick_micros,
             base_ticks: 0,
             window_levels: config.window_levels,
-            bids: Half::new(config.window_levels, config.far_levels_max),
-            asks: Half::new(config.window_levels, config.far_levels_max),
+            bids: Half::new(config.window_levels, config.far_levels_max, true),
+            asks: Half::new(config.window_levels, config.far_levels_max, false),
             slab: Slab::new(config.orders_max),
         };
         book.base_ticks = book.window_base_for(center);
@@ -248,6 +253,13 @@ impl Book {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.slab.len() == 0
+    }
+
+    /// Starts loading what a best-price search on either side reads first (a hint: it
+    /// changes nothing). See `crossline-hint`.
+    pub fn prefetch(&self) {
+        self.bids.prefetch();
+        self.asks.prefetch();
     }
 
     /// The book's tick.
@@ -379,6 +391,7 @@ impl Book {
         Ok(FrontFill {
             order_id: order.order_id,
             client: order.client,
+            owner: order.owner,
             price: order.price,
             quantity: filled,
             completed,
@@ -485,11 +498,7 @@ impl Book {
     }
 
     fn best_ticks(&self, side: BookSide) -> Option<i64> {
-        let half = self.half(side);
-        match side {
-            BookSide::Bid => half.highest(self.base_ticks),
-            BookSide::Ask => half.lowest(self.base_ticks),
-        }
+        self.half(side).best()
     }
 
     fn try_for_each_order_in(

@@ -25,6 +25,7 @@ const VACANT: RestingOrder = RestingOrder {
     side: BookSide::Bid,
     price: Price::ZERO,
     quantity: Quantity::ZERO,
+    owner: 0,
 };
 
 pub(crate) struct Slab {

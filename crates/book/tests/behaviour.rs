@@ -21,6 +21,7 @@ fn order(id: u64, side: BookSide, micros: i64, shares: u32) -> RestingOrder {
         side,
         price: Price::from_micros(micros),
         quantity: Quantity::new(shares),
+        owner: 0,
     }
 }
 

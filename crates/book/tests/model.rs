@@ -177,6 +177,7 @@ proptest! {
                         side: side_of(bid),
                         price: Price::from_micros(ticks * TICK),
                         quantity: Quantity::new(quantity),
+                        owner: 0,
                     };
                     let levels = if bid { &model.bids } else { &model.asks };
                     let new_far_level = !model.in_window(ticks, model.base) && !levels.contains_key(&ticks);

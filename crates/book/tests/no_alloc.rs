@@ -45,6 +45,7 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                             side,
                             price: Price::from_micros(100_000_000 + offset * 10_000),
                             quantity: Quantity::new(100),
+                            owner: 0,
                         };
                         handles[slot] = book.add(order).ok();
                         added += u64::from(handles[slot].is_some());

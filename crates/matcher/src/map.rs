@@ -1,29 +1,25 @@
-//! A fixed-capacity hash map from small keys to slot indices, for the order tables.
+//! A fixed-capacity hash index from keys to order-table slots, for the order tables.
 //!
-//! Open addressing with linear probing and backward-shift deletion (no tombstones, so
-//! lookups never slow down as orders come and go). The table is sized at construction to
-//! at least twice the most entries it will hold, so a probe sequence stays short and an
-//! insert never needs to grow it. Lookups are deterministic; nothing ever iterates the
-//! table, so its layout cannot leak into the matcher's output.
+//! Each entry is eight bytes: 32 bits of the key's hash (the tag) and the slot. The key
+//! itself lives in the order record, so a lookup compares tags and checks only a slot
+//! whose tag matches — the record it needs next anyway — and a table twice the size of
+//! the most entries stays small enough to stay in cache. Open addressing with linear
+//! probing and backward-shift deletion (no tombstones, so lookups never slow down as
+//! orders come and go); sized at construction, it never grows. Lookups are deterministic
+//! and nothing iterates the table, so its layout cannot leak into the matcher's output.
 
-/// A key the map can hold: copyable, comparable, and with a well-mixed 64-bit hash.
-pub(crate) trait MapKey: Copy + Eq {
-    /// The key's hash; every bit should depend on every bit of the key.
-    fn hash(&self) -> u64;
-}
-
-/// The value stored in a slot that holds no entry.
+/// A slot value marking an empty entry.
 const EMPTY: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
-struct Entry<K> {
-    key: K,
-    value: u32,
+struct Entry {
+    tag: u32,
+    slot: u32,
 }
 
-/// A map of at most `entries_max` entries to `u32` values below `u32::MAX`.
-pub(crate) struct FixedMap<K> {
-    entries: Vec<Entry<K>>,
+/// An index of at most `entries_max` entries.
+pub(crate) struct Index {
+    entries: Vec<Entry>,
     mask: usize,
     len: u32,
     entries_max: u32,
@@ -38,80 +34,110 @@ pub(crate) const fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-impl<K: MapKey> FixedMap<K> {
-    /// A map for up to `entries_max` entries; `placeholder` fills the empty slots.
-    pub(crate) fn new(entries_max: u32, placeholder: K) -> FixedMap<K> {
-        let slots = (entries_max as usize * 2).next_power_of_two().max(8);
-        FixedMap {
+/// The tag of a hash: its high half. The entry's home position is the tag's low bits
+/// (tables have at most 2^29 entries), so a moved entry's home is known from its tag.
+const fn tag_of(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+impl Index {
+    /// An index for up to `entries_max` entries (at most 2^28).
+    pub(crate) fn new(entries_max: u32) -> Index {
+        assert!(entries_max <= 1 << 28, "index too large for 32-bit tags");
+        let size = (entries_max as usize * 2).next_power_of_two().max(8);
+        Index {
             entries: vec![
                 Entry {
-                    key: placeholder,
-                    value: EMPTY,
+                    tag: 0,
+                    slot: EMPTY,
                 };
-                slots
+                size
             ],
-            mask: slots - 1,
+            mask: size - 1,
             len: 0,
             entries_max,
         }
     }
 
-    fn home(&self, key: &K) -> usize {
-        // The mask keeps the index below the table's length, which is a `usize`.
-        #[allow(clippy::cast_possible_truncation)]
-        let hash = key.hash() as usize;
-        hash & self.mask
+    fn home(&self, tag: u32) -> usize {
+        tag as usize & self.mask
     }
 
-    /// The value for `key`.
-    pub(crate) fn get(&self, key: &K) -> Option<u32> {
-        let mut index = self.home(key);
+    /// The slot whose key hashes to `hash` and for which `is_key` says it holds the key.
+    #[inline]
+    pub(crate) fn get(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let tag = tag_of(hash);
+        let mut index = self.home(tag);
         loop {
-            let entry = &self.entries[index];
-            if entry.value == EMPTY {
+            let entry = self.entries[index];
+            if entry.slot == EMPTY {
                 return None;
             }
-            if entry.key == *key {
-                return Some(entry.value);
+            if entry.tag == tag && is_key(entry.slot) {
+                return Some(entry.slot);
             }
             index = (index + 1) & self.mask;
         }
     }
 
-    /// Inserts `key`, which must be absent, with `value`. Returns `false`, changing nothing,
-    /// when the map already holds `entries_max` entries.
-    pub(crate) fn insert(&mut self, key: K, value: u32) -> bool {
-        debug_assert!(value != EMPTY);
-        debug_assert!(self.get(&key).is_none(), "inserting a key twice");
+    /// Starts loading the entry where a lookup of `hash` begins.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        crossline_hint::prefetch(&self.entries[self.home(tag_of(hash))]);
+    }
+
+    /// The first slot in `hash`'s probe run whose tag matches, unverified: a guess good
+    /// enough to prefetch the order it names.
+    #[inline]
+    pub(crate) fn peek(&self, hash: u64) -> Option<u32> {
+        let tag = tag_of(hash);
+        let mut index = self.home(tag);
+        loop {
+            let entry = self.entries[index];
+            if entry.slot == EMPTY {
+                return None;
+            }
+            if entry.tag == tag {
+                return Some(entry.slot);
+            }
+            index = (index + 1) & self.mask;
+        }
+    }
+
+    /// Adds `slot` under `hash` (its key must be absent). Returns `false`, changing
+    /// nothing, when the index already holds `entries_max` entries.
+    pub(crate) fn insert(&mut self, hash: u64, slot: u32) -> bool {
+        debug_assert!(slot != EMPTY);
         if self.len == self.entries_max {
             return false;
         }
-        let mut index = self.home(&key);
-        while self.entries[index].value != EMPTY {
+        let tag = tag_of(hash);
+        let mut index = self.home(tag);
+        while self.entries[index].slot != EMPTY {
             index = (index + 1) & self.mask;
         }
-        self.entries[index] = Entry { key, value };
+        self.entries[index] = Entry { tag, slot };
         self.len += 1;
         true
     }
 
-    /// Removes `key` and returns its value.
-    pub(crate) fn remove(&mut self, key: &K) -> Option<u32> {
-        let mut index = self.home(key);
+    /// Removes the entry for the key hashing to `hash` that `is_key` recognises, and
+    /// returns its slot.
+    pub(crate) fn remove(&mut self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let tag = tag_of(hash);
+        let mut index = self.home(tag);
         loop {
             let entry = self.entries[index];
-            if entry.value == EMPTY {
+            if entry.slot == EMPTY {
                 return None;
             }
-            if entry.key == *key {
-                break;
+            if entry.tag == tag && is_key(entry.slot) {
+                self.shift_back(index);
+                self.len -= 1;
+                return Some(entry.slot);
             }
             index = (index + 1) & self.mask;
         }
-        let value = self.entries[index].value;
-        self.shift_back(index);
-        self.len -= 1;
-        Some(value)
     }
 
     /// Fills the hole at `hole` by moving back later entries of the same probe run whose
@@ -120,13 +146,12 @@ impl<K: MapKey> FixedMap<K> {
         let mut index = (hole + 1) & self.mask;
         loop {
             let entry = self.entries[index];
-            if entry.value == EMPTY {
+            if entry.slot == EMPTY {
                 break;
             }
-            let home = self.home(&entry.key);
             // Distance from the entry's home to where it sits, and to the hole: it may move
             // into the hole only if the hole lies on its probe path.
-            let sits = index.wrapping_sub(home) & self.mask;
+            let sits = index.wrapping_sub(self.home(entry.tag)) & self.mask;
             let gap = index.wrapping_sub(hole) & self.mask;
             if sits >= gap {
                 self.entries[hole] = entry;
@@ -134,7 +159,7 @@ impl<K: MapKey> FixedMap<K> {
             }
             index = (index + 1) & self.mask;
         }
-        self.entries[hole].value = EMPTY;
+        self.entries[hole].slot = EMPTY;
     }
 
     /// Entries held.
@@ -151,36 +176,49 @@ mod tests {
 
     use super::*;
 
-    impl MapKey for u64 {
-        fn hash(&self) -> u64 {
-            // A deliberately poor hash (many collisions) stresses probing and deletion.
-            *self % 7
-        }
+    /// A deliberately poor hash: many keys share a home and a tag, which stresses probing,
+    /// tag collisions (the key check must reject them) and deletion.
+    fn hash(key: u64) -> u64 {
+        (key % 7) << 32
     }
 
     proptest! {
         #[test]
-        fn behaves_like_a_hash_map(ops in proptest::collection::vec((0u8..3, 0u64..40, 0u32..1000), 1..400)) {
-            let mut map = FixedMap::new(24, 0u64);
+        fn behaves_like_a_hash_map(ops in proptest::collection::vec((0u8..3, 0u64..40), 1..400)) {
+            let mut index = Index::new(24);
+            // The "order table": slot → key.
+            let mut keys: Vec<Option<u64>> = vec![None; 24];
             let mut model: HashMap<u64, u32> = HashMap::new();
-            for (op, key, value) in ops {
+            for (op, key) in ops {
+                let found = |keys: &Vec<Option<u64>>, index: &Index| {
+                    index.get(hash(key), |slot| keys[slot as usize] == Some(key))
+                };
                 match op {
                     0 => {
                         if model.contains_key(&key) {
                             continue;
                         }
-                        let inserted = map.insert(key, value);
-                        prop_assert_eq!(inserted, model.len() < 24);
-                        if inserted {
-                            model.insert(key, value);
+                        let Some(slot) = keys.iter().position(Option::is_none) else {
+                            prop_assert!(!index.insert(hash(key), 0), "a full index refuses");
+                            continue;
+                        };
+                        let slot_u32 = u32::try_from(slot).unwrap();
+                        prop_assert!(index.insert(hash(key), slot_u32));
+                        keys[slot] = Some(key);
+                        model.insert(key, slot_u32);
+                    }
+                    1 => {
+                        let removed = index.remove(hash(key), |slot| keys[slot as usize] == Some(key));
+                        prop_assert_eq!(removed, model.remove(&key));
+                        if let Some(slot) = removed {
+                            keys[slot as usize] = None;
                         }
                     }
-                    1 => prop_assert_eq!(map.remove(&key), model.remove(&key)),
-                    _ => prop_assert_eq!(map.get(&key), model.get(&key).copied()),
+                    _ => prop_assert_eq!(found(&keys, &index), model.get(&key).copied()),
                 }
-                prop_assert_eq!(map.len() as usize, model.len());
-                for (key, value) in &model {
-                    prop_assert_eq!(map.get(key), Some(*value));
+                prop_assert_eq!(index.len() as usize, model.len());
+                for (key, slot) in &model {
+                    prop_assert_eq!(index.get(hash(*key), |s| keys[s as usize] == Some(*key)), Some(*slot));
                 }
             }
         }

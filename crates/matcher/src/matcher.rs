@@ -39,8 +39,8 @@ pub struct Matcher {
     gross_notional: i128,
     /// Trading days ended so far.
     day: u32,
-    /// Order ids collected at end of day, sized to the largest book.
-    scratch: Vec<OrderId>,
+    /// Order-table slots collected at end of day, sized to the largest book.
+    scratch: Vec<u32>,
 }
 
 /// How an arriving order's crossing ended.
@@ -66,8 +66,6 @@ pub struct OrderState {
     pub ordered: Quantity,
     /// Shares executed.
     pub filled: Quantity,
-    /// Shares cancelled.
-    pub cancelled: Quantity,
     /// Shares still working (resting or out at a venue).
     pub leaves: Quantity,
     /// Of `leaves`, shares out at a venue.
@@ -181,6 +179,71 @@ impl Matcher {
         }
     }
 
+    /// Starts loading the memory that [`Matcher::apply`] will first need for `input` at
+    /// `sequence` (its symbol's state, the order index entries it looks up), without
+    /// waiting for it and without changing anything. An agent that drains inputs in
+    /// batches calls it for the input a few places ahead of the one it applies, and
+    /// [`Matcher::prefetch_near`] for one a little closer, so that memory misses overlap.
+    #[inline]
+    pub fn prefetch(&self, sequence: SequenceNumber, input: &Input) {
+        let symbol = match input {
+            Input::NewOrder(order) => {
+                self.orders
+                    .prefetch_client(order.client, order.client_order_id);
+                self.orders.prefetch_id(OrderId::new(sequence.get()));
+                order.symbol
+            }
+            Input::Cancel(cancel) => {
+                self.orders
+                    .prefetch_client(cancel.client, cancel.original_client_order_id);
+                return;
+            }
+            Input::Replace(replace) => {
+                self.orders
+                    .prefetch_client(replace.client, replace.original_client_order_id);
+                return;
+            }
+            Input::Nbbo(quote) => quote.symbol,
+            Input::VenueFill(VenueFill { order_id, .. })
+            | Input::VenueCancel(VenueCancel { order_id, .. }) => {
+                self.orders.prefetch_id(*order_id);
+                return;
+            }
+            Input::Settings(change) => change.symbol,
+            Input::EndOfDay => return,
+        };
+        if let Some(state) = self.symbol(symbol) {
+            state.prefetch();
+        }
+    }
+
+    /// The second stage of [`Matcher::prefetch`], for an input a little closer (a few
+    /// places ahead, once the first stage's lines have arrived): the symbol's book search
+    /// state and the order record a cancel or replace names.
+    #[inline]
+    pub fn prefetch_near(&self, input: &Input) {
+        let symbol = match input {
+            Input::NewOrder(order) => order.symbol,
+            Input::Cancel(cancel) => {
+                self.orders
+                    .prefetch_client_order(cancel.client, cancel.original_client_order_id);
+                cancel.symbol
+            }
+            Input::Replace(replace) => {
+                self.orders
+                    .prefetch_client_order(replace.client, replace.original_client_order_id);
+                return;
+            }
+            Input::Nbbo(quote) => quote.symbol,
+            Input::VenueFill(_) | Input::VenueCancel(_) | Input::Settings(_) | Input::EndOfDay => {
+                return
+            }
+        };
+        if let Some(state) = self.symbol(symbol) {
+            state.prefetch_book();
+        }
+    }
+
     // ---- queries ----
 
     /// The firm's position in `symbol`, in shares (negative: short).
@@ -254,7 +317,6 @@ impl Matcher {
             price: order.price,
             ordered: Quantity::new(order.ordered),
             filled: Quantity::new(order.filled),
-            cancelled: Quantity::new(order.cancelled),
             leaves: Quantity::new(order.leaves()),
             routed: Quantity::new(order.routed),
             resting: order.handle.is_some(),
@@ -301,23 +363,24 @@ impl Matcher {
             OrderType::Limit => new.price,
             OrderType::Market => Price::ZERO,
         };
-        let slot = self.orders.insert(Order {
-            id,
-            client_order_id: new.client_order_id,
-            client: new.client,
-            symbol: new.symbol,
-            price,
-            ordered: new.quantity.shares(),
-            filled: 0,
-            cancelled: 0,
-            routed: 0,
-            side: new.side,
-            order_type: new.order_type,
-            time_in_force: new.time_in_force,
-            day: self.day,
-            handle: None,
-            receipt: self.symbols[symbol].nbbo.prices,
-        });
+        let slot = self.orders.insert(
+            Order {
+                id,
+                client_order_id: new.client_order_id,
+                client: new.client,
+                symbol: new.symbol,
+                price,
+                ordered: new.quantity.shares(),
+                filled: 0,
+                routed: 0,
+                side: new.side,
+                order_type: new.order_type,
+                time_in_force: new.time_in_force,
+                day: self.day,
+                handle: None,
+            },
+            self.symbols[symbol].nbbo.prices,
+        );
         emit(Event::Accepted {
             order_id: id,
             client: new.client,
@@ -478,8 +541,7 @@ impl Matcher {
                 match self.self_match {
                     SelfMatch::CancelArriving => return CrossEnd::SelfMatch,
                     SelfMatch::CancelResting => {
-                        let resting_slot = self.slot_of(resting.order_id);
-                        self.cancel_leaves(resting_slot, symbol, CancelReason::SelfMatch, emit);
+                        self.cancel_leaves(resting.owner, symbol, CancelReason::SelfMatch, emit);
                         continue;
                     }
                 }
@@ -496,7 +558,7 @@ impl Matcher {
             let shares = Quantity::new(order.leaves().min(resting.quantity.shares()));
             let fill = state.book.fill_front(contra_side, shares);
             debug_assert!(fill.is_ok_and(|fill| fill.order_id == resting.order_id));
-            let resting_slot = self.slot_of(resting.order_id);
+            let resting_slot = resting.owner;
             if fill.is_ok_and(|fill| fill.completed) {
                 self.orders.get_mut(resting_slot).handle = None;
             }
@@ -523,13 +585,6 @@ impl Matcher {
                 self.orders.release(resting_slot);
             }
         }
-    }
-
-    /// The slot of a resting order; the book and the order table always agree.
-    fn slot_of(&self, id: OrderId) -> u32 {
-        self.orders
-            .find_id(id)
-            .expect("every resting order has a working-order record")
     }
 
     /// The firm's price and size for a principal fill of an order, if it would give one:
@@ -662,6 +717,7 @@ impl Matcher {
         nbbo: NbboPrices,
         emit: &mut impl FnMut(Event),
     ) {
+        let nbbo_at_receipt = self.orders.receipt(slot);
         let order = self.orders.get_mut(slot);
         debug_assert!(shares.shares() <= order.leaves());
         order.filled += shares.shares();
@@ -686,7 +742,7 @@ impl Matcher {
             liquidity,
             capacity,
             contra,
-            nbbo_at_receipt: order.receipt,
+            nbbo_at_receipt,
             nbbo_at_execution: nbbo,
             price_improvement,
         }));
@@ -761,6 +817,7 @@ impl Matcher {
             side: order.book_side(),
             price: order.price,
             quantity: Quantity::new(order.leaves()),
+            owner: slot,
         });
         match added {
             Ok(handle) => self.orders.get_mut(slot).handle = Some(handle),
@@ -795,7 +852,6 @@ impl Matcher {
             debug_assert!(removed.is_ok());
         }
         let shares = order.leaves();
-        order.cancelled += shares;
         emit(Event::Cancelled {
             order_id: order.id,
             client: order.client,
@@ -870,7 +926,7 @@ impl Matcher {
             order.handle = None;
             order.price = replace.price;
             order.ordered = replace.quantity.shares();
-            order.receipt = receipt;
+            self.orders.set_receipt(slot, receipt);
         }
         emit(Event::Replaced {
             order_id: order.id,
@@ -1053,16 +1109,13 @@ impl Matcher {
                 let _ = self.symbols[symbol]
                     .book
                     .try_for_each_order(side, |resting| {
-                        let day = orders
-                            .find_id(resting.order_id)
-                            .is_some_and(|slot| orders.get(slot).time_in_force == TimeInForce::Day);
-                        if day {
-                            scratch.push(resting.order_id);
+                        if orders.get(resting.owner).time_in_force == TimeInForce::Day {
+                            scratch.push(resting.owner);
                         }
                         ControlFlow::Continue(())
                     });
                 for index in 0..self.scratch.len() {
-                    let slot = self.slot_of(self.scratch[index]);
+                    let slot = self.scratch[index];
                     self.cancel_leaves(slot, symbol, CancelReason::EndOfDay, emit);
                 }
             }
@@ -1161,7 +1214,7 @@ impl Matcher {
             );
             let fill = state.book.fill_front(client_side, shares);
             let nbbo = state.nbbo.prices;
-            let slot = self.slot_of(resting.order_id);
+            let slot = resting.owner;
             if fill.is_ok_and(|fill| fill.completed) {
                 self.orders.get_mut(slot).handle = None;
             }

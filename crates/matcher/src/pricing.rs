@@ -104,32 +104,46 @@ pub(crate) fn improvement(
     firm_buys: bool,
     increment: Price,
 ) -> Price {
-    let ppm = i128::from(PPM);
-    let spread_micros = i128::from(spread.micros());
-    let base = (spread_micros * i128::from(settings.improvement_spread_ppm) / ppm)
-        .max(i128::from(settings.improvement_min.micros()));
+    let spread_micros = spread.micros().max(0);
+    let base = scale(spread_micros, settings.improvement_spread_ppm)
+        .max(settings.improvement_min.micros());
     let limit = if position > 0 {
         settings.long_max
     } else {
         settings.short_max
     };
-    let ratio_ppm = match (position, limit) {
+    let fullness_ppm = match (position, limit) {
         (0, _) => 0,
-        (_, 0) => ppm,
-        _ => (i128::from(position.unsigned_abs()) * ppm / i128::from(limit)).min(ppm),
+        (_, 0) => PPM,
+        _ => {
+            let ratio = u128::from(position.unsigned_abs()) * u128::from(PPM) / u128::from(limit);
+            u32::try_from(ratio.min(u128::from(PPM))).unwrap_or(PPM)
+        }
     };
-    let skew_ppm = i128::from(settings.skew_ppm) * ratio_ppm / ppm;
+    let skew_ppm = scale(i64::from(settings.skew_ppm), fullness_ppm);
     let reduces = (firm_buys && position < 0) || (!firm_buys && position > 0);
     let factor_ppm = if reduces {
-        ppm + skew_ppm
+        i64::from(PPM) + skew_ppm
     } else {
-        ppm - skew_ppm
+        i64::from(PPM) - skew_ppm
     };
-    let skewed = base * factor_ppm / ppm;
-    let whole = skewed - skewed % i128::from(increment.micros());
-    let capped = whole.min(spread_micros).max(0);
-    // `capped` lies between zero and the spread, an `i64`.
-    Price::from_micros(i64::try_from(capped).unwrap_or(0))
+    let skewed = scale(base, u32::try_from(factor_ppm).unwrap_or(0));
+    let whole = skewed - skewed % increment.micros();
+    Price::from_micros(whole.min(spread_micros).max(0))
+}
+
+/// `value × ppm / 1,000,000`, rounded toward zero, for a non-negative `value` and a
+/// `ppm` of at most two million (so the result is at most twice `value`). Plain 64-bit
+/// arithmetic when the product fits, which is every realistic price; 128-bit otherwise.
+fn scale(value: i64, ppm: u32) -> i64 {
+    debug_assert!(value >= 0 && ppm <= 2 * PPM);
+    match value.checked_mul(i64::from(ppm)) {
+        Some(product) => product / i64::from(PPM),
+        None => {
+            let scaled = i128::from(value) * i128::from(ppm) / i128::from(PPM);
+            i64::try_from(scaled).unwrap_or(i64::MAX)
+        }
+    }
 }
 
 /// The firm's inventory limits and its current gross notional, for sizing a principal
@@ -157,7 +171,12 @@ impl Inventory {
         // The largest |position| the gross limit allows; negative when even a flat
         // position is over it (then only reductions are allowed, which the max/min with
         // the current position below provide).
-        let by_notional = room.div_euclid(mark);
+        let by_notional = match i64::try_from(room) {
+            // 64-bit division when the room fits (it always does below the limit, which is
+            // an `i64`): a 128-bit one is a slow library call.
+            Ok(room) => i128::from(room.div_euclid(self.mark.micros().max(1))),
+            Err(_) => room.div_euclid(mark),
+        };
         let highest = i128::from(self.long_max).min(by_notional);
         let lowest = -i128::from(self.short_max).min(by_notional);
         let shares = if firm_buys {

@@ -8,12 +8,18 @@ use crossline_types::{
 
 use crate::config::SymbolSettings;
 use crate::io::{FirmQuote, NbboPrices};
-use crate::map::{mix, FixedMap, MapKey};
+use crate::map::{mix, Index};
 use crate::pricing::Nbbo;
 
-/// A working order. `ordered = filled + cancelled + leaves`; `routed ≤ leaves` is out at a
-/// venue; the rest rests in the book once the order has finished arriving.
+/// A working order. `ordered = filled + leaves` (a cancel ends an order, so a working
+/// order has cancelled nothing); `routed ≤ leaves` is out at a venue; the rest rests in
+/// the book once the order has finished arriving.
+///
+/// One cache line exactly: every input that touches an order touches this record, so it
+/// costs one miss, not two. The NBBO at receipt, needed only to report an execution, lives
+/// apart in [`Orders`].
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 pub(crate) struct Order {
     pub(crate) id: OrderId,
     pub(crate) client_order_id: ClientOrderId,
@@ -23,7 +29,6 @@ pub(crate) struct Order {
     pub(crate) price: Price,
     pub(crate) ordered: u32,
     pub(crate) filled: u32,
-    pub(crate) cancelled: u32,
     pub(crate) routed: u32,
     pub(crate) side: Side,
     pub(crate) order_type: OrderType,
@@ -31,13 +36,14 @@ pub(crate) struct Order {
     /// The trading day it was accepted on (day orders expire with it).
     pub(crate) day: u32,
     pub(crate) handle: Option<OrderHandle>,
-    pub(crate) receipt: NbboPrices,
 }
+
+const _: () = assert!(size_of::<Order>() == 64);
 
 impl Order {
     /// Shares still working (resting, out at a venue, or not yet placed).
     pub(crate) fn leaves(&self) -> u32 {
-        self.ordered - self.filled - self.cancelled
+        self.ordered - self.filled
     }
 
     /// The limit, or `None` for a market order.
@@ -67,32 +73,25 @@ impl Order {
     }
 }
 
-/// A client's order id, scoped by client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ClientKey {
-    pub(crate) client: ClientId,
-    pub(crate) client_order_id: ClientOrderId,
+/// The hash of a client's order id, scoped by client.
+fn client_hash(client: ClientId, client_order_id: ClientOrderId) -> u64 {
+    mix(client_order_id.get() ^ mix(u64::from(client.get())))
 }
 
-impl MapKey for ClientKey {
-    fn hash(&self) -> u64 {
-        mix(self.client_order_id.get() ^ mix(u64::from(self.client.get())))
-    }
-}
-
-impl MapKey for OrderId {
-    fn hash(&self) -> u64 {
-        mix(self.get())
-    }
+/// The hash of an engine order id.
+fn id_hash(id: OrderId) -> u64 {
+    mix(id.get())
 }
 
 /// The working orders: a slab of `orders_max` records, found by engine id or by client
 /// order id. Nothing here allocates after construction.
 pub(crate) struct Orders {
     slots: Vec<Order>,
+    /// The NBBO when each order arrived (or was last re-priced), by slot.
+    receipts: Vec<NbboPrices>,
     free: Vec<u32>,
-    by_id: FixedMap<OrderId>,
-    by_client: FixedMap<ClientKey>,
+    by_id: Index,
+    by_client: Index,
 }
 
 impl Orders {
@@ -105,27 +104,20 @@ impl Orders {
             price: Price::ZERO,
             ordered: 0,
             filled: 0,
-            cancelled: 0,
             routed: 0,
             side: Side::Buy,
             order_type: OrderType::Limit,
             time_in_force: TimeInForce::Day,
             day: 0,
             handle: None,
-            receipt: NbboPrices::default(),
         };
         Orders {
             slots: vec![blank; orders_max as usize],
+            receipts: vec![NbboPrices::default(); orders_max as usize],
             // Popped from the back: slot 0 first, so a run's slot use is easy to follow.
             free: (0..orders_max).rev().collect(),
-            by_id: FixedMap::new(orders_max, OrderId::new(0)),
-            by_client: FixedMap::new(
-                orders_max,
-                ClientKey {
-                    client: ClientId::new(0),
-                    client_order_id: ClientOrderId::new(0),
-                },
-            ),
+            by_id: Index::new(orders_max),
+            by_client: Index::new(orders_max),
         }
     }
 
@@ -139,43 +131,80 @@ impl Orders {
 
     /// Stores a new working order; the caller has checked `is_full` and that the client
     /// order id is free.
-    pub(crate) fn insert(&mut self, order: Order) -> u32 {
+    pub(crate) fn insert(&mut self, order: Order, receipt: NbboPrices) -> u32 {
         let slot = self.free.pop().expect("caller checked is_full");
         self.slots[slot as usize] = order;
-        let fresh =
-            self.by_id.insert(order.id, slot) && self.by_client.insert(Self::key(&order), slot);
-        debug_assert!(fresh, "maps are sized to orders_max");
+        self.receipts[slot as usize] = receipt;
+        let fresh = self.by_id.insert(id_hash(order.id), slot)
+            && self
+                .by_client
+                .insert(client_hash(order.client, order.client_order_id), slot);
+        debug_assert!(fresh, "indexes are sized to orders_max");
         slot
     }
 
-    /// Forgets a finished order.
+    /// Forgets a finished order: filled, or its leaves just cancelled.
     pub(crate) fn release(&mut self, slot: u32) {
         let order = self.slots[slot as usize];
-        debug_assert!(order.leaves() == 0 && order.routed == 0 && order.handle.is_none());
-        self.by_id.remove(&order.id);
-        self.by_client.remove(&Self::key(&order));
+        debug_assert!(order.routed == 0 && order.handle.is_none());
+        self.by_id.remove(id_hash(order.id), |found| found == slot);
+        self.by_client
+            .remove(client_hash(order.client, order.client_order_id), |found| {
+                found == slot
+            });
         self.free.push(slot);
     }
 
     /// Gives a working order a new client order id (the caller checked it is free).
     pub(crate) fn rename(&mut self, slot: u32, client_order_id: ClientOrderId) {
         let order = &mut self.slots[slot as usize];
-        let old = Self::key(order);
+        let old = client_hash(order.client, order.client_order_id);
+        let new = client_hash(order.client, client_order_id);
         order.client_order_id = client_order_id;
-        let new = Self::key(order);
-        self.by_client.remove(&old);
+        self.by_client.remove(old, |found| found == slot);
         self.by_client.insert(new, slot);
     }
 
     pub(crate) fn find(&self, client: ClientId, client_order_id: ClientOrderId) -> Option<u32> {
-        self.by_client.get(&ClientKey {
-            client,
-            client_order_id,
-        })
+        self.by_client
+            .get(client_hash(client, client_order_id), |slot| {
+                let order = &self.slots[slot as usize];
+                order.client == client && order.client_order_id == client_order_id
+            })
+    }
+
+    /// Starts loading what [`Orders::find`] will read first.
+    pub(crate) fn prefetch_client(&self, client: ClientId, client_order_id: ClientOrderId) {
+        self.by_client
+            .prefetch(client_hash(client, client_order_id));
+    }
+
+    /// Starts loading the record [`Orders::find`] will most likely return (its index
+    /// entry should already be in cache: see [`Orders::prefetch_client`]).
+    pub(crate) fn prefetch_client_order(&self, client: ClientId, client_order_id: ClientOrderId) {
+        if let Some(slot) = self.by_client.peek(client_hash(client, client_order_id)) {
+            crossline_hint::prefetch(&self.slots[slot as usize]);
+        }
+    }
+
+    /// Starts loading what [`Orders::find_id`] will read first.
+    pub(crate) fn prefetch_id(&self, id: OrderId) {
+        self.by_id.prefetch(id_hash(id));
     }
 
     pub(crate) fn find_id(&self, id: OrderId) -> Option<u32> {
-        self.by_id.get(&id)
+        self.by_id
+            .get(id_hash(id), |slot| self.slots[slot as usize].id == id)
+    }
+
+    /// The NBBO when the order in `slot` arrived.
+    pub(crate) fn receipt(&self, slot: u32) -> NbboPrices {
+        self.receipts[slot as usize]
+    }
+
+    /// Records a new NBBO at receipt (a replace that re-prices the order).
+    pub(crate) fn set_receipt(&mut self, slot: u32, receipt: NbboPrices) {
+        self.receipts[slot as usize] = receipt;
     }
 
     pub(crate) fn get(&self, slot: u32) -> &Order {
@@ -184,13 +213,6 @@ impl Orders {
 
     pub(crate) fn get_mut(&mut self, slot: u32) -> &mut Order {
         &mut self.slots[slot as usize]
-    }
-
-    fn key(order: &Order) -> ClientKey {
-        ClientKey {
-            client: order.client,
-            client_order_id: order.client_order_id,
-        }
     }
 }
 
@@ -209,4 +231,19 @@ pub(crate) struct Symbol {
     pub(crate) mark: Price,
     /// The last firm quote published (active mode).
     pub(crate) quote: FirmQuote,
+}
+
+impl Symbol {
+    /// Starts loading the lines of the symbol's state that every input reads.
+    pub(crate) fn prefetch(&self) {
+        crossline_hint::prefetch(&self.nbbo);
+        crossline_hint::prefetch(&self.book);
+        crossline_hint::prefetch(&self.settings);
+    }
+
+    /// Starts loading the book's best-price search state (the symbol's own state should
+    /// already be in cache: see [`Symbol::prefetch`]).
+    pub(crate) fn prefetch_book(&self) {
+        self.book.prefetch();
+    }
 }

@@ -4,9 +4,11 @@
 //!
 //! Both parts are single-threaded: the matcher is one agent's state machine. Subjects are
 //! interleaved round by round (crossline, lobster, matchcore, orderbook-rs, crossline, …)
-//! and ratios are medians of per-round ratios. The machine's own limit for the mix is the
-//! rate at which one core can merely stream the recorded inputs through memory (a copy of
-//! the input array): no matcher can consume its inputs faster than it can read them.
+//! and ratios are medians of per-round ratios. The machine's limits for the mix, measured
+//! in the same run: the rate at which one core merely copies the recorded inputs (no
+//! matcher consumes its inputs faster than it reads them), and the latency of a dependent
+//! random read in a buffer the size of the matcher's hot working set (each cache miss the
+//! matcher cannot overlap costs at least that).
 // Measurement arithmetic converts between f64 and integer nanoseconds, ticks and counts
 // far inside both ranges; truncation there is rounding, on purpose.
 #![allow(clippy::cast_possible_truncation)]
@@ -20,19 +22,23 @@ use std::time::{Duration, Instant};
 
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
-use crossline_bench::{pin_current_thread, report, Options};
+use crossline_bench::{memory, pin_current_thread, report, Options};
 use crossline_matcher::{Event, Input, Matcher};
 use crossline_types::{SequenceNumber, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
-use crate::mix::Recording;
+use crate::mix::{Recording, SymbolSpread};
 use crate::plain::{Crossline, Lobster, Matchcore, OrderbookRs, PlainBook, PlainOp};
 
 /// Default offered rate for the open-loop latency pass, inputs per second: well below
 /// what one core sustains on the mix, so the figure is service time plus the queueing a
 /// real arrival process causes, not a backlog.
-const LATENCY_RATE_PER_S: u64 = 2_000_000;
+const LATENCY_RATE_PER_S: u64 = 1_000_000;
+
+/// The buffer for the random-access latency: about the matcher's hot working set on the
+/// mix (order records, order indexes, the books' touched levels and nodes).
+const WORKING_SET_BYTES: usize = 16 << 20;
 
 struct Settings {
     rounds: usize,
@@ -94,13 +100,28 @@ fn warmed(recording: &Recording) -> Matcher {
     matcher
 }
 
-/// Applies the measured section as fast as possible; returns inputs per second and the tally.
-fn mix_throughput(recording: &Recording) -> (f64, Tally) {
+/// How far ahead the batched matcher prefetches: far enough for a miss to land before
+/// the input is applied, near enough that the prefetched lines are still in cache.
+const PREFETCH_DISTANCE: usize = 8;
+
+/// Applies the measured section as fast as possible; returns inputs per second and the
+/// tally. With `prefetch`, the matcher is told about each input `PREFETCH_DISTANCE` inputs
+/// before applying it, as an agent draining a batch from its ring would.
+fn mix_throughput(recording: &Recording, prefetch: bool) -> (f64, Tally) {
     let mut matcher = warmed(recording);
     let mut tally = Tally::default();
     let measured = &recording.inputs[recording.warmup..];
     let start = Instant::now();
     for (offset, (time, input)) in measured.iter().enumerate() {
+        if prefetch {
+            if let Some((_, ahead)) = measured.get(offset + PREFETCH_DISTANCE) {
+                let sequence = (recording.warmup + offset + PREFETCH_DISTANCE) as u64 + 1;
+                matcher.prefetch(SequenceNumber::new(sequence), ahead);
+            }
+            if let Some((_, near)) = measured.get(offset + PREFETCH_DISTANCE / 2) {
+                matcher.prefetch_near(near);
+            }
+        }
         let sequence = SequenceNumber::new((recording.warmup + offset) as u64 + 1);
         matcher.apply(sequence, *time, input, &mut |event| tally.record(&event));
     }
@@ -158,6 +179,20 @@ fn plain_run<B: PlainBook>(ops: &[PlainOp]) -> (f64, (Option<u64>, Option<u64>))
     (rate, book.touch())
 }
 
+/// The mix's figures, by round.
+#[derive(Default)]
+struct MixResults {
+    /// Uniform symbols, batched with prefetch (the headline).
+    rates: Vec<f64>,
+    /// Uniform symbols, one input at a time without prefetch.
+    unbatched_rates: Vec<f64>,
+    /// Zipf-distributed symbols, batched with prefetch.
+    zipf_rates: Vec<f64>,
+    copy_rates: Vec<f64>,
+    random_access_ns: Vec<f64>,
+    tally: Tally,
+}
+
 struct PlainResults {
     /// Per subject (crossline first): ops/s by round.
     rates: Vec<Vec<f64>>,
@@ -192,9 +227,18 @@ fn main() -> ExitCode {
         settings.rounds, settings.mix_inputs, mix::SYMBOLS, settings.latency_inputs, settings.rate_per_s, settings.plain_ops,
     );
     let started = Instant::now();
-    let recording = mix::record(settings.mix_inputs, 0x5DEE_CE66_D1CE_4E5B);
+    let recording = mix::record(
+        settings.mix_inputs,
+        0x5DEE_CE66_D1CE_4E5B,
+        SymbolSpread::Uniform,
+    );
+    let skewed = mix::record(
+        settings.mix_inputs,
+        0x5DEE_CE66_D1CE_4E5B,
+        SymbolSpread::Zipf,
+    );
     println!(
-        "  recorded {} warm-up + {} measured inputs in {:.1} s; {} orders working at the end",
+        "  recorded {} warm-up + {} measured inputs (uniform and Zipf) in {:.1} s; {} orders working at the end",
         recording.warmup,
         recording.inputs.len() - recording.warmup,
         started.elapsed().as_secs_f64(),
@@ -208,10 +252,8 @@ fn main() -> ExitCode {
         plain::AGGRESSIVE_PERCENT
     );
 
-    let mut mix_rates = Vec::new();
-    let mut copy_rates = Vec::new();
+    let mut mix = MixResults::default();
     let mut latency = latency_histogram();
-    let mut tally = Tally::default();
     let mut scratch = Vec::with_capacity(recording.inputs.len());
     let mut plain = PlainResults {
         rates: vec![Vec::new(); 4],
@@ -223,10 +265,18 @@ fn main() -> ExitCode {
         ],
     };
     for round in 1..=settings.rounds {
-        let (rate, round_tally) = mix_throughput(&recording);
-        mix_rates.push(rate);
-        tally = round_tally;
-        copy_rates.push(input_copy_rate(&recording, &mut scratch));
+        let (rate, tally) = mix_throughput(&recording, true);
+        mix.rates.push(rate);
+        mix.tally = tally;
+        mix.unbatched_rates
+            .push(mix_throughput(&recording, false).0);
+        mix.zipf_rates.push(mix_throughput(&skewed, true).0);
+        mix.copy_rates
+            .push(input_copy_rate(&recording, &mut scratch));
+        mix.random_access_ns.push(memory::random_access_latency_ns(
+            WORKING_SET_BYTES,
+            2_000_000,
+        ));
         let round_latency = mix_latency(
             &recording,
             &clock,
@@ -253,8 +303,10 @@ fn main() -> ExitCode {
             }
         }
         println!(
-            "  round {round}: mix {:.2} M inputs/s (p50 {} ns at {} /s); plain M ops/s: {}",
+            "  round {round}: mix {:.2} M inputs/s ({:.2} unbatched, {:.2} Zipf; p50 {} ns at {}/s); plain M ops/s: {}",
             rate / 1e6,
+            mix.unbatched_rates[round - 1] / 1e6,
+            mix.zipf_rates[round - 1] / 1e6,
             round_latency.value_at_quantile(0.5),
             settings.rate_per_s,
             runs.iter()
@@ -264,42 +316,36 @@ fn main() -> ExitCode {
                 .join(", "),
         );
     }
-    report_results(
-        &settings,
-        &recording,
-        &mix_rates,
-        &copy_rates,
-        &latency,
-        tally,
-        &plain,
-        &cpu_share,
-    )
+    report_results(&settings, &recording, &mix, &latency, &plain, &cpu_share)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn report_results(
     settings: &Settings,
     recording: &Recording,
-    mix_rates: &[f64],
-    copy_rates: &[f64],
+    mix: &MixResults,
     latency: &Histogram<u64>,
-    tally: Tally,
     plain: &PlainResults,
     cpu_share: &report::CpuShare,
 ) -> ExitCode {
     let measured = (recording.inputs.len() - recording.warmup) as f64;
-    let percentiles = Percentiles::of(latency);
+    let tally = mix.tally;
+    let rounded = |values: &[f64]| values.iter().map(|value| value.round()).collect::<Vec<_>>();
     let mut results = Map::new();
     results.insert(
         "internalization_mix_ops_per_s".into(),
-        json!(median(mix_rates).round()),
+        json!(median(&mix.rates).round()),
     );
     results.insert(
         "internalization_mix_ops_per_s_by_round".into(),
-        json!(mix_rates
-            .iter()
-            .map(|rate| rate.round())
-            .collect::<Vec<_>>()),
+        json!(rounded(&mix.rates)),
+    );
+    results.insert(
+        "internalization_mix_unbatched_ops_per_s".into(),
+        json!(median(&mix.unbatched_rates).round()),
+    );
+    results.insert(
+        "internalization_mix_zipf_ops_per_s".into(),
+        json!(median(&mix.zipf_rates).round()),
     );
     results.insert(
         "internalization_mix_events_per_input".into(),
@@ -321,12 +367,16 @@ fn report_results(
         "internalization_latency_rate_per_s".into(),
         json!(settings.rate_per_s),
     );
-    if let Value::Object(latency) = percentiles.to_json("internalization_latency_") {
+    if let Value::Object(latency) = Percentiles::of(latency).to_json("internalization_latency_") {
         results.extend(latency);
     }
     results.insert(
         "input_copy_ops_per_s".into(),
-        json!(median(copy_rates).round()),
+        json!(median(&mix.copy_rates).round()),
+    );
+    results.insert(
+        "random_access_16mib_ns".into(),
+        json!(median(&mix.random_access_ns)),
     );
     let mut ratios = Map::new();
     let ratio_by_round = |numerator: &[f64], denominator: &[f64]| {
@@ -340,7 +390,17 @@ fn report_results(
     };
     ratios.insert(
         "internalization_mix_vs_input_copy".into(),
-        json!(ratio_by_round(mix_rates, copy_rates)),
+        json!(ratio_by_round(&mix.rates, &mix.copy_rates)),
+    );
+    // Time per input, in units of one unhidden cache miss to memory.
+    let nanos_per_input: Vec<f64> = mix.rates.iter().map(|rate| 1e9 / rate).collect();
+    ratios.insert(
+        "internalization_ns_per_input_vs_random_access".into(),
+        json!(ratio_by_round(&nanos_per_input, &mix.random_access_ns)),
+    );
+    ratios.insert(
+        "internalization_batched_vs_unbatched".into(),
+        json!(ratio_by_round(&mix.rates, &mix.unbatched_rates)),
     );
     for (index, (_, key)) in plain.names.iter().enumerate() {
         results.insert(
@@ -355,7 +415,7 @@ fn report_results(
         }
     }
     // Per round: crossline over the fastest peer of that round.
-    let fastest_peer: Vec<f64> = (0..mix_rates.len())
+    let fastest_peer: Vec<f64> = (0..mix.rates.len())
         .map(|round| {
             (1..plain.rates.len())
                 .map(|index| plain.rates[index][round])

@@ -20,7 +20,9 @@
 //! - 5% venue reports for routed remainders: a partial fill, then the cancel of the rest.
 //!
 //! Symbols: 70% passive internalization, 20% active (firm quotes, sweeps of resting
-//! orders), 10% agency only. Prices $10–$200; 500 clients.
+//! orders), 10% agency only. Prices $10–$200; 500 clients. Inputs pick their symbol
+//! uniformly (the headline figure: every symbol equally busy, the worst case for caches)
+//! or Zipf-distributed (a secondary figure: real order flow concentrates on few names).
 
 use crossline_book::BookConfig;
 use crossline_matcher::{
@@ -98,8 +100,19 @@ fn reference_micros(symbol: u32) -> i64 {
     cents * CENT
 }
 
+/// How order flow spreads over the symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SymbolSpread {
+    /// Every symbol equally busy: the worst case for caches.
+    Uniform,
+    /// Zipf(1), as trading activity is: the busiest 10 symbols get 39% of the inputs, the
+    /// busiest 100 get 69%.
+    Zipf,
+}
+
 /// What the generator knows about the market and the working orders.
 struct Generator {
+    spread: SymbolSpread,
     matcher: Matcher,
     random: Random,
     /// Per symbol: NBBO midpoint (micros, a multiple of half a cent) and spread in cents.
@@ -114,9 +127,10 @@ struct Generator {
 }
 
 /// Records `warmup + measured` inputs.
-pub(crate) fn record(measured: usize, seed: u64) -> Recording {
+pub(crate) fn record(measured: usize, seed: u64, spread: SymbolSpread) -> Recording {
     let config = config();
     let mut generator = Generator {
+        spread,
         matcher: Matcher::new(&config).expect("valid mix configuration"),
         random: Random(seed),
         mid: (0..SYMBOLS)
@@ -154,7 +168,20 @@ pub(crate) fn record(measured: usize, seed: u64) -> Recording {
 
 impl Generator {
     fn symbol(&mut self) -> u32 {
-        (self.random.next() % u64::from(SYMBOLS)) as u32
+        match self.spread {
+            SymbolSpread::Uniform => (self.random.next() % u64::from(SYMBOLS)) as u32,
+            SymbolSpread::Zipf => {
+                // Zipf(1): P(rank k) ∝ 1/k, by inverting the harmonic CDF
+                // H(k) ≈ ln k + γ. Ranks are spread over the symbol ids by a fixed
+                // permutation so busy symbols are not neighbours in memory.
+                const EULER_GAMMA: f64 = 0.577_215_664_9;
+                let uniform = (self.random.next() >> 11) as f64 / (1u64 << 53) as f64;
+                let harmonic = f64::from(SYMBOLS).ln() + EULER_GAMMA;
+                let rank =
+                    ((uniform * harmonic - EULER_GAMMA).exp().floor() as u32).min(SYMBOLS - 1);
+                (rank * 7_919) % SYMBOLS
+            }
+        }
     }
 
     fn apply(&mut self, input: Input, inputs: &mut Vec<(Timestamp, Input)>) {

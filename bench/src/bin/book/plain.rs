@@ -184,6 +184,7 @@ impl PlainBook for Crossline {
                         side,
                         price,
                         quantity: Quantity::new(left),
+                        owner: 0,
                     };
                     self.handles[id as usize] = self.book.add(order).ok();
                 }
