@@ -77,11 +77,20 @@ impl Half {
         }
     }
 
-    /// Starts loading the occupancy bitset (where a best-price search starts) and the
-    /// far-level header.
-    pub(crate) fn prefetch(&self) {
-        crossline_hint::prefetch(&self.occupied[0]);
-        crossline_hint::prefetch(&self.far);
+    /// Starts loading the best level and its occupancy word, if the best is in the
+    /// window.
+    pub(crate) fn prefetch_best(&self, base: i64, window: u32) {
+        if let Some(index) = self.best.and_then(|best| window_index(best, base, window)) {
+            crossline_hint::prefetch(&self.levels[index]);
+            crossline_hint::prefetch(&self.occupied[index / 64]);
+        }
+    }
+
+    /// The slab index of the oldest order at the best level, if the best is in the window.
+    pub(crate) fn best_head(&self, base: i64, window: u32) -> Option<u32> {
+        let index = window_index(self.best?, base, window)?;
+        let level = &self.levels[index];
+        (level.count > 0).then_some(level.head)
     }
 
     pub(crate) fn far_levels_max(&self) -> u32 {

@@ -255,11 +255,21 @@ impl Book {
         self.slab.len() == 0
     }
 
-    /// Starts loading what a best-price search on either side reads first (a hint: it
-    /// changes nothing). See `crossline-hint`.
-    pub fn prefetch(&self) {
-        self.bids.prefetch();
-        self.asks.prefetch();
+    /// Starts loading the best level on each side (a hint: it changes nothing; see
+    /// `crossline-hint`). Matching and resting near the touch read these first.
+    pub fn prefetch_levels(&self) {
+        self.bids.prefetch_best(self.base_ticks, self.window_levels);
+        self.asks.prefetch_best(self.base_ticks, self.window_levels);
+    }
+
+    /// Starts loading the oldest order at the best level on each side: what a cross
+    /// reads next. Best issued once [`Book::prefetch_levels`]'s lines have arrived.
+    pub fn prefetch_fronts(&self) {
+        for half in [&self.bids, &self.asks] {
+            if let Some(head) = half.best_head(self.base_ticks, self.window_levels) {
+                crossline_hint::prefetch(self.slab.node(head));
+            }
+        }
     }
 
     /// The book's tick.

@@ -88,4 +88,4 @@ pub use io::{
     CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
     NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
 };
-pub use matcher::{Matcher, OrderState};
+pub use matcher::{Matcher, OrderState, PrefetchStage};

@@ -43,6 +43,18 @@ pub struct Matcher {
     scratch: Vec<u32>,
 }
 
+/// The stages of [`Matcher::prefetch`], farthest ahead first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefetchStage {
+    /// The symbol's state and the order index entries the input looks up.
+    Index,
+    /// The best level on each side of the symbol's book, and the order record a cancel or
+    /// replace names (found through the index entry loaded by the first stage).
+    Levels,
+    /// The oldest order at each best level: what a cross reads next.
+    Fronts,
+}
+
 /// How an arriving order's crossing ended.
 enum CrossEnd {
     /// Nothing left to fill.
@@ -179,13 +191,56 @@ impl Matcher {
         }
     }
 
-    /// Starts loading the memory that [`Matcher::apply`] will first need for `input` at
-    /// `sequence` (its symbol's state, the order index entries it looks up), without
-    /// waiting for it and without changing anything. An agent that drains inputs in
-    /// batches calls it for the input a few places ahead of the one it applies, and
-    /// [`Matcher::prefetch_near`] for one a little closer, so that memory misses overlap.
+    /// Starts loading memory that [`Matcher::apply`] will need for `input` at
+    /// `sequence`, without waiting for it and without changing anything: a hint for an
+    /// agent that drains inputs in batches. Each [`PrefetchStage`] needs the lines the
+    /// previous one loaded, so an agent issues them at decreasing distances ahead of the
+    /// input it applies (say twelve, eight and four inputs ahead), and several inputs'
+    /// memory misses overlap instead of queueing.
     #[inline]
-    pub fn prefetch(&self, sequence: SequenceNumber, input: &Input) {
+    pub fn prefetch(&self, sequence: SequenceNumber, input: &Input, stage: PrefetchStage) {
+        match stage {
+            PrefetchStage::Index => self.prefetch_index(sequence, input),
+            PrefetchStage::Levels | PrefetchStage::Fronts => {
+                let symbol = match input {
+                    Input::NewOrder(order) => order.symbol,
+                    Input::Cancel(cancel) => {
+                        if stage == PrefetchStage::Levels {
+                            self.orders.prefetch_client_order(
+                                cancel.client,
+                                cancel.original_client_order_id,
+                            );
+                        }
+                        cancel.symbol
+                    }
+                    Input::Replace(replace) => {
+                        if stage == PrefetchStage::Levels {
+                            self.orders.prefetch_client_order(
+                                replace.client,
+                                replace.original_client_order_id,
+                            );
+                        }
+                        return;
+                    }
+                    Input::Nbbo(quote) => quote.symbol,
+                    Input::VenueFill(_)
+                    | Input::VenueCancel(_)
+                    | Input::Settings(_)
+                    | Input::EndOfDay => return,
+                };
+                if let Some(state) = self.symbol(symbol) {
+                    if stage == PrefetchStage::Levels {
+                        state.book.prefetch_levels();
+                    } else {
+                        state.book.prefetch_fronts();
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first prefetch stage: the symbol's state and the order index entries.
+    fn prefetch_index(&self, sequence: SequenceNumber, input: &Input) {
         let symbol = match input {
             Input::NewOrder(order) => {
                 self.orders
@@ -196,7 +251,7 @@ impl Matcher {
             Input::Cancel(cancel) => {
                 self.orders
                     .prefetch_client(cancel.client, cancel.original_client_order_id);
-                return;
+                cancel.symbol
             }
             Input::Replace(replace) => {
                 self.orders
@@ -214,33 +269,6 @@ impl Matcher {
         };
         if let Some(state) = self.symbol(symbol) {
             state.prefetch();
-        }
-    }
-
-    /// The second stage of [`Matcher::prefetch`], for an input a little closer (a few
-    /// places ahead, once the first stage's lines have arrived): the symbol's book search
-    /// state and the order record a cancel or replace names.
-    #[inline]
-    pub fn prefetch_near(&self, input: &Input) {
-        let symbol = match input {
-            Input::NewOrder(order) => order.symbol,
-            Input::Cancel(cancel) => {
-                self.orders
-                    .prefetch_client_order(cancel.client, cancel.original_client_order_id);
-                cancel.symbol
-            }
-            Input::Replace(replace) => {
-                self.orders
-                    .prefetch_client_order(replace.client, replace.original_client_order_id);
-                return;
-            }
-            Input::Nbbo(quote) => quote.symbol,
-            Input::VenueFill(_) | Input::VenueCancel(_) | Input::Settings(_) | Input::EndOfDay => {
-                return
-            }
-        };
-        if let Some(state) = self.symbol(symbol) {
-            state.prefetch_book();
         }
     }
 

@@ -240,10 +240,4 @@ impl Symbol {
         crossline_hint::prefetch(&self.book);
         crossline_hint::prefetch(&self.settings);
     }
-
-    /// Starts loading the book's best-price search state (the symbol's own state should
-    /// already be in cache: see [`Symbol::prefetch`]).
-    pub(crate) fn prefetch_book(&self) {
-        self.book.prefetch();
-    }
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{memory, pin_current_thread, report, Options};
-use crossline_matcher::{Event, Input, Matcher};
+use crossline_matcher::{Event, Input, Matcher, PrefetchStage};
 use crossline_types::{SequenceNumber, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
@@ -100,13 +100,18 @@ fn warmed(recording: &Recording) -> Matcher {
     matcher
 }
 
-/// How far ahead the batched matcher prefetches: far enough for a miss to land before
-/// the input is applied, near enough that the prefetched lines are still in cache.
-const PREFETCH_DISTANCE: usize = 8;
+/// How far ahead of the input it applies the batched matcher issues each prefetch stage:
+/// far enough for a miss to land before the next stage needs it, near enough that the
+/// lines are still in cache when the input is applied.
+const PREFETCH_STAGES: [(usize, PrefetchStage); 3] = [
+    (12, PrefetchStage::Index),
+    (8, PrefetchStage::Levels),
+    (4, PrefetchStage::Fronts),
+];
 
 /// Applies the measured section as fast as possible; returns inputs per second and the
-/// tally. With `prefetch`, the matcher is told about each input `PREFETCH_DISTANCE` inputs
-/// before applying it, as an agent draining a batch from its ring would.
+/// tally. With `prefetch`, the matcher is told about each input at the distances of
+/// `PREFETCH_STAGES` before applying it, as an agent draining a batch from its ring would.
 fn mix_throughput(recording: &Recording, prefetch: bool) -> (f64, Tally) {
     let mut matcher = warmed(recording);
     let mut tally = Tally::default();
@@ -114,12 +119,11 @@ fn mix_throughput(recording: &Recording, prefetch: bool) -> (f64, Tally) {
     let start = Instant::now();
     for (offset, (time, input)) in measured.iter().enumerate() {
         if prefetch {
-            if let Some((_, ahead)) = measured.get(offset + PREFETCH_DISTANCE) {
-                let sequence = (recording.warmup + offset + PREFETCH_DISTANCE) as u64 + 1;
-                matcher.prefetch(SequenceNumber::new(sequence), ahead);
-            }
-            if let Some((_, near)) = measured.get(offset + PREFETCH_DISTANCE / 2) {
-                matcher.prefetch_near(near);
+            for (distance, stage) in PREFETCH_STAGES {
+                if let Some((_, ahead)) = measured.get(offset + distance) {
+                    let sequence = (recording.warmup + offset + distance) as u64 + 1;
+                    matcher.prefetch(SequenceNumber::new(sequence), ahead, stage);
+                }
             }
         }
         let sequence = SequenceNumber::new((recording.warmup + offset) as u64 + 1);
