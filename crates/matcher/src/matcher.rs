@@ -294,6 +294,12 @@ impl Matcher {
         Some((level.price, level.quantity))
     }
 
+    /// Orders resting in `symbol`'s book, both sides.
+    #[must_use]
+    pub fn resting_orders(&self, symbol: SymbolId) -> Option<usize> {
+        self.symbol(symbol).map(|symbol| symbol.book.len())
+    }
+
     /// Calls `visit` with every resting order of `symbol` on `side`, in priority order.
     pub fn for_each_resting(
         &self,

@@ -242,10 +242,11 @@ fn main() -> ExitCode {
         SymbolSpread::Zipf,
     );
     println!(
-        "  recorded {} warm-up + {} measured inputs (uniform and Zipf) in {:.1} s; {} orders working at the end",
+        "  recorded {} warm-up + {} measured inputs (uniform and Zipf) in {:.1} s; {} orders working when measuring starts, {} at the end",
         recording.warmup,
         recording.inputs.len() - recording.warmup,
         started.elapsed().as_secs_f64(),
+        recording.working_at_start,
         recording.working_at_end,
     );
     let ops = plain::stream(settings.plain_ops, 0x2545_F491_4F6C_DD1D);
@@ -277,10 +278,8 @@ fn main() -> ExitCode {
         mix.zipf_rates.push(mix_throughput(&skewed, true).0);
         mix.copy_rates
             .push(input_copy_rate(&recording, &mut scratch));
-        mix.random_access_ns.push(memory::random_access_latency_ns(
-            WORKING_SET_BYTES,
-            2_000_000,
-        ));
+        mix.random_access_ns
+            .push(memory::random_access_latency_ns(WORKING_SET_BYTES, 500_000));
         let round_latency = mix_latency(
             &recording,
             &clock,
@@ -367,6 +366,9 @@ fn report_results(
         "internalization_mix_working_orders".into(),
         json!(recording.working_at_end),
     );
+    for (kind, share) in recording.composition() {
+        results.insert(format!("internalization_mix_share_{kind}"), json!(share));
+    }
     results.insert(
         "internalization_latency_rate_per_s".into(),
         json!(settings.rate_per_s),

@@ -6,18 +6,26 @@
 //! deterministic, replaying the recorded inputs into a fresh matcher reproduces exactly
 //! the same work, which is what each measured round does.
 //!
-//! Composition of the measured section, by input (see `docs/BENCHMARKS.md`):
-//! - 30% new passive limit orders (day), 0–4 ticks behind the NBBO on their side or one
-//!   tick inside the spread when it is wider than a tick; 100–1,000 shares;
-//! - 20% cancels of a working order (picked among the symbol's working orders);
-//! - 10% cancel/replaces of a working order: half shrink it at the same price (keeps
-//!   priority), half move it a tick (loses priority);
-//! - 20% marketable orders: 60% immediate-or-cancel limits 0–2 ticks through the far
-//!   side, 20% market orders, 20% day limits at the far side; 100–800 shares. They cross
-//!   resting client orders at the midpoint, take principal fills, and route what is left;
-//! - 15% NBBO updates: the midpoint steps a cent a third of the time, the spread is 1–3
-//!   cents;
-//! - 5% venue reports for routed remainders: a partial fill, then the cancel of the rest.
+//! How each input of the measured section is chosen (the measured composition, by input
+//! kind, is written to the results as `internalization_mix_share_*`):
+//! - if more than 256 routed children are out, a venue report (venues answer promptly);
+//! - otherwise a symbol, then by a draw out of 100:
+//!   - 0–49: an add or a cancel, whichever holds the symbol's book at 75 resting orders:
+//!     below 75, a new passive day limit order, 0–4 ticks behind the NBBO on its side or
+//!     one tick inside the spread when it is wider than a tick, 100–1,000 shares; at 75
+//!     or more, a cancel of one of the symbol's resting orders;
+//!   - 50–59: a cancel/replace of a resting order: half shrink it by 100 shares at the
+//!     same price (keeps priority), half move it a tick (loses priority, may execute);
+//!   - 60–79: a marketable order, 100–800 shares: 60% immediate-or-cancel limits 0–2
+//!     ticks through the far side, 20% market orders, 20% day limits at the far side. They
+//!     cross resting client orders at the midpoint, take principal fills, and route the
+//!     rest;
+//!   - 80–94: an NBBO update: the midpoint steps a cent a third of the time, the spread
+//!     is 1–3 cents;
+//!   - 95–99: a venue report for the oldest routed child: a 100-share fill, or the cancel
+//!     of the rest.
+//!
+//!   A cancel, replace or venue report with nothing to name becomes a passive add.
 //!
 //! Symbols: 70% passive internalization, 20% active (firm quotes, sweeps of resting
 //! orders), 10% agency only. Prices $10–$200; 500 clients. Inputs pick their symbol
@@ -40,6 +48,11 @@ use crate::plain::Random;
 pub(crate) const SYMBOLS: u32 = 1_000;
 /// Clients sending orders.
 const CLIENTS: u64 = 500;
+/// Resting orders per book the generator holds the mix at (the warm-up fills the books
+/// to about this).
+const RESTING_TARGET: usize = 75;
+/// Routed children out at once before the generator makes the venues report.
+const ROUTED_MAX: usize = 256;
 /// Simulated time between inputs: 100 ns (10 million inputs per second of market time).
 const NANOS_PER_INPUT: u64 = 100;
 const CENT: i64 = 10_000;
@@ -51,8 +64,43 @@ pub(crate) struct Recording {
     pub(crate) config: MatcherConfig,
     pub(crate) inputs: Vec<(Timestamp, Input)>,
     pub(crate) warmup: usize,
-    /// Orders working at the end of the recording (the books' steady-state size).
+    /// Orders working when the measured section starts and when it ends: close, when
+    /// the mix is in its steady state.
+    pub(crate) working_at_start: u32,
     pub(crate) working_at_end: u32,
+}
+
+impl Recording {
+    /// What the measured section is made of: (kind, share of inputs).
+    pub(crate) fn composition(&self) -> Vec<(&'static str, f64)> {
+        let measured = &self.inputs[self.warmup..];
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for (_, input) in measured {
+            let kind = match input {
+                Input::NewOrder(order) => match (order.order_type, order.time_in_force) {
+                    (OrderType::Market, _) => "new_market",
+                    (OrderType::Limit, TimeInForce::ImmediateOrCancel) => "new_limit_ioc",
+                    (OrderType::Limit, _) => "new_limit_day",
+                },
+                Input::Cancel(_) => "cancel",
+                Input::Replace(_) => "replace",
+                Input::Nbbo(_) => "nbbo",
+                Input::VenueFill(_) => "venue_fill",
+                Input::VenueCancel(_) => "venue_cancel",
+                Input::EndOfDay => "end_of_day",
+                Input::Settings(_) => "settings",
+            };
+            match counts.iter_mut().find(|(name, _)| *name == kind) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((kind, 1)),
+            }
+        }
+        counts.sort_unstable();
+        counts
+            .into_iter()
+            .map(|(kind, count)| (kind, count as f64 / measured.len() as f64))
+            .collect()
+    }
 }
 
 /// The matcher configuration of the mix.
@@ -147,13 +195,15 @@ pub(crate) fn record(measured: usize, seed: u64, spread: SymbolSpread) -> Record
         let input = generator.nbbo(symbol, false);
         generator.apply(input, &mut inputs);
     }
-    // Warm-up: resting orders until the books hold about a hundred each.
-    for _ in 0..(SYMBOLS as usize * 100) {
+    // Warm-up: passive orders until the books are near the depth the measured mix
+    // settles at (about 75 working orders per symbol).
+    for _ in 0..(SYMBOLS as usize * 75) {
         let symbol = generator.symbol();
         let input = generator.passive(symbol);
         generator.apply(input, &mut inputs);
     }
     let warmup = inputs.len();
+    let working_at_start = generator.matcher.working_orders();
     while inputs.len() < warmup + measured {
         let input = generator.next_input();
         generator.apply(input, &mut inputs);
@@ -162,6 +212,7 @@ pub(crate) fn record(measured: usize, seed: u64, spread: SymbolSpread) -> Record
         config,
         inputs,
         warmup,
+        working_at_start,
         working_at_end: generator.matcher.working_orders(),
     }
 }
@@ -205,12 +256,27 @@ impl Generator {
     }
 
     fn next_input(&mut self) -> Input {
+        // Venues answer promptly: with more than `ROUTED_MAX` children out, the next input
+        // is a venue report.
+        if self.routed.len() > ROUTED_MAX {
+            if let Some(report) = self.venue_report() {
+                return report;
+            }
+        }
         let symbol = self.symbol();
         let pick = self.random.next() % 100;
         let fallback = |generator: &mut Generator| generator.passive(symbol);
+        // Half the inputs add or cancel resting orders, whichever keeps the book at its
+        // target depth: a cancel when it holds `RESTING_TARGET` orders or more, an add
+        // below. The books stay at a steady depth, and the order table never fills (a
+        // full table would turn adds into cheap rejects and flatter the figure).
+        let deep = self
+            .matcher
+            .resting_orders(SymbolId::new(symbol))
+            .is_some_and(|resting| resting >= RESTING_TARGET);
         match pick {
-            0..=29 => self.passive(symbol),
-            30..=49 => self.cancel(symbol).unwrap_or_else(|| fallback(self)),
+            0..=49 if deep => self.cancel(symbol).unwrap_or_else(|| fallback(self)),
+            0..=49 => self.passive(symbol),
             50..=59 => self.replace(symbol).unwrap_or_else(|| fallback(self)),
             60..=79 => self.marketable(symbol),
             80..=94 => self.nbbo(symbol, true),
