@@ -363,7 +363,11 @@ fn report_results(
         json!(tally.routes as f64 / measured),
     );
     results.insert(
-        "internalization_mix_working_orders".into(),
+        "internalization_mix_working_orders_at_start".into(),
+        json!(recording.working_at_start),
+    );
+    results.insert(
+        "internalization_mix_working_orders_at_end".into(),
         json!(recording.working_at_end),
     );
     for (kind, share) in recording.composition() {
