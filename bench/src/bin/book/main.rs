@@ -39,6 +39,8 @@ const LATENCY_RATE_PER_S: u64 = 1_000_000;
 /// The buffer for the random-access latency: about the matcher's hot working set on the
 /// mix (order records, order indexes, the books' touched levels and nodes).
 const WORKING_SET_BYTES: usize = 16 << 20;
+/// A smaller buffer, to show where this machine's caches end.
+const SMALL_SET_BYTES: usize = 4 << 20;
 
 struct Settings {
     rounds: usize,
@@ -194,6 +196,7 @@ struct MixResults {
     zipf_rates: Vec<f64>,
     copy_rates: Vec<f64>,
     random_access_ns: Vec<f64>,
+    random_access_small_ns: Vec<f64>,
     tally: Tally,
 }
 
@@ -280,6 +283,8 @@ fn main() -> ExitCode {
             .push(input_copy_rate(&recording, &mut scratch));
         mix.random_access_ns
             .push(memory::random_access_latency_ns(WORKING_SET_BYTES, 500_000));
+        mix.random_access_small_ns
+            .push(memory::random_access_latency_ns(SMALL_SET_BYTES, 500_000));
         let round_latency = mix_latency(
             &recording,
             &clock,
@@ -383,6 +388,10 @@ fn report_results(
     results.insert(
         "input_copy_ops_per_s".into(),
         json!(median(&mix.copy_rates).round()),
+    );
+    results.insert(
+        "random_access_4mib_ns".into(),
+        json!(median(&mix.random_access_small_ns)),
     );
     results.insert(
         "random_access_16mib_ns".into(),
