@@ -65,7 +65,14 @@ impl Index {
 
     /// The slot whose key hashes to `hash` and for which `is_key` says it holds the key.
     #[inline]
-    pub(crate) fn get(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub(crate) fn get(&self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.position(hash, is_key)
+            .map(|position| self.entries[position].slot)
+    }
+
+    /// Where in the table the entry for `hash` that `is_key` recognises sits.
+    #[inline]
+    fn position(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<usize> {
         let tag = tag_of(hash);
         let mut index = self.home(tag);
         loop {
@@ -74,7 +81,7 @@ impl Index {
                 return None;
             }
             if entry.tag == tag && is_key(entry.slot) {
-                return Some(entry.slot);
+                return Some(index);
             }
             index = (index + 1) & self.mask;
         }
@@ -90,18 +97,7 @@ impl Index {
     /// enough to prefetch the order it names.
     #[inline]
     pub(crate) fn peek(&self, hash: u64) -> Option<u32> {
-        let tag = tag_of(hash);
-        let mut index = self.home(tag);
-        loop {
-            let entry = self.entries[index];
-            if entry.slot == EMPTY {
-                return None;
-            }
-            if entry.tag == tag {
-                return Some(entry.slot);
-            }
-            index = (index + 1) & self.mask;
-        }
+        self.get(hash, |_| true)
     }
 
     /// Adds `slot` under `hash` (its key must be absent). Returns `false`, changing
@@ -123,21 +119,12 @@ impl Index {
 
     /// Removes the entry for the key hashing to `hash` that `is_key` recognises, and
     /// returns its slot.
-    pub(crate) fn remove(&mut self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
-        let tag = tag_of(hash);
-        let mut index = self.home(tag);
-        loop {
-            let entry = self.entries[index];
-            if entry.slot == EMPTY {
-                return None;
-            }
-            if entry.tag == tag && is_key(entry.slot) {
-                self.shift_back(index);
-                self.len -= 1;
-                return Some(entry.slot);
-            }
-            index = (index + 1) & self.mask;
-        }
+    pub(crate) fn remove(&mut self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let position = self.position(hash, is_key)?;
+        let slot = self.entries[position].slot;
+        self.shift_back(position);
+        self.len -= 1;
+        Some(slot)
     }
 
     /// Fills the hole at `hole` by moving back later entries of the same probe run whose
