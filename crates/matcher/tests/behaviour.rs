@@ -659,3 +659,40 @@ fn bad_configuration_names_the_field() {
     bad.symbols[0].book.tick = Price::ZERO;
     assert!(matches!(Matcher::new(&bad), Err(ConfigError::Book { .. })));
 }
+
+#[test]
+fn extreme_values_are_refused_or_handled_without_panicking() {
+    let mut h = Harness::new(&config(Mode::Active));
+    let huge = i64::MAX / 10_000 * 10_000;
+    for (bid, ask) in [(huge - 10_000, huge), (1, huge), (0, 0), (huge, 1)] {
+        h.send(nbbo(TEN, bid, ask));
+        for (side, price, shares) in [
+            (Side::Buy, huge, u32::MAX),
+            (Side::Sell, 10_000, u32::MAX),
+            (Side::SellShort, huge, 1),
+        ] {
+            for tif in [Day, ImmediateOrCancel, FillOrKill, GoodTillCancel] {
+                let coid = h.sequence + 1_000;
+                let events = h.send(limit(1, coid, side, price, shares, tif));
+                assert!(!events.is_empty(), "every order gets an answer");
+            }
+            h.send(market(2, h.sequence + 1_000, side, u32::MAX));
+        }
+    }
+    // A venue fill at an extreme price on a routed market order is accepted or refused,
+    // never a panic.
+    h.send(nbbo(TEN, 10_000_000, 10_010_000));
+    let events = h.send(market(3, 1, Side::Buy, u32::MAX));
+    if let Some(route) = events.iter().find_map(|event| match event {
+        Event::Route(route) => Some(*route),
+        _ => None,
+    }) {
+        let fill = Input::VenueFill(VenueFill {
+            order_id: route.order_id,
+            quantity: route.quantity,
+            price: micros(i64::MAX),
+        });
+        let events = h.send(fill);
+        assert!(matches!(events[0], Event::Filled(_)), "{events:?}");
+    }
+}
