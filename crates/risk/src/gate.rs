@@ -1,0 +1,797 @@
+//! The risk gate's state and checks.
+
+use crossline_matcher::Event;
+use crossline_types::{
+    Cancel, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, Replace, Side,
+    SymbolId, Timestamp,
+};
+
+use crate::config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
+use crate::hash::{FastMap, FastSet};
+use crate::reject::{KillScope, RiskReject};
+
+const NO_ENTRY: u32 = u32::MAX;
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+const PPM: u64 = 1_000_000;
+
+/// One client's limits and running state.
+struct Client {
+    limits: ClientLimits,
+    /// Token bucket, in billionths of a message (so refills are exact in nanoseconds).
+    tokens: u64,
+    refilled_at: u64,
+    /// Client order ids used today.
+    used_ids: FastSet<u64>,
+    /// Open-order notional plus notional executed today, in micro-dollars.
+    exposure: i128,
+    killed: bool,
+}
+
+/// One symbol's settings and market view.
+struct Symbol {
+    settings: SymbolRisk,
+    /// Last national best bid and offer seen (zero: none on that side).
+    bid: Price,
+    ask: Price,
+    halted: bool,
+    /// Limit-up/limit-down band, if one is in force.
+    band: Option<(Price, Price)>,
+    /// Rule 201 short-sale price test in force.
+    rule_201: bool,
+    killed: bool,
+}
+
+/// An open order the gate counts against its client's credit.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    client: ClientId,
+    client_order_id: ClientOrderId,
+    symbol: SymbolId,
+    side: Side,
+    /// The price its open shares are valued at: the limit, or for a market order the far
+    /// NBBO side when it arrived.
+    price: Price,
+    ordered: u32,
+    filled: u32,
+    live: bool,
+}
+
+impl Open {
+    fn open_notional(&self) -> i128 {
+        i128::from(self.ordered - self.filled) * i128::from(self.price.micros())
+    }
+}
+
+/// The pre-trade risk gate. See the crate documentation.
+pub struct RiskGate {
+    client_index: Vec<u32>,
+    clients: Vec<Client>,
+    symbol_index: Vec<u32>,
+    symbols: Vec<Symbol>,
+    collar: Vec<CollarTier>,
+    /// Open orders in a slab (iterated in slot order by kill switches: deterministic),
+    /// found by (client, client order id).
+    open: Vec<Open>,
+    free: Vec<u32>,
+    open_index: FastMap<(u32, u64), u32>,
+    orders_max: u32,
+    locates: FastMap<(u32, u32), u64>,
+    locates_max: u32,
+    firm_killed: bool,
+}
+
+/// The target of a kill switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillTarget {
+    /// Every order.
+    Firm,
+    /// Orders in one symbol.
+    Symbol(SymbolId),
+    /// Orders of one client.
+    Client(ClientId),
+}
+
+/// Why a control change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The symbol is not configured.
+    #[error("unknown symbol {0}")]
+    UnknownSymbol(SymbolId),
+    /// The client is not configured.
+    #[error("unknown client {0}")]
+    UnknownClient(ClientId),
+    /// The locate table is full.
+    #[error("the locate table is full ({0} client-symbol pairs)")]
+    LocatesFull(u32),
+    /// A band whose low edge is above its high edge.
+    #[error("price band {0}–{1} is empty")]
+    EmptyBand(Price, Price),
+}
+
+fn dense_index(
+    ids: impl Iterator<Item = u32>,
+    what: &'static str,
+) -> Result<Vec<u32>, RiskConfigError> {
+    let ids: Vec<u32> = ids.collect();
+    let max = ids.iter().copied().max().unwrap_or(0);
+    if max > ID_MAX {
+        return Err(RiskConfigError::IdTooLarge { what, id: max });
+    }
+    let mut index = vec![NO_ENTRY; max as usize + 1];
+    for (position, id) in ids.into_iter().enumerate() {
+        if index[id as usize] != NO_ENTRY {
+            return Err(RiskConfigError::Twice { what, id });
+        }
+        index[id as usize] = u32::try_from(position).unwrap_or(NO_ENTRY);
+    }
+    Ok(index)
+}
+
+fn check_capacity(field: &'static str, value: u32, max: u32) -> Result<(), RiskConfigError> {
+    if value == 0 || value > max {
+        return Err(RiskConfigError::Capacity { field, value, max });
+    }
+    Ok(())
+}
+
+impl RiskGate {
+    /// Builds a gate, allocating every table.
+    ///
+    /// # Errors
+    /// [`RiskConfigError`] naming what is out of range.
+    pub fn new(config: &RiskConfig) -> Result<RiskGate, RiskConfigError> {
+        check_capacity("orders_max", config.orders_max, 1 << 24)?;
+        check_capacity("locates_max", config.locates_max, 1 << 24)?;
+        let ascending = config
+            .collar
+            .windows(2)
+            .all(|pair| pair[0].below < pair[1].below);
+        if !ascending
+            || config
+                .collar
+                .last()
+                .is_none_or(|tier| tier.below != Price::MAX)
+        {
+            return Err(RiskConfigError::CollarTiers);
+        }
+        let client_index = dense_index(config.clients.iter().map(|c| c.client.get()), "client")?;
+        let symbol_index = dense_index(config.symbols.iter().map(|s| s.symbol.get()), "symbol")?;
+        let mut clients = Vec::with_capacity(config.clients.len());
+        for limits in &config.clients {
+            limits.validate()?;
+            // Twice the most entries: a hash table that is never more than half full
+            // rehashes in place, never reallocating, however orders come and go.
+            let mut used_ids = FastSet::default();
+            used_ids.reserve(limits.client_order_ids_max as usize);
+            clients.push(Client {
+                limits: *limits,
+                tokens: u64::from(limits.message_burst) * NANOS_PER_SECOND,
+                refilled_at: 0,
+                used_ids,
+                exposure: 0,
+                killed: false,
+            });
+        }
+        let symbols = config
+            .symbols
+            .iter()
+            .map(|settings| Symbol {
+                settings: *settings,
+                bid: Price::ZERO,
+                ask: Price::ZERO,
+                halted: false,
+                band: None,
+                rule_201: false,
+                killed: false,
+            })
+            .collect();
+        let blank = Open {
+            client: ClientId::new(0),
+            client_order_id: ClientOrderId::new(0),
+            symbol: SymbolId::new(0),
+            side: Side::Buy,
+            price: Price::ZERO,
+            ordered: 0,
+            filled: 0,
+            live: false,
+        };
+        let mut open_index = FastMap::default();
+        open_index.reserve(2 * config.orders_max as usize);
+        let mut locates = FastMap::default();
+        locates.reserve(2 * config.locates_max as usize);
+        Ok(RiskGate {
+            client_index,
+            clients,
+            symbol_index,
+            symbols,
+            collar: config.collar.clone(),
+            open: vec![blank; config.orders_max as usize],
+            free: (0..config.orders_max).rev().collect(),
+            open_index,
+            orders_max: config.orders_max,
+            locates,
+            locates_max: config.locates_max,
+            firm_killed: false,
+        })
+    }
+
+    fn client_slot(&self, client: ClientId) -> Option<usize> {
+        let index = *self.client_index.get(client.get() as usize)?;
+        (index != NO_ENTRY).then_some(index as usize)
+    }
+
+    fn symbol_slot(&self, symbol: SymbolId) -> Option<usize> {
+        let index = *self.symbol_index.get(symbol.get() as usize)?;
+        (index != NO_ENTRY).then_some(index as usize)
+    }
+
+    /// Checks a new order at `time` (the input's time, never a clock). On acceptance the
+    /// order is booked: its client order id is remembered for the day, its notional
+    /// counts against the client's credit, a short sale uses located shares.
+    ///
+    /// # Errors
+    /// The first control that refuses it; nothing is booked then, except that the
+    /// message still counts toward the client's rate.
+    pub fn check_new_order(&mut self, time: Timestamp, order: &NewOrder) -> Result<(), RiskReject> {
+        let client = self
+            .client_slot(order.client)
+            .ok_or(RiskReject::UnknownClient)?;
+        let symbol = self
+            .symbol_slot(order.symbol)
+            .ok_or(RiskReject::UnknownSymbol)?;
+        self.check_kill_switches(client, symbol)?;
+        self.take_token(client, time)?;
+        let state = &self.clients[client];
+        if state.used_ids.contains(&order.client_order_id.get()) {
+            return Err(RiskReject::DuplicateClientOrderId);
+        }
+        if state.used_ids.len() >= state.limits.client_order_ids_max as usize {
+            return Err(RiskReject::ClientOrderIdsFull {
+                capacity: state.limits.client_order_ids_max,
+            });
+        }
+        let market = &self.symbols[symbol];
+        if market.settings.restricted {
+            return Err(RiskReject::Restricted);
+        }
+        if market.halted {
+            return Err(RiskReject::Halted);
+        }
+        if order.quantity > state.limits.order_quantity_max {
+            return Err(RiskReject::QuantityAboveMax {
+                quantity: order.quantity,
+                max: state.limits.order_quantity_max,
+            });
+        }
+        let price = self.valuation_price(symbol, order.side, order.order_type, order.price)?;
+        if order.order_type == OrderType::Limit {
+            self.check_collar(symbol, order.side, order.price)?;
+            self.check_band(symbol, order.price)?;
+        } else {
+            self.check_adv(client, symbol, order.quantity)?;
+        }
+        let notional = i128::from(order.quantity.shares()) * i128::from(price.micros());
+        if notional > i128::from(state.limits.order_notional_max.micros()) {
+            return Err(RiskReject::NotionalAboveMax);
+        }
+        if order.side.is_short() {
+            self.check_short_sale(order, symbol)?;
+        }
+        self.check_credit(client, notional)?;
+        if self.free.is_empty() || self.open_index.len() >= self.orders_max as usize {
+            return Err(RiskReject::OrdersFull);
+        }
+        self.book(client, order, price, notional);
+        Ok(())
+    }
+
+    fn check_kill_switches(&self, client: usize, symbol: usize) -> Result<(), RiskReject> {
+        let scope = if self.firm_killed {
+            KillScope::Firm
+        } else if self.symbols[symbol].killed {
+            KillScope::Symbol
+        } else if self.clients[client].killed {
+            KillScope::Client
+        } else {
+            return Ok(());
+        };
+        Err(RiskReject::KillSwitch { scope })
+    }
+
+    /// Refills the client's token bucket for the time since its last message and takes
+    /// one token.
+    fn take_token(&mut self, client: usize, time: Timestamp) -> Result<(), RiskReject> {
+        let state = &mut self.clients[client];
+        let capacity = u64::from(state.limits.message_burst) * NANOS_PER_SECOND;
+        let elapsed = time.nanos().saturating_sub(state.refilled_at);
+        let refill = elapsed.saturating_mul(u64::from(state.limits.messages_per_second));
+        state.tokens = state.tokens.saturating_add(refill).min(capacity);
+        state.refilled_at = state.refilled_at.max(time.nanos());
+        if state.tokens < NANOS_PER_SECOND {
+            return Err(RiskReject::RateLimited);
+        }
+        state.tokens -= NANOS_PER_SECOND;
+        Ok(())
+    }
+
+    /// The price an order's shares are valued at: its limit, or the far side of the
+    /// NBBO for a market order.
+    fn valuation_price(
+        &self,
+        symbol: usize,
+        side: Side,
+        order_type: OrderType,
+        limit: Price,
+    ) -> Result<Price, RiskReject> {
+        if order_type == OrderType::Limit {
+            return Ok(limit);
+        }
+        let market = &self.symbols[symbol];
+        let far = if side.is_buy() {
+            market.ask
+        } else {
+            market.bid
+        };
+        if far <= Price::ZERO {
+            return Err(RiskReject::NoReferencePrice);
+        }
+        Ok(far)
+    }
+
+    /// A buy may be at most the collar above the national best offer, a sell at most the
+    /// collar below the national best bid; the collar's width depends on the price tier.
+    fn check_collar(&self, symbol: usize, side: Side, price: Price) -> Result<(), RiskReject> {
+        let market = &self.symbols[symbol];
+        let reference = if side.is_buy() {
+            market.ask
+        } else {
+            market.bid
+        };
+        if reference <= Price::ZERO {
+            return Err(RiskReject::NoReferencePrice);
+        }
+        let tier = self
+            .collar
+            .iter()
+            .find(|tier| reference < tier.below)
+            .or(self.collar.last())
+            .copied()
+            .ok_or(RiskReject::NoReferencePrice)?;
+        let scaled = i128::from(reference.micros()) * i128::from(tier.ppm) / i128::from(PPM);
+        let width = i64::try_from(scaled)
+            .unwrap_or(i64::MAX)
+            .max(tier.minimum.micros());
+        let bound = if side.is_buy() {
+            Price::from_micros(reference.micros().saturating_add(width))
+        } else {
+            Price::from_micros(reference.micros().saturating_sub(width))
+        };
+        let outside = if side.is_buy() {
+            price > bound
+        } else {
+            price < bound
+        };
+        if outside {
+            return Err(RiskReject::OutsideCollar { price, bound });
+        }
+        Ok(())
+    }
+
+    fn check_band(&self, symbol: usize, price: Price) -> Result<(), RiskReject> {
+        if let Some((low, high)) = self.symbols[symbol].band {
+            if price < low || price > high {
+                return Err(RiskReject::OutsidePriceBand { price, low, high });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_adv(
+        &self,
+        client: usize,
+        symbol: usize,
+        quantity: Quantity,
+    ) -> Result<(), RiskReject> {
+        let ppm = self.clients[client].limits.market_order_adv_ppm;
+        let adv = self.symbols[symbol].settings.average_daily_volume;
+        let allowed = u128::from(adv) * u128::from(ppm) / u128::from(PPM);
+        if u128::from(quantity.shares()) > allowed {
+            return Err(RiskReject::AboveAdvShare { ppm });
+        }
+        Ok(())
+    }
+
+    /// Reg SHO: a located quantity for every short sale (Rule 203(b)); under Rule 201 a
+    /// non-exempt short sale must be priced above the national best bid.
+    fn check_short_sale(&self, order: &NewOrder, symbol: usize) -> Result<(), RiskReject> {
+        let located = self
+            .locates
+            .get(&(order.client.get(), order.symbol.get()))
+            .copied()
+            .unwrap_or(0);
+        if u64::from(order.quantity.shares()) > located {
+            return Err(RiskReject::NoLocate {
+                quantity: order.quantity,
+                located,
+            });
+        }
+        let market = &self.symbols[symbol];
+        if market.rule_201 && order.side == Side::SellShort {
+            let above_bid = order.order_type == OrderType::Limit
+                && market.bid > Price::ZERO
+                && order.price > market.bid;
+            if !above_bid {
+                return Err(RiskReject::ShortSaleRestricted);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_credit(&self, client: usize, notional: i128) -> Result<(), RiskReject> {
+        let state = &self.clients[client];
+        let limit = i128::from(state.limits.credit_limit.micros());
+        if state.exposure + notional > limit {
+            return Err(RiskReject::CreditLimit {
+                used: state.exposure,
+                order: notional,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    fn book(&mut self, client: usize, order: &NewOrder, price: Price, notional: i128) {
+        let state = &mut self.clients[client];
+        state.used_ids.insert(order.client_order_id.get());
+        state.exposure += notional;
+        if order.side.is_short() {
+            if let Some(located) = self
+                .locates
+                .get_mut(&(order.client.get(), order.symbol.get()))
+            {
+                *located -= u64::from(order.quantity.shares());
+            }
+        }
+        let Some(slot) = self.free.pop() else { return };
+        self.open[slot as usize] = Open {
+            client: order.client,
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            side: order.side,
+            price,
+            ordered: order.quantity.shares(),
+            filled: 0,
+            live: true,
+        };
+        self.open_index
+            .insert((order.client.get(), order.client_order_id.get()), slot);
+    }
+}
+
+impl RiskGate {
+    /// Checks a cancel/replace at `time`: rate, duplicate new client order id, collar and
+    /// band on the new price, and credit for the change in open notional. A replace of an
+    /// order the gate does not know passes through (the matcher refuses it). Nothing is
+    /// booked until the matcher reports `Replaced` ([`RiskGate::on_event`]), except the
+    /// new client order id, which is used for the day either way.
+    ///
+    /// # Errors
+    /// The first control that refuses it.
+    pub fn check_replace(&mut self, time: Timestamp, replace: &Replace) -> Result<(), RiskReject> {
+        let client = self
+            .client_slot(replace.client)
+            .ok_or(RiskReject::UnknownClient)?;
+        let found = self
+            .open_index
+            .get(&(replace.client.get(), replace.original_client_order_id.get()))
+            .map(|slot| self.open[*slot as usize]);
+        if let Some(symbol) = found.and_then(|open| self.symbol_slot(open.symbol)) {
+            self.check_kill_switches(client, symbol)?;
+        }
+        self.take_token(client, time)?;
+        let state = &self.clients[client];
+        let renamed = replace.client_order_id != replace.original_client_order_id;
+        if renamed && state.used_ids.contains(&replace.client_order_id.get()) {
+            return Err(RiskReject::DuplicateClientOrderId);
+        }
+        if renamed && state.used_ids.len() >= state.limits.client_order_ids_max as usize {
+            return Err(RiskReject::ClientOrderIdsFull {
+                capacity: state.limits.client_order_ids_max,
+            });
+        }
+        if let Some(open) = found {
+            if let Some(symbol) = self.symbol_slot(open.symbol) {
+                self.check_collar(symbol, open.side, replace.price)?;
+                self.check_band(symbol, replace.price)?;
+            }
+            let leaves = replace.quantity.shares().saturating_sub(open.filled);
+            let after = i128::from(leaves) * i128::from(replace.price.micros());
+            self.check_credit(client, after - open.open_notional())?;
+        }
+        if renamed {
+            self.clients[client]
+                .used_ids
+                .insert(replace.client_order_id.get());
+        }
+        Ok(())
+    }
+
+    /// Checks a cancel at `time`: only the message rate applies (a kill switch never
+    /// blocks a cancel).
+    ///
+    /// # Errors
+    /// [`RiskReject::UnknownClient`] or [`RiskReject::RateLimited`].
+    pub fn check_cancel(&mut self, time: Timestamp, cancel: &Cancel) -> Result<(), RiskReject> {
+        let client = self
+            .client_slot(cancel.client)
+            .ok_or(RiskReject::UnknownClient)?;
+        self.take_token(client, time)
+    }
+
+    /// Records a new NBBO for a configured symbol (others are ignored).
+    pub fn on_nbbo(&mut self, quote: &Quote) {
+        if let Some(symbol) = self.symbol_slot(quote.symbol) {
+            let market = &mut self.symbols[symbol];
+            market.bid = quote.bid.max(Price::ZERO);
+            market.ask = quote.ask.max(Price::ZERO);
+        }
+    }
+
+    /// Follows the matcher's events to keep credit usage exact: a rejected or cancelled
+    /// order releases its open notional, a fill moves shares from open (at the order's
+    /// valuation price) to executed (at the execution price), a replace re-values the
+    /// order.
+    pub fn on_event(&mut self, event: &Event) {
+        match *event {
+            Event::Rejected {
+                client,
+                client_order_id,
+                ..
+            } => self.release(client, client_order_id),
+            Event::Cancelled {
+                client,
+                client_order_id,
+                ..
+            } => self.release(client, client_order_id),
+            Event::Filled(fill) => {
+                let Some(slot) = self.find_open(fill.client, fill.client_order_id) else {
+                    return;
+                };
+                let open = &mut self.open[slot as usize];
+                let shares = i128::from(fill.quantity.shares());
+                let change = shares * i128::from(fill.price.micros())
+                    - shares * i128::from(open.price.micros());
+                open.filled += fill.quantity.shares();
+                let done = fill.leaves.is_zero();
+                if let Some(client) = self.client_slot(fill.client) {
+                    self.clients[client].exposure += change;
+                }
+                if done {
+                    self.forget(slot);
+                }
+            }
+            Event::Replaced {
+                client,
+                client_order_id,
+                original_client_order_id,
+                price,
+                quantity,
+                ..
+            } => {
+                let Some(slot) = self.find_open(client, original_client_order_id) else {
+                    return;
+                };
+                let open = &mut self.open[slot as usize];
+                let before = open.open_notional();
+                open.price = price;
+                open.ordered = quantity.shares().max(open.filled);
+                open.client_order_id = client_order_id;
+                let after = open.open_notional();
+                self.open_index
+                    .remove(&(client.get(), original_client_order_id.get()));
+                self.open_index
+                    .insert((client.get(), client_order_id.get()), slot);
+                if let Some(client) = self.client_slot(client) {
+                    self.clients[client].exposure += after - before;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn find_open(&self, client: ClientId, client_order_id: ClientOrderId) -> Option<u32> {
+        self.open_index
+            .get(&(client.get(), client_order_id.get()))
+            .copied()
+    }
+
+    /// Releases an order's open notional and forgets it.
+    fn release(&mut self, client: ClientId, client_order_id: ClientOrderId) {
+        let Some(slot) = self.find_open(client, client_order_id) else {
+            return;
+        };
+        let open_notional = self.open[slot as usize].open_notional();
+        if let Some(client) = self.client_slot(client) {
+            self.clients[client].exposure -= open_notional;
+        }
+        self.forget(slot);
+    }
+
+    fn forget(&mut self, slot: u32) {
+        let open = &mut self.open[slot as usize];
+        open.live = false;
+        let key = (open.client.get(), open.client_order_id.get());
+        self.open_index.remove(&key);
+        self.free.push(slot);
+    }
+
+    // ---- controls ----
+
+    /// Turns a kill switch on or off. Turning one on also asks for the cancel of every
+    /// open order in its scope, in the gate's slot order (deterministic); each cancel
+    /// carries client order id 0, marking it as the gate's.
+    ///
+    /// # Errors
+    /// [`ControlError`] for an unknown client or symbol.
+    pub fn set_kill_switch(
+        &mut self,
+        target: KillTarget,
+        on: bool,
+        mut cancel: impl FnMut(Cancel),
+    ) -> Result<(), ControlError> {
+        match target {
+            KillTarget::Firm => self.firm_killed = on,
+            KillTarget::Symbol(symbol) => {
+                let slot = self
+                    .symbol_slot(symbol)
+                    .ok_or(ControlError::UnknownSymbol(symbol))?;
+                self.symbols[slot].killed = on;
+            }
+            KillTarget::Client(client) => {
+                let slot = self
+                    .client_slot(client)
+                    .ok_or(ControlError::UnknownClient(client))?;
+                self.clients[slot].killed = on;
+            }
+        }
+        if on {
+            for open in self.open.iter().filter(|open| open.live) {
+                let in_scope = match target {
+                    KillTarget::Firm => true,
+                    KillTarget::Symbol(symbol) => open.symbol == symbol,
+                    KillTarget::Client(client) => open.client == client,
+                };
+                if in_scope {
+                    cancel(Cancel {
+                        client: open.client,
+                        symbol: open.symbol,
+                        client_order_id: ClientOrderId::new(0),
+                        original_client_order_id: open.client_order_id,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Halts or resumes trading in a symbol.
+    ///
+    /// # Errors
+    /// [`ControlError::UnknownSymbol`].
+    pub fn set_halted(&mut self, symbol: SymbolId, halted: bool) -> Result<(), ControlError> {
+        let slot = self
+            .symbol_slot(symbol)
+            .ok_or(ControlError::UnknownSymbol(symbol))?;
+        self.symbols[slot].halted = halted;
+        Ok(())
+    }
+
+    /// Sets (or clears) a symbol's limit-up/limit-down band.
+    ///
+    /// # Errors
+    /// [`ControlError::UnknownSymbol`], or [`ControlError::EmptyBand`] when low > high.
+    pub fn set_band(
+        &mut self,
+        symbol: SymbolId,
+        band: Option<(Price, Price)>,
+    ) -> Result<(), ControlError> {
+        let slot = self
+            .symbol_slot(symbol)
+            .ok_or(ControlError::UnknownSymbol(symbol))?;
+        if let Some((low, high)) = band {
+            if low > high {
+                return Err(ControlError::EmptyBand(low, high));
+            }
+        }
+        self.symbols[slot].band = band;
+        Ok(())
+    }
+
+    /// Puts a symbol under (or lifts) the Rule 201 short-sale price test.
+    ///
+    /// # Errors
+    /// [`ControlError::UnknownSymbol`].
+    pub fn set_rule_201(&mut self, symbol: SymbolId, on: bool) -> Result<(), ControlError> {
+        let slot = self
+            .symbol_slot(symbol)
+            .ok_or(ControlError::UnknownSymbol(symbol))?;
+        self.symbols[slot].rule_201 = on;
+        Ok(())
+    }
+
+    /// Adds located shares a client may sell short in a symbol.
+    ///
+    /// # Errors
+    /// [`ControlError`] for an unknown client or symbol, or a full locate table.
+    pub fn add_locate(
+        &mut self,
+        client: ClientId,
+        symbol: SymbolId,
+        shares: u64,
+    ) -> Result<(), ControlError> {
+        self.client_slot(client)
+            .ok_or(ControlError::UnknownClient(client))?;
+        self.symbol_slot(symbol)
+            .ok_or(ControlError::UnknownSymbol(symbol))?;
+        let key = (client.get(), symbol.get());
+        if !self.locates.contains_key(&key) && self.locates.len() >= self.locates_max as usize {
+            return Err(ControlError::LocatesFull(self.locates_max));
+        }
+        let located = self.locates.entry(key).or_insert(0);
+        *located = located.saturating_add(shares);
+        Ok(())
+    }
+
+    /// Starts a new trading day: client order ids may be reused, executed notional no
+    /// longer counts against credit (open orders still do), located shares lapse.
+    pub fn end_of_day(&mut self) {
+        let open_by_client = |gate: &RiskGate, client: ClientId| -> i128 {
+            gate.open
+                .iter()
+                .filter(|open| open.live && open.client == client)
+                .map(Open::open_notional)
+                .sum()
+        };
+        for index in 0..self.clients.len() {
+            let client = self.clients[index].limits.client;
+            let open = open_by_client(self, client);
+            let state = &mut self.clients[index];
+            state.exposure = open;
+            state.used_ids.clear();
+        }
+        // Client order ids of orders still open stay taken.
+        for open in self.open.iter().filter(|open| open.live) {
+            if let Some(client) = self.client_slot(open.client) {
+                self.clients[client]
+                    .used_ids
+                    .insert(open.client_order_id.get());
+            }
+        }
+        self.locates.clear();
+    }
+
+    // ---- queries ----
+
+    /// A client's credit usage: open-order notional plus notional executed today, in
+    /// micro-dollars.
+    #[must_use]
+    pub fn exposure(&self, client: ClientId) -> Option<i128> {
+        self.client_slot(client)
+            .map(|slot| self.clients[slot].exposure)
+    }
+
+    /// Shares a client has located and not yet used in a symbol.
+    #[must_use]
+    pub fn located(&self, client: ClientId, symbol: SymbolId) -> u64 {
+        self.locates
+            .get(&(client.get(), symbol.get()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Open orders the gate tracks.
+    #[must_use]
+    pub fn open_orders(&self) -> usize {
+        self.open_index.len()
+    }
+}
