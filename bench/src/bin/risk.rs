@@ -1,0 +1,348 @@
+//! `scripts/bench.sh risk [--quick]`: the cost of the risk gate's full pre-trade check.
+//!
+//! Every control is enabled: 100 clients and 1,000 symbols with NBBOs, tiered collars,
+//! limit-up/limit-down bands on every symbol, Rule 201 on a tenth of them, locates for
+//! every short sale, credit limits, the message rate and the duplicate-id memory. The
+//! orders (limit and market, buys, sells and short sales, priced inside the collar and
+//! the band) pass every control, so each check walks the whole list and books the
+//! order; after each check the matcher's answer is fed back (a fill or a cancel,
+//! untimed), so the open-order table and credit stay in a steady state.
+//!
+//! Each check is timed on its own with the TSC, and the cost of reading the clock twice
+//! with nothing between (measured the same way, interleaved) is subtracted from the
+//! median: `check_ns_p50`. A batch pass without per-check timing gives the mean as a
+//! cross-check. The machine's limit: a dependent random read in a buffer the size of
+//! the gate's tables.
+// Measurement arithmetic converts between f64 and integer nanoseconds and counts far
+// inside both ranges; truncation there is rounding, on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crossline_bench::clock::Clock;
+use crossline_bench::stats::{latency_histogram, median, Percentiles};
+use crossline_bench::{memory, pin_current_thread, report, Options};
+use crossline_matcher::{CancelReason, Contra, Event, Execution, NbboPrices};
+use crossline_risk::{ClientLimits, CollarTier, RiskConfig, RiskGate, SymbolRisk};
+use crossline_types::{
+    Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType, Price,
+    Quantity, Quote, Side, SymbolId, TimeInForce, Timestamp,
+};
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+const CLIENTS: u32 = 100;
+const SYMBOLS: u32 = 1_000;
+const DOLLAR: i64 = 1_000_000;
+
+fn config() -> RiskConfig {
+    RiskConfig {
+        clients: (1..=CLIENTS)
+            .map(|client| ClientLimits {
+                client: ClientId::new(client),
+                credit_limit: Price::from_micros(100_000_000_000 * DOLLAR),
+                order_quantity_max: Quantity::new(50_000),
+                order_notional_max: Price::from_micros(1_000_000 * DOLLAR),
+                messages_per_second: 100_000,
+                message_burst: 10_000,
+                market_order_adv_ppm: 10_000,
+                client_order_ids_max: 1 << 15,
+            })
+            .collect(),
+        symbols: (0..SYMBOLS)
+            .map(|symbol| SymbolRisk {
+                symbol: SymbolId::new(symbol),
+                average_daily_volume: 10_000_000,
+                restricted: false,
+            })
+            .collect(),
+        collar: vec![
+            CollarTier {
+                below: Price::from_micros(DOLLAR),
+                ppm: 200_000,
+                minimum: Price::from_micros(10_000),
+            },
+            CollarTier {
+                below: Price::from_micros(25 * DOLLAR),
+                ppm: 100_000,
+                minimum: Price::from_micros(50_000),
+            },
+            CollarTier {
+                below: Price::from_micros(50 * DOLLAR),
+                ppm: 50_000,
+                minimum: Price::from_micros(100_000),
+            },
+            CollarTier {
+                below: Price::MAX,
+                ppm: 30_000,
+                minimum: Price::from_micros(200_000),
+            },
+        ],
+        orders_max: 1 << 16,
+        locates_max: CLIENTS * SYMBOLS,
+    }
+}
+
+/// $10–$200, in cents.
+fn mid_micros(symbol: u32) -> i64 {
+    (1_000 + (i64::from(symbol) * 7_919) % 19_000) * 10_000
+}
+
+fn gate() -> RiskGate {
+    let mut gate = RiskGate::new(&config()).expect("valid risk configuration");
+    for symbol in 0..SYMBOLS {
+        let id = SymbolId::new(symbol);
+        let mid = mid_micros(symbol);
+        gate.on_nbbo(&Quote {
+            symbol: id,
+            bid_size: Quantity::new(500),
+            bid: Price::from_micros(mid - 10_000),
+            ask: Price::from_micros(mid + 10_000),
+            ask_size: Quantity::new(500),
+        });
+        let band = (
+            Price::from_micros(mid * 9 / 10),
+            Price::from_micros(mid * 11 / 10),
+        );
+        gate.set_band(id, Some(band)).expect("configured symbol");
+        gate.set_rule_201(id, symbol % 10 == 0)
+            .expect("configured symbol");
+    }
+    gate
+}
+
+/// Orders that pass every control (xorshift-generated, with fresh client order ids).
+fn orders(count: usize) -> Vec<NewOrder> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..count as u64)
+        .map(|index| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let symbol = (state % u64::from(SYMBOLS)) as u32;
+            let mid = mid_micros(symbol);
+            let side = [Side::Buy, Side::Sell, Side::SellShort][((state >> 16) % 3) as usize];
+            let market = (state >> 24) % 10 == 0 && side != Side::SellShort;
+            // Inside the collar and the band; a short sale above the bid (Rule 201).
+            let offset = ((state >> 32) % 5) as i64 * 10_000;
+            let price = if side.is_buy() {
+                mid - offset
+            } else {
+                mid + 10_000 + offset
+            };
+            NewOrder {
+                client: ClientId::new(1 + ((state >> 40) % u64::from(CLIENTS)) as u32),
+                symbol: SymbolId::new(symbol),
+                client_order_id: ClientOrderId::new(index + 1),
+                price: if market {
+                    Price::ZERO
+                } else {
+                    Price::from_micros(price)
+                },
+                quantity: Quantity::new(100 * (1 + ((state >> 48) % 10) as u32)),
+                side,
+                order_type: if market {
+                    OrderType::Market
+                } else {
+                    OrderType::Limit
+                },
+                time_in_force: TimeInForce::Day,
+                capacity: Capacity::Agency,
+            }
+        })
+        .collect()
+}
+
+/// The matcher's answer to an accepted order: alternately a full fill and a cancel.
+fn answer(order: &NewOrder, index: usize) -> Event {
+    if index % 2 == 0 {
+        Event::Filled(Execution {
+            order_id: OrderId::new(index as u64),
+            client: order.client,
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            side: order.side,
+            price: Price::from_micros(mid_micros(order.symbol.get())),
+            quantity: order.quantity,
+            leaves: Quantity::ZERO,
+            liquidity: LiquiditySource::Principal,
+            capacity: Capacity::Principal,
+            contra: Contra::Firm,
+            nbbo_at_receipt: NbboPrices::default(),
+            nbbo_at_execution: NbboPrices::default(),
+            price_improvement: Price::ZERO,
+        })
+    } else {
+        Event::Cancelled {
+            order_id: OrderId::new(index as u64),
+            client: order.client,
+            client_order_id: order.client_order_id,
+            quantity: order.quantity,
+            reason: CancelReason::Requested,
+        }
+    }
+}
+
+/// Locates for every short sale in `orders`.
+fn locate(gate: &mut RiskGate, orders: &[NewOrder]) {
+    for order in orders.iter().filter(|order| order.side.is_short()) {
+        gate.add_locate(
+            order.client,
+            order.symbol,
+            u64::from(order.quantity.shares()),
+        )
+        .expect("locate table sized for every pair");
+    }
+}
+
+/// Checks every order, timing each; returns the per-check and the empty-timer histograms.
+fn timed(clock: &Clock, orders: &[NewOrder]) -> Result<(Histogram<u64>, Histogram<u64>), String> {
+    let mut gate = gate();
+    locate(&mut gate, orders);
+    let mut checks = latency_histogram();
+    let mut empty = latency_histogram();
+    for (index, order) in orders.iter().enumerate() {
+        let time = Timestamp::new(index as u64 * 10_000);
+        let before = clock.now();
+        let verdict = gate.check_new_order(time, order);
+        let after = clock.now();
+        let idle = clock.now();
+        let idle_after = clock.now();
+        verdict.map_err(|reject| format!("order {index} was refused ({reject}); the benchmark's orders must pass every control"))?;
+        checks.saturating_record(clock.nanos(after.saturating_sub(before)).round() as u64);
+        empty.saturating_record(clock.nanos(idle_after.saturating_sub(idle)).round() as u64);
+        gate.on_event(&answer(order, index));
+    }
+    black_box(&gate);
+    Ok((checks, empty))
+}
+
+/// Checks every order without per-check timing; mean nanoseconds per check.
+fn batch(orders: &[NewOrder]) -> f64 {
+    let mut gate = gate();
+    locate(&mut gate, orders);
+    let mut elapsed = Duration::ZERO;
+    for (chunk_index, chunk) in orders.chunks(1_024).enumerate() {
+        let start = Instant::now();
+        for (offset, order) in chunk.iter().enumerate() {
+            let time = Timestamp::new((chunk_index * 1_024 + offset) as u64 * 10_000);
+            black_box(gate.check_new_order(time, order)).ok();
+        }
+        elapsed += start.elapsed();
+        // The matcher's answers, outside the timed part.
+        for (offset, order) in chunk.iter().enumerate() {
+            gate.on_event(&answer(order, chunk_index * 1_024 + offset));
+        }
+    }
+    elapsed.as_nanos() as f64 / orders.len() as f64
+}
+
+fn main() -> ExitCode {
+    let options = match Options::from_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("risk benchmark: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if options.cores.is_some() || options.rate_per_s.is_some() {
+        eprintln!("risk benchmark: --cores and --rate do not apply (one thread, closed loop)");
+        return ExitCode::from(2);
+    }
+    if let Some(core) = crossline_agent::Cores::detect().ids().first().copied() {
+        if let Err(error) = pin_current_thread(core) {
+            eprintln!("risk benchmark: {error}; running unpinned");
+        }
+    }
+    let (rounds, count) = if options.quick {
+        (5, 200_000)
+    } else {
+        (7, 1_000_000)
+    };
+    let rounds = options.rounds.unwrap_or(rounds);
+    let clock = Clock::calibrate(Duration::from_millis(200));
+    let cpu_share = report::CpuShare::start(1);
+    println!("risk benchmark: {rounds} rounds of {count} orders over {CLIENTS} clients and {SYMBOLS} symbols, every control on");
+    let orders = orders(count);
+    let (mut net_p50, mut raw_all, mut empty_all, mut means, mut chase) = (
+        Vec::new(),
+        latency_histogram(),
+        latency_histogram(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for round in 1..=rounds {
+        let (checks, empty) = match timed(&clock, &orders) {
+            Ok(histograms) => histograms,
+            Err(error) => {
+                eprintln!("risk benchmark: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let net = checks.value_at_quantile(0.5) as f64 - empty.value_at_quantile(0.5) as f64;
+        net_p50.push(net);
+        raw_all.add(&checks).expect("histograms share bounds");
+        empty_all.add(&empty).expect("histograms share bounds");
+        means.push(batch(&orders));
+        chase.push(memory::random_access_latency_ns(8 << 20, 500_000));
+        println!(
+            "  round {round}: check p50 {} ns timed, timer {} ns, net {net:.0} ns; batch mean {:.1} ns",
+            checks.value_at_quantile(0.5),
+            empty.value_at_quantile(0.5),
+            means[round - 1]
+        );
+    }
+    let mut results = Map::new();
+    results.insert("check_ns_p50".into(), json!(median(&net_p50)));
+    results.insert("check_ns_p50_by_round".into(), json!(net_p50));
+    results.insert("check_ns_mean_batch".into(), json!(median(&means)));
+    if let Value::Object(raw) = Percentiles::of(&raw_all).to_json("check_timed_") {
+        results.extend(raw);
+    }
+    results.insert(
+        "timer_overhead_ns_p50".into(),
+        json!(empty_all.value_at_quantile(0.5)),
+    );
+    results.insert("random_access_8mib_ns".into(), json!(median(&chase)));
+    let mut ratios = Map::new();
+    ratios.insert(
+        "check_p50_vs_random_access".into(),
+        json!(median(&net_p50) / median(&chase)),
+    );
+    let mut machine = report::machine(&[]);
+    machine["cpu_share"] = json!(cpu_share.share());
+    println!(
+        "results: {}",
+        serde_json::to_string_pretty(&results).unwrap_or_default()
+    );
+    println!(
+        "ratios: {}",
+        serde_json::to_string_pretty(&ratios).unwrap_or_default()
+    );
+    if let Some(share) = cpu_share
+        .share()
+        .filter(|share| *share < report::CPU_SHARE_MIN)
+    {
+        println!(
+            "WARNING: this run got {:.0}% of a core; the figures understate the code",
+            share * 100.0
+        );
+    }
+    match report::write(
+        "risk",
+        Value::Object(results),
+        Value::Object(ratios),
+        machine,
+    ) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("risk benchmark: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
