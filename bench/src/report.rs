@@ -111,6 +111,40 @@ pub fn write(name: &str, results: Value, ratios: Value, machine: Value) -> Resul
     Ok(path)
 }
 
+/// Ends a single-threaded benchmark run: prints the results and ratios, warns if the run
+/// got less than [`CPU_SHARE_MIN`] of its core, writes `target/bench/<name>.json` and
+/// returns the process's exit code.
+#[must_use]
+pub fn conclude(
+    name: &str,
+    results: Value,
+    ratios: Value,
+    cpu_share: &CpuShare,
+) -> std::process::ExitCode {
+    let share = cpu_share.share();
+    let mut machine = machine(&[]);
+    machine["cpu_share"] = json!(share);
+    let pretty = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("results: {}", pretty(&results));
+    println!("ratios: {}", pretty(&ratios));
+    if let Some(share) = share.filter(|share| *share < CPU_SHARE_MIN) {
+        println!(
+            "WARNING: this run got {:.0}% of a core; the host starved the machine and the figures understate the code",
+            share * 100.0
+        );
+    }
+    match write(name, results, ratios, machine) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{name} benchmark: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
 #[must_use]
 pub fn utc_date_time() -> String {

@@ -311,38 +311,10 @@ fn main() -> ExitCode {
         "check_p50_vs_random_access".into(),
         json!(median(&net_p50) / median(&chase)),
     );
-    let mut machine = report::machine(&[]);
-    machine["cpu_share"] = json!(cpu_share.share());
-    println!(
-        "results: {}",
-        serde_json::to_string_pretty(&results).unwrap_or_default()
-    );
-    println!(
-        "ratios: {}",
-        serde_json::to_string_pretty(&ratios).unwrap_or_default()
-    );
-    if let Some(share) = cpu_share
-        .share()
-        .filter(|share| *share < report::CPU_SHARE_MIN)
-    {
-        println!(
-            "WARNING: this run got {:.0}% of a core; the figures understate the code",
-            share * 100.0
-        );
-    }
-    match report::write(
+    report::conclude(
         "risk",
         Value::Object(results),
         Value::Object(ratios),
-        machine,
-    ) {
-        Ok(path) => {
-            println!("wrote {}", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("risk benchmark: {error}");
-            ExitCode::FAILURE
-        }
-    }
+        &cpu_share,
+    )
 }

@@ -445,33 +445,10 @@ fn report_results(
         "plain_vs_fastest_peer".into(),
         json!(ratio_by_round(&plain.rates[0], &fastest_peer)),
     );
-    let share = cpu_share.share();
-    let mut machine = report::machine(&[]);
-    machine["cpu_share"] = json!(share);
-    println!(
-        "results: {}",
-        serde_json::to_string_pretty(&results).unwrap_or_default()
-    );
-    println!(
-        "ratios: {}",
-        serde_json::to_string_pretty(&ratios).unwrap_or_default()
-    );
-    if let Some(share) = share.filter(|share| *share < report::CPU_SHARE_MIN) {
-        println!("WARNING: this run got {:.0}% of a core; the host starved the machine and the figures understate the code", share * 100.0);
-    }
-    match report::write(
+    report::conclude(
         "book",
         Value::Object(results),
         Value::Object(ratios),
-        machine,
-    ) {
-        Ok(path) => {
-            println!("wrote {}", path.display());
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("book benchmark: {error}");
-            ExitCode::FAILURE
-        }
-    }
+        cpu_share,
+    )
 }
