@@ -13,11 +13,9 @@ pub fn random_access_latency_ns(bytes: usize, loads: u64) -> f64 {
     let lines = (bytes / 64).max(2);
     // Sattolo's algorithm: a single cycle through every line.
     let mut order: Vec<usize> = (0..lines).collect();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = crossline_testkit::Xorshift::new(0x9E37_79B9_7F4A_7C15u64);
     for index in (1..lines).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
+        let state = random.next();
         #[allow(clippy::cast_possible_truncation)] // modulo a usize
         let other = (state % index as u64) as usize;
         order.swap(index, other);

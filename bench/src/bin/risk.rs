@@ -115,12 +115,10 @@ fn gate() -> RiskGate {
 
 /// Orders that pass every control (xorshift-generated, with fresh client order ids).
 fn orders(count: usize) -> Vec<NewOrder> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = crossline_testkit::Xorshift::new(0x9E37_79B9_7F4A_7C15u64);
     (0..count as u64)
         .map(|index| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = random.next();
             let symbol = (state % u64::from(SYMBOLS)) as u32;
             let mid = mid_micros(symbol);
             let side = [Side::Buy, Side::Sell, Side::SellShort][((state >> 16) % 3) as usize];

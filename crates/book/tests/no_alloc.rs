@@ -19,13 +19,11 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
     let mut book = Book::new(&config, Price::from_micros(100_000_000)).unwrap();
     let mut handles = [None; 4096];
     // A deterministic pseudo-random walk: adds near and far, cancels, fills, recentres.
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut random = crossline_testkit::Xorshift::new(0x2545_F491_4F6C_DD1Du64);
     let (mut added, mut far_added, mut recentred) = (0u64, 0u64, 0u64);
     let allocations = count_allocations(|| {
         for step in 0..200_000u64 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = random.next();
             let slot = (state % 4096) as usize;
             let side = if state & 1 == 0 {
                 BookSide::Bid

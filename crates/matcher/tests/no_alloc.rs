@@ -10,7 +10,7 @@ use crossline_matcher::{
     CancelReason, CrossPrice, Event, Input, Matcher, MatcherConfig, Mode, SelfMatch, SymbolConfig,
     SymbolSettings, UnusableNbbo, VenueCancel, VenueFill,
 };
-use crossline_testkit::{count_allocations, CountingAllocator};
+use crossline_testkit::{count_allocations, CountingAllocator, Xorshift};
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType,
     Price, Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
@@ -58,18 +58,6 @@ fn config() -> MatcherConfig {
     }
 }
 
-/// xorshift64: a deterministic stream of pseudo-random words.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// What the workload did, to prove it exercised every path.
 #[derive(Default, Debug)]
 struct Seen {
@@ -86,7 +74,7 @@ struct Seen {
 #[test]
 fn a_long_mixed_workload_allocates_nothing_after_construction() {
     let mut matcher = Matcher::new(&config()).unwrap();
-    let mut random = Random(0x9E37_79B9_7F4A_7C15);
+    let mut random = Xorshift::new(0x9E37_79B9_7F4A_7C15);
     let mut seen = Seen::default();
     // Routed orders waiting for a venue report: a fixed ring of ids, allocated up front.
     let mut routed = vec![OrderId::new(0); ROUTED_MAX];

@@ -745,26 +745,17 @@ impl RiskGate {
     /// Starts a new trading day: client order ids may be reused, executed notional no
     /// longer counts against credit (open orders still do), located shares lapse.
     pub fn end_of_day(&mut self) {
-        let open_by_client = |gate: &RiskGate, client: ClientId| -> i128 {
-            gate.open
-                .iter()
-                .filter(|open| open.live && open.client == client)
-                .map(Open::open_notional)
-                .sum()
-        };
-        for index in 0..self.clients.len() {
-            let client = self.clients[index].limits.client;
-            let open = open_by_client(self, client);
-            let state = &mut self.clients[index];
-            state.exposure = open;
+        for state in &mut self.clients {
+            state.exposure = 0;
             state.used_ids.clear();
         }
-        // Client order ids of orders still open stay taken.
+        // Orders still open keep counting against credit, and keep their client order
+        // ids taken.
         for open in self.open.iter().filter(|open| open.live) {
             if let Some(client) = self.client_slot(open.client) {
-                self.clients[client]
-                    .used_ids
-                    .insert(open.client_order_id.get());
+                let state = &mut self.clients[client];
+                state.exposure += open.open_notional();
+                state.used_ids.insert(open.client_order_id.get());
             }
         }
         self.locates.clear();

@@ -48,12 +48,10 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
     let mut recent = vec![(ClientId::new(1), ClientOrderId::new(0)); 1_024];
     let mut recent_count = 0usize;
     let (mut accepted, mut refused, mut filled) = (0u64, 0u64, 0u64);
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut random = crossline_testkit::Xorshift::new(0x2545_F491_4F6C_DD1Du64);
     let allocations = count_allocations(|| {
         for step in 1..=200_000u64 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = random.next();
             let client = ClientId::new(1 + (state % 4) as u32);
             let symbol = SymbolId::new(1 + ((state >> 8) % 4) as u32);
             let time = Timestamp::new(step * 1_000);

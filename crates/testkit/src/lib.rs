@@ -17,6 +17,9 @@
 //! assert_eq!(count_allocations(|| buffer.push(1)), 1, "growing past the capacity allocates");
 //! ```
 //!
+//! [`Xorshift`] is the deterministic stream of pseudo-random words that workload
+//! generators (tests and benchmarks) draw from, so a failing run can be repeated exactly.
+//!
 //! This is the one crate outside the ring, journal and net crates with `unsafe` code: the
 //! `GlobalAlloc` implementation, which only forwards to the system allocator.
 
@@ -72,4 +75,30 @@ pub fn count_allocations(work: impl FnOnce()) -> u64 {
     work();
     COUNTING.store(false, Ordering::SeqCst);
     ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// Marsaglia's xorshift64: a deterministic stream of pseudo-random 64-bit words, cheap
+/// enough to draw inside a measured loop. Not for anything that needs unpredictability.
+#[derive(Debug, Clone)]
+pub struct Xorshift(u64);
+
+impl Xorshift {
+    /// A stream starting from `seed` (zero would stay zero, so it is replaced).
+    #[must_use]
+    pub const fn new(seed: u64) -> Xorshift {
+        Xorshift(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+
+    /// The next word.
+    #[allow(clippy::should_implement_trait)] // an endless stream, not an `Iterator`
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
 }

@@ -42,7 +42,7 @@ use crossline_types::{
     Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
 };
 
-use crate::plain::Random;
+use crossline_testkit::Xorshift;
 
 /// Symbols in the mix.
 pub(crate) const SYMBOLS: u32 = 1_000;
@@ -162,7 +162,7 @@ pub(crate) enum SymbolSpread {
 struct Generator {
     spread: SymbolSpread,
     matcher: Matcher,
-    random: Random,
+    random: Xorshift,
     /// Per symbol: NBBO midpoint (micros, a multiple of half a cent) and spread in cents.
     mid: Vec<i64>,
     spread_cents: Vec<i64>,
@@ -180,7 +180,7 @@ pub(crate) fn record(measured: usize, seed: u64, spread: SymbolSpread) -> Record
     let mut generator = Generator {
         spread,
         matcher: Matcher::new(&config).expect("valid mix configuration"),
-        random: Random(seed),
+        random: Xorshift::new(seed),
         mid: (0..SYMBOLS)
             .map(|symbol| reference_micros(symbol) + CENT / 2)
             .collect(),

@@ -10,6 +10,7 @@
 //! rests what is left.
 
 use crossline_book::{Book, BookConfig, BookSide, OrderHandle, RestingOrder};
+use crossline_testkit::Xorshift;
 use crossline_types::{ClientId, OrderId, Price, Quantity};
 
 /// Price of the stream's market centre, in ticks (cents): $100.00.
@@ -42,7 +43,7 @@ pub(crate) const AGGRESSIVE_PERCENT: u64 = 100 - ADD_PERCENT - CANCEL_PERCENT;
 /// market centre that random-walks a tick at a time; cancels pick among the last 2,000
 /// orders added; aggressive orders cross 0–2 ticks through the far touch.
 pub(crate) fn stream(count: usize, seed: u64) -> Vec<PlainOp> {
-    let mut random = Random(seed);
+    let mut random = Xorshift::new(seed);
     let mut center = CENTER_TICKS;
     let mut added: Vec<u64> = Vec::with_capacity(count);
     let mut ops = Vec::with_capacity(count);
@@ -93,18 +94,6 @@ pub(crate) fn stream(count: usize, seed: u64) -> Vec<PlainOp> {
         ops.push(op);
     }
     ops
-}
-
-/// xorshift64.
-pub(crate) struct Random(pub(crate) u64);
-
-impl Random {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// A book under test.
