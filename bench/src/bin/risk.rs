@@ -2,7 +2,11 @@
 //!
 //! Every control is enabled: 100 clients and 1,000 symbols with NBBOs, tiered collars,
 //! limit-up/limit-down bands on every symbol, Rule 201 on a tenth of them, locates for
-//! every short sale, credit limits, the message rate and the duplicate-id memory. The
+//! every short sale (about 96,000 client-symbol pairs), credit limits, the message rate
+//! and the duplicate-id memory. Each client numbers its orders upwards (1, 2, 3, …, as
+//! a session does); a second stream with random 63-bit client order ids, timed the same
+//! way in every round, measures the gate when every duplicate check takes the
+//! out-of-order path (`check_ns_p50_random_ids`). The
 //! orders (limit and market, buys, sells and short sales, priced inside the collar and
 //! the band) pass every control, so each check walks the whole list and books the
 //! order; after each check the matcher's answer is fed back (a fill or a cancel,
@@ -113,12 +117,31 @@ fn gate() -> RiskGate {
     gate
 }
 
+/// How the benchmark's clients number their orders.
+#[derive(Clone, Copy)]
+enum Ids {
+    /// Each client numbers its orders 1, 2, 3, … (as sessions do).
+    PerClient,
+    /// Random 63-bit ids: every duplicate check takes the out-of-order path.
+    Random,
+}
+
 /// Orders that pass every control (xorshift-generated, with fresh client order ids).
-fn orders(count: usize) -> Vec<NewOrder> {
+fn orders(count: usize, ids: Ids) -> Vec<NewOrder> {
     let mut random = crossline_testkit::Xorshift::new(0x9E37_79B9_7F4A_7C15u64);
+    let mut numbering = crossline_testkit::Xorshift::new(0x2545_F491_4F6C_DD1Du64);
+    let mut next_id = vec![0u64; CLIENTS as usize + 1];
     (0..count as u64)
-        .map(|index| {
+        .map(|_| {
             let state = random.next();
+            let client = 1 + ((state >> 40) % u64::from(CLIENTS)) as u32;
+            let client_order_id = match ids {
+                Ids::PerClient => {
+                    next_id[client as usize] += 1;
+                    next_id[client as usize]
+                }
+                Ids::Random => numbering.next() >> 1,
+            };
             let symbol = (state % u64::from(SYMBOLS)) as u32;
             let mid = mid_micros(symbol);
             let side = [Side::Buy, Side::Sell, Side::SellShort][((state >> 16) % 3) as usize];
@@ -131,9 +154,9 @@ fn orders(count: usize) -> Vec<NewOrder> {
                 mid + 10_000 + offset
             };
             NewOrder {
-                client: ClientId::new(1 + ((state >> 40) % u64::from(CLIENTS)) as u32),
+                client: ClientId::new(client),
                 symbol: SymbolId::new(symbol),
-                client_order_id: ClientOrderId::new(index + 1),
+                client_order_id: ClientOrderId::new(client_order_id),
                 price: if market {
                     Price::ZERO
                 } else {
@@ -263,7 +286,8 @@ fn main() -> ExitCode {
     let clock = Clock::calibrate(Duration::from_millis(200));
     let cpu_share = report::CpuShare::start(1);
     println!("risk benchmark: {rounds} rounds of {count} orders over {CLIENTS} clients and {SYMBOLS} symbols, every control on");
-    let orders = orders(count);
+    let orders_per_client = orders(count, Ids::PerClient);
+    let orders_random = orders(count, Ids::Random);
     let (mut net_p50, mut raw_all, mut empty_all, mut means, mut chase) = (
         Vec::new(),
         latency_histogram(),
@@ -271,31 +295,47 @@ fn main() -> ExitCode {
         Vec::new(),
         Vec::new(),
     );
+    let mut net_p50_random = Vec::new();
+    let net_of = |checks: &Histogram<u64>, empty: &Histogram<u64>| {
+        checks.value_at_quantile(0.5) as f64 - empty.value_at_quantile(0.5) as f64
+    };
     for round in 1..=rounds {
-        let (checks, empty) = match timed(&clock, &orders) {
+        let (checks, empty) = match timed(&clock, &orders_per_client) {
             Ok(histograms) => histograms,
             Err(error) => {
                 eprintln!("risk benchmark: {error}");
                 return ExitCode::FAILURE;
             }
         };
-        let net = checks.value_at_quantile(0.5) as f64 - empty.value_at_quantile(0.5) as f64;
+        let net = net_of(&checks, &empty);
         net_p50.push(net);
+        match timed(&clock, &orders_random) {
+            Ok((checks, empty)) => net_p50_random.push(net_of(&checks, &empty)),
+            Err(error) => {
+                eprintln!("risk benchmark: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
         raw_all.add(&checks).expect("histograms share bounds");
         empty_all.add(&empty).expect("histograms share bounds");
-        means.push(batch(&orders));
+        means.push(batch(&orders_per_client));
         chase.push(memory::random_access_latency_ns(8 << 20, 500_000));
         println!(
-            "  round {round}: check p50 {} ns timed, timer {} ns, net {net:.0} ns; batch mean {:.1} ns",
+            "  round {round}: check p50 {} ns timed, timer {} ns, net {net:.0} ns; batch mean {:.1} ns; random ids net p50 {:.0} ns",
             checks.value_at_quantile(0.5),
             empty.value_at_quantile(0.5),
-            means[round - 1]
+            means[round - 1],
+            net_p50_random[round - 1],
         );
     }
     let mut results = Map::new();
     results.insert("check_ns_p50".into(), json!(median(&net_p50)));
     results.insert("check_ns_p50_by_round".into(), json!(net_p50));
     results.insert("check_ns_mean_batch".into(), json!(median(&means)));
+    results.insert(
+        "check_ns_p50_random_ids".into(),
+        json!(median(&net_p50_random)),
+    );
     if let Value::Object(raw) = Percentiles::of(&raw_all).to_json("check_timed_") {
         results.extend(raw);
     }

@@ -75,7 +75,6 @@
 
 mod config;
 mod io;
-mod map;
 mod matcher;
 mod pricing;
 mod state;

@@ -8,8 +8,8 @@ use crossline_types::{
 
 use crate::config::SymbolSettings;
 use crate::io::{FirmQuote, NbboPrices};
-use crate::map::{mix, Index};
 use crate::pricing::Nbbo;
+use crossline_index::{mix, Index};
 
 /// A working order. `ordered = filled + leaves` (a cancel ends an order, so a working
 /// order has cancelled nothing); `routed ≤ leaves` is out at a venue; the rest rests in

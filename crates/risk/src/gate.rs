@@ -7,12 +7,13 @@ use crossline_types::{
 };
 
 use crate::config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
-use crate::hash::{FastMap, FastSet};
 use crate::reject::{KillScope, RiskReject};
+use crate::tables::{Locates, Open, OpenOrders, UsedIds};
 
 const NO_ENTRY: u32 = u32::MAX;
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 const PPM: u64 = 1_000_000;
+const PPM_I64: i64 = 1_000_000;
 
 /// One client's limits and running state.
 struct Client {
@@ -21,7 +22,7 @@ struct Client {
     tokens: u64,
     refilled_at: u64,
     /// Client order ids used today.
-    used_ids: FastSet<u64>,
+    used_ids: UsedIds,
     /// Open-order notional plus notional executed today, in micro-dollars.
     exposure: i128,
     killed: bool,
@@ -41,27 +42,6 @@ struct Symbol {
     killed: bool,
 }
 
-/// An open order the gate counts against its client's credit.
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    client: ClientId,
-    client_order_id: ClientOrderId,
-    symbol: SymbolId,
-    side: Side,
-    /// The price its open shares are valued at: the limit, or for a market order the far
-    /// NBBO side when it arrived.
-    price: Price,
-    ordered: u32,
-    filled: u32,
-    live: bool,
-}
-
-impl Open {
-    fn open_notional(&self) -> i128 {
-        i128::from(self.ordered - self.filled) * i128::from(self.price.micros())
-    }
-}
-
 /// The pre-trade risk gate. See the crate documentation.
 pub struct RiskGate {
     client_index: Vec<u32>,
@@ -69,13 +49,8 @@ pub struct RiskGate {
     symbol_index: Vec<u32>,
     symbols: Vec<Symbol>,
     collar: Vec<CollarTier>,
-    /// Open orders in a slab (iterated in slot order by kill switches: deterministic),
-    /// found by (client, client order id).
-    open: Vec<Open>,
-    free: Vec<u32>,
-    open_index: FastMap<(u32, u64), u32>,
-    orders_max: u32,
-    locates: FastMap<(u32, u32), u64>,
+    open: OpenOrders,
+    locates: Locates,
     locates_max: u32,
     firm_killed: bool,
 }
@@ -127,6 +102,18 @@ fn dense_index(
     Ok(index)
 }
 
+/// `value × ppm / 10^6`, in `i64` arithmetic when it fits (a multiply and a shift-and-
+/// multiply division, a few nanoseconds) and `i128` only when it does not.
+fn ppm_of(value: i64, ppm: u32) -> i64 {
+    value.checked_mul(i64::from(ppm)).map_or_else(
+        || {
+            let scaled = i128::from(value) * i128::from(ppm) / i128::from(PPM);
+            i64::try_from(scaled).unwrap_or(i64::MAX)
+        },
+        |scaled| scaled / PPM_I64,
+    )
+}
+
 fn check_capacity(field: &'static str, value: u32, max: u32) -> Result<(), RiskConfigError> {
     if value == 0 || value > max {
         return Err(RiskConfigError::Capacity { field, value, max });
@@ -159,15 +146,11 @@ impl RiskGate {
         let mut clients = Vec::with_capacity(config.clients.len());
         for limits in &config.clients {
             limits.validate()?;
-            // Twice the most entries: a hash table that is never more than half full
-            // rehashes in place, never reallocating, however orders come and go.
-            let mut used_ids = FastSet::default();
-            used_ids.reserve(limits.client_order_ids_max as usize);
             clients.push(Client {
                 limits: *limits,
                 tokens: u64::from(limits.message_burst) * NANOS_PER_SECOND,
                 refilled_at: 0,
-                used_ids,
+                used_ids: UsedIds::new(limits.client_order_ids_max),
                 exposure: 0,
                 killed: false,
             });
@@ -185,31 +168,14 @@ impl RiskGate {
                 killed: false,
             })
             .collect();
-        let blank = Open {
-            client: ClientId::new(0),
-            client_order_id: ClientOrderId::new(0),
-            symbol: SymbolId::new(0),
-            side: Side::Buy,
-            price: Price::ZERO,
-            ordered: 0,
-            filled: 0,
-            live: false,
-        };
-        let mut open_index = FastMap::default();
-        open_index.reserve(2 * config.orders_max as usize);
-        let mut locates = FastMap::default();
-        locates.reserve(2 * config.locates_max as usize);
         Ok(RiskGate {
             client_index,
             clients,
             symbol_index,
             symbols,
             collar: config.collar.clone(),
-            open: vec![blank; config.orders_max as usize],
-            free: (0..config.orders_max).rev().collect(),
-            open_index,
-            orders_max: config.orders_max,
-            locates,
+            open: OpenOrders::new(config.orders_max),
+            locates: Locates::new(config.locates_max),
             locates_max: config.locates_max,
             firm_killed: false,
         })
@@ -242,10 +208,10 @@ impl RiskGate {
         self.check_kill_switches(client, symbol)?;
         self.take_token(client, time)?;
         let state = &self.clients[client];
-        if state.used_ids.contains(&order.client_order_id.get()) {
+        if state.used_ids.contains(order.client_order_id.get()) {
             return Err(RiskReject::DuplicateClientOrderId);
         }
-        if state.used_ids.len() >= state.limits.client_order_ids_max as usize {
+        if state.used_ids.is_full() {
             return Err(RiskReject::ClientOrderIdsFull {
                 capacity: state.limits.client_order_ids_max,
             });
@@ -278,7 +244,7 @@ impl RiskGate {
             self.check_short_sale(order, symbol)?;
         }
         self.check_credit(client, notional)?;
-        if self.free.is_empty() || self.open_index.len() >= self.orders_max as usize {
+        if self.open.is_full() {
             return Err(RiskReject::OrdersFull);
         }
         self.book(client, order, price, notional);
@@ -357,10 +323,7 @@ impl RiskGate {
             .or(self.collar.last())
             .copied()
             .ok_or(RiskReject::NoReferencePrice)?;
-        let scaled = i128::from(reference.micros()) * i128::from(tier.ppm) / i128::from(PPM);
-        let width = i64::try_from(scaled)
-            .unwrap_or(i64::MAX)
-            .max(tier.minimum.micros());
+        let width = ppm_of(reference.micros(), tier.ppm).max(tier.minimum.micros());
         let bound = if side.is_buy() {
             Price::from_micros(reference.micros().saturating_add(width))
         } else {
@@ -394,8 +357,14 @@ impl RiskGate {
     ) -> Result<(), RiskReject> {
         let ppm = self.clients[client].limits.market_order_adv_ppm;
         let adv = self.symbols[symbol].settings.average_daily_volume;
-        let allowed = u128::from(adv) * u128::from(ppm) / u128::from(PPM);
-        if u128::from(quantity.shares()) > allowed {
+        let allowed = adv.checked_mul(u64::from(ppm)).map_or_else(
+            || {
+                u64::try_from(u128::from(adv) * u128::from(ppm) / u128::from(PPM))
+                    .unwrap_or(u64::MAX)
+            },
+            |scaled| scaled / PPM,
+        );
+        if u64::from(quantity.shares()) > allowed {
             return Err(RiskReject::AboveAdvShare { ppm });
         }
         Ok(())
@@ -404,11 +373,7 @@ impl RiskGate {
     /// Reg SHO: a located quantity for every short sale (Rule 203(b)); under Rule 201 a
     /// non-exempt short sale must be priced above the national best bid.
     fn check_short_sale(&self, order: &NewOrder, symbol: usize) -> Result<(), RiskReject> {
-        let located = self
-            .locates
-            .get(&(order.client.get(), order.symbol.get()))
-            .copied()
-            .unwrap_or(0);
+        let located = self.locates.get(order.client, order.symbol);
         if u64::from(order.quantity.shares()) > located {
             return Err(RiskReject::NoLocate {
                 quantity: order.quantity,
@@ -445,15 +410,14 @@ impl RiskGate {
         state.used_ids.insert(order.client_order_id.get());
         state.exposure += notional;
         if order.side.is_short() {
-            if let Some(located) = self
-                .locates
-                .get_mut(&(order.client.get(), order.symbol.get()))
-            {
-                *located -= u64::from(order.quantity.shares());
-            }
+            self.locates.take(
+                order.client,
+                order.symbol,
+                u64::from(order.quantity.shares()),
+            );
         }
-        let Some(slot) = self.free.pop() else { return };
-        self.open[slot as usize] = Open {
+        // Room was checked before anything was booked.
+        let _ = self.open.insert(Open {
             client: order.client,
             client_order_id: order.client_order_id,
             symbol: order.symbol,
@@ -462,9 +426,7 @@ impl RiskGate {
             ordered: order.quantity.shares(),
             filled: 0,
             live: true,
-        };
-        self.open_index
-            .insert((order.client.get(), order.client_order_id.get()), slot);
+        });
     }
 }
 
@@ -482,19 +444,19 @@ impl RiskGate {
             .client_slot(replace.client)
             .ok_or(RiskReject::UnknownClient)?;
         let found = self
-            .open_index
-            .get(&(replace.client.get(), replace.original_client_order_id.get()))
-            .map(|slot| self.open[*slot as usize]);
+            .open
+            .find(replace.client, replace.original_client_order_id)
+            .map(|slot| *self.open.get(slot));
         if let Some(symbol) = found.and_then(|open| self.symbol_slot(open.symbol)) {
             self.check_kill_switches(client, symbol)?;
         }
         self.take_token(client, time)?;
         let state = &self.clients[client];
         let renamed = replace.client_order_id != replace.original_client_order_id;
-        if renamed && state.used_ids.contains(&replace.client_order_id.get()) {
+        if renamed && state.used_ids.contains(replace.client_order_id.get()) {
             return Err(RiskReject::DuplicateClientOrderId);
         }
-        if renamed && state.used_ids.len() >= state.limits.client_order_ids_max as usize {
+        if renamed && state.used_ids.is_full() {
             return Err(RiskReject::ClientOrderIdsFull {
                 capacity: state.limits.client_order_ids_max,
             });
@@ -554,20 +516,24 @@ impl RiskGate {
                 ..
             } => self.release(client, client_order_id),
             Event::Filled(fill) => {
-                let Some(slot) = self.find_open(fill.client, fill.client_order_id) else {
+                let Some(slot) = self.open.find(fill.client, fill.client_order_id) else {
                     return;
                 };
-                let open = &mut self.open[slot as usize];
-                let shares = i128::from(fill.quantity.shares());
-                let change = shares * i128::from(fill.price.micros())
-                    - shares * i128::from(open.price.micros());
-                open.filled += fill.quantity.shares();
+                let open = self.open.get_mut(slot);
+                // Executed shares count at the execution price; the open shares they
+                // came out of stop counting at the valuation price. A fill larger than
+                // the shares still open (a venue's over-fill) releases only those.
+                let shares = fill.quantity.shares();
+                let released = shares.min(open.ordered - open.filled);
+                let change = i128::from(shares) * i128::from(fill.price.micros())
+                    - i128::from(released) * i128::from(open.price.micros());
+                open.filled += released;
                 let done = fill.leaves.is_zero();
                 if let Some(client) = self.client_slot(fill.client) {
                     self.clients[client].exposure += change;
                 }
                 if done {
-                    self.forget(slot);
+                    self.open.remove(slot);
                 }
             }
             Event::Replaced {
@@ -578,19 +544,17 @@ impl RiskGate {
                 quantity,
                 ..
             } => {
-                let Some(slot) = self.find_open(client, original_client_order_id) else {
+                let Some(slot) = self.open.find(client, original_client_order_id) else {
                     return;
                 };
-                let open = &mut self.open[slot as usize];
+                let open = self.open.get_mut(slot);
                 let before = open.open_notional();
                 open.price = price;
                 open.ordered = quantity.shares().max(open.filled);
-                open.client_order_id = client_order_id;
                 let after = open.open_notional();
-                self.open_index
-                    .remove(&(client.get(), original_client_order_id.get()));
-                self.open_index
-                    .insert((client.get(), client_order_id.get()), slot);
+                if client_order_id != original_client_order_id {
+                    self.open.rename(slot, client_order_id);
+                }
                 if let Some(client) = self.client_slot(client) {
                     self.clients[client].exposure += after - before;
                 }
@@ -599,30 +563,16 @@ impl RiskGate {
         }
     }
 
-    fn find_open(&self, client: ClientId, client_order_id: ClientOrderId) -> Option<u32> {
-        self.open_index
-            .get(&(client.get(), client_order_id.get()))
-            .copied()
-    }
-
     /// Releases an order's open notional and forgets it.
     fn release(&mut self, client: ClientId, client_order_id: ClientOrderId) {
-        let Some(slot) = self.find_open(client, client_order_id) else {
+        let Some(slot) = self.open.find(client, client_order_id) else {
             return;
         };
-        let open_notional = self.open[slot as usize].open_notional();
+        let open_notional = self.open.get(slot).open_notional();
         if let Some(client) = self.client_slot(client) {
             self.clients[client].exposure -= open_notional;
         }
-        self.forget(slot);
-    }
-
-    fn forget(&mut self, slot: u32) {
-        let open = &mut self.open[slot as usize];
-        open.live = false;
-        let key = (open.client.get(), open.client_order_id.get());
-        self.open_index.remove(&key);
-        self.free.push(slot);
+        self.open.remove(slot);
     }
 
     // ---- controls ----
@@ -655,7 +605,7 @@ impl RiskGate {
             }
         }
         if on {
-            for open in self.open.iter().filter(|open| open.live) {
+            for open in self.open.iter() {
                 let in_scope = match target {
                     KillTarget::Firm => true,
                     KillTarget::Symbol(symbol) => open.symbol == symbol,
@@ -733,12 +683,9 @@ impl RiskGate {
             .ok_or(ControlError::UnknownClient(client))?;
         self.symbol_slot(symbol)
             .ok_or(ControlError::UnknownSymbol(symbol))?;
-        let key = (client.get(), symbol.get());
-        if !self.locates.contains_key(&key) && self.locates.len() >= self.locates_max as usize {
+        if !self.locates.add(client, symbol, shares) {
             return Err(ControlError::LocatesFull(self.locates_max));
         }
-        let located = self.locates.entry(key).or_insert(0);
-        *located = located.saturating_add(shares);
         Ok(())
     }
 
@@ -751,11 +698,13 @@ impl RiskGate {
         }
         // Orders still open keep counting against credit, and keep their client order
         // ids taken.
-        for open in self.open.iter().filter(|open| open.live) {
+        for open in self.open.iter() {
             if let Some(client) = self.client_slot(open.client) {
                 let state = &mut self.clients[client];
                 state.exposure += open.open_notional();
-                state.used_ids.insert(open.client_order_id.get());
+                if !state.used_ids.contains(open.client_order_id.get()) {
+                    state.used_ids.insert(open.client_order_id.get());
+                }
             }
         }
         self.locates.clear();
@@ -774,15 +723,12 @@ impl RiskGate {
     /// Shares a client has located and not yet used in a symbol.
     #[must_use]
     pub fn located(&self, client: ClientId, symbol: SymbolId) -> u64 {
-        self.locates
-            .get(&(client.get(), symbol.get()))
-            .copied()
-            .unwrap_or(0)
+        self.locates.get(client, symbol)
     }
 
     /// Open orders the gate tracks.
     #[must_use]
     pub fn open_orders(&self) -> usize {
-        self.open_index.len()
+        self.open.len()
     }
 }

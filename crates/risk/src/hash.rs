@@ -1,10 +1,9 @@
-//! A fast, deterministic hasher for the gate's small integer keys (client order ids,
-//! client and symbol ids). The standard library's SipHash is keyed randomly per process
-//! and costs tens of nanoseconds; these keys are chosen by the engine or scoped by
-//! client, and the tables are only ever looked up, never iterated, so a SplitMix64 mix
-//! is enough and keeps the gate inside its time budget.
+//! A fast, deterministic hasher for the set of client order ids a client sent out of
+//! order. The standard library's SipHash is keyed randomly per process and costs tens of
+//! nanoseconds; these keys are scoped by client, and the set is only ever looked up,
+//! never iterated, so a SplitMix64 mix is enough.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Accumulates written integers with a SplitMix64 finalizer.
@@ -34,7 +33,5 @@ impl Hasher for MixHasher {
     }
 }
 
-/// A hash map with [`MixHasher`].
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
 /// A hash set with [`MixHasher`].
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<MixHasher>>;

@@ -49,6 +49,7 @@ mod config;
 mod gate;
 mod hash;
 mod reject;
+mod tables;
 
 pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
 pub use gate::{ControlError, KillTarget, RiskGate};

@@ -263,6 +263,49 @@ fn duplicate_client_order_id_per_day() {
 }
 
 #[test]
+fn duplicate_client_order_id_out_of_order() {
+    // Ids below the highest seen take the slow path: used ones are refused, unused ones
+    // (gaps a client left) are accepted once.
+    let mut gate = gate();
+    for (time, coid) in [(1, 10), (2, 20), (3, 15)] {
+        assert_eq!(
+            check(&mut gate, time, &order(coid, Side::Buy, 10 * DOLLAR, 1)),
+            Ok(()),
+            "id {coid}"
+        );
+    }
+    for (time, coid) in [(4, 10), (5, 15), (6, 20)] {
+        assert_eq!(
+            check(&mut gate, time, &order(coid, Side::Buy, 10 * DOLLAR, 1)),
+            Err(RiskReject::DuplicateClientOrderId),
+            "id {coid}"
+        );
+    }
+    assert_eq!(
+        check(&mut gate, 7, &order(11, Side::Buy, 10 * DOLLAR, 1)),
+        Ok(())
+    );
+    // After the end of the day every id is free again, except those of orders still open.
+    gate.end_of_day();
+    assert_eq!(
+        check(&mut gate, 8, &order(10, Side::Buy, 10 * DOLLAR, 1)),
+        Err(RiskReject::DuplicateClientOrderId)
+    );
+    gate.on_event(&Event::Cancelled {
+        order_id: OrderId::new(0),
+        client: CLIENT,
+        client_order_id: ClientOrderId::new(20),
+        quantity: Quantity::new(1),
+        reason: CancelReason::Requested,
+    });
+    gate.end_of_day();
+    assert_eq!(
+        check(&mut gate, 9, &order(20, Side::Buy, 10 * DOLLAR, 1)),
+        Ok(())
+    );
+}
+
+#[test]
 fn restricted_list_and_halts() {
     let mut gate = gate();
     gate.on_nbbo(&quote(SECOND, 10 * DOLLAR, 10 * DOLLAR + 20_000));
@@ -551,6 +594,25 @@ fn credit_limit_counts_open_orders_and_fills() {
     // The next day executed notional no longer counts.
     gate.end_of_day();
     assert_eq!(gate.exposure(CLIENT), Some(0));
+}
+
+#[test]
+fn credit_counts_an_over_fill_in_full_and_releases_only_open_shares() {
+    let mut gate = gate();
+    check(&mut gate, 1, &order(1, Side::Buy, 10 * DOLLAR, 100)).unwrap();
+    // A venue reports 150 shares on a 100-share order, the order still working.
+    gate.on_event(&fill(1, Side::Buy, 10 * DOLLAR, 150, 1));
+    assert_eq!(gate.exposure(CLIENT), Some(i128::from(150 * 10 * DOLLAR)));
+    // Its open shares are all gone: a cancel frees nothing more.
+    gate.on_event(&Event::Cancelled {
+        order_id: OrderId::new(1),
+        client: CLIENT,
+        client_order_id: ClientOrderId::new(1),
+        quantity: Quantity::new(0),
+        reason: CancelReason::Requested,
+    });
+    assert_eq!(gate.exposure(CLIENT), Some(i128::from(150 * 10 * DOLLAR)));
+    assert_eq!(gate.open_orders(), 0);
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
         clients: (1..=4)
             .map(|client| ClientLimits {
                 client: ClientId::new(client),
-                credit_limit: Price::from_micros(1_000_000 * 1_000_000),
+                credit_limit: Price::from_micros(100_000_000 * 1_000_000),
                 order_quantity_max: Quantity::new(10_000),
                 order_notional_max: Price::from_micros(100_000 * 1_000_000),
                 messages_per_second: 1_000_000,

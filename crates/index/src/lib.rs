@@ -1,4 +1,5 @@
-//! A fixed-capacity hash index from keys to order-table slots, for the order tables.
+//! A fixed-capacity hash index from keys to order-table slots, for the order tables of
+//! the matcher and the risk gate.
 //!
 //! Each entry is eight bytes: 32 bits of the key's hash (the tag) and the slot. The key
 //! itself lives in the order record, so a lookup compares tags and checks only a slot
@@ -7,6 +8,8 @@
 //! probing and backward-shift deletion (no tombstones, so lookups never slow down as
 //! orders come and go); sized at construction, it never grows. Lookups are deterministic
 //! and nothing iterates the table, so its layout cannot leak into the matcher's output.
+
+#![forbid(unsafe_code)]
 
 /// A slot value marking an empty entry.
 const EMPTY: u32 = u32::MAX;
@@ -18,7 +21,10 @@ struct Entry {
 }
 
 /// An index of at most `entries_max` entries.
-pub(crate) struct Index {
+///
+/// The caller hashes its key (with [`mix`], say) and keeps the key in its own record;
+/// `is_key(slot)` tells the index whether the record at `slot` holds the key sought.
+pub struct Index {
     entries: Vec<Entry>,
     mask: usize,
     len: u32,
@@ -28,10 +34,20 @@ pub(crate) struct Index {
 /// Finalizer of SplitMix64: a cheap mix in which every output bit depends on every input
 /// bit, good enough for keys an adversary does not choose freely (order ids are assigned
 /// by the engine; client order ids are scoped by client).
-pub(crate) const fn mix(mut x: u64) -> u64 {
+pub const fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+/// A hash of `(scope, sequence)` under which the eight keys `8k..8k+7` of one scope share
+/// one cache line of the table: their homes are one aligned group of eight entries,
+/// placed by a [`mix`] of the scope and `k`. Keys a client numbers upwards (client order
+/// ids, as sessions send them) then touch a new line once per eight orders instead of
+/// once per order, while different scopes and groups still spread over the whole table.
+pub const fn grouped(scope: u64, sequence: u64) -> u64 {
+    let group = mix(mix(scope) ^ (sequence >> 3));
+    (group & !(7 << 32)) | ((sequence & 7) << 32)
 }
 
 /// The tag of a hash: its high half. The entry's home position is the tag's low bits
@@ -42,7 +58,10 @@ const fn tag_of(hash: u64) -> u32 {
 
 impl Index {
     /// An index for up to `entries_max` entries (at most 2^28).
-    pub(crate) fn new(entries_max: u32) -> Index {
+    ///
+    /// # Panics
+    /// When `entries_max` is above 2^28 (callers validate their configuration first).
+    pub fn new(entries_max: u32) -> Index {
         assert!(entries_max <= 1 << 28, "index too large for 32-bit tags");
         let size = (entries_max as usize * 2).next_power_of_two().max(8);
         Index {
@@ -65,7 +84,7 @@ impl Index {
 
     /// The slot whose key hashes to `hash` and for which `is_key` says it holds the key.
     #[inline]
-    pub(crate) fn get(&self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub fn get(&self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
         self.position(hash, is_key)
             .map(|position| self.entries[position].slot)
     }
@@ -89,20 +108,20 @@ impl Index {
 
     /// Starts loading the entry where a lookup of `hash` begins.
     #[inline]
-    pub(crate) fn prefetch(&self, hash: u64) {
+    pub fn prefetch(&self, hash: u64) {
         crossline_hint::prefetch(&self.entries[self.home(tag_of(hash))]);
     }
 
     /// The first slot in `hash`'s probe run whose tag matches, unverified: a guess good
     /// enough to prefetch the order it names.
     #[inline]
-    pub(crate) fn peek(&self, hash: u64) -> Option<u32> {
+    pub fn peek(&self, hash: u64) -> Option<u32> {
         self.get(hash, |_| true)
     }
 
     /// Adds `slot` under `hash` (its key must be absent). Returns `false`, changing
     /// nothing, when the index already holds `entries_max` entries.
-    pub(crate) fn insert(&mut self, hash: u64, slot: u32) -> bool {
+    pub fn insert(&mut self, hash: u64, slot: u32) -> bool {
         debug_assert!(slot != EMPTY);
         if self.len == self.entries_max {
             return false;
@@ -119,7 +138,7 @@ impl Index {
 
     /// Removes the entry for the key hashing to `hash` that `is_key` recognises, and
     /// returns its slot.
-    pub(crate) fn remove(&mut self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub fn remove(&mut self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
         let position = self.position(hash, is_key)?;
         let slot = self.entries[position].slot;
         self.shift_back(position);
@@ -150,8 +169,21 @@ impl Index {
     }
 
     /// Entries held.
-    pub(crate) fn len(&self) -> u32 {
+    pub fn len(&self) -> u32 {
         self.len
+    }
+
+    /// Whether it holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        for entry in &mut self.entries {
+            entry.slot = EMPTY;
+        }
+        self.len = 0;
     }
 }
 
@@ -167,6 +199,29 @@ mod tests {
     /// tag collisions (the key check must reject them) and deletion.
     fn hash(key: u64) -> u64 {
         (key % 7) << 32
+    }
+
+    #[test]
+    fn grouped_keys_share_a_line_and_scopes_spread() {
+        let index = Index::new(1 << 16);
+        let home = |hash: u64| index.home(tag_of(hash));
+        for scope in 0..50u64 {
+            let first = home(grouped(scope, 800));
+            // 800..807 are one group: consecutive entries of one aligned group of eight.
+            for offset in 0..8usize {
+                assert_eq!(home(grouped(scope, 800 + offset as u64)), first + offset);
+            }
+            assert_eq!(first % 8, 0);
+        }
+        // Different scopes, and the next group, land elsewhere.
+        let homes: std::collections::HashSet<usize> =
+            (0..50u64).map(|scope| home(grouped(scope, 800))).collect();
+        assert!(
+            homes.len() > 45,
+            "scopes collide too often: {}",
+            homes.len()
+        );
+        assert_ne!(home(grouped(1, 800)), home(grouped(1, 808)) - 8);
     }
 
     proptest! {
