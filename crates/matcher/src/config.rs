@@ -1,7 +1,7 @@
 //! Configuration of the matcher: firm-wide policies and per-symbol settings.
 
 use crossline_book::{BookConfig, BookConfigError};
-use crossline_types::{Price, SymbolId};
+use crossline_types::{ClientId, Price, SymbolId};
 
 /// Parts per million: the unit of the fractional settings (1,000,000 = 100%).
 pub const PPM: u32 = 1_000_000;
@@ -76,6 +76,13 @@ pub struct SymbolSettings {
     /// Whether a marketable residual is routed to a venue (otherwise it rests or is
     /// cancelled).
     pub route_residual: bool,
+    /// The inventory soft limit, in shares: inventory skew starts past it (growing
+    /// linearly to its full size at `long_max` / `short_max`), and the hedger works the
+    /// position back to it. Zero: skew from the first share.
+    pub soft_limit: u32,
+    /// Whether the hedger works a position past `soft_limit` back to it with principal
+    /// orders to a venue (off by default).
+    pub hedge: bool,
 }
 
 impl SymbolSettings {
@@ -155,6 +162,9 @@ pub struct MatcherConfig {
     pub cross_price: CrossPrice,
     /// Price improvement is a whole multiple of this (executions may be sub-penny).
     pub improvement_increment: Price,
+    /// The account the firm's own orders (the hedger's) are booked under: their fills
+    /// name it as the client.
+    pub firm_account: ClientId,
     /// The symbols.
     pub symbols: Vec<SymbolConfig>,
 }

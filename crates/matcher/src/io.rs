@@ -127,6 +127,8 @@ pub struct RouteInstruction {
     pub quantity: Quantity,
     /// Limit price; `None` for a market order.
     pub limit: Option<Price>,
+    /// Agency for a client's order; principal for the firm's own (the hedger's).
+    pub capacity: Capacity,
 }
 
 /// The firm's own quote for a symbol in active mode. Zero sizes mean no quote.

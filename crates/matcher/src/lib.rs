@@ -43,7 +43,7 @@
 //! let settings = SymbolSettings {
 //!     mode: Mode::Passive, improvement_spread_ppm: 100_000, improvement_min: Price::HUNDREDTH_CENT,
 //!     skew_ppm: 0, long_max: 10_000, short_max: 10_000, principal_size_max: 1_000,
-//!     route_residual: true,
+//!     route_residual: true, soft_limit: 0, hedge: false,
 //! };
 //! let book = BookConfig { orders_max: 1024, tick: Price::CENT, window_levels: 1024, far_levels_max: 64 };
 //! let symbol = SymbolId::new(1);
@@ -52,6 +52,7 @@
 //!     nbbo_stale_after_ns: 1_000_000_000, unusable_nbbo: UnusableNbbo::Reject,
 //!     self_match: SelfMatch::CancelResting, cross_price: CrossPrice::Midpoint,
 //!     improvement_increment: Price::HUNDREDTH_CENT,
+//!     firm_account: ClientId::new(0),
 //!     symbols: vec![SymbolConfig { symbol, reference_price: Price::from_micros(10_000_000), book, settings }],
 //! };
 //! let mut matcher = Matcher::new(&config).unwrap();
@@ -87,4 +88,4 @@ pub use io::{
     CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
     NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
 };
-pub use matcher::{Matcher, OrderState, PrefetchStage};
+pub use matcher::{Matcher, OrderState, PrefetchStage, HEDGE_ORDER_BIT};

@@ -5,7 +5,7 @@ use core::ops::ControlFlow;
 use crossline_book::{Book, BookError, BookSide, RestingOrder};
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType,
-    Price, Quantity, Quote, Replace, SequenceNumber, SymbolId, TimeInForce, Timestamp,
+    Price, Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
 };
 
 use crate::config::{
@@ -29,6 +29,7 @@ pub struct Matcher {
     self_match: SelfMatch,
     cross_price: CrossPrice,
     improvement_increment: Price,
+    firm_account: ClientId,
     gross_notional_max: i128,
     /// Dense index of each symbol id into `symbols`.
     symbol_index: Vec<u32>,
@@ -41,7 +42,15 @@ pub struct Matcher {
     day: u32,
     /// Order-table slots collected at end of day, sized to the largest book.
     scratch: Vec<u32>,
+    /// The symbol whose firm position or market the current input changed: the hedger
+    /// looks at it once the input is done.
+    touched: Option<usize>,
 }
+
+/// Hedge orders' engine ids carry this bit, so they never collide with client orders'
+/// (which are sequence numbers, far below it): the hedge for the input at sequence `s`
+/// is `s | HEDGE_ORDER_BIT`.
+pub const HEDGE_ORDER_BIT: u64 = 1 << 63;
 
 /// The stages of [`Matcher::prefetch`], farthest ahead first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +153,7 @@ impl Matcher {
                 nbbo: Nbbo::default(),
                 settings: symbol.settings,
                 position: 0,
+                hedging: false,
                 mark: symbol.reference_price,
                 quote: FirmQuote {
                     symbol: id,
@@ -157,6 +167,7 @@ impl Matcher {
             self_match: config.self_match,
             cross_price: config.cross_price,
             improvement_increment: config.improvement_increment,
+            firm_account: config.firm_account,
             gross_notional_max: i128::from(config.gross_notional_max.micros()),
             symbol_index,
             symbols,
@@ -164,6 +175,7 @@ impl Matcher {
             gross_notional: 0,
             day: 0,
             scratch: Vec::with_capacity(scratch_len),
+            touched: None,
         })
     }
 
@@ -188,6 +200,9 @@ impl Matcher {
             Input::VenueCancel(cancel) => self.venue_cancel(time, cancel, emit),
             Input::EndOfDay => self.end_of_day(emit),
             Input::Settings(change) => self.settings(time, change, emit),
+        }
+        if let Some(symbol) = self.touched.take() {
+            self.hedge(sequence, symbol, time, emit);
         }
     }
 
@@ -720,6 +735,19 @@ impl Matcher {
             emit,
         );
         let firm_buys = self.orders.get(slot).side.is_sell();
+        self.move_position(symbol, firm_buys, shares, price, emit);
+    }
+
+    /// Moves the firm's position on `symbol` by a trade of `shares` at `price`, keeps the
+    /// gross notional in step, and reports it.
+    fn move_position(
+        &mut self,
+        symbol: usize,
+        firm_buys: bool,
+        shares: Quantity,
+        price: Price,
+        emit: &mut impl FnMut(Event),
+    ) {
         let delta = if firm_buys {
             i64::from(shares.shares())
         } else {
@@ -730,12 +758,72 @@ impl Matcher {
         self.gross_notional -= i128::from(state.position.unsigned_abs()) * mark;
         state.position += delta;
         self.gross_notional += i128::from(state.position.unsigned_abs()) * mark;
+        self.touched = Some(symbol);
         emit(Event::PositionChanged {
             symbol: state.id,
             position: state.position,
             delta,
             price,
         });
+    }
+
+    /// The hedger: when `symbol`'s hedging is on, no hedge is out, and the firm's position
+    /// is past the soft limit, sends a principal immediate-or-cancel order to a venue at
+    /// the far side of a usable NBBO for the excess (at most `principal_size_max`). It
+    /// holds back while a customer order rests in the book on the hedge's side at a price
+    /// the hedge would satisfy: the customer goes first (FINRA Rule 5320, Manning).
+    fn hedge(
+        &mut self,
+        sequence: SequenceNumber,
+        symbol: usize,
+        now: Timestamp,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let state = &self.symbols[symbol];
+        let settings = state.settings;
+        if !settings.hedge || state.hedging || self.orders.is_full() {
+            return;
+        }
+        let excess = state
+            .position
+            .unsigned_abs()
+            .saturating_sub(u64::from(settings.soft_limit))
+            .min(u64::from(settings.principal_size_max));
+        // At most `principal_size_max`, a `u32`.
+        let shares = u32::try_from(excess).unwrap_or(0);
+        if shares == 0 || !self.usable(symbol, now) {
+            return;
+        }
+        let firm_sells = state.position > 0;
+        let (side, book_side, price) = if firm_sells {
+            (Side::Sell, BookSide::Ask, state.nbbo.prices.bid)
+        } else {
+            (Side::Buy, BookSide::Bid, state.nbbo.prices.ask)
+        };
+        if let Some(best) = state.book.best(book_side) {
+            if pricing::within(side, price, best.price) {
+                return;
+            }
+        }
+        let id = OrderId::new(sequence.get() | HEDGE_ORDER_BIT);
+        let order = Order {
+            id,
+            client_order_id: ClientOrderId::new(id.get()),
+            client: self.firm_account,
+            symbol: state.id,
+            price,
+            ordered: shares,
+            filled: 0,
+            routed: 0,
+            side,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::ImmediateOrCancel,
+            day: self.day,
+            handle: None,
+        };
+        let slot = self.orders.insert(order, state.nbbo.prices);
+        self.symbols[symbol].hedging = true;
+        self.route(slot, symbol, emit);
     }
 
     /// Records an execution against order `slot` and emits it. Releases nothing: the
@@ -757,6 +845,7 @@ impl Matcher {
         order.filled += shares.shares();
         let capacity = match liquidity {
             LiquiditySource::Principal => Capacity::Principal,
+            _ if order.is_hedge() => Capacity::Principal,
             LiquiditySource::InternalCross | LiquiditySource::Venue => Capacity::Agency,
         };
         let price_improvement = if order.side.is_buy() {
@@ -832,6 +921,11 @@ impl Matcher {
             side: order.side,
             quantity: Quantity::new(order.routed),
             limit: order.limit(),
+            capacity: if order.is_hedge() {
+                Capacity::Principal
+            } else {
+                Capacity::Agency
+            },
         }));
     }
 
@@ -1052,6 +1146,7 @@ impl Matcher {
                 let _ = state.book.recenter(mid);
             }
         }
+        self.touched = Some(symbol);
         self.refresh_active(symbol, now, emit);
     }
 
@@ -1083,8 +1178,14 @@ impl Matcher {
             nbbo,
             emit,
         );
+        if order.is_hedge() {
+            self.move_position(symbol, order.side.is_buy(), fill.quantity, fill.price, emit);
+        }
         if self.orders.get(slot).leaves() == 0 {
             self.orders.release(slot);
+            if order.is_hedge() {
+                self.symbols[symbol].hedging = false;
+            }
         }
         self.refresh_active(symbol, now, emit);
     }
@@ -1096,7 +1197,12 @@ impl Matcher {
         };
         let order = self.orders.get_mut(slot);
         order.routed = 0;
-        if order.may_rest() && order.day == self.day {
+        if order.is_hedge() {
+            self.symbols[symbol].hedging = false;
+            // The hedger tries again at the next change of position or market, not now:
+            // a venue that refuses at once must not make a loop.
+            self.cancel_leaves(slot, symbol, CancelReason::VenueCancelled, emit);
+        } else if order.may_rest() && order.day == self.day {
             // What the venue did not take is worked again in-house, and rests; it is not
             // routed again, so a route cannot loop.
             self.arrive(slot, symbol, now, false, emit);
@@ -1174,6 +1280,7 @@ impl Matcher {
             });
         }
         self.symbols[symbol].settings = change.settings;
+        self.touched = Some(symbol);
         self.refresh_active(symbol, now, emit);
     }
 

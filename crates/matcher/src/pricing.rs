@@ -96,7 +96,8 @@ pub(crate) fn cross_price(
 /// The price improvement the firm gives on a principal fill, per share, in whole
 /// `increment`s and never more than the spread: the configured fraction of the spread
 /// (at least the minimum), scaled up when the fill reduces the firm's position and down
-/// when it grows it, in proportion to the position's size against its limit.
+/// when it grows it, in proportion to how far the position is past the soft limit, on the
+/// way to its hard limit.
 pub(crate) fn improvement(
     spread: Price,
     settings: &SymbolSettings,
@@ -112,11 +113,14 @@ pub(crate) fn improvement(
     } else {
         settings.short_max
     };
-    let fullness_ppm = match (position, limit) {
+    let soft = u64::from(settings.soft_limit);
+    let over = position.unsigned_abs().saturating_sub(soft);
+    let room = u64::from(limit).saturating_sub(soft);
+    let fullness_ppm = match (over, room) {
         (0, _) => 0,
         (_, 0) => PPM,
         _ => {
-            let ratio = u128::from(position.unsigned_abs()) * u128::from(PPM) / u128::from(limit);
+            let ratio = u128::from(over) * u128::from(PPM) / u128::from(room);
             u32::try_from(ratio.min(u128::from(PPM))).unwrap_or(PPM)
         }
     };
@@ -218,6 +222,8 @@ mod tests {
             short_max: 1000,
             principal_size_max: 500,
             route_residual: true,
+            soft_limit: 0,
+            hedge: false,
         }
     }
 
@@ -374,6 +380,32 @@ mod tests {
         assert_eq!(
             improvement(spread, &full, -1000, false, micros(100)),
             Price::ZERO
+        );
+    }
+
+    #[test]
+    fn skew_starts_past_the_soft_limit() {
+        let settings = SymbolSettings {
+            soft_limit: 200,
+            ..settings()
+        };
+        let spread = micros(20_000);
+        // At or inside the soft limit: the base improvement, 10% of the spread.
+        for position in [0, 200, -200] {
+            assert_eq!(
+                improvement(spread, &settings, position, false, micros(100)),
+                micros(2_000),
+                "position {position}"
+            );
+        }
+        // Long 600: 400 of the 800 between the soft and hard limits, 50% × 50% = 25%.
+        assert_eq!(
+            improvement(spread, &settings, 600, false, micros(100)),
+            micros(2_500)
+        );
+        assert_eq!(
+            improvement(spread, &settings, 600, true, micros(100)),
+            micros(1_500)
         );
     }
 

@@ -63,6 +63,11 @@ impl Order {
         }
     }
 
+    /// Whether it is the firm's own (a hedge), not a client's.
+    pub(crate) fn is_hedge(&self) -> bool {
+        self.id.get() & crate::matcher::HEDGE_ORDER_BIT != 0
+    }
+
     /// Whether it may rest: a day or good-till-cancel limit order.
     pub(crate) fn may_rest(&self) -> bool {
         self.order_type == OrderType::Limit
@@ -226,6 +231,8 @@ pub(crate) struct Symbol {
     pub(crate) settings: SymbolSettings,
     /// Shares; negative is short.
     pub(crate) position: i64,
+    /// A hedge order is out at a venue.
+    pub(crate) hedging: bool,
     /// The price the position is valued at for the gross notional limit: the last usable
     /// NBBO midpoint (the reference price before one arrives).
     pub(crate) mark: Price,

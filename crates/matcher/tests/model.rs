@@ -34,6 +34,8 @@ fn random_settings(r: u32) -> SymbolSettings {
         short_max: [0, 300, 1_500][(r >> 10) as usize % 3],
         principal_size_max: [100, 1_000][(r >> 12) as usize % 2],
         route_residual: (r >> 13) % 4 != 0,
+        soft_limit: 0,
+        hedge: false,
     }
 }
 

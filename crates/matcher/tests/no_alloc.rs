@@ -33,6 +33,7 @@ fn config() -> MatcherConfig {
         self_match: SelfMatch::CancelResting,
         cross_price: CrossPrice::Midpoint,
         improvement_increment: Price::HUNDREDTH_CENT,
+        firm_account: ClientId::new(0),
         symbols: (0..SYMBOLS)
             .map(|index| SymbolConfig {
                 symbol: SymbolId::new(index),
@@ -52,6 +53,8 @@ fn config() -> MatcherConfig {
                     short_max: 5_000,
                     principal_size_max: 300,
                     route_residual: true,
+                    soft_limit: 0,
+                    hedge: false,
                 },
             })
             .collect(),

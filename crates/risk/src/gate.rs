@@ -7,6 +7,7 @@ use crossline_types::{
 };
 
 use crate::config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
+use crate::inventory::{Position, PositionView};
 use crate::reject::{KillScope, RiskReject};
 use crate::tables::{Locates, Open, OpenOrders, UsedIds};
 
@@ -40,6 +41,8 @@ struct Symbol {
     /// Rule 201 short-sale price test in force.
     rule_201: bool,
     killed: bool,
+    /// The firm's inventory accounting in the symbol.
+    inventory: Position,
 }
 
 /// The pre-trade risk gate. See the crate documentation.
@@ -166,6 +169,7 @@ impl RiskGate {
                 band: None,
                 rule_201: false,
                 killed: false,
+                inventory: Position::default(),
             })
             .collect();
         Ok(RiskGate {
@@ -496,6 +500,13 @@ impl RiskGate {
             let market = &mut self.symbols[symbol];
             market.bid = quote.bid.max(Price::ZERO);
             market.ask = quote.ask.max(Price::ZERO);
+            if market.bid > Price::ZERO && market.ask >= market.bid {
+                let mid = (i128::from(market.bid.micros()) + i128::from(market.ask.micros())) / 2;
+                // The mean of two `i64`s fits an `i64`.
+                market
+                    .inventory
+                    .mark(Price::from_micros(i64::try_from(mid).unwrap_or(i64::MAX)));
+            }
         }
     }
 
@@ -557,6 +568,16 @@ impl RiskGate {
                 }
                 if let Some(client) = self.client_slot(client) {
                     self.clients[client].exposure += after - before;
+                }
+            }
+            Event::PositionChanged {
+                symbol,
+                delta,
+                price,
+                ..
+            } => {
+                if let Some(slot) = self.symbol_slot(symbol) {
+                    self.symbols[slot].inventory.trade(delta, price);
                 }
             }
             _ => {}
@@ -708,6 +729,9 @@ impl RiskGate {
             }
         }
         self.locates.clear();
+        for symbol in &mut self.symbols {
+            symbol.inventory.new_day();
+        }
     }
 
     // ---- queries ----
@@ -724,6 +748,29 @@ impl RiskGate {
     #[must_use]
     pub fn located(&self, client: ClientId, symbol: SymbolId) -> u64 {
         self.locates.get(client, symbol)
+    }
+
+    /// The firm's inventory in a symbol: position, average cost, realized and
+    /// mark-to-mid unrealized profit and loss.
+    #[must_use]
+    pub fn inventory(&self, symbol: SymbolId) -> Option<PositionView> {
+        self.symbol_slot(symbol)
+            .map(|slot| self.symbols[slot].inventory.view(symbol))
+    }
+
+    /// The firm's realized and unrealized profit and loss over every symbol,
+    /// micro-dollars.
+    #[must_use]
+    pub fn firm_pnl(&self) -> (i128, i128) {
+        self.symbols
+            .iter()
+            .map(|symbol| symbol.inventory.view(symbol.settings.symbol))
+            .fold((0, 0), |(realized, unrealized), view| {
+                (
+                    realized + view.realized_pnl,
+                    unrealized + view.unrealized_pnl,
+                )
+            })
     }
 
     /// Open orders the gate tracks.

@@ -48,9 +48,11 @@
 mod config;
 mod gate;
 mod hash;
+mod inventory;
 mod reject;
 mod tables;
 
 pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
 pub use gate::{ControlError, KillTarget, RiskGate};
+pub use inventory::PositionView;
 pub use reject::{KillScope, RiskReject};

@@ -57,6 +57,7 @@ fn matcher_config() -> MatcherConfig {
         self_match: SelfMatch::CancelResting,
         cross_price: CrossPrice::Midpoint,
         improvement_increment: Price::HUNDREDTH_CENT,
+        firm_account: ClientId::new(0),
         symbols: vec![SymbolConfig {
             symbol: SYMBOL,
             reference_price: Price::from_micros(10_000_000),
@@ -75,6 +76,8 @@ fn matcher_config() -> MatcherConfig {
                 short_max: 1_000,
                 principal_size_max: 300,
                 route_residual: true,
+                soft_limit: 0,
+                hedge: false,
             },
         }],
     }
@@ -218,6 +221,9 @@ proptest! {
                 prop_assert!(exposure >= 0, "client {} exposure {} is negative", client, exposure);
                 prop_assert_eq!(exposure, expected, "client {} at step {}", client, step);
             }
+            // The inventory book follows the matcher's position exactly.
+            let inventory = gate.inventory(SYMBOL).unwrap();
+            prop_assert_eq!(Some(inventory.quantity), matcher.position(SYMBOL), "inventory at step {}", step);
         }
     }
 }

@@ -117,6 +117,7 @@ pub(crate) fn config() -> MatcherConfig {
         self_match: SelfMatch::CancelResting,
         cross_price: CrossPrice::Midpoint,
         improvement_increment: Price::HUNDREDTH_CENT,
+        firm_account: ClientId::new(0),
         symbols: (0..SYMBOLS)
             .map(|index| SymbolConfig {
                 symbol: SymbolId::new(index),
@@ -136,6 +137,8 @@ pub(crate) fn config() -> MatcherConfig {
                     short_max: 20_000,
                     principal_size_max: 500,
                     route_residual: true,
+                    soft_limit: 0,
+                    hedge: false,
                 },
             })
             .collect(),

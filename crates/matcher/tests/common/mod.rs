@@ -32,6 +32,8 @@ pub(crate) fn settings(mode: Mode) -> SymbolSettings {
         short_max: 1_000,
         principal_size_max: 500,
         route_residual: true,
+        soft_limit: 0,
+        hedge: false,
     }
 }
 
@@ -44,6 +46,7 @@ pub(crate) fn config(mode: Mode) -> MatcherConfig {
         self_match: SelfMatch::CancelResting,
         cross_price: CrossPrice::Midpoint,
         improvement_increment: Price::HUNDREDTH_CENT,
+        firm_account: ClientId::new(0),
         symbols: vec![
             SymbolConfig {
                 symbol: TEN,

@@ -815,6 +815,7 @@ impl Model {
             side: order.side,
             quantity: Quantity::new(order.routed),
             limit: order.limit().map(Price::from_micros),
+            capacity: Capacity::Agency,
         }));
     }
 
