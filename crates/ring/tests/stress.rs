@@ -15,7 +15,8 @@ impl Probe {
     fn new(sequence: u64) -> Probe {
         let mut words = [0u64; 7];
         for (index, word) in words.iter_mut().enumerate() {
-            *word = sequence.rotate_left(index as u32 * 9) ^ (0x9E37_79B9_7F4A_7C15 * index as u64);
+            *word = sequence.rotate_left(index as u32 * 9)
+                ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(index as u64);
         }
         Probe(words)
     }

@@ -6,6 +6,7 @@ use crossline_types::{
     SymbolId, Timestamp,
 };
 
+use crate::admin::{AdminCause, AdminChange, AdminRecord, Pending, Setting};
 use crate::config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
 use crate::inventory::{Position, PositionView};
 use crate::reject::{KillScope, RiskReject};
@@ -56,6 +57,35 @@ pub struct RiskGate {
     locates: Locates,
     locates_max: u32,
     firm_killed: bool,
+    /// Temporary admin changes waiting for their expiry, in arrival order.
+    pending: Vec<Pending>,
+    /// The earliest expiry in `pending`.
+    next_expiry: Option<Timestamp>,
+}
+
+/// Most temporary admin changes waiting for their expiry at once.
+pub const PENDING_CHANGES_MAX: usize = 1_024;
+
+/// How a check is run: live, or replaying a journaled verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    /// Every control; book on acceptance.
+    Check,
+    /// Replaying an acceptance: every control but credit; book.
+    Book,
+    /// Replaying a credit or capacity refusal: the other controls' side effects (the
+    /// message counted), nothing booked.
+    Skip,
+}
+
+/// A journaled verdict the gate does not reproduce on replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("journal says {recorded:?}, the gate now says {replayed:?}")]
+pub struct ReplayMismatch {
+    /// The verdict in the journal.
+    pub recorded: Result<(), RiskReject>,
+    /// The verdict on replay.
+    pub replayed: Result<(), RiskReject>,
 }
 
 /// The target of a kill switch.
@@ -84,6 +114,25 @@ pub enum ControlError {
     /// A band whose low edge is above its high edge.
     #[error("price band {0}–{1} is empty")]
     EmptyBand(Price, Price),
+    /// A negative credit limit or order notional.
+    #[error("{field} {value} must not be negative")]
+    Negative {
+        /// The setting.
+        field: &'static str,
+        /// The value.
+        value: Price,
+    },
+    /// Too many temporary changes are waiting for their expiry.
+    #[error("{PENDING_CHANGES_MAX} temporary changes are already waiting for their expiry")]
+    TooManyTemporary,
+    /// A temporary change whose expiry is not after the time it arrives.
+    #[error("expiry {expires_at} is not after the change's time {now}")]
+    ExpiryPassed {
+        /// The expiry asked for.
+        expires_at: Timestamp,
+        /// The time of the admin message.
+        now: Timestamp,
+    },
 }
 
 fn dense_index(
@@ -182,6 +231,8 @@ impl RiskGate {
             locates: Locates::new(config.locates_max),
             locates_max: config.locates_max,
             firm_killed: false,
+            pending: Vec::with_capacity(PENDING_CHANGES_MAX),
+            next_expiry: None,
         })
     }
 
@@ -203,6 +254,46 @@ impl RiskGate {
     /// The first control that refuses it; nothing is booked then, except that the
     /// message still counts toward the client's rate.
     pub fn check_new_order(&mut self, time: Timestamp, order: &NewOrder) -> Result<(), RiskReject> {
+        self.new_order(time, order, Usage::Check)
+    }
+
+    /// Replays a journaled new order with the verdict the gate gave it then. Credit and
+    /// the open-order table depend on when the matcher's events came back, which a
+    /// replay does not reproduce, so for those two controls the journal's verdict
+    /// stands; every other control is re-run and must agree.
+    ///
+    /// # Errors
+    /// [`ReplayMismatch`] when the journal and the gate disagree: a corrupt journal, or
+    /// one from a different configuration.
+    pub fn replay_new_order(
+        &mut self,
+        time: Timestamp,
+        order: &NewOrder,
+        recorded: Result<(), RiskReject>,
+    ) -> Result<(), ReplayMismatch> {
+        let usage = match recorded {
+            Ok(()) => Usage::Book,
+            Err(reject) if reject.depends_on_feedback() => Usage::Skip,
+            Err(_) => Usage::Check,
+        };
+        let replayed = self.new_order(time, order, usage);
+        let agrees = match (usage, replayed) {
+            (Usage::Check, replayed) => replayed == recorded,
+            (_, replayed) => replayed.is_ok(),
+        };
+        if agrees {
+            Ok(())
+        } else {
+            Err(ReplayMismatch { recorded, replayed })
+        }
+    }
+
+    fn new_order(
+        &mut self,
+        time: Timestamp,
+        order: &NewOrder,
+        usage: Usage,
+    ) -> Result<(), RiskReject> {
         let client = self
             .client_slot(order.client)
             .ok_or(RiskReject::UnknownClient)?;
@@ -247,11 +338,15 @@ impl RiskGate {
         if order.side.is_short() {
             self.check_short_sale(order, symbol)?;
         }
-        self.check_credit(client, notional)?;
+        if usage == Usage::Check {
+            self.check_credit(client, notional)?;
+        }
         if self.open.is_full() {
             return Err(RiskReject::OrdersFull);
         }
-        self.book(client, order, price, notional);
+        if usage != Usage::Skip {
+            self.book(client, order, price, notional);
+        }
         Ok(())
     }
 
@@ -444,6 +539,43 @@ impl RiskGate {
     /// # Errors
     /// The first control that refuses it.
     pub fn check_replace(&mut self, time: Timestamp, replace: &Replace) -> Result<(), RiskReject> {
+        self.replace(time, replace, Usage::Check)
+    }
+
+    /// Replays a journaled cancel/replace with its recorded verdict, as
+    /// [`RiskGate::replay_new_order`] does for new orders.
+    ///
+    /// # Errors
+    /// [`ReplayMismatch`] when the journal and the gate disagree.
+    pub fn replay_replace(
+        &mut self,
+        time: Timestamp,
+        replace: &Replace,
+        recorded: Result<(), RiskReject>,
+    ) -> Result<(), ReplayMismatch> {
+        let usage = match recorded {
+            Ok(()) => Usage::Book,
+            Err(reject) if reject.depends_on_feedback() => Usage::Skip,
+            Err(_) => Usage::Check,
+        };
+        let replayed = self.replace(time, replace, usage);
+        let agrees = match (usage, replayed) {
+            (Usage::Check, replayed) => replayed == recorded,
+            (_, replayed) => replayed.is_ok(),
+        };
+        if agrees {
+            Ok(())
+        } else {
+            Err(ReplayMismatch { recorded, replayed })
+        }
+    }
+
+    fn replace(
+        &mut self,
+        time: Timestamp,
+        replace: &Replace,
+        usage: Usage,
+    ) -> Result<(), RiskReject> {
         let client = self
             .client_slot(replace.client)
             .ok_or(RiskReject::UnknownClient)?;
@@ -472,9 +604,11 @@ impl RiskGate {
             }
             let leaves = replace.quantity.shares().saturating_sub(open.filled);
             let after = i128::from(leaves) * i128::from(replace.price.micros());
-            self.check_credit(client, after - open.open_notional())?;
+            if usage == Usage::Check {
+                self.check_credit(client, after - open.open_notional())?;
+            }
         }
-        if renamed {
+        if renamed && usage != Usage::Skip {
             self.clients[client]
                 .used_ids
                 .insert(replace.client_order_id.get());
@@ -641,6 +775,192 @@ impl RiskGate {
                     });
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Applies an admin message at `now` (the message's time): sets the value, and
+    /// remembers a temporary one's old value for its expiry. A kill switch turned on
+    /// passes the cancels of the open orders in its scope to `cancel`.
+    ///
+    /// # Errors
+    /// [`ControlError`] naming what is wrong; nothing changes then.
+    pub fn apply_admin(
+        &mut self,
+        now: Timestamp,
+        change: &AdminChange,
+        cancel: impl FnMut(Cancel),
+    ) -> Result<AdminRecord, ControlError> {
+        if let Some(expires_at) = change.expires_at {
+            if expires_at <= now {
+                return Err(ControlError::ExpiryPassed { expires_at, now });
+            }
+            if self.pending.len() >= PENDING_CHANGES_MAX {
+                return Err(ControlError::TooManyTemporary);
+            }
+        }
+        let old = self.setting(change.setting)?;
+        self.set(change.setting, cancel)?;
+        if let Some(expires_at) = change.expires_at {
+            self.pending.push(Pending {
+                expires_at,
+                operator: change.operator,
+                old,
+                new: change.setting,
+            });
+            self.next_expiry = Some(
+                self.next_expiry
+                    .map_or(expires_at, |next| next.min(expires_at)),
+            );
+        }
+        Ok(AdminRecord {
+            operator: change.operator,
+            old,
+            new: change.setting,
+            expires_at: change.expires_at,
+            cause: AdminCause::Message,
+        })
+    }
+
+    /// Reverts every temporary change whose expiry is at or before `now`, earliest first
+    /// (arrival order among equal expiries), reporting each to `record`. A change whose
+    /// value a later change replaced is not reverted ([`AdminCause::Superseded`]). The
+    /// sequencer calls this with each input's time before the input itself.
+    pub fn expire(
+        &mut self,
+        now: Timestamp,
+        mut record: impl FnMut(AdminRecord),
+        mut cancel: impl FnMut(Cancel),
+    ) {
+        if self.next_expiry.is_none_or(|next| next > now) {
+            return;
+        }
+        while let Some(index) = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, pending)| pending.expires_at <= now)
+            .min_by_key(|(index, pending)| (pending.expires_at, *index))
+            .map(|(index, _)| index)
+        {
+            let pending = self.pending.remove(index);
+            // The target was known when the change was made, and targets never go away.
+            let Ok(current) = self.setting(pending.new) else {
+                continue;
+            };
+            let (new, cause) =
+                if current == pending.new && self.set(pending.old, &mut cancel).is_ok() {
+                    (pending.old, AdminCause::Expired)
+                } else {
+                    (current, AdminCause::Superseded)
+                };
+            record(AdminRecord {
+                operator: pending.operator,
+                old: current,
+                new,
+                expires_at: None,
+                cause,
+            });
+        }
+        self.next_expiry = self.pending.iter().map(|pending| pending.expires_at).min();
+    }
+
+    /// The current value of the setting `like` names (its value is ignored).
+    fn setting(&self, like: Setting) -> Result<Setting, ControlError> {
+        let client = |id: ClientId| {
+            self.client_slot(id)
+                .map(|slot| &self.clients[slot])
+                .ok_or(ControlError::UnknownClient(id))
+        };
+        let symbol = |id: SymbolId| {
+            self.symbol_slot(id)
+                .map(|slot| &self.symbols[slot])
+                .ok_or(ControlError::UnknownSymbol(id))
+        };
+        Ok(match like {
+            Setting::CreditLimit(id, _) => {
+                Setting::CreditLimit(id, client(id)?.limits.credit_limit)
+            }
+            Setting::OrderQuantityMax(id, _) => {
+                Setting::OrderQuantityMax(id, client(id)?.limits.order_quantity_max)
+            }
+            Setting::OrderNotionalMax(id, _) => {
+                Setting::OrderNotionalMax(id, client(id)?.limits.order_notional_max)
+            }
+            Setting::MessagesPerSecond(id, _) => {
+                Setting::MessagesPerSecond(id, client(id)?.limits.messages_per_second)
+            }
+            Setting::MarketOrderAdvPpm(id, _) => {
+                Setting::MarketOrderAdvPpm(id, client(id)?.limits.market_order_adv_ppm)
+            }
+            Setting::Restricted(id, _) => Setting::Restricted(id, symbol(id)?.settings.restricted),
+            Setting::Halted(id, _) => Setting::Halted(id, symbol(id)?.halted),
+            Setting::Band(id, _) => Setting::Band(id, symbol(id)?.band),
+            Setting::Rule201(id, _) => Setting::Rule201(id, symbol(id)?.rule_201),
+            Setting::AverageDailyVolume(id, _) => {
+                Setting::AverageDailyVolume(id, symbol(id)?.settings.average_daily_volume)
+            }
+            Setting::KillSwitch(target, _) => {
+                let on = match target {
+                    KillTarget::Firm => self.firm_killed,
+                    KillTarget::Symbol(id) => symbol(id)?.killed,
+                    KillTarget::Client(id) => client(id)?.killed,
+                };
+                Setting::KillSwitch(target, on)
+            }
+        })
+    }
+
+    /// Sets a value (its target checked by [`RiskGate::setting`] first).
+    fn set(&mut self, setting: Setting, cancel: impl FnMut(Cancel)) -> Result<(), ControlError> {
+        let negative = |field, value: Price| {
+            if value < Price::ZERO {
+                Err(ControlError::Negative { field, value })
+            } else {
+                Ok(())
+            }
+        };
+        let client = |gate: &mut RiskGate, id: ClientId| {
+            gate.client_slot(id).ok_or(ControlError::UnknownClient(id))
+        };
+        let symbol = |gate: &mut RiskGate, id: SymbolId| {
+            gate.symbol_slot(id).ok_or(ControlError::UnknownSymbol(id))
+        };
+        match setting {
+            Setting::CreditLimit(id, value) => {
+                negative("credit_limit", value)?;
+                let slot = client(self, id)?;
+                self.clients[slot].limits.credit_limit = value;
+            }
+            Setting::OrderQuantityMax(id, value) => {
+                let slot = client(self, id)?;
+                self.clients[slot].limits.order_quantity_max = value;
+            }
+            Setting::OrderNotionalMax(id, value) => {
+                negative("order_notional_max", value)?;
+                let slot = client(self, id)?;
+                self.clients[slot].limits.order_notional_max = value;
+            }
+            Setting::MessagesPerSecond(id, value) => {
+                let slot = client(self, id)?;
+                self.clients[slot].limits.messages_per_second = value;
+            }
+            Setting::MarketOrderAdvPpm(id, value) => {
+                let slot = client(self, id)?;
+                self.clients[slot].limits.market_order_adv_ppm = value;
+            }
+            Setting::Restricted(id, on) => {
+                let slot = symbol(self, id)?;
+                self.symbols[slot].settings.restricted = on;
+            }
+            Setting::Halted(id, on) => self.set_halted(id, on)?,
+            Setting::Band(id, band) => self.set_band(id, band)?,
+            Setting::Rule201(id, on) => self.set_rule_201(id, on)?,
+            Setting::AverageDailyVolume(id, value) => {
+                let slot = symbol(self, id)?;
+                self.symbols[slot].settings.average_daily_volume = value;
+            }
+            Setting::KillSwitch(target, on) => self.set_kill_switch(target, on, cancel)?,
         }
         Ok(())
     }

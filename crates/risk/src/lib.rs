@@ -45,6 +45,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin;
 mod config;
 mod gate;
 mod hash;
@@ -52,7 +53,8 @@ mod inventory;
 mod reject;
 mod tables;
 
+pub use admin::{AdminCause, AdminChange, AdminRecord, Setting};
 pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
-pub use gate::{ControlError, KillTarget, RiskGate};
+pub use gate::{ControlError, KillTarget, ReplayMismatch, RiskGate, PENDING_CHANGES_MAX};
 pub use inventory::PositionView;
 pub use reject::{KillScope, RiskReject};

@@ -2,7 +2,9 @@
 //! matcher's events, kill switches and ends of day, under a counting global allocator.
 
 use crossline_matcher::{CancelReason, Contra, Event, Execution, NbboPrices};
-use crossline_risk::{ClientLimits, CollarTier, KillTarget, RiskConfig, RiskGate, SymbolRisk};
+use crossline_risk::{
+    AdminChange, ClientLimits, CollarTier, KillTarget, RiskConfig, RiskGate, Setting, SymbolRisk,
+};
 use crossline_testkit::{count_allocations, CountingAllocator};
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType,
@@ -152,6 +154,23 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                     }
                     if (state >> 24) % 5_000 == 0 {
                         gate.end_of_day();
+                    }
+                    if (state >> 24) % 50 == 0 {
+                        let change = AdminChange {
+                            operator: 7,
+                            setting: Setting::CreditLimit(
+                                client,
+                                Price::from_micros(
+                                    ((state >> 32) % 1_000_000) as i64 * 1_000_000_000,
+                                ),
+                            ),
+                            expires_at: Some(Timestamp::new(time.nanos() + 5_000_000)),
+                        };
+                        let _ = gate.apply_admin(time, &change, |_| {});
+                    }
+                    gate.expire(time, |_| {}, |cancel| cancels.push(cancel));
+                    if cancels.len() > 1_000 {
+                        cancels.clear();
                     }
                 }
             }
