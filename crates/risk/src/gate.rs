@@ -78,14 +78,24 @@ enum Usage {
     Skip,
 }
 
-/// A journaled verdict the gate does not reproduce on replay.
+/// A journaled verdict the gate does not reproduce on replay, as reason codes (`None`:
+/// accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("journal says {recorded:?}, the gate now says {replayed:?}")]
+#[error("the journal's verdict is {recorded:?}, the gate's on replay is {replayed:?} (reason codes; None: accepted)")]
 pub struct ReplayMismatch {
     /// The verdict in the journal.
-    pub recorded: Result<(), RiskReject>,
+    pub recorded: Option<u16>,
     /// The verdict on replay.
-    pub replayed: Result<(), RiskReject>,
+    pub replayed: Option<u16>,
+}
+
+impl ReplayMismatch {
+    fn new(recorded: Result<(), RiskReject>, replayed: Result<(), RiskReject>) -> ReplayMismatch {
+        ReplayMismatch {
+            recorded: recorded.err().map(|reject| reject.code()),
+            replayed: replayed.err().map(|reject| reject.code()),
+        }
+    }
 }
 
 /// The target of a kill switch.
@@ -284,7 +294,7 @@ impl RiskGate {
         if agrees {
             Ok(())
         } else {
-            Err(ReplayMismatch { recorded, replayed })
+            Err(ReplayMismatch::new(recorded, replayed))
         }
     }
 
@@ -566,7 +576,7 @@ impl RiskGate {
         if agrees {
             Ok(())
         } else {
-            Err(ReplayMismatch { recorded, replayed })
+            Err(ReplayMismatch::new(recorded, replayed))
         }
     }
 
