@@ -27,6 +27,20 @@ pub enum Input {
     EndOfDay,
     /// The firm changed a symbol's settings.
     Settings(SettingsChange),
+    /// A kill switch: cancel every client order in scope.
+    MassCancel(MassCancel),
+}
+
+/// The scope of a mass cancel: the client orders of `client` (any client when `None`) in
+/// `symbol` (any symbol when `None`). Shares out at a venue are cancelled when the venue
+/// returns them instead of resting again. The firm's own hedge orders are not cancelled
+/// (turn hedging off with a settings change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MassCancel {
+    /// Only this client's orders.
+    pub client: Option<ClientId>,
+    /// Only orders in this symbol.
+    pub symbol: Option<SymbolId>,
 }
 
 /// A venue's execution of a child order.
@@ -208,6 +222,9 @@ pub enum CancelReason {
     /// The venue cancelled the routed child and the order cannot rest.
     #[error("the venue cancelled the routed remainder")]
     VenueCancelled,
+    /// A kill switch cancelled it (a mass cancel).
+    #[error("cancelled by a kill switch")]
+    KillSwitch,
 }
 
 /// Why a cancel or cancel/replace request was refused (the order is unchanged).

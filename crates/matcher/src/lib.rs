@@ -86,6 +86,6 @@ pub use config::{
 };
 pub use io::{
     CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
-    NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
+    MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
 };
 pub use matcher::{Matcher, OrderState, PrefetchStage, HEDGE_ORDER_BIT};

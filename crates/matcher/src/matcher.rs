@@ -14,7 +14,7 @@ use crate::config::{
 };
 use crate::io::{
     CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
-    NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
+    MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
 };
 use crate::pricing::{self, Inventory, Nbbo};
 use crate::state::{Order, Orders, Symbol};
@@ -200,6 +200,7 @@ impl Matcher {
             Input::VenueCancel(cancel) => self.venue_cancel(time, cancel, emit),
             Input::EndOfDay => self.end_of_day(emit),
             Input::Settings(change) => self.settings(time, change, emit),
+            Input::MassCancel(scope) => self.mass_cancel(scope, emit),
         }
         if let Some(symbol) = self.touched.take() {
             self.hedge(sequence, symbol, time, emit);
@@ -241,6 +242,7 @@ impl Matcher {
                     Input::VenueFill(_)
                     | Input::VenueCancel(_)
                     | Input::Settings(_)
+                    | Input::MassCancel(_)
                     | Input::EndOfDay => return,
                 };
                 if let Some(state) = self.symbol(symbol) {
@@ -280,7 +282,7 @@ impl Matcher {
                 return;
             }
             Input::Settings(change) => change.symbol,
-            Input::EndOfDay => return,
+            Input::EndOfDay | Input::MassCancel(_) => return,
         };
         if let Some(state) = self.symbol(symbol) {
             state.prefetch();
@@ -1236,6 +1238,28 @@ impl Matcher {
         }
         let symbol = self.index_of(order.symbol).ok_or(unknown)?;
         Ok((slot, symbol))
+    }
+
+    /// A kill switch: cancels the client orders in scope, in order-table slot order
+    /// (deterministic: slots are handed out in input order). An order out at a venue
+    /// becomes immediate-or-cancel, so what the venue returns is cancelled, not rested.
+    fn mass_cancel(&mut self, scope: &MassCancel, emit: &mut impl FnMut(Event)) {
+        for slot in 0..self.orders.capacity() {
+            let Some(order) = self.orders.live(slot).copied() else {
+                continue;
+            };
+            let in_scope = !order.is_hedge()
+                && scope.client.is_none_or(|client| client == order.client)
+                && scope.symbol.is_none_or(|symbol| symbol == order.symbol);
+            if !in_scope {
+                continue;
+            }
+            if order.routed > 0 {
+                self.orders.get_mut(slot).time_in_force = TimeInForce::ImmediateOrCancel;
+            } else if let Some(symbol) = self.index_of(order.symbol) {
+                self.cancel_leaves(slot, symbol, CancelReason::KillSwitch, emit);
+            }
+        }
     }
 
     /// Expires resting day orders, symbol by symbol in id order, bids then asks, each in

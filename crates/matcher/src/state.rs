@@ -212,6 +212,18 @@ impl Orders {
         self.receipts[slot as usize] = receipt;
     }
 
+    /// Slots in the table.
+    pub(crate) fn capacity(&self) -> u32 {
+        // Built from a `u32`.
+        u32::try_from(self.slots.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The working order in `slot`, if the slot holds one.
+    pub(crate) fn live(&self, slot: u32) -> Option<&Order> {
+        let order = &self.slots[slot as usize];
+        (self.find_id(order.id) == Some(slot)).then_some(order)
+    }
+
     pub(crate) fn get(&self, slot: u32) -> &Order {
         &self.slots[slot as usize]
     }

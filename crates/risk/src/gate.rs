@@ -1,6 +1,6 @@
 //! The risk gate's state and checks.
 
-use crossline_matcher::Event;
+use crossline_matcher::{Event, MassCancel};
 use crossline_types::{
     Cancel, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, Replace, Side,
     SymbolId, Timestamp,
@@ -107,6 +107,24 @@ pub enum KillTarget {
     Symbol(SymbolId),
     /// Orders of one client.
     Client(ClientId),
+}
+
+impl KillTarget {
+    /// The matcher input that cancels the working orders in the switch's scope.
+    #[must_use]
+    pub fn mass_cancel(&self) -> MassCancel {
+        match *self {
+            KillTarget::Firm => MassCancel::default(),
+            KillTarget::Symbol(symbol) => MassCancel {
+                client: None,
+                symbol: Some(symbol),
+            },
+            KillTarget::Client(client) => MassCancel {
+                client: Some(client),
+                symbol: None,
+            },
+        }
+    }
 }
 
 /// Why a control change was refused.
@@ -742,18 +760,15 @@ impl RiskGate {
 
     // ---- controls ----
 
-    /// Turns a kill switch on or off. Turning one on also asks for the cancel of every
-    /// open order in its scope, in the gate's slot order (deterministic); each cancel
-    /// carries client order id 0, marking it as the gate's.
+    /// Turns a kill switch on or off. The gate then refuses new orders and replaces in
+    /// its scope (never cancels); cancelling the orders already working is the
+    /// matcher's, through [`KillTarget::mass_cancel`], which the sequencer sends when a
+    /// switch turns on: the matcher knows exactly which orders are working, whatever
+    /// events are still on their way back to the gate.
     ///
     /// # Errors
     /// [`ControlError`] for an unknown client or symbol.
-    pub fn set_kill_switch(
-        &mut self,
-        target: KillTarget,
-        on: bool,
-        mut cancel: impl FnMut(Cancel),
-    ) -> Result<(), ControlError> {
+    pub fn set_kill_switch(&mut self, target: KillTarget, on: bool) -> Result<(), ControlError> {
         match target {
             KillTarget::Firm => self.firm_killed = on,
             KillTarget::Symbol(symbol) => {
@@ -769,29 +784,11 @@ impl RiskGate {
                 self.clients[slot].killed = on;
             }
         }
-        if on {
-            for open in self.open.iter() {
-                let in_scope = match target {
-                    KillTarget::Firm => true,
-                    KillTarget::Symbol(symbol) => open.symbol == symbol,
-                    KillTarget::Client(client) => open.client == client,
-                };
-                if in_scope {
-                    cancel(Cancel {
-                        client: open.client,
-                        symbol: open.symbol,
-                        client_order_id: ClientOrderId::new(0),
-                        original_client_order_id: open.client_order_id,
-                    });
-                }
-            }
-        }
         Ok(())
     }
 
     /// Applies an admin message at `now` (the message's time): sets the value, and
-    /// remembers a temporary one's old value for its expiry. A kill switch turned on
-    /// passes the cancels of the open orders in its scope to `cancel`.
+    /// remembers a temporary one's old value for its expiry.
     ///
     /// # Errors
     /// [`ControlError`] naming what is wrong; nothing changes then.
@@ -799,7 +796,6 @@ impl RiskGate {
         &mut self,
         now: Timestamp,
         change: &AdminChange,
-        cancel: impl FnMut(Cancel),
     ) -> Result<AdminRecord, ControlError> {
         if let Some(expires_at) = change.expires_at {
             if expires_at <= now {
@@ -810,7 +806,7 @@ impl RiskGate {
             }
         }
         let old = self.setting(change.setting)?;
-        self.set(change.setting, cancel)?;
+        self.set(change.setting)?;
         if let Some(expires_at) = change.expires_at {
             self.pending.push(Pending {
                 expires_at,
@@ -836,12 +832,7 @@ impl RiskGate {
     /// (arrival order among equal expiries), reporting each to `record`. A change whose
     /// value a later change replaced is not reverted ([`AdminCause::Superseded`]). The
     /// sequencer calls this with each input's time before the input itself.
-    pub fn expire(
-        &mut self,
-        now: Timestamp,
-        mut record: impl FnMut(AdminRecord),
-        mut cancel: impl FnMut(Cancel),
-    ) {
+    pub fn expire(&mut self, now: Timestamp, mut record: impl FnMut(AdminRecord)) {
         if self.next_expiry.is_none_or(|next| next > now) {
             return;
         }
@@ -858,12 +849,11 @@ impl RiskGate {
             let Ok(current) = self.setting(pending.new) else {
                 continue;
             };
-            let (new, cause) =
-                if current == pending.new && self.set(pending.old, &mut cancel).is_ok() {
-                    (pending.old, AdminCause::Expired)
-                } else {
-                    (current, AdminCause::Superseded)
-                };
+            let (new, cause) = if current == pending.new && self.set(pending.old).is_ok() {
+                (pending.old, AdminCause::Expired)
+            } else {
+                (current, AdminCause::Superseded)
+            };
             record(AdminRecord {
                 operator: pending.operator,
                 old: current,
@@ -922,7 +912,7 @@ impl RiskGate {
     }
 
     /// Sets a value (its target checked by [`RiskGate::setting`] first).
-    fn set(&mut self, setting: Setting, cancel: impl FnMut(Cancel)) -> Result<(), ControlError> {
+    fn set(&mut self, setting: Setting) -> Result<(), ControlError> {
         let negative = |field, value: Price| {
             if value < Price::ZERO {
                 Err(ControlError::Negative { field, value })
@@ -970,7 +960,7 @@ impl RiskGate {
                 let slot = symbol(self, id)?;
                 self.symbols[slot].settings.average_daily_volume = value;
             }
-            Setting::KillSwitch(target, on) => self.set_kill_switch(target, on, cancel)?,
+            Setting::KillSwitch(target, on) => self.set_kill_switch(target, on)?,
         }
         Ok(())
     }
@@ -1101,6 +1091,12 @@ impl RiskGate {
                     unrealized + view.unrealized_pnl,
                 )
             })
+    }
+
+    /// The most open orders the gate tracks (its configured `orders_max`).
+    #[must_use]
+    pub fn orders_max(&self) -> u32 {
+        self.open.capacity()
     }
 
     /// Open orders the gate tracks.

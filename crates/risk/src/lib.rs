@@ -51,6 +51,7 @@ mod gate;
 mod hash;
 mod inventory;
 mod reject;
+mod sequencer;
 mod tables;
 
 pub use admin::{AdminCause, AdminChange, AdminRecord, Setting};
@@ -58,3 +59,7 @@ pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRi
 pub use gate::{ControlError, KillTarget, ReplayMismatch, RiskGate, PENDING_CHANGES_MAX};
 pub use inventory::PositionView;
 pub use reject::{KillScope, RiskReject};
+pub use sequencer::{
+    Command, Journal, NoJournal, Output, Record, ReplayError, Sequenced, Sequencer, SequencerAgent,
+    Stamped, Verdict,
+};

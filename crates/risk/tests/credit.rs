@@ -4,84 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use crossline_book::BookConfig;
-use crossline_matcher::{
-    CrossPrice, Event, Input, Matcher, MatcherConfig, Mode, SelfMatch, SymbolConfig,
-    SymbolSettings, UnusableNbbo, VenueCancel, VenueFill,
-};
-use crossline_risk::{ClientLimits, CollarTier, RiskConfig, RiskGate};
+use crossline_matcher::{Event, Input, Matcher, VenueCancel, VenueFill};
+use crossline_risk::RiskGate;
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, NewOrder, OrderId, OrderType, Price, Quantity,
-    Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
+    Quote, Replace, SequenceNumber, Side, TimeInForce, Timestamp,
 };
 use proptest::prelude::*;
 
-const SYMBOL: SymbolId = SymbolId::new(1);
-const CLIENTS: u32 = 3;
+mod common;
 
-fn risk_config() -> RiskConfig {
-    RiskConfig {
-        clients: (1..=CLIENTS)
-            .map(|client| ClientLimits {
-                client: ClientId::new(client),
-                credit_limit: Price::from_micros(60_000 * 1_000_000),
-                order_quantity_max: Quantity::new(2_000),
-                order_notional_max: Price::from_micros(25_000 * 1_000_000),
-                messages_per_second: 1_000_000,
-                message_burst: 1_000,
-                market_order_adv_ppm: 1_000_000,
-                client_order_ids_max: 10_000,
-            })
-            .collect(),
-        symbols: vec![crossline_risk::SymbolRisk {
-            symbol: SYMBOL,
-            average_daily_volume: 10_000_000,
-            restricted: false,
-        }],
-        collar: vec![CollarTier {
-            below: Price::MAX,
-            ppm: 100_000,
-            minimum: Price::CENT,
-        }],
-        orders_max: 256,
-        locates_max: 8,
-    }
-}
-
-fn matcher_config() -> MatcherConfig {
-    MatcherConfig {
-        orders_max: 256,
-        gross_notional_max: Price::from_micros(1_000_000 * 1_000_000),
-        nbbo_stale_after_ns: u64::MAX,
-        unusable_nbbo: UnusableNbbo::Route,
-        self_match: SelfMatch::CancelResting,
-        cross_price: CrossPrice::Midpoint,
-        improvement_increment: Price::HUNDREDTH_CENT,
-        firm_account: ClientId::new(0),
-        symbols: vec![SymbolConfig {
-            symbol: SYMBOL,
-            reference_price: Price::from_micros(10_000_000),
-            book: BookConfig {
-                orders_max: 128,
-                tick: Price::CENT,
-                window_levels: 256,
-                far_levels_max: 64,
-            },
-            settings: SymbolSettings {
-                mode: Mode::Passive,
-                improvement_spread_ppm: 100_000,
-                improvement_min: Price::HUNDREDTH_CENT,
-                skew_ppm: 0,
-                long_max: 1_000,
-                short_max: 1_000,
-                principal_size_max: 300,
-                route_residual: true,
-                soft_limit: 0,
-                hedge: false,
-            },
-        }],
-    }
-}
+use common::{matcher_config, risk_config, CLIENTS, SYMBOL};
 
 #[derive(Default)]
 struct Books {

@@ -45,7 +45,6 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
         locates_max: 16,
     };
     let mut gate = RiskGate::new(&config).unwrap();
-    let mut cancels = Vec::with_capacity(4_096);
     // Recently accepted orders, for the events and replaces to name: a fixed ring.
     let mut recent = vec![(ClientId::new(1), ClientOrderId::new(0)); 1_024];
     let mut recent_count = 0usize;
@@ -146,11 +145,8 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                 }
                 _ => {
                     if (state >> 24) % 200 == 0 {
-                        cancels.clear();
-                        let _ = gate.set_kill_switch(KillTarget::Symbol(symbol), true, |cancel| {
-                            cancels.push(cancel)
-                        });
-                        let _ = gate.set_kill_switch(KillTarget::Symbol(symbol), false, |_| {});
+                        let _ = gate.set_kill_switch(KillTarget::Symbol(symbol), true);
+                        let _ = gate.set_kill_switch(KillTarget::Symbol(symbol), false);
                     }
                     if (state >> 24) % 5_000 == 0 {
                         gate.end_of_day();
@@ -166,12 +162,9 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                             ),
                             expires_at: Some(Timestamp::new(time.nanos() + 5_000_000)),
                         };
-                        let _ = gate.apply_admin(time, &change, |_| {});
+                        let _ = gate.apply_admin(time, &change);
                     }
-                    gate.expire(time, |_| {}, |cancel| cancels.push(cancel));
-                    if cancels.len() > 1_000 {
-                        cancels.clear();
-                    }
+                    gate.expire(time, |_| {});
                 }
             }
         }

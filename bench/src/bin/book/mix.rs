@@ -89,6 +89,7 @@ impl Recording {
                 Input::VenueCancel(_) => "venue_cancel",
                 Input::EndOfDay => "end_of_day",
                 Input::Settings(_) => "settings",
+                Input::MassCancel(_) => "mass_cancel",
             };
             match counts.iter_mut().find(|(name, _)| *name == kind) {
                 Some((_, count)) => *count += 1,

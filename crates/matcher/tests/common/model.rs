@@ -193,6 +193,10 @@ impl Model {
                 }
                 self.refresh_active(s, now, out);
             }
+            // Mass cancels are tested end to end through the sequencer
+            // (crates/risk/tests/sequencer.rs); the model's command generator never
+            // produces one.
+            Input::MassCancel(_) => panic!("the reference model does not model mass cancels"),
             Input::EndOfDay => {
                 for s in 0..self.symbols.len() {
                     for buy in [true, false] {

@@ -1,0 +1,524 @@
+//! The sequencer: the risk gate as the single point every state-changing input passes.
+//!
+//! Each command from the ingress agents (client orders, market data, venue reports, stock
+//! loan locates, admin messages, the end of the day) arrives stamped with its time. The
+//! sequencer gives it the next sequence number, decides it (the gate's verdict),
+//! appends the decision to the journal *before* anything downstream sees it
+//! (write-ahead), and then passes what it caused on: the input to the matcher, a reject
+//! to the client, an audit record to operators. Inputs the gate itself causes (the mass
+//! cancel of a kill switch, one input whatever its scope holds) take the next sequence
+//! numbers, deterministically, so they need no journal record of their own; nor do the
+//! reverts of expired admin changes, which follow from the inputs' times.
+//!
+//! Replaying the journal through [`Sequencer::replay`] rebuilds the gate exactly, and
+//! emits the same matcher inputs with the same sequence numbers: the matcher, a pure
+//! state machine, then rebuilds too.
+
+use std::collections::VecDeque;
+
+use crossline_agent::Agent;
+use crossline_matcher::{Event, Input, SettingsChange, VenueCancel, VenueFill};
+use crossline_ring::{Consumer, Producer};
+use crossline_types::{
+    Cancel, ClientId, ClientOrderId, NewOrder, Quote, Replace, SequenceNumber, SymbolId, Timestamp,
+};
+
+use crate::admin::{AdminCause, AdminChange, AdminRecord, Setting};
+use crate::gate::{ControlError, ReplayMismatch, RiskGate};
+use crate::reject::RiskReject;
+
+/// What arrives at the sequencer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// A client's new order.
+    NewOrder(NewOrder),
+    /// A client's cancel.
+    Cancel(Cancel),
+    /// A client's cancel/replace.
+    Replace(Replace),
+    /// A national best bid and offer.
+    Nbbo(Quote),
+    /// A venue's fill of a routed order.
+    VenueFill(VenueFill),
+    /// A venue returning a routed order's shares.
+    VenueCancel(VenueCancel),
+    /// Shares the stock loan desk located for a client's short sales.
+    Locate {
+        /// The client.
+        client: ClientId,
+        /// The symbol.
+        symbol: SymbolId,
+        /// Shares located.
+        shares: u64,
+    },
+    /// A change of a risk limit or control.
+    Admin(AdminChange),
+    /// A change of a symbol's internalization settings (mode, improvement, inventory
+    /// limits, soft limit, hedging).
+    Settings(SettingsChange),
+    /// The trading day ends.
+    EndOfDay,
+}
+
+/// A command with the time it arrived (stamped by the ingress agent: the only place in
+/// the pipeline that reads a clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamped {
+    /// Arrival time.
+    pub time: Timestamp,
+    /// The command.
+    pub command: Command,
+}
+
+/// The sequencer's decision on a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Passed on (to the matcher, or applied to the gate).
+    Accepted,
+    /// A client message the gate refused.
+    Rejected(RiskReject),
+    /// A control message (locate, admin) that could not be applied.
+    Refused(ControlError),
+    /// An admin message applied: who, what, the old and the new value.
+    Admin(AdminRecord),
+}
+
+/// One journal record: a command, its sequence number and time, and the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// The command's sequence number (inputs it causes follow it).
+    pub sequence: SequenceNumber,
+    /// Its time.
+    pub time: Timestamp,
+    /// The command.
+    pub command: Command,
+    /// What the sequencer decided.
+    pub verdict: Verdict,
+}
+
+/// Where the sequencer writes its records, before their effects leave it. The memory-
+/// mapped journal implements it; `Vec<Record>` does for tests and tools.
+pub trait Journal {
+    /// Appends one record (durably, for a real journal) before returning.
+    fn append(&mut self, record: &Record);
+}
+
+impl Journal for Vec<Record> {
+    fn append(&mut self, record: &Record) {
+        self.push(*record);
+    }
+}
+
+/// A journal that keeps nothing: for benchmarks and for replays (whose records are
+/// already journaled).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn append(&mut self, _: &Record) {}
+}
+
+/// A matcher input with its sequence number and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sequenced {
+    /// Sequence number (a new order's engine id).
+    pub sequence: SequenceNumber,
+    /// Time.
+    pub time: Timestamp,
+    /// The input.
+    pub input: Input,
+}
+
+/// What the sequencer passes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// An input for the matcher.
+    Matcher(Sequenced),
+    /// A client message the gate refused: the client hears of it.
+    Rejected {
+        /// The command's sequence number.
+        sequence: SequenceNumber,
+        /// The client.
+        client: ClientId,
+        /// The client's id of the refused message.
+        client_order_id: ClientOrderId,
+        /// Why.
+        reason: RiskReject,
+    },
+    /// A locate or admin message that could not be applied: operators hear of it.
+    Refused {
+        /// The command's sequence number.
+        sequence: SequenceNumber,
+        /// Why.
+        error: ControlError,
+    },
+    /// An admin change made, or a temporary one expired: for operators and the audit
+    /// trail.
+    Admin(AdminRecord),
+}
+
+/// Why a journal could not be replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// Records are missing or out of order.
+    #[error("journal record has sequence {found}; expected {expected}")]
+    Sequence {
+        /// The sequence number the next record must have.
+        expected: SequenceNumber,
+        /// The one it has.
+        found: SequenceNumber,
+    },
+    /// The gate decided a record differently from the journal.
+    #[error("record {sequence}: {mismatch}")]
+    Verdict {
+        /// The record.
+        sequence: SequenceNumber,
+        /// How.
+        mismatch: ReplayMismatch,
+    },
+    /// An admin or locate message came out differently from the journal.
+    #[error("record {sequence}: the control message's outcome differs from the journal's")]
+    Control {
+        /// The record.
+        sequence: SequenceNumber,
+    },
+}
+
+/// The risk gate as the sequencer. See the module documentation.
+pub struct Sequencer<J> {
+    gate: RiskGate,
+    journal: J,
+    next: u64,
+    /// Admin records of expiries, waiting to be passed on.
+    expired: Vec<AdminRecord>,
+}
+
+impl<J: Journal> Sequencer<J> {
+    /// A sequencer around `gate` whose first sequence number is `first`.
+    pub fn new(gate: RiskGate, journal: J, first: SequenceNumber) -> Sequencer<J> {
+        Sequencer {
+            gate,
+            journal,
+            next: first.get(),
+            expired: Vec::with_capacity(crate::gate::PENDING_CHANGES_MAX),
+        }
+    }
+
+    /// The gate, for queries.
+    pub fn gate(&self) -> &RiskGate {
+        &self.gate
+    }
+
+    /// The journal.
+    pub fn journal(&self) -> &J {
+        &self.journal
+    }
+
+    /// The sequence number the next command will get.
+    pub fn next_sequence(&self) -> SequenceNumber {
+        SequenceNumber::new(self.next)
+    }
+
+    /// A matcher event coming back: keeps credit usage and inventory exact.
+    pub fn on_event(&mut self, event: &Event) {
+        self.gate.on_event(event);
+    }
+
+    /// Sequences, decides and journals one command, then passes its effects to `out`.
+    pub fn submit(&mut self, stamped: &Stamped, out: &mut impl FnMut(Output)) {
+        self.expire(stamped.time, out);
+        let sequence = self.take_sequence();
+        let time = stamped.time;
+        // With no recorded verdict to disagree with, deciding cannot fail.
+        let Ok(verdict) = self.decide(time, &stamped.command, None) else {
+            return;
+        };
+        self.journal.append(&Record {
+            sequence,
+            time,
+            command: stamped.command,
+            verdict,
+        });
+        self.pass_on(sequence, time, &stamped.command, verdict, out);
+    }
+
+    /// Replays one journal record: the gate re-decides it (credit and capacity verdicts
+    /// are taken from the record) and the same outputs follow, with the same sequence
+    /// numbers. Nothing is journaled.
+    ///
+    /// # Errors
+    /// [`ReplayError`] when the record is out of sequence or decided differently.
+    pub fn replay(
+        &mut self,
+        record: &Record,
+        out: &mut impl FnMut(Output),
+    ) -> Result<(), ReplayError> {
+        self.expire(record.time, out);
+        let expected = SequenceNumber::new(self.next);
+        if record.sequence != expected {
+            return Err(ReplayError::Sequence {
+                expected,
+                found: record.sequence,
+            });
+        }
+        let sequence = self.take_sequence();
+        let verdict = self.decide(record.time, &record.command, Some(record))?;
+        if verdict != record.verdict {
+            return Err(ReplayError::Control { sequence });
+        }
+        self.pass_on(sequence, record.time, &record.command, verdict, out);
+        Ok(())
+    }
+
+    fn take_sequence(&mut self) -> SequenceNumber {
+        let sequence = SequenceNumber::new(self.next);
+        self.next += 1;
+        sequence
+    }
+
+    /// Reverts admin changes that expired by `time`, passing on their records and the
+    /// mass cancel of a kill switch an expiry turns back on (with its own sequence
+    /// number).
+    fn expire(&mut self, time: Timestamp, out: &mut impl FnMut(Output)) {
+        let expired = &mut self.expired;
+        self.gate.expire(time, |record| expired.push(record));
+        for index in 0..self.expired.len() {
+            let record = self.expired[index];
+            out(Output::Admin(record));
+            if record.cause == AdminCause::Expired {
+                self.kill(&record, time, out);
+            }
+        }
+        self.expired.clear();
+    }
+
+    /// When `record` turned a kill switch on, sends the matcher the mass cancel of its
+    /// scope, as the next input.
+    fn kill(&mut self, record: &AdminRecord, time: Timestamp, out: &mut impl FnMut(Output)) {
+        if let Setting::KillSwitch(target, true) = record.new {
+            let sequence = self.take_sequence();
+            out(Output::Matcher(Sequenced {
+                sequence,
+                time,
+                input: Input::MassCancel(target.mass_cancel()),
+            }));
+        }
+    }
+
+    /// The gate's verdict; when replaying `recorded`, the journal's credit and capacity
+    /// verdicts stand.
+    fn decide(
+        &mut self,
+        time: Timestamp,
+        command: &Command,
+        recorded: Option<&Record>,
+    ) -> Result<Verdict, ReplayError> {
+        let replaying = |verdict: Verdict| match verdict {
+            Verdict::Accepted => Ok(()),
+            Verdict::Rejected(reject) => Err(reject),
+            // A client message's verdict is never a control outcome; treat one as a
+            // refusal the gate will not reproduce.
+            Verdict::Refused(_) | Verdict::Admin(_) => Err(RiskReject::OrdersFull),
+        };
+        let client = |result: Result<(), RiskReject>| match result {
+            Ok(()) => Verdict::Accepted,
+            Err(reject) => Verdict::Rejected(reject),
+        };
+        let mismatch = |record: &Record, mismatch| ReplayError::Verdict {
+            sequence: record.sequence,
+            mismatch,
+        };
+        Ok(match command {
+            Command::NewOrder(order) => match recorded {
+                None => client(self.gate.check_new_order(time, order)),
+                Some(record) => {
+                    self.gate
+                        .replay_new_order(time, order, replaying(record.verdict))
+                        .map_err(|error| mismatch(record, error))?;
+                    record.verdict
+                }
+            },
+            Command::Replace(replace) => match recorded {
+                None => client(self.gate.check_replace(time, replace)),
+                Some(record) => {
+                    self.gate
+                        .replay_replace(time, replace, replaying(record.verdict))
+                        .map_err(|error| mismatch(record, error))?;
+                    record.verdict
+                }
+            },
+            Command::Cancel(cancel) => client(self.gate.check_cancel(time, cancel)),
+            Command::Nbbo(quote) => {
+                self.gate.on_nbbo(quote);
+                Verdict::Accepted
+            }
+            Command::Locate {
+                client,
+                symbol,
+                shares,
+            } => match self.gate.add_locate(*client, *symbol, *shares) {
+                Ok(()) => Verdict::Accepted,
+                Err(error) => Verdict::Refused(error),
+            },
+            Command::Admin(change) => match self.gate.apply_admin(time, change) {
+                Ok(record) => Verdict::Admin(record),
+                Err(error) => Verdict::Refused(error),
+            },
+            Command::EndOfDay => {
+                self.gate.end_of_day();
+                Verdict::Accepted
+            }
+            Command::VenueFill(_) | Command::VenueCancel(_) | Command::Settings(_) => {
+                Verdict::Accepted
+            }
+        })
+    }
+
+    fn pass_on(
+        &mut self,
+        sequence: SequenceNumber,
+        time: Timestamp,
+        command: &Command,
+        verdict: Verdict,
+        out: &mut impl FnMut(Output),
+    ) {
+        let to_matcher = |input| {
+            Output::Matcher(Sequenced {
+                sequence,
+                time,
+                input,
+            })
+        };
+        match (verdict, command) {
+            (Verdict::Rejected(reason), command) => {
+                let (client, client_order_id) = match command {
+                    Command::NewOrder(order) => (order.client, order.client_order_id),
+                    Command::Replace(replace) => (replace.client, replace.client_order_id),
+                    Command::Cancel(cancel) => (cancel.client, cancel.client_order_id),
+                    _ => (ClientId::new(0), ClientOrderId::new(0)),
+                };
+                out(Output::Rejected {
+                    sequence,
+                    client,
+                    client_order_id,
+                    reason,
+                });
+            }
+            (Verdict::Refused(error), _) => out(Output::Refused { sequence, error }),
+            (Verdict::Admin(record), _) => {
+                out(Output::Admin(record));
+                self.kill(&record, time, out);
+            }
+            (Verdict::Accepted, command) => {
+                let input = match *command {
+                    Command::NewOrder(order) => Input::NewOrder(order),
+                    Command::Cancel(cancel) => Input::Cancel(cancel),
+                    Command::Replace(replace) => Input::Replace(replace),
+                    Command::Nbbo(quote) => Input::Nbbo(quote),
+                    Command::VenueFill(fill) => Input::VenueFill(fill),
+                    Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
+                    Command::Settings(change) => Input::Settings(change),
+                    Command::EndOfDay => Input::EndOfDay,
+                    Command::Locate { .. } | Command::Admin(_) => return,
+                };
+                out(to_matcher(input));
+            }
+        }
+    }
+}
+
+/// Commands taken from the input ring per duty cycle.
+const BATCH: usize = 256;
+
+/// The sequencer as an agent: commands in from ingress, the matcher's events back in,
+/// sequenced inputs out to the matcher, rejects and audit records out to reports.
+/// Outputs that do not fit downstream wait in a queue, and no new command is taken until
+/// it is empty, so a full ring slows ingress instead of losing anything.
+pub struct SequencerAgent<J> {
+    sequencer: Sequencer<J>,
+    commands: Consumer<Stamped>,
+    events: Consumer<Event>,
+    matcher: Producer<Sequenced>,
+    reports: Producer<Output>,
+    queue: VecDeque<Output>,
+}
+
+impl<J: Journal + Send> SequencerAgent<J> {
+    /// Wires a sequencer to its rings.
+    pub fn new(
+        sequencer: Sequencer<J>,
+        commands: Consumer<Stamped>,
+        events: Consumer<Event>,
+        matcher: Producer<Sequenced>,
+        reports: Producer<Output>,
+    ) -> SequencerAgent<J> {
+        // Each command yields at most its own output, a mass cancel, and the records and
+        // mass cancels of the admin changes expiring before it.
+        let capacity = BATCH * 2 + 2 * crate::gate::PENDING_CHANGES_MAX;
+        SequencerAgent {
+            sequencer,
+            commands,
+            events,
+            matcher,
+            reports,
+            queue: VecDeque::with_capacity(capacity),
+        }
+    }
+
+    /// The sequencer, for queries once the agent has stopped.
+    pub fn sequencer(&self) -> &Sequencer<J> {
+        &self.sequencer
+    }
+
+    /// Moves queued outputs to their rings; `false` when one did not fit.
+    fn flush(&mut self) -> bool {
+        while let Some(output) = self.queue.front() {
+            let sent = match *output {
+                Output::Matcher(sequenced) => self.matcher.try_push(sequenced).is_ok(),
+                other => self.reports.try_push(other).is_ok(),
+            };
+            if !sent {
+                return false;
+            }
+            self.queue.pop_front();
+        }
+        true
+    }
+}
+
+impl<J: Journal + Send> Agent for SequencerAgent<J> {
+    fn role_name(&self) -> &str {
+        "sequencer"
+    }
+
+    fn do_work(&mut self) -> usize {
+        let mut work = 0;
+        while let Some(event) = self.events.try_pop() {
+            self.sequencer.on_event(&event);
+            work += 1;
+            if work >= BATCH {
+                break;
+            }
+        }
+        if !self.flush() {
+            return work.max(1);
+        }
+        for _ in 0..BATCH {
+            let Some(stamped) = self.commands.try_pop() else {
+                break;
+            };
+            let queue = &mut self.queue;
+            self.sequencer
+                .submit(&stamped, &mut |output| queue.push_back(output));
+            work += 1;
+            if !self.flush() {
+                break;
+            }
+        }
+        work
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !self.queue.is_empty()
+    }
+}

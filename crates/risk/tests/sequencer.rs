@@ -1,0 +1,475 @@
+//! The risk gate as the sequencer, end to end with the matcher: kill switches cancel
+//! exactly the orders in their scope, and the journal alone rebuilds the gate and the
+//! matcher — in a synchronous loop and in the two-thread pipeline joined by rings.
+
+// Workload generators narrow random words on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
+mod common;
+
+use common::{matcher_config, risk_config, CLIENTS, OTHER_SYMBOL, SYMBOL};
+use crossline_agent::Agent;
+use crossline_matcher::{CancelReason, Event, Matcher, OrderState, VenueFill};
+use crossline_risk::{
+    AdminChange, Command, KillTarget, NoJournal, Output, Record, RiskGate, Sequenced, Sequencer,
+    SequencerAgent, Setting, Stamped, Verdict,
+};
+use crossline_types::{
+    Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, SequenceNumber,
+    Side, SymbolId, TimeInForce, Timestamp,
+};
+
+/// Sequencer and matcher in one loop: each matcher input is applied as soon as the
+/// sequencer passes it on, and its events go straight back.
+struct Loop {
+    sequencer: Sequencer<Vec<Record>>,
+    matcher: Matcher,
+    outputs: Vec<Output>,
+    events: Vec<Event>,
+    now: u64,
+}
+
+impl Loop {
+    fn new() -> Loop {
+        let gate = RiskGate::new(&risk_config()).unwrap();
+        Loop {
+            sequencer: Sequencer::new(gate, Vec::new(), SequenceNumber::new(1)),
+            matcher: Matcher::new(&matcher_config()).unwrap(),
+            outputs: Vec::new(),
+            events: Vec::new(),
+            now: 0,
+        }
+    }
+
+    /// Submits `command` one millisecond after the previous one; returns the events it
+    /// caused.
+    fn submit(&mut self, command: Command) -> Vec<Event> {
+        self.now += 1_000_000;
+        let mut outputs = Vec::new();
+        self.sequencer.submit(
+            &Stamped {
+                time: Timestamp::new(self.now),
+                command,
+            },
+            &mut |output| outputs.push(output),
+        );
+        self.apply(outputs)
+    }
+
+    fn apply(&mut self, outputs: Vec<Output>) -> Vec<Event> {
+        let mut caused = Vec::new();
+        for output in outputs {
+            if let Output::Matcher(sequenced) = output {
+                let mut events = Vec::new();
+                self.matcher.apply(
+                    sequenced.sequence,
+                    sequenced.time,
+                    &sequenced.input,
+                    &mut |event| events.push(event),
+                );
+                for event in &events {
+                    self.sequencer.on_event(event);
+                }
+                caused.extend(events);
+            }
+            self.outputs.push(output);
+        }
+        self.events.extend(caused.iter().copied());
+        caused
+    }
+}
+
+fn nbbo(symbol: SymbolId) -> Command {
+    Command::Nbbo(Quote {
+        symbol,
+        bid: Price::from_micros(10_000_000),
+        bid_size: Quantity::new(500),
+        ask: Price::from_micros(10_020_000),
+        ask_size: Quantity::new(500),
+    })
+}
+
+/// A day limit buy one cent under the bid: it rests.
+fn resting(client: u32, symbol: SymbolId, coid: u64) -> Command {
+    Command::NewOrder(NewOrder {
+        client: ClientId::new(client),
+        symbol,
+        client_order_id: ClientOrderId::new(coid),
+        price: Price::from_micros(9_990_000),
+        quantity: Quantity::new(100),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Day,
+        capacity: Capacity::Agency,
+    })
+}
+
+fn kill(target: KillTarget, on: bool) -> Command {
+    Command::Admin(AdminChange {
+        operator: 7,
+        setting: Setting::KillSwitch(target, on),
+        expires_at: None,
+    })
+}
+
+/// Each client rests one order in each symbol: (client, symbol) → client order id.
+fn resting_everywhere(world: &mut Loop) -> Vec<(u32, SymbolId, u64)> {
+    world.submit(nbbo(SYMBOL));
+    world.submit(nbbo(OTHER_SYMBOL));
+    let mut placed = Vec::new();
+    for client in 1..=CLIENTS {
+        for (index, symbol) in [SYMBOL, OTHER_SYMBOL].into_iter().enumerate() {
+            let coid = 10 * u64::from(client) + index as u64;
+            world.submit(resting(client, symbol, coid));
+            placed.push((client, symbol, coid));
+        }
+    }
+    for &(client, _, coid) in &placed {
+        assert!(
+            resting_state(world, client, coid).is_some_and(|state| state.resting),
+            "order {coid} of client {client} rests"
+        );
+    }
+    placed
+}
+
+fn resting_state(world: &Loop, client: u32, coid: u64) -> Option<OrderState> {
+    world
+        .matcher
+        .order(ClientId::new(client), ClientOrderId::new(coid))
+}
+
+fn cancelled_by_request(events: &[Event]) -> Vec<(ClientId, ClientOrderId)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Cancelled {
+                client,
+                client_order_id,
+                reason: CancelReason::KillSwitch,
+                ..
+            } => Some((*client, *client_order_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn kill_switches_cancel_everything_in_scope_and_nothing_outside_it() {
+    for (target, in_scope) in [
+        (
+            KillTarget::Client(ClientId::new(2)),
+            Box::new(|client: u32, _: SymbolId| client == 2) as Box<dyn Fn(u32, SymbolId) -> bool>,
+        ),
+        (
+            KillTarget::Symbol(OTHER_SYMBOL),
+            Box::new(|_: u32, symbol: SymbolId| symbol == OTHER_SYMBOL),
+        ),
+        (KillTarget::Firm, Box::new(|_: u32, _: SymbolId| true)),
+    ] {
+        let mut world = Loop::new();
+        let placed = resting_everywhere(&mut world);
+        let events = world.submit(kill(target, true));
+        let mut cancelled = cancelled_by_request(&events);
+        cancelled.sort();
+        let mut expected: Vec<_> = placed
+            .iter()
+            .filter(|(client, symbol, _)| in_scope(*client, *symbol))
+            .map(|(client, _, coid)| (ClientId::new(*client), ClientOrderId::new(*coid)))
+            .collect();
+        expected.sort();
+        assert_eq!(cancelled, expected, "{target:?}");
+        for (client, symbol, coid) in &placed {
+            let open = resting_state(&world, *client, *coid).is_some();
+            assert_eq!(
+                open,
+                !in_scope(*client, *symbol),
+                "{target:?}: order {coid}"
+            );
+        }
+        // The gate released the cancelled orders' credit: it counts only what is open.
+        assert_eq!(
+            world.sequencer.gate().open_orders(),
+            placed.len() - expected.len()
+        );
+        // New orders in scope are refused; out of scope they pass.
+        for client in 1..=CLIENTS {
+            for symbol in [SYMBOL, OTHER_SYMBOL] {
+                let coid = 1_000 + u64::from(client) * 10 + u64::from(symbol.get());
+                world.submit(resting(client, symbol, coid));
+                let refused = world.outputs.last().is_some_and(|output| {
+                    matches!(output, Output::Rejected { reason, .. } if reason.code() / 10 == 10)
+                });
+                assert_eq!(
+                    refused,
+                    in_scope(client, symbol),
+                    "{target:?}: {client} {symbol}"
+                );
+            }
+        }
+        // Off again: orders flow.
+        world.submit(kill(target, false));
+        world.submit(resting(2, OTHER_SYMBOL, 5_000));
+        assert!(resting_state(&world, 2, 5_000).is_some(), "{target:?}");
+    }
+}
+
+/// A deterministic workload over every kind of command.
+fn workload(steps: u64) -> Vec<Command> {
+    let mut random = crossline_testkit::Xorshift::new(0x5EED_1234_ABCD_0001);
+    let mut commands = vec![nbbo(SYMBOL), nbbo(OTHER_SYMBOL)];
+    let mut routed: Vec<u64> = Vec::new();
+    for step in 0..steps {
+        let state = random.next();
+        let client = 1 + (state % u64::from(CLIENTS)) as u32;
+        let symbol = if (state >> 8) % 2 == 0 {
+            SYMBOL
+        } else {
+            OTHER_SYMBOL
+        };
+        let coid = 100 + step;
+        let command = match (state >> 16) % 12 {
+            0..=5 => {
+                let side = [Side::Buy, Side::Sell, Side::SellShort][((state >> 24) % 3) as usize];
+                let price = 9_980_000 + ((state >> 32) % 5) as i64 * 10_000;
+                let tif = [TimeInForce::Day, TimeInForce::ImmediateOrCancel]
+                    [((state >> 40) % 2) as usize];
+                Command::NewOrder(NewOrder {
+                    client: ClientId::new(client),
+                    symbol,
+                    client_order_id: ClientOrderId::new(coid),
+                    price: Price::from_micros(price),
+                    quantity: Quantity::new(100 * (1 + ((state >> 44) % 5) as u32)),
+                    side,
+                    order_type: OrderType::Limit,
+                    time_in_force: tif,
+                    capacity: Capacity::Agency,
+                })
+            }
+            6 => Command::Cancel(crossline_types::Cancel {
+                client: ClientId::new(client),
+                symbol,
+                client_order_id: ClientOrderId::new(coid),
+                original_client_order_id: ClientOrderId::new(100 + (state >> 24) % (step + 1)),
+            }),
+            7 => Command::Locate {
+                client: ClientId::new(client),
+                symbol,
+                shares: 300,
+            },
+            8 => {
+                let bid = 9_990_000 + ((state >> 24) % 4) as i64 * 10_000;
+                Command::Nbbo(Quote {
+                    symbol,
+                    bid: Price::from_micros(bid),
+                    bid_size: Quantity::new(500),
+                    ask: Price::from_micros(bid + 20_000),
+                    ask_size: Quantity::new(500),
+                })
+            }
+            9 => Command::Admin(AdminChange {
+                operator: 3,
+                setting: Setting::CreditLimit(
+                    ClientId::new(client),
+                    Price::from_micros(((state >> 24) % 40) as i64 * 1_000_000_000),
+                ),
+                expires_at: Some(Timestamp::new((step + 20) * 1_000_000)),
+            }),
+            10 => match routed.pop() {
+                Some(order_id) => Command::VenueFill(VenueFill {
+                    order_id: crossline_types::OrderId::new(order_id),
+                    price: Price::from_micros(10_000_000),
+                    quantity: Quantity::new(100),
+                }),
+                None => nbbo(symbol),
+            },
+            _ => {
+                if (state >> 24) % 40 == 0 {
+                    Command::EndOfDay
+                } else {
+                    kill(
+                        KillTarget::Client(ClientId::new(client)),
+                        (state >> 30) % 2 == 0,
+                    )
+                }
+            }
+        };
+        // Venue fills name routed orders by sequence number; guess a few recent ones (a
+        // wrong guess is refused by the matcher, which is part of the workload too).
+        if (state >> 50) % 3 == 0 {
+            routed.push(step + 3);
+        }
+        commands.push(command);
+    }
+    commands
+}
+
+/// Everything a rebuilt engine must agree on.
+fn state_of(sequencer_gate: &RiskGate, matcher: &Matcher) -> String {
+    let mut out = String::new();
+    for client in 1..=CLIENTS {
+        out += &format!("{:?} ", sequencer_gate.exposure(ClientId::new(client)));
+        for symbol in [SYMBOL, OTHER_SYMBOL] {
+            out += &format!("{} ", sequencer_gate.located(ClientId::new(client), symbol));
+        }
+    }
+    for symbol in [SYMBOL, OTHER_SYMBOL] {
+        out += &format!(
+            "{:?} {:?} {:?} {:?} ",
+            sequencer_gate.inventory(symbol),
+            matcher.position(symbol),
+            matcher.best(symbol, crossline_book::BookSide::Bid),
+            matcher.resting_orders(symbol)
+        );
+    }
+    out += &format!(
+        "{} {} {}",
+        sequencer_gate.open_orders(),
+        matcher.working_orders(),
+        matcher.gross_notional_micros()
+    );
+    out
+}
+
+/// Replays `journal` into a fresh gate and matcher (applying matcher inputs at once);
+/// returns their state and the outputs.
+fn rebuild(journal: &[Record]) -> (String, Vec<Output>) {
+    let gate = RiskGate::new(&risk_config()).unwrap();
+    let mut sequencer = Sequencer::new(gate, NoJournal, SequenceNumber::new(1));
+    let mut matcher = Matcher::new(&matcher_config()).unwrap();
+    let mut outputs = Vec::new();
+    for record in journal {
+        let mut produced = Vec::new();
+        sequencer
+            .replay(record, &mut |output| produced.push(output))
+            .unwrap_or_else(|error| panic!("replay failed: {error}"));
+        for output in produced {
+            if let Output::Matcher(sequenced) = output {
+                let mut events = Vec::new();
+                matcher.apply(
+                    sequenced.sequence,
+                    sequenced.time,
+                    &sequenced.input,
+                    &mut |event| events.push(event),
+                );
+                for event in &events {
+                    sequencer.on_event(event);
+                }
+            }
+            outputs.push(output);
+        }
+    }
+    (state_of(sequencer.gate(), &matcher), outputs)
+}
+
+#[test]
+fn the_journal_alone_rebuilds_gate_and_matcher() {
+    let mut world = Loop::new();
+    for command in workload(3_000) {
+        world.submit(command);
+    }
+    let journal = world.sequencer.journal().clone();
+    assert_eq!(journal.len(), 3_002);
+    // The workload exercised every verdict.
+    assert!(journal
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Rejected(_))));
+    assert!(journal
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Admin(_))));
+    assert!(world
+        .outputs
+        .iter()
+        .any(|o| matches!(o, Output::Admin(r) if r.cause != crossline_risk::AdminCause::Message)));
+    let (state, outputs) = rebuild(&journal);
+    assert_eq!(state, state_of(world.sequencer.gate(), &world.matcher));
+    assert_eq!(outputs, world.outputs);
+    // A corrupted journal is caught, not silently replayed.
+    let mut bad = journal.clone();
+    bad.remove(100);
+    let gate = RiskGate::new(&risk_config()).unwrap();
+    let mut sequencer = Sequencer::new(gate, NoJournal, SequenceNumber::new(1));
+    let failed = bad
+        .iter()
+        .any(|record| sequencer.replay(record, &mut |_| {}).is_err());
+    assert!(failed, "a missing record must be detected");
+}
+
+#[test]
+fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
+    let (mut commands_in, commands) = crossline_ring::channel::<Stamped>(64).unwrap();
+    let (events_in, events) = crossline_ring::channel::<Event>(1_024).unwrap();
+    let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Sequenced>(64).unwrap();
+    let (reports, mut reports_out) = crossline_ring::channel::<Output>(1_024).unwrap();
+    let gate = RiskGate::new(&risk_config()).unwrap();
+    let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));
+    let mut agent = SequencerAgent::new(sequencer, commands, events, to_matcher, reports);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The matcher's thread: applies inputs in sequence order, sends every event back.
+    let matcher_stop = stop.clone();
+    let matcher_thread = std::thread::spawn(move || {
+        let mut matcher = Matcher::new(&matcher_config()).unwrap();
+        let mut events_in = events_in;
+        let mut backlog: std::collections::VecDeque<Event> = std::collections::VecDeque::new();
+        loop {
+            while let Some(event) = backlog.front() {
+                if events_in.try_push(*event).is_err() {
+                    break;
+                }
+                backlog.pop_front();
+            }
+            match matcher_inputs.try_pop() {
+                Some(sequenced) => matcher.apply(
+                    sequenced.sequence,
+                    sequenced.time,
+                    &sequenced.input,
+                    &mut |event| backlog.push_back(event),
+                ),
+                None if matcher_stop.load(std::sync::atomic::Ordering::Acquire)
+                    && backlog.is_empty() =>
+                {
+                    return matcher;
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+    });
+    let workload = workload(3_000);
+    let mut reports_seen = 0usize;
+    let mut next = 0usize;
+    let mut time = 0u64;
+    while next < workload.len() {
+        time += 1_000_000;
+        let stamped = Stamped {
+            time: Timestamp::new(time),
+            command: workload[next],
+        };
+        if commands_in.try_push(stamped).is_ok() {
+            next += 1;
+        } else {
+            time -= 1_000_000;
+        }
+        agent.do_work();
+        while reports_out.try_pop().is_some() {
+            reports_seen += 1;
+        }
+    }
+    // Drain: everything reaches the matcher, every event comes back.
+    for _ in 0..200_000 {
+        agent.do_work();
+        while reports_out.try_pop().is_some() {
+            reports_seen += 1;
+        }
+        std::thread::yield_now();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let matcher = matcher_thread.join().unwrap();
+    while agent.do_work() > 0 {}
+    assert!(!agent.has_pending_work());
+    assert!(reports_seen > 0);
+    let journal = agent.sequencer().journal().clone();
+    assert_eq!(journal.len(), workload.len());
+    let live = state_of(agent.sequencer().gate(), &matcher);
+    let (rebuilt, _) = rebuild(&journal);
+    assert_eq!(rebuilt, live);
+}
