@@ -1,0 +1,423 @@
+//! Crossline's TOML configuration: the risk gate's limits, the matcher's policies and
+//! every symbol's settings, in human units (dollars as decimals, times in milliseconds),
+//! parsed into the engine's fixed-point configuration structs.
+//!
+//! Every table refuses unknown keys (a misspelt limit must not silently fall back to a
+//! default), and every error names the table and key: `symbols[2] (id 7): long_max is
+//! missing (set it there or in [symbol_defaults])`. The whole configuration is then
+//! checked by building the gate and the matcher from it, so a file that parses is a file
+//! the engine starts with. `docs/RISK.md` lists every key; [`DEFAULT`] is the embedded
+//! configuration the demo runs on.
+//!
+//! ```
+//! let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+//! assert!(!config.risk.clients.is_empty());
+//! assert_eq!(config.risk.symbols.len(), config.matcher.symbols.len());
+//! ```
+#![forbid(unsafe_code)]
+
+use std::str::FromStr;
+
+use crossline_book::BookConfig;
+use crossline_matcher::{
+    CrossPrice, Matcher, MatcherConfig, Mode, SelfMatch, SymbolConfig, SymbolSettings, UnusableNbbo,
+};
+use crossline_risk::{ClientLimits, CollarTier, RiskConfig, RiskGate, SymbolRisk};
+use crossline_types::{ClientId, Price, Quantity, SymbolId};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// The embedded default configuration: a small firm with a few clients and symbols.
+pub const DEFAULT: &str = include_str!("../default.toml");
+
+/// A parsed, checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The risk gate's.
+    pub risk: RiskConfig,
+    /// The matcher's.
+    pub matcher: MatcherConfig,
+    /// Each symbol's display name (ticker), by id.
+    pub symbol_names: Vec<(SymbolId, String)>,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid TOML, or a value of the wrong type, or an unknown key.
+    #[error("{0}")]
+    Toml(String),
+    /// A required key is absent.
+    #[error("{table}: {key} is missing{hint}")]
+    Missing {
+        /// Where.
+        table: String,
+        /// The key.
+        key: &'static str,
+        /// Where else it could be set.
+        hint: &'static str,
+    },
+    /// A value out of range or unreadable.
+    #[error("{table}: {key} = {value}: {expected}")]
+    Invalid {
+        /// Where.
+        table: String,
+        /// The key.
+        key: &'static str,
+        /// The value as written.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// The risk gate refused the limits.
+    #[error("risk limits: {0}")]
+    Risk(#[from] crossline_risk::RiskConfigError),
+    /// The matcher refused its configuration.
+    #[error("matcher: {0}")]
+    Matcher(#[from] crossline_matcher::ConfigError),
+}
+
+/// A dollar amount as written: a decimal string (exact, recommended), an integer, or a
+/// float (read through its shortest decimal form, so `10.05` means $10.05).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Amount {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+}
+
+impl Amount {
+    fn price(&self, table: &str, key: &'static str) -> Result<Price, ConfigError> {
+        let invalid = |expected| ConfigError::Invalid {
+            table: table.to_owned(),
+            key,
+            value: self.to_string(),
+            expected,
+        };
+        let decimal = match self {
+            Amount::Text(text) => Decimal::from_str(text.trim())
+                .map_err(|_| invalid("a dollar amount such as \"10.05\""))?,
+            Amount::Integer(value) => Decimal::from(*value),
+            Amount::Float(value) => Decimal::from_str(&value.to_string())
+                .map_err(|_| invalid("a dollar amount such as \"10.05\""))?,
+        };
+        if decimal.normalize().scale() > 6 {
+            return Err(invalid("at most six decimal places (micro-dollars)"));
+        }
+        let micros = decimal
+            .checked_mul(Decimal::from(1_000_000))
+            .and_then(|micros| i64::try_from(micros.trunc()).ok())
+            .ok_or_else(|| invalid("an amount below 9,223,372,036,854 dollars"))?;
+        Ok(Price::from_micros(micros))
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Amount::Text(text) => write!(f, "\"{text}\""),
+            Amount::Integer(value) => write!(f, "{value}"),
+            Amount::Float(value) => write!(f, "{value}"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    matcher: MatcherFile,
+    risk: RiskFile,
+    #[serde(default)]
+    client_defaults: ClientFile,
+    #[serde(default)]
+    clients: Vec<ClientFile>,
+    #[serde(default)]
+    symbol_defaults: SymbolFile,
+    #[serde(default)]
+    symbols: Vec<SymbolFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatcherFile {
+    orders_max: u32,
+    gross_notional_max: Amount,
+    nbbo_stale_after_ms: u64,
+    unusable_nbbo: String,
+    self_match: String,
+    cross_price: String,
+    improvement_increment: Amount,
+    firm_account: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RiskFile {
+    orders_max: u32,
+    locates_max: u32,
+    collar: Vec<CollarFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollarFile {
+    /// A dollar amount, or "max" for the last tier.
+    below: Amount,
+    ppm: u32,
+    minimum: Amount,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    id: Option<u32>,
+    credit_limit: Option<Amount>,
+    order_quantity_max: Option<u32>,
+    order_notional_max: Option<Amount>,
+    messages_per_second: Option<u32>,
+    message_burst: Option<u32>,
+    market_order_adv_ppm: Option<u32>,
+    client_order_ids_max: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SymbolFile {
+    id: Option<u32>,
+    name: Option<String>,
+    reference_price: Option<Amount>,
+    tick: Option<Amount>,
+    book_orders_max: Option<u32>,
+    window_levels: Option<u32>,
+    far_levels_max: Option<u32>,
+    average_daily_volume: Option<u64>,
+    restricted: Option<bool>,
+    mode: Option<String>,
+    improvement_spread_ppm: Option<u32>,
+    improvement_min: Option<Amount>,
+    skew_ppm: Option<u32>,
+    long_max: Option<u32>,
+    short_max: Option<u32>,
+    soft_limit: Option<u32>,
+    principal_size_max: Option<u32>,
+    route_residual: Option<bool>,
+    hedge: Option<bool>,
+}
+
+/// Takes `$key` from the entry, else from the defaults, else names what is missing.
+macro_rules! take {
+    ($entry:expr, $defaults:expr, $table:expr, $key:ident, $hint:expr) => {
+        $entry
+            .$key
+            .clone()
+            .or_else(|| $defaults.$key.clone())
+            .ok_or_else(|| ConfigError::Missing {
+                table: $table.clone(),
+                key: stringify!($key),
+                hint: $hint,
+            })?
+    };
+}
+
+const CLIENT_HINT: &str = " (set it there or in [client_defaults])";
+const SYMBOL_HINT: &str = " (set it there or in [symbol_defaults])";
+
+fn choice<T: Copy>(
+    table: &str,
+    key: &'static str,
+    value: &str,
+    options: &[(&str, T)],
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    options
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, option)| *option)
+        .ok_or_else(|| ConfigError::Invalid {
+            table: table.to_owned(),
+            key,
+            value: format!("\"{value}\""),
+            expected,
+        })
+}
+
+/// Parses and checks a configuration.
+///
+/// # Errors
+/// [`ConfigError`] naming the table and key at fault.
+pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    let file: File = toml::from_str(text).map_err(|error| ConfigError::Toml(error.to_string()))?;
+    let matcher_table = "[matcher]".to_owned();
+    let m = &file.matcher;
+    let collar = file
+        .risk
+        .collar
+        .iter()
+        .enumerate()
+        .map(|(index, tier)| {
+            let table = format!("risk.collar[{index}]");
+            let below = match &tier.below {
+                Amount::Text(text) if text.trim() == "max" => Price::MAX,
+                amount => amount.price(&table, "below")?,
+            };
+            Ok(CollarTier {
+                below,
+                ppm: tier.ppm,
+                minimum: tier.minimum.price(&table, "minimum")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let mut clients = Vec::with_capacity(file.clients.len());
+    for (index, entry) in file.clients.iter().enumerate() {
+        let id = entry.id.ok_or_else(|| ConfigError::Missing {
+            table: format!("clients[{index}]"),
+            key: "id",
+            hint: "",
+        })?;
+        let table = format!("clients[{index}] (id {id})");
+        let d = &file.client_defaults;
+        clients.push(ClientLimits {
+            client: ClientId::new(id),
+            credit_limit: take!(entry, d, table, credit_limit, CLIENT_HINT)
+                .price(&table, "credit_limit")?,
+            order_quantity_max: Quantity::new(take!(
+                entry,
+                d,
+                table,
+                order_quantity_max,
+                CLIENT_HINT
+            )),
+            order_notional_max: take!(entry, d, table, order_notional_max, CLIENT_HINT)
+                .price(&table, "order_notional_max")?,
+            messages_per_second: take!(entry, d, table, messages_per_second, CLIENT_HINT),
+            message_burst: take!(entry, d, table, message_burst, CLIENT_HINT),
+            market_order_adv_ppm: take!(entry, d, table, market_order_adv_ppm, CLIENT_HINT),
+            client_order_ids_max: take!(entry, d, table, client_order_ids_max, CLIENT_HINT),
+        });
+    }
+    let mut risk_symbols = Vec::with_capacity(file.symbols.len());
+    let mut matcher_symbols = Vec::with_capacity(file.symbols.len());
+    let mut symbol_names = Vec::with_capacity(file.symbols.len());
+    for (index, entry) in file.symbols.iter().enumerate() {
+        let id = entry.id.ok_or_else(|| ConfigError::Missing {
+            table: format!("symbols[{index}]"),
+            key: "id",
+            hint: "",
+        })?;
+        let table = format!("symbols[{index}] (id {id})");
+        let d = &file.symbol_defaults;
+        let symbol = SymbolId::new(id);
+        let mode = take!(entry, d, table, mode, SYMBOL_HINT);
+        let mode = choice(
+            &table,
+            "mode",
+            &mode,
+            &[
+                ("agency_only", Mode::AgencyOnly),
+                ("passive", Mode::Passive),
+                ("active", Mode::Active),
+            ],
+            "one of \"agency_only\", \"passive\", \"active\"",
+        )?;
+        risk_symbols.push(SymbolRisk {
+            symbol,
+            average_daily_volume: take!(entry, d, table, average_daily_volume, SYMBOL_HINT),
+            restricted: entry.restricted.or(d.restricted).unwrap_or(false),
+        });
+        matcher_symbols.push(SymbolConfig {
+            symbol,
+            reference_price: take!(entry, d, table, reference_price, SYMBOL_HINT)
+                .price(&table, "reference_price")?,
+            book: BookConfig {
+                orders_max: take!(entry, d, table, book_orders_max, SYMBOL_HINT),
+                tick: take!(entry, d, table, tick, SYMBOL_HINT).price(&table, "tick")?,
+                window_levels: take!(entry, d, table, window_levels, SYMBOL_HINT),
+                far_levels_max: take!(entry, d, table, far_levels_max, SYMBOL_HINT),
+            },
+            settings: SymbolSettings {
+                mode,
+                improvement_spread_ppm: take!(entry, d, table, improvement_spread_ppm, SYMBOL_HINT),
+                improvement_min: take!(entry, d, table, improvement_min, SYMBOL_HINT)
+                    .price(&table, "improvement_min")?,
+                skew_ppm: take!(entry, d, table, skew_ppm, SYMBOL_HINT),
+                long_max: take!(entry, d, table, long_max, SYMBOL_HINT),
+                short_max: take!(entry, d, table, short_max, SYMBOL_HINT),
+                principal_size_max: take!(entry, d, table, principal_size_max, SYMBOL_HINT),
+                route_residual: entry.route_residual.or(d.route_residual).unwrap_or(true),
+                soft_limit: entry.soft_limit.or(d.soft_limit).unwrap_or(0),
+                hedge: entry.hedge.or(d.hedge).unwrap_or(false),
+            },
+        });
+        symbol_names.push((
+            symbol,
+            entry.name.clone().unwrap_or_else(|| format!("#{id}")),
+        ));
+    }
+    let stale_ns = m
+        .nbbo_stale_after_ms
+        .checked_mul(1_000_000)
+        .ok_or_else(|| ConfigError::Invalid {
+            table: matcher_table.clone(),
+            key: "nbbo_stale_after_ms",
+            value: m.nbbo_stale_after_ms.to_string(),
+            expected: "at most 18446744073709 (about 584 years)",
+        })?;
+    let matcher = MatcherConfig {
+        orders_max: m.orders_max,
+        gross_notional_max: m
+            .gross_notional_max
+            .price(&matcher_table, "gross_notional_max")?,
+        nbbo_stale_after_ns: stale_ns,
+        unusable_nbbo: choice(
+            &matcher_table,
+            "unusable_nbbo",
+            &m.unusable_nbbo,
+            &[
+                ("route", UnusableNbbo::Route),
+                ("reject", UnusableNbbo::Reject),
+            ],
+            "one of \"route\", \"reject\"",
+        )?,
+        self_match: choice(
+            &matcher_table,
+            "self_match",
+            &m.self_match,
+            &[
+                ("cancel_resting", SelfMatch::CancelResting),
+                ("cancel_arriving", SelfMatch::CancelArriving),
+            ],
+            "one of \"cancel_resting\", \"cancel_arriving\"",
+        )?,
+        cross_price: choice(
+            &matcher_table,
+            "cross_price",
+            &m.cross_price,
+            &[
+                ("midpoint", CrossPrice::Midpoint),
+                ("resting_limit", CrossPrice::RestingLimit),
+            ],
+            "one of \"midpoint\", \"resting_limit\"",
+        )?,
+        improvement_increment: m
+            .improvement_increment
+            .price(&matcher_table, "improvement_increment")?,
+        firm_account: ClientId::new(m.firm_account),
+        symbols: matcher_symbols,
+    };
+    let risk = RiskConfig {
+        clients,
+        symbols: risk_symbols,
+        collar,
+        orders_max: file.risk.orders_max,
+        locates_max: file.risk.locates_max,
+    };
+    // A configuration that parses is one the engine starts with.
+    RiskGate::new(&risk)?;
+    Matcher::new(&matcher)?;
+    Ok(Config {
+        risk,
+        matcher,
+        symbol_names,
+    })
+}

@@ -1,0 +1,112 @@
+//! The TOML configuration: the embedded default parses into the values it states;
+//! mistakes are refused with the table and key named.
+
+use crossline_config::{parse, ConfigError, DEFAULT};
+use crossline_matcher::{Mode, UnusableNbbo};
+use crossline_types::{ClientId, Price, Quantity, SymbolId};
+
+fn dollars(text: &str) -> Price {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let fraction = format!("{fraction:0<6}");
+    Price::from_micros(whole.parse::<i64>().unwrap() * 1_000_000 + fraction.parse::<i64>().unwrap())
+}
+
+#[test]
+fn the_default_configuration_states_what_it_means() {
+    let config = parse(DEFAULT).unwrap();
+    assert_eq!(config.risk.clients.len(), 4);
+    let small = config
+        .risk
+        .clients
+        .iter()
+        .find(|client| client.client == ClientId::new(3))
+        .unwrap();
+    // Its own credit limit; everything else from [client_defaults].
+    assert_eq!(small.credit_limit, dollars("250000"));
+    assert_eq!(small.order_quantity_max, Quantity::new(50_000));
+    assert_eq!(config.risk.collar.last().unwrap().below, Price::MAX);
+    assert_eq!(config.risk.collar[0].below, dollars("1.00"));
+    assert_eq!(config.matcher.nbbo_stale_after_ns, 1_000_000_000);
+    assert_eq!(config.matcher.unusable_nbbo, UnusableNbbo::Route);
+    assert_eq!(config.matcher.improvement_increment, Price::HUNDREDTH_CENT);
+    let sub_dollar = config
+        .matcher
+        .symbols
+        .iter()
+        .find(|symbol| symbol.symbol == SymbolId::new(4))
+        .unwrap();
+    assert_eq!(sub_dollar.book.tick, Price::HUNDREDTH_CENT);
+    assert_eq!(sub_dollar.reference_price, dollars("0.85"));
+    let msft = &config.matcher.symbols[1];
+    assert_eq!(msft.settings.mode, Mode::Active);
+    assert!(!msft.settings.hedge);
+    assert!(config.matcher.symbols[2].settings.hedge);
+    assert_eq!(config.matcher.symbols[0].settings.soft_limit, 5_000);
+    assert_eq!(
+        config.symbol_names[0],
+        (SymbolId::new(1), "AAPL".to_owned())
+    );
+}
+
+fn with(replace: &str, by: &str) -> Result<crossline_config::Config, ConfigError> {
+    assert!(
+        DEFAULT.contains(replace),
+        "test edits a line that exists: {replace}"
+    );
+    parse(&DEFAULT.replacen(replace, by, 1))
+}
+
+#[test]
+fn an_unknown_key_is_refused_not_ignored() {
+    let error = with("long_max = 20000", "long_maxx = 20000").unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("long_maxx"), "{message}");
+}
+
+#[test]
+fn a_missing_key_names_its_table_and_where_it_could_be_set() {
+    let error = with("long_max = 20000\n", "").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "symbols[0] (id 1): long_max is missing (set it there or in [symbol_defaults])"
+    );
+}
+
+#[test]
+fn bad_values_name_the_key_and_the_value() {
+    let error = with("mode = \"active\"", "mode = \"aggressive\"").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "symbols[1] (id 2): mode = \"aggressive\": one of \"agency_only\", \"passive\", \"active\""
+    );
+    let error = with("credit_limit = \"250000\"", "credit_limit = \"25O000\"").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("clients[2] (id 3): credit_limit = \"25O000\""),
+        "{error}"
+    );
+    let error = with("tick = \"0.0001\"", "tick = \"0.0000001\"").unwrap_err();
+    assert!(error.to_string().contains("six decimal places"), "{error}");
+}
+
+#[test]
+fn numbers_are_read_as_written() {
+    let config = with("reference_price = \"11.20\"", "reference_price = 11.2").unwrap();
+    assert_eq!(config.matcher.symbols[2].reference_price, dollars("11.20"));
+    let config = with("credit_limit = \"250000\"", "credit_limit = 250000").unwrap();
+    assert_eq!(config.risk.clients[2].credit_limit, dollars("250000"));
+}
+
+#[test]
+fn the_engine_refuses_what_it_cannot_run() {
+    // Parsed fine, but the gate refuses a collar that does not cover every price.
+    let error = with("below = \"max\"", "below = \"100.00\"").unwrap_err();
+    assert!(matches!(error, ConfigError::Risk(_)), "{error}");
+    // And a symbol configured twice.
+    let error = with("id = 4\nname = \"SNDL\"", "id = 3\nname = \"SNDL\"").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "risk limits: symbol 3 is configured twice"
+    );
+}
