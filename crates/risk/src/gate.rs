@@ -78,6 +78,29 @@ enum Usage {
     Skip,
 }
 
+/// Re-runs a journaled check through `run` in the mode its recorded verdict calls for,
+/// and compares.
+fn replay(
+    recorded: Result<(), RiskReject>,
+    run: impl FnOnce(Usage) -> Result<(), RiskReject>,
+) -> Result<(), ReplayMismatch> {
+    let usage = match recorded {
+        Ok(()) => Usage::Book,
+        Err(reject) if reject.depends_on_feedback() => Usage::Skip,
+        Err(_) => Usage::Check,
+    };
+    let replayed = run(usage);
+    let agrees = match usage {
+        Usage::Check => replayed == recorded,
+        Usage::Book | Usage::Skip => replayed.is_ok(),
+    };
+    if agrees {
+        Ok(())
+    } else {
+        Err(ReplayMismatch::new(recorded, replayed))
+    }
+}
+
 /// A journaled verdict the gate does not reproduce on replay, as reason codes (`None`:
 /// accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -299,21 +322,7 @@ impl RiskGate {
         order: &NewOrder,
         recorded: Result<(), RiskReject>,
     ) -> Result<(), ReplayMismatch> {
-        let usage = match recorded {
-            Ok(()) => Usage::Book,
-            Err(reject) if reject.depends_on_feedback() => Usage::Skip,
-            Err(_) => Usage::Check,
-        };
-        let replayed = self.new_order(time, order, usage);
-        let agrees = match (usage, replayed) {
-            (Usage::Check, replayed) => replayed == recorded,
-            (_, replayed) => replayed.is_ok(),
-        };
-        if agrees {
-            Ok(())
-        } else {
-            Err(ReplayMismatch::new(recorded, replayed))
-        }
+        replay(recorded, |usage| self.new_order(time, order, usage))
     }
 
     fn new_order(
@@ -581,21 +590,7 @@ impl RiskGate {
         replace: &Replace,
         recorded: Result<(), RiskReject>,
     ) -> Result<(), ReplayMismatch> {
-        let usage = match recorded {
-            Ok(()) => Usage::Book,
-            Err(reject) if reject.depends_on_feedback() => Usage::Skip,
-            Err(_) => Usage::Check,
-        };
-        let replayed = self.replace(time, replace, usage);
-        let agrees = match (usage, replayed) {
-            (Usage::Check, replayed) => replayed == recorded,
-            (_, replayed) => replayed.is_ok(),
-        };
-        if agrees {
-            Ok(())
-        } else {
-            Err(ReplayMismatch::new(recorded, replayed))
-        }
+        replay(recorded, |usage| self.replace(time, replace, usage))
     }
 
     fn replace(
