@@ -710,3 +710,52 @@ fn reason_codes_are_distinct() {
     codes.dedup();
     assert_eq!(codes.len(), rejects.len());
 }
+
+#[test]
+fn client_order_id_table_capacity() {
+    let mut config = config();
+    config.clients[0].client_order_ids_max = 3;
+    let mut gate = RiskGate::new(&config).unwrap();
+    gate.on_nbbo(&quote(SYMBOL, 10 * DOLLAR, 10 * DOLLAR + 20_000));
+    for coid in 1..=3 {
+        assert_eq!(
+            check(&mut gate, coid, &order(coid, Side::Buy, 10 * DOLLAR, 1)),
+            Ok(()),
+            "id {coid} of 3"
+        );
+    }
+    assert_eq!(
+        check(&mut gate, 4, &order(4, Side::Buy, 10 * DOLLAR, 1)),
+        Err(RiskReject::ClientOrderIdsFull { capacity: 3 })
+    );
+}
+
+#[test]
+fn open_order_table_capacity() {
+    let mut config = config();
+    config.orders_max = 2;
+    let mut gate = RiskGate::new(&config).unwrap();
+    gate.on_nbbo(&quote(SYMBOL, 10 * DOLLAR, 10 * DOLLAR + 20_000));
+    for coid in 1..=2 {
+        assert_eq!(
+            check(&mut gate, coid, &order(coid, Side::Buy, 10 * DOLLAR, 1)),
+            Ok(())
+        );
+    }
+    assert_eq!(
+        check(&mut gate, 3, &order(3, Side::Buy, 10 * DOLLAR, 1)),
+        Err(RiskReject::OrdersFull)
+    );
+    // A cancel frees a place.
+    gate.on_event(&Event::Cancelled {
+        order_id: OrderId::new(1),
+        client: CLIENT,
+        client_order_id: ClientOrderId::new(1),
+        quantity: Quantity::new(1),
+        reason: CancelReason::Requested,
+    });
+    assert_eq!(
+        check(&mut gate, 4, &order(4, Side::Buy, 10 * DOLLAR, 1)),
+        Ok(())
+    );
+}
