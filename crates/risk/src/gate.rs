@@ -66,61 +66,6 @@ pub struct RiskGate {
 /// Most temporary admin changes waiting for their expiry at once.
 pub const PENDING_CHANGES_MAX: usize = 1_024;
 
-/// How a check is run: live, or replaying a journaled verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Usage {
-    /// Every control; book on acceptance.
-    Check,
-    /// Replaying an acceptance: every control but credit; book.
-    Book,
-    /// Replaying a credit or capacity refusal: the other controls' side effects (the
-    /// message counted), nothing booked.
-    Skip,
-}
-
-/// Re-runs a journaled check through `run` in the mode its recorded verdict calls for,
-/// and compares.
-fn replay(
-    recorded: Result<(), RiskReject>,
-    run: impl FnOnce(Usage) -> Result<(), RiskReject>,
-) -> Result<(), ReplayMismatch> {
-    let usage = match recorded {
-        Ok(()) => Usage::Book,
-        Err(reject) if reject.depends_on_feedback() => Usage::Skip,
-        Err(_) => Usage::Check,
-    };
-    let replayed = run(usage);
-    let agrees = match usage {
-        Usage::Check => replayed == recorded,
-        Usage::Book | Usage::Skip => replayed.is_ok(),
-    };
-    if agrees {
-        Ok(())
-    } else {
-        Err(ReplayMismatch::new(recorded, replayed))
-    }
-}
-
-/// A journaled verdict the gate does not reproduce on replay, as reason codes (`None`:
-/// accepted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the journal's verdict is {recorded:?}, the gate's on replay is {replayed:?} (reason codes; None: accepted)")]
-pub struct ReplayMismatch {
-    /// The verdict in the journal.
-    pub recorded: Option<u16>,
-    /// The verdict on replay.
-    pub replayed: Option<u16>,
-}
-
-impl ReplayMismatch {
-    fn new(recorded: Result<(), RiskReject>, replayed: Result<(), RiskReject>) -> ReplayMismatch {
-        ReplayMismatch {
-            recorded: recorded.err().map(|reject| reject.code()),
-            replayed: replayed.err().map(|reject| reject.code()),
-        }
-    }
-}
-
 /// The target of a kill switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KillTarget {
@@ -305,32 +250,6 @@ impl RiskGate {
     /// The first control that refuses it; nothing is booked then, except that the
     /// message still counts toward the client's rate.
     pub fn check_new_order(&mut self, time: Timestamp, order: &NewOrder) -> Result<(), RiskReject> {
-        self.new_order(time, order, Usage::Check)
-    }
-
-    /// Replays a journaled new order with the verdict the gate gave it then. Credit and
-    /// the open-order table depend on when the matcher's events came back, which a
-    /// replay does not reproduce, so for those two controls the journal's verdict
-    /// stands; every other control is re-run and must agree.
-    ///
-    /// # Errors
-    /// [`ReplayMismatch`] when the journal and the gate disagree: a corrupt journal, or
-    /// one from a different configuration.
-    pub fn replay_new_order(
-        &mut self,
-        time: Timestamp,
-        order: &NewOrder,
-        recorded: Result<(), RiskReject>,
-    ) -> Result<(), ReplayMismatch> {
-        replay(recorded, |usage| self.new_order(time, order, usage))
-    }
-
-    fn new_order(
-        &mut self,
-        time: Timestamp,
-        order: &NewOrder,
-        usage: Usage,
-    ) -> Result<(), RiskReject> {
         let client = self
             .client_slot(order.client)
             .ok_or(RiskReject::UnknownClient)?;
@@ -375,15 +294,11 @@ impl RiskGate {
         if order.side.is_short() {
             self.check_short_sale(order, symbol)?;
         }
-        if usage == Usage::Check {
-            self.check_credit(client, notional)?;
-        }
+        self.check_credit(client, notional)?;
         if self.open.is_full() {
             return Err(RiskReject::OrdersFull);
         }
-        if usage != Usage::Skip {
-            self.book(client, order, price, notional);
-        }
+        self.book(client, order, price, notional);
         Ok(())
     }
 
@@ -576,29 +491,6 @@ impl RiskGate {
     /// # Errors
     /// The first control that refuses it.
     pub fn check_replace(&mut self, time: Timestamp, replace: &Replace) -> Result<(), RiskReject> {
-        self.replace(time, replace, Usage::Check)
-    }
-
-    /// Replays a journaled cancel/replace with its recorded verdict, as
-    /// [`RiskGate::replay_new_order`] does for new orders.
-    ///
-    /// # Errors
-    /// [`ReplayMismatch`] when the journal and the gate disagree.
-    pub fn replay_replace(
-        &mut self,
-        time: Timestamp,
-        replace: &Replace,
-        recorded: Result<(), RiskReject>,
-    ) -> Result<(), ReplayMismatch> {
-        replay(recorded, |usage| self.replace(time, replace, usage))
-    }
-
-    fn replace(
-        &mut self,
-        time: Timestamp,
-        replace: &Replace,
-        usage: Usage,
-    ) -> Result<(), RiskReject> {
         let client = self
             .client_slot(replace.client)
             .ok_or(RiskReject::UnknownClient)?;
@@ -627,11 +519,9 @@ impl RiskGate {
             }
             let leaves = replace.quantity.shares().saturating_sub(open.filled);
             let after = i128::from(leaves) * i128::from(replace.price.micros());
-            if usage == Usage::Check {
-                self.check_credit(client, after - open.open_notional())?;
-            }
+            self.check_credit(client, after - open.open_notional())?;
         }
-        if renamed && usage != Usage::Skip {
+        if renamed {
             self.clients[client]
                 .used_ids
                 .insert(replace.client_order_id.get());
@@ -1086,12 +976,6 @@ impl RiskGate {
                     unrealized + view.unrealized_pnl,
                 )
             })
-    }
-
-    /// The most open orders the gate tracks (its configured `orders_max`).
-    #[must_use]
-    pub fn orders_max(&self) -> u32 {
-        self.open.capacity()
     }
 
     /// Open orders the gate tracks.

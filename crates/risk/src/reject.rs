@@ -112,16 +112,6 @@ pub enum RiskReject {
 }
 
 impl RiskReject {
-    /// Whether the verdict depends on when the matcher's events reached the gate (credit
-    /// usage and the open-order table), not only on the inputs before it: such verdicts
-    /// are taken from the journal on replay.
-    #[must_use]
-    pub fn depends_on_feedback(&self) -> bool {
-        matches!(
-            self,
-            RiskReject::CreditLimit { .. } | RiskReject::OrdersFull
-        )
-    }
     /// The stable numeric reason code.
     #[must_use]
     pub const fn code(&self) -> u16 {

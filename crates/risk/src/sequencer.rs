@@ -10,9 +10,12 @@
 //! numbers, deterministically, so they need no journal record of their own; nor do the
 //! reverts of expired admin changes, which follow from the inputs' times.
 //!
-//! Replaying the journal through [`Sequencer::replay`] rebuilds the gate exactly, and
-//! emits the same matcher inputs with the same sequence numbers: the matcher, a pure
-//! state machine, then rebuilds too.
+//! The matcher's events come back to the gate a little later than new commands arrive,
+//! so what the gate knows when it decides depends on timing. Each record therefore notes
+//! how many events the gate had applied; replaying the journal through
+//! [`Sequencer::replay`] applies exactly as many before deciding again, which rebuilds
+//! the gate exactly, and emits the same matcher inputs with the same sequence numbers:
+//! the matcher, a pure state machine, then rebuilds too.
 
 use std::collections::VecDeque;
 
@@ -24,7 +27,7 @@ use crossline_types::{
 };
 
 use crate::admin::{AdminCause, AdminChange, AdminRecord, Setting};
-use crate::gate::{ControlError, ReplayMismatch, RiskGate};
+use crate::gate::{ControlError, RiskGate};
 use crate::reject::RiskReject;
 
 /// What arrives at the sequencer.
@@ -83,7 +86,8 @@ pub enum Verdict {
     Admin(AdminRecord),
 }
 
-/// One journal record: a command, its sequence number and time, and the verdict.
+/// One journal record: a command, its sequence number and time, the verdict, and how
+/// far the matcher's events had come back when the gate decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     /// The command's sequence number (inputs it causes follow it).
@@ -94,6 +98,10 @@ pub struct Record {
     pub command: Command,
     /// What the sequencer decided.
     pub verdict: Verdict,
+    /// How many matcher events the gate had applied before deciding. The matcher's
+    /// event stream is a function of its inputs, so replay applies exactly this many
+    /// first and the gate decides from the same state.
+    pub events_applied: u64,
 }
 
 /// Where the sequencer writes its records, before their effects leave it. The memory-
@@ -158,7 +166,7 @@ pub enum Output {
 }
 
 /// Why a journal could not be replayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {
     /// Records are missing or out of order.
     #[error("journal record has sequence {found}; expected {expected}")]
@@ -168,19 +176,27 @@ pub enum ReplayError {
         /// The one it has.
         found: SequenceNumber,
     },
-    /// The gate decided a record differently from the journal.
-    #[error("record {sequence}: {mismatch}")]
+    /// The gate decided a record differently from the journal: a corrupt journal, or
+    /// one made with a different configuration.
+    #[error("record {sequence}: the journal says {recorded:?}, the gate now decides {replayed:?}")]
     Verdict {
         /// The record.
         sequence: SequenceNumber,
-        /// How.
-        mismatch: ReplayMismatch,
+        /// The journal's verdict.
+        recorded: Box<Verdict>,
+        /// The verdict on replay.
+        replayed: Box<Verdict>,
     },
-    /// An admin or locate message came out differently from the journal.
-    #[error("record {sequence}: the control message's outcome differs from the journal's")]
-    Control {
+    /// The record was decided after more matcher events than the replay has handed back
+    /// ([`Sequencer::replay_event`]).
+    #[error("record {sequence} needs {needed} matcher events applied; only {available} were handed back")]
+    Events {
         /// The record.
         sequence: SequenceNumber,
+        /// Events the record was decided after.
+        needed: u64,
+        /// Events applied or waiting.
+        available: u64,
     },
 }
 
@@ -191,6 +207,10 @@ pub struct Sequencer<J> {
     next: u64,
     /// Admin records of expiries, waiting to be passed on.
     expired: Vec<AdminRecord>,
+    /// Matcher events applied to the gate so far.
+    events_applied: u64,
+    /// Replay only: matcher events handed back and not yet due.
+    replayed_events: VecDeque<Event>,
 }
 
 impl<J: Journal> Sequencer<J> {
@@ -201,6 +221,8 @@ impl<J: Journal> Sequencer<J> {
             journal,
             next: first.get(),
             expired: Vec::with_capacity(crate::gate::PENDING_CHANGES_MAX),
+            events_applied: 0,
+            replayed_events: VecDeque::new(),
         }
     }
 
@@ -222,6 +244,21 @@ impl<J: Journal> Sequencer<J> {
     /// A matcher event coming back: keeps credit usage and inventory exact.
     pub fn on_event(&mut self, event: &Event) {
         self.gate.on_event(event);
+        self.events_applied += 1;
+    }
+
+    /// Replay only: a matcher event from the replayed matcher. The gate applies it when
+    /// the journal says it had: before the first record decided after it.
+    pub fn replay_event(&mut self, event: &Event) {
+        self.replayed_events.push_back(*event);
+    }
+
+    /// Replay only: applies the events handed back and not yet applied (after the last
+    /// record, the live gate went on applying events too).
+    pub fn finish_replay(&mut self) {
+        while let Some(event) = self.replayed_events.pop_front() {
+            self.on_event(&event);
+        }
     }
 
     /// Sequences, decides and journals one command, then passes its effects to `out`.
@@ -229,31 +266,30 @@ impl<J: Journal> Sequencer<J> {
         self.expire(stamped.time, out);
         let sequence = self.take_sequence();
         let time = stamped.time;
-        // With no recorded verdict to disagree with, deciding cannot fail.
-        let Ok(verdict) = self.decide(time, &stamped.command, None) else {
-            return;
-        };
+        let verdict = self.decide(time, &stamped.command);
         self.journal.append(&Record {
             sequence,
             time,
             command: stamped.command,
             verdict,
+            events_applied: self.events_applied,
         });
         self.pass_on(sequence, time, &stamped.command, verdict, out);
     }
 
-    /// Replays one journal record: the gate re-decides it (credit and capacity verdicts
-    /// are taken from the record) and the same outputs follow, with the same sequence
-    /// numbers. Nothing is journaled.
+    /// Replays one journal record: applies the matcher events the gate had applied
+    /// when it decided (handed back through [`Sequencer::replay_event`]), decides it
+    /// again — from the same state, so to the same verdict — and passes on the same
+    /// outputs with the same sequence numbers. Nothing is journaled.
     ///
     /// # Errors
-    /// [`ReplayError`] when the record is out of sequence or decided differently.
+    /// [`ReplayError`] when the record is out of sequence, was decided after events not
+    /// yet handed back, or is decided differently.
     pub fn replay(
         &mut self,
         record: &Record,
         out: &mut impl FnMut(Output),
     ) -> Result<(), ReplayError> {
-        self.expire(record.time, out);
         let expected = SequenceNumber::new(self.next);
         if record.sequence != expected {
             return Err(ReplayError::Sequence {
@@ -261,10 +297,25 @@ impl<J: Journal> Sequencer<J> {
                 found: record.sequence,
             });
         }
+        while self.events_applied < record.events_applied {
+            let Some(event) = self.replayed_events.pop_front() else {
+                return Err(ReplayError::Events {
+                    sequence: record.sequence,
+                    needed: record.events_applied,
+                    available: self.events_applied,
+                });
+            };
+            self.on_event(&event);
+        }
+        self.expire(record.time, out);
         let sequence = self.take_sequence();
-        let verdict = self.decide(record.time, &record.command, Some(record))?;
+        let verdict = self.decide(record.time, &record.command);
         if verdict != record.verdict {
-            return Err(ReplayError::Control { sequence });
+            return Err(ReplayError::Verdict {
+                sequence,
+                recorded: Box::new(record.verdict),
+                replayed: Box::new(verdict),
+            });
         }
         self.pass_on(sequence, record.time, &record.command, verdict, out);
         Ok(())
@@ -305,48 +356,15 @@ impl<J: Journal> Sequencer<J> {
         }
     }
 
-    /// The gate's verdict; when replaying `recorded`, the journal's credit and capacity
-    /// verdicts stand.
-    fn decide(
-        &mut self,
-        time: Timestamp,
-        command: &Command,
-        recorded: Option<&Record>,
-    ) -> Result<Verdict, ReplayError> {
-        let replaying = |verdict: Verdict| match verdict {
-            Verdict::Accepted => Ok(()),
-            Verdict::Rejected(reject) => Err(reject),
-            // A client message's verdict is never a control outcome; treat one as a
-            // refusal the gate will not reproduce.
-            Verdict::Refused(_) | Verdict::Admin(_) => Err(RiskReject::OrdersFull),
-        };
+    /// The gate's verdict on a command, live.
+    fn decide(&mut self, time: Timestamp, command: &Command) -> Verdict {
         let client = |result: Result<(), RiskReject>| match result {
             Ok(()) => Verdict::Accepted,
             Err(reject) => Verdict::Rejected(reject),
         };
-        let mismatch = |record: &Record, mismatch| ReplayError::Verdict {
-            sequence: record.sequence,
-            mismatch,
-        };
-        Ok(match command {
-            Command::NewOrder(order) => match recorded {
-                None => client(self.gate.check_new_order(time, order)),
-                Some(record) => {
-                    self.gate
-                        .replay_new_order(time, order, replaying(record.verdict))
-                        .map_err(|error| mismatch(record, error))?;
-                    record.verdict
-                }
-            },
-            Command::Replace(replace) => match recorded {
-                None => client(self.gate.check_replace(time, replace)),
-                Some(record) => {
-                    self.gate
-                        .replay_replace(time, replace, replaying(record.verdict))
-                        .map_err(|error| mismatch(record, error))?;
-                    record.verdict
-                }
-            },
+        match command {
+            Command::NewOrder(order) => client(self.gate.check_new_order(time, order)),
+            Command::Replace(replace) => client(self.gate.check_replace(time, replace)),
             Command::Cancel(cancel) => client(self.gate.check_cancel(time, cancel)),
             Command::Nbbo(quote) => {
                 self.gate.on_nbbo(quote);
@@ -371,7 +389,7 @@ impl<J: Journal> Sequencer<J> {
             Command::VenueFill(_) | Command::VenueCancel(_) | Command::Settings(_) => {
                 Verdict::Accepted
             }
-        })
+        }
     }
 
     fn pass_on(

@@ -277,11 +277,6 @@ impl OpenOrders {
         self.index.len() as usize
     }
 
-    pub(crate) fn capacity(&self) -> u32 {
-        // The table was built from a `u32`.
-        u32::try_from(self.records.len()).unwrap_or(u32::MAX)
-    }
-
     /// Live orders in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Open> {
         self.records.iter().filter(|open| open.live)

@@ -8,11 +8,13 @@
 mod common;
 
 use common::{matcher_config, risk_config, CLIENTS, OTHER_SYMBOL, SYMBOL};
+use std::collections::VecDeque;
+
 use crossline_agent::Agent;
-use crossline_matcher::{CancelReason, Event, Matcher, OrderState, VenueFill};
+use crossline_matcher::{CancelReason, Event, Matcher, OrderState, VenueFill, HEDGE_ORDER_BIT};
 use crossline_risk::{
-    AdminChange, Command, KillTarget, NoJournal, Output, Record, RiskGate, Sequenced, Sequencer,
-    SequencerAgent, Setting, Stamped, Verdict,
+    AdminChange, Command, KillTarget, NoJournal, Output, Record, ReplayError, RiskGate, Sequenced,
+    Sequencer, SequencerAgent, Setting, Stamped, Verdict,
 };
 use crossline_types::{
     Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, SequenceNumber,
@@ -20,24 +22,39 @@ use crossline_types::{
 };
 
 /// Sequencer and matcher in one loop: each matcher input is applied as soon as the
-/// sequencer passes it on, and its events go straight back.
+/// sequencer passes it on; its events reach the gate `lag` commands later, as they
+/// would from a matcher on another core, but deterministically.
 struct Loop {
     sequencer: Sequencer<Vec<Record>>,
     matcher: Matcher,
     outputs: Vec<Output>,
     events: Vec<Event>,
+    /// Events on their way back, per command.
+    in_flight: VecDeque<Vec<Event>>,
+    lag: usize,
     now: u64,
 }
 
 impl Loop {
-    fn new() -> Loop {
+    fn new(lag: usize) -> Loop {
         let gate = RiskGate::new(&risk_config()).unwrap();
         Loop {
             sequencer: Sequencer::new(gate, Vec::new(), SequenceNumber::new(1)),
             matcher: Matcher::new(&matcher_config()).unwrap(),
             outputs: Vec::new(),
             events: Vec::new(),
+            in_flight: VecDeque::new(),
+            lag,
             now: 0,
+        }
+    }
+
+    /// Delivers every event still on its way back.
+    fn settle(&mut self) {
+        for events in self.in_flight.drain(..) {
+            for event in &events {
+                self.sequencer.on_event(event);
+            }
         }
     }
 
@@ -67,14 +84,17 @@ impl Loop {
                     &sequenced.input,
                     &mut |event| events.push(event),
                 );
-                for event in &events {
-                    self.sequencer.on_event(event);
-                }
                 caused.extend(events);
             }
             self.outputs.push(output);
         }
         self.events.extend(caused.iter().copied());
+        self.in_flight.push_back(caused.clone());
+        while self.in_flight.len() > self.lag {
+            for event in self.in_flight.pop_front().unwrap_or_default() {
+                self.sequencer.on_event(&event);
+            }
+        }
         caused
     }
 }
@@ -167,7 +187,7 @@ fn kill_switches_cancel_everything_in_scope_and_nothing_outside_it() {
         ),
         (KillTarget::Firm, Box::new(|_: u32, _: SymbolId| true)),
     ] {
-        let mut world = Loop::new();
+        let mut world = Loop::new(0);
         let placed = resting_everywhere(&mut world);
         let events = world.submit(kill(target, true));
         let mut cancelled = cancelled_by_request(&events);
@@ -331,43 +351,54 @@ fn state_of(sequencer_gate: &RiskGate, matcher: &Matcher) -> String {
     out
 }
 
-/// Replays `journal` into a fresh gate and matcher (applying matcher inputs at once);
-/// returns their state and the outputs.
-fn rebuild(journal: &[Record]) -> (String, Vec<Output>) {
+/// What a replay rebuilt: the state, the sequencer's outputs, the matcher's events.
+struct Rebuilt {
+    state: String,
+    outputs: Vec<Output>,
+    events: Vec<Event>,
+}
+
+/// Replays `journal` into a fresh gate and matcher, handing every matcher event back to
+/// the sequencer, which applies it when the journal says.
+fn rebuild(journal: &[Record]) -> Result<Rebuilt, ReplayError> {
     let gate = RiskGate::new(&risk_config()).unwrap();
     let mut sequencer = Sequencer::new(gate, NoJournal, SequenceNumber::new(1));
     let mut matcher = Matcher::new(&matcher_config()).unwrap();
-    let mut outputs = Vec::new();
+    let (mut outputs, mut events) = (Vec::new(), Vec::new());
     for record in journal {
         let mut produced = Vec::new();
-        sequencer
-            .replay(record, &mut |output| produced.push(output))
-            .unwrap_or_else(|error| panic!("replay failed: {error}"));
+        sequencer.replay(record, &mut |output| produced.push(output))?;
         for output in produced {
             if let Output::Matcher(sequenced) = output {
-                let mut events = Vec::new();
                 matcher.apply(
                     sequenced.sequence,
                     sequenced.time,
                     &sequenced.input,
-                    &mut |event| events.push(event),
+                    &mut |event| {
+                        sequencer.replay_event(&event);
+                        events.push(event);
+                    },
                 );
-                for event in &events {
-                    sequencer.on_event(event);
-                }
             }
             outputs.push(output);
         }
     }
-    (state_of(sequencer.gate(), &matcher), outputs)
+    sequencer.finish_replay();
+    Ok(Rebuilt {
+        state: state_of(sequencer.gate(), &matcher),
+        outputs,
+        events,
+    })
 }
 
 #[test]
 fn the_journal_alone_rebuilds_gate_and_matcher() {
-    let mut world = Loop::new();
+    // The gate hears of each command's events three commands later.
+    let mut world = Loop::new(3);
     for command in workload(3_000) {
         world.submit(command);
     }
+    world.settle();
     let journal = world.sequencer.journal().clone();
     assert_eq!(journal.len(), 3_002);
     // The workload exercised every verdict.
@@ -381,18 +412,33 @@ fn the_journal_alone_rebuilds_gate_and_matcher() {
         .outputs
         .iter()
         .any(|o| matches!(o, Output::Admin(r) if r.cause != crossline_risk::AdminCause::Message)));
-    let (state, outputs) = rebuild(&journal);
-    assert_eq!(state, state_of(world.sequencer.gate(), &world.matcher));
-    assert_eq!(outputs, world.outputs);
-    // A corrupted journal is caught, not silently replayed.
+    // The hedger ran (OTHER_SYMBOL hedges past 200 shares), and replay reproduces it.
+    assert!(world.events.iter().any(|event| matches!(
+        event,
+        Event::Route(route) if route.order_id.get() & HEDGE_ORDER_BIT != 0
+    )));
+    let rebuilt = rebuild(&journal).unwrap_or_else(|error| panic!("replay failed: {error}"));
+    assert_eq!(
+        rebuilt.state,
+        state_of(world.sequencer.gate(), &world.matcher)
+    );
+    assert_eq!(rebuilt.outputs, world.outputs);
+    assert_eq!(rebuilt.events, world.events);
+    // A missing record is caught where it is missing, not silently replayed.
     let mut bad = journal.clone();
-    bad.remove(100);
-    let gate = RiskGate::new(&risk_config()).unwrap();
-    let mut sequencer = Sequencer::new(gate, NoJournal, SequenceNumber::new(1));
-    let failed = bad
+    let missing = bad.remove(100).sequence;
+    assert!(matches!(
+        rebuild(&bad),
+        Err(ReplayError::Sequence { expected, .. }) if expected == missing
+    ));
+    // So is a record whose verdict the gate does not reproduce.
+    let mut bad = journal.clone();
+    let forged = bad
         .iter()
-        .any(|record| sequencer.replay(record, &mut |_| {}).is_err());
-    assert!(failed, "a missing record must be detected");
+        .position(|record| matches!(record.verdict, Verdict::Rejected(_)))
+        .unwrap();
+    bad[forged].verdict = Verdict::Accepted;
+    assert!(matches!(rebuild(&bad), Err(ReplayError::Verdict { .. })));
 }
 
 #[test]
@@ -401,6 +447,7 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let (events_in, events) = crossline_ring::channel::<Event>(1_024).unwrap();
     let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Sequenced>(64).unwrap();
     let (reports, mut reports_out) = crossline_ring::channel::<Output>(1_024).unwrap();
+    let (commands_depth, matcher_depth) = (commands_in.monitor(), to_matcher.monitor());
     let gate = RiskGate::new(&risk_config()).unwrap();
     let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));
     let mut agent = SequencerAgent::new(sequencer, commands, events, to_matcher, reports);
@@ -410,7 +457,7 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let matcher_thread = std::thread::spawn(move || {
         let mut matcher = Matcher::new(&matcher_config()).unwrap();
         let mut events_in = events_in;
-        let mut backlog: std::collections::VecDeque<Event> = std::collections::VecDeque::new();
+        let mut backlog: VecDeque<Event> = VecDeque::new();
         loop {
             while let Some(event) = backlog.front() {
                 if events_in.try_push(*event).is_err() {
@@ -454,8 +501,10 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
             reports_seen += 1;
         }
     }
-    // Drain: everything reaches the matcher, every event comes back.
-    for _ in 0..200_000 {
+    // Drain: every command sequenced and every input taken by the matcher; then the
+    // matcher stops once its last events are on their way back, which the sequencer
+    // keeps taking so the matcher never waits on a full ring.
+    while commands_depth.depth() > 0 || agent.has_pending_work() || matcher_depth.depth() > 0 {
         agent.do_work();
         while reports_out.try_pop().is_some() {
             reports_seen += 1;
@@ -463,6 +512,10 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
         std::thread::yield_now();
     }
     stop.store(true, std::sync::atomic::Ordering::Release);
+    while !matcher_thread.is_finished() {
+        agent.do_work();
+        std::thread::yield_now();
+    }
     let matcher = matcher_thread.join().unwrap();
     while agent.do_work() > 0 {}
     assert!(!agent.has_pending_work());
@@ -470,6 +523,6 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let journal = agent.sequencer().journal().clone();
     assert_eq!(journal.len(), workload.len());
     let live = state_of(agent.sequencer().gate(), &matcher);
-    let (rebuilt, _) = rebuild(&journal);
-    assert_eq!(rebuilt, live);
+    let rebuilt = rebuild(&journal).unwrap_or_else(|error| panic!("replay failed: {error}"));
+    assert_eq!(rebuilt.state, live);
 }

@@ -54,7 +54,7 @@ pub(crate) fn matcher_config() -> MatcherConfig {
         self_match: SelfMatch::CancelResting,
         cross_price: CrossPrice::Midpoint,
         improvement_increment: Price::HUNDREDTH_CENT,
-        firm_account: ClientId::new(0),
+        firm_account: ClientId::new(900),
         symbols: [SYMBOL, OTHER_SYMBOL]
             .into_iter()
             .map(|symbol| SymbolConfig {
@@ -75,8 +75,9 @@ pub(crate) fn matcher_config() -> MatcherConfig {
                     short_max: 1_000,
                     principal_size_max: 300,
                     route_residual: true,
-                    soft_limit: 0,
-                    hedge: false,
+                    // The second symbol runs the hedger past 200 shares.
+                    soft_limit: if symbol == OTHER_SYMBOL { 200 } else { 0 },
+                    hedge: symbol == OTHER_SYMBOL,
                 },
             })
             .collect(),
