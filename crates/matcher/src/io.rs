@@ -33,8 +33,9 @@ pub enum Input {
 
 /// The scope of a mass cancel: the client orders of `client` (any client when `None`) in
 /// `symbol` (any symbol when `None`). Shares out at a venue are cancelled when the venue
-/// returns them instead of resting again. The firm's own hedge orders are not cancelled
-/// (turn hedging off with a settings change).
+/// returns them instead of resting again. The firm's hedge orders are always out at a
+/// venue, immediate-or-cancel, so the venue ends them either way; turn hedging off with a
+/// settings change to stop new ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MassCancel {
     /// Only this client's orders.

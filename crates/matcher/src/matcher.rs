@@ -1248,8 +1248,7 @@ impl Matcher {
             let Some(order) = self.orders.live(slot).copied() else {
                 continue;
             };
-            let in_scope = !order.is_hedge()
-                && scope.client.is_none_or(|client| client == order.client)
+            let in_scope = scope.client.is_none_or(|client| client == order.client)
                 && scope.symbol.is_none_or(|symbol| symbol == order.symbol);
             if !in_scope {
                 continue;

@@ -696,3 +696,49 @@ fn extreme_values_are_refused_or_handled_without_panicking() {
         assert!(matches!(events[0], Event::Filled(_)), "{events:?}");
     }
 }
+
+#[test]
+fn mass_cancel_cancels_its_scope_and_what_a_venue_returns() {
+    let mut h = Harness::new(&config(Mode::AgencyOnly));
+    h.send(nbbo(TEN, 10_000_000, 10_020_000));
+    // Client 1: one resting buy, one day buy at the offer routed to a venue. Client 2:
+    // one resting buy.
+    h.send(limit(1, 1, Side::Buy, 9_990_000, 100, Day));
+    let events = h.send(limit(1, 2, Side::Buy, 10_020_000, 100, Day));
+    let routed = events
+        .iter()
+        .find_map(|event| match event {
+            Event::Route(route) => Some(route.order_id),
+            _ => None,
+        })
+        .expect("a marketable day order routes");
+    h.send(limit(2, 3, Side::Buy, 9_990_000, 100, Day));
+    let events = h.send(Input::MassCancel(crossline_matcher::MassCancel {
+        client: Some(ClientId::new(1)),
+        symbol: None,
+    }));
+    assert_eq!(cancel_reasons(&events), [CancelReason::KillSwitch]);
+    assert!(h
+        .matcher
+        .order(ClientId::new(1), ClientOrderId::new(1))
+        .is_none());
+    assert!(h
+        .matcher
+        .order(ClientId::new(2), ClientOrderId::new(3))
+        .is_some());
+    // The routed order is still out; when the venue returns it, it is cancelled, where a
+    // day order would otherwise rest.
+    assert!(h
+        .matcher
+        .order(ClientId::new(1), ClientOrderId::new(2))
+        .is_some());
+    let events = h.send(Input::VenueCancel(VenueCancel {
+        order_id: routed,
+        quantity: Quantity::new(100),
+    }));
+    assert_eq!(cancel_reasons(&events), [CancelReason::VenueCancelled]);
+    assert!(h
+        .matcher
+        .order(ClientId::new(1), ClientOrderId::new(2))
+        .is_none());
+}

@@ -6,7 +6,7 @@ mod common;
 
 use common::{config, limit, market, nbbo, Harness, TEN};
 use crossline_matcher::{
-    CancelReason, Event, Input, Mode, RouteInstruction, SettingsChange, SymbolSettings,
+    CancelReason, Event, Input, MassCancel, Mode, RouteInstruction, SettingsChange, SymbolSettings,
     VenueCancel, VenueFill, HEDGE_ORDER_BIT,
 };
 use crossline_types::{Capacity, ClientId, OrderId, Price, Quantity, Side, TimeInForce};
@@ -66,6 +66,14 @@ fn past_the_soft_limit_the_hedger_buys_back_the_excess_at_the_offer() {
     // One hedge at a time: more inventory does not send a second while it is out.
     let events = harness.send(market(1, 3, Side::Buy, 10));
     assert!(routes(&events).is_empty(), "{events:?}");
+    // A firm-wide kill switch cancels client orders, not the firm's hedge.
+    let events = harness.send(Input::MassCancel(MassCancel::default()));
+    assert!(
+        routes(&events).is_empty()
+            && events
+                .iter()
+                .all(|event| !matches!(event, Event::Cancelled { client, .. } if *client == FIRM))
+    );
     // The venue fills 200: the position moves, reported as the firm's principal fill.
     let events = harness.send(Input::VenueFill(VenueFill {
         order_id: hedge.order_id,

@@ -247,3 +247,25 @@ fn bad_changes_are_refused_and_change_nothing() {
     // Nothing changed: a 1,000-share, $10,000 order still passes.
     assert_eq!(gate.check_new_order(at(7), &buy(1, 1_000)), Ok(()));
 }
+
+#[test]
+fn temporary_changes_are_bounded() {
+    let mut gate = gate();
+    let halt = |seconds| change(Setting::Halted(SYMBOL, true), Some(at(seconds)));
+    for index in 0..crossline_risk::PENDING_CHANGES_MAX as u64 {
+        assert!(
+            gate.apply_admin(at(1), &halt(100 + index)).is_ok(),
+            "change {index}"
+        );
+    }
+    assert_eq!(
+        gate.apply_admin(at(1), &halt(5_000)),
+        Err(ControlError::TooManyTemporary)
+    );
+    // A standing change is not counted; once one expires there is room again.
+    assert!(gate
+        .apply_admin(at(1), &change(Setting::Halted(SYMBOL, true), None))
+        .is_ok());
+    gate.expire(at(100), |_| {});
+    assert!(gate.apply_admin(at(100), &halt(6_000)).is_ok());
+}
