@@ -2,7 +2,7 @@
 //!
 //! Every control is enabled: 100 clients and 1,000 symbols with NBBOs, tiered collars,
 //! limit-up/limit-down bands on every symbol, Rule 201 on a tenth of them, locates for
-//! every short sale (about 96,000 client-symbol pairs), credit limits, the message rate
+//! every short sale (`locate_pairs` client-symbol pairs), credit limits, the message rate
 //! and the duplicate-id memory. Each client numbers its orders upwards (1, 2, 3, …, as
 //! a session does); a second stream with random 63-bit client order ids, timed the same
 //! way in every round, measures the gate when every duplicate check takes the
@@ -218,11 +218,22 @@ fn locate(gate: &mut RiskGate, orders: &[NewOrder]) {
     }
 }
 
-/// Checks every order, timing each; returns the per-check and the empty-timer histograms.
-fn timed(clock: &Clock, orders: &[NewOrder]) -> Result<(Histogram<u64>, Histogram<u64>), String> {
+/// Per-check times of one pass, raw (the timer's cost included).
+struct Timed {
+    /// Every check.
+    checks: Histogram<u64>,
+    /// Short sales only (they also look up a locate).
+    short_sales: Histogram<u64>,
+    /// Two clock reads with nothing between.
+    empty: Histogram<u64>,
+}
+
+/// Checks every order, timing each.
+fn timed(clock: &Clock, orders: &[NewOrder]) -> Result<Timed, String> {
     let mut gate = gate();
     locate(&mut gate, orders);
     let mut checks = latency_histogram();
+    let mut short_sales = latency_histogram();
     let mut empty = latency_histogram();
     for (index, order) in orders.iter().enumerate() {
         let time = Timestamp::new(index as u64 * 10_000);
@@ -232,12 +243,20 @@ fn timed(clock: &Clock, orders: &[NewOrder]) -> Result<(Histogram<u64>, Histogra
         let idle = clock.now();
         let idle_after = clock.now();
         verdict.map_err(|reject| format!("order {index} was refused ({reject}); the benchmark's orders must pass every control"))?;
-        checks.saturating_record(clock.nanos(after.saturating_sub(before)).round() as u64);
+        let nanos = clock.nanos(after.saturating_sub(before)).round() as u64;
+        checks.saturating_record(nanos);
+        if order.side.is_short() {
+            short_sales.saturating_record(nanos);
+        }
         empty.saturating_record(clock.nanos(idle_after.saturating_sub(idle)).round() as u64);
         gate.on_event(&answer(order, index));
     }
     black_box(&gate);
-    Ok((checks, empty))
+    Ok(Timed {
+        checks,
+        short_sales,
+        empty,
+    })
 }
 
 /// Checks every order without per-check timing; mean nanoseconds per check.
@@ -296,12 +315,17 @@ fn main() -> ExitCode {
         Vec::new(),
     );
     let mut net_p50_random = Vec::new();
+    let mut shorts_all = latency_histogram();
     let net_of = |checks: &Histogram<u64>, empty: &Histogram<u64>| {
         checks.value_at_quantile(0.5) as f64 - empty.value_at_quantile(0.5) as f64
     };
     for round in 1..=rounds {
-        let (checks, empty) = match timed(&clock, &orders_per_client) {
-            Ok(histograms) => histograms,
+        let Timed {
+            checks,
+            short_sales,
+            empty,
+        } = match timed(&clock, &orders_per_client) {
+            Ok(timed) => timed,
             Err(error) => {
                 eprintln!("risk benchmark: {error}");
                 return ExitCode::FAILURE;
@@ -310,13 +334,16 @@ fn main() -> ExitCode {
         let net = net_of(&checks, &empty);
         net_p50.push(net);
         match timed(&clock, &orders_random) {
-            Ok((checks, empty)) => net_p50_random.push(net_of(&checks, &empty)),
+            Ok(random) => net_p50_random.push(net_of(&random.checks, &random.empty)),
             Err(error) => {
                 eprintln!("risk benchmark: {error}");
                 return ExitCode::FAILURE;
             }
         }
         raw_all.add(&checks).expect("histograms share bounds");
+        shorts_all
+            .add(&short_sales)
+            .expect("histograms share bounds");
         empty_all.add(&empty).expect("histograms share bounds");
         means.push(batch(&orders_per_client));
         chase.push(memory::random_access_latency_ns(8 << 20, 500_000));
@@ -339,6 +366,20 @@ fn main() -> ExitCode {
     if let Value::Object(raw) = Percentiles::of(&raw_all).to_json("check_timed_") {
         results.extend(raw);
     }
+    results.insert(
+        "check_timed_short_sales_p50_ns".into(),
+        json!(shorts_all.value_at_quantile(0.5)),
+    );
+    results.insert(
+        "short_sale_share".into(),
+        json!(shorts_all.len() as f64 / raw_all.len() as f64),
+    );
+    let pairs: std::collections::HashSet<(u32, u32)> = orders_per_client
+        .iter()
+        .filter(|order| order.side.is_short())
+        .map(|order| (order.client.get(), order.symbol.get()))
+        .collect();
+    results.insert("locate_pairs".into(), json!(pairs.len()));
     results.insert(
         "timer_overhead_ns_p50".into(),
         json!(empty_all.value_at_quantile(0.5)),

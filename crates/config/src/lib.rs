@@ -7,7 +7,7 @@
 //! missing (set it there or in [symbol_defaults])`. The whole configuration is then
 //! checked by building the gate and the matcher from it, so a file that parses is a file
 //! the engine starts with. `docs/RISK.md` lists every key; [`DEFAULT`] is the embedded
-//! configuration the demo runs on.
+//! configuration (the engine demo, still to come, will run on it).
 //!
 //! ```
 //! let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
@@ -27,7 +27,7 @@ use crossline_types::{ClientId, Price, Quantity, SymbolId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-/// The embedded default configuration: a small firm with a few clients and symbols.
+/// The embedded default configuration: a small firm with four clients and four symbols.
 pub const DEFAULT: &str = include_str!("../default.toml");
 
 /// A parsed, checked configuration.
