@@ -10,7 +10,7 @@ use core::ops::ControlFlow;
 use crate::slab::NIL;
 
 /// A price level: the FIFO of its orders (slab indices) and its totals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Level {
     pub(crate) head: u32,
     pub(crate) tail: u32,
@@ -30,12 +30,13 @@ impl Level {
     };
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 struct FarLevel {
     ticks: i64,
     level: Level,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Half {
     levels: Box<[Level]>,
     /// Bit `i` set when `levels[i]` holds orders.
@@ -43,6 +44,7 @@ pub(crate) struct Half {
     /// Levels outside the window, ascending by price. Its capacity is `far_levels_max` plus
     /// the window, so that a recenter can park leaving levels before taking entering ones
     /// out, without allocating.
+    #[serde(with = "crossline_types::serde_support::capacity")]
     far: Vec<FarLevel>,
     far_levels_max: u32,
     /// Whether better prices are higher (bids).

@@ -54,7 +54,7 @@ use crate::half::{Half, Level};
 use crate::slab::{Node, Slab, NIL};
 
 /// Which side of the book an order rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BookSide {
     /// Buy orders.
     Bid,
@@ -74,7 +74,7 @@ impl BookSide {
 }
 
 /// Capacities of one book, fixed at construction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BookConfig {
     /// Most orders resting at once (both sides together).
     pub orders_max: u32,
@@ -108,7 +108,9 @@ pub enum BookConfigError {
 }
 
 /// Why an operation on the book was refused. The book is unchanged after any error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum BookError {
     /// The book already holds `orders_max` orders.
     #[error("book full: it already holds {orders_max} orders")]
@@ -149,7 +151,7 @@ pub enum BookError {
 }
 
 /// An order resting in the book. `quantity` is its open quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestingOrder {
     /// The engine's id for the order.
     pub order_id: OrderId,
@@ -168,14 +170,14 @@ pub struct RestingOrder {
 
 /// Names a resting order for O(1) cancel and reduce. Refused once the order has left the
 /// book, even if its slot has been reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrderHandle {
     index: u32,
     generation: u32,
 }
 
 /// A price level as seen from outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LevelView {
     /// The level's price.
     pub price: Price,
@@ -186,7 +188,7 @@ pub struct LevelView {
 }
 
 /// What [`Book::fill_front`] executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrontFill {
     /// The order filled.
     pub order_id: OrderId,
@@ -203,6 +205,7 @@ pub struct FrontFill {
 }
 
 /// The order book of one symbol.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Book {
     tick_micros: i64,
     /// Tick number of window index 0 (both sides share the window).

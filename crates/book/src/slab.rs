@@ -10,6 +10,7 @@ pub(crate) const NIL: u32 = u32::MAX;
 
 /// One order slot. While in use, `prev`/`next` link it into its level's FIFO; while free,
 /// `next` links it into the free list.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Node {
     pub(crate) order: RestingOrder,
     pub(crate) prev: u32,
@@ -28,6 +29,7 @@ const VACANT: RestingOrder = RestingOrder {
     owner: 0,
 };
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Slab {
     nodes: Box<[Node]>,
     capacity: u32,

@@ -39,6 +39,8 @@ pub struct Config {
     pub matcher: MatcherConfig,
     /// Each symbol's display name (ticker), by id.
     pub symbol_names: Vec<(SymbolId, String)>,
+    /// The journal's.
+    pub journal: JournalSettings,
 }
 
 /// Why a configuration was refused.
@@ -136,6 +138,94 @@ struct File {
     symbol_defaults: SymbolFile,
     #[serde(default)]
     symbols: Vec<SymbolFile>,
+    #[serde(default)]
+    journal: JournalFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct JournalFile {
+    segment_mib: u64,
+    durability: String,
+    sync_interval_ms: u64,
+    snapshot_every: u64,
+}
+
+impl Default for JournalFile {
+    fn default() -> JournalFile {
+        JournalFile {
+            segment_mib: 64,
+            durability: "process".to_owned(),
+            sync_interval_ms: 10,
+            snapshot_every: 0,
+        }
+    }
+}
+
+/// When journal records reach the disk (see `crossline-journal`'s `Durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Safe once appended, against a crash of the process (`"process"`, the default).
+    Process,
+    /// `msync` after every batch, off the hot thread (`"sync_per_batch"`).
+    SyncPerBatch,
+    /// `msync` every this many milliseconds, off the hot thread (`"sync_interval"`).
+    SyncInterval(u64),
+}
+
+/// The `[journal]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalSettings {
+    /// Bytes per segment file.
+    pub segment_bytes: u64,
+    /// When records reach the disk.
+    pub durability: Durability,
+    /// Commands between automatic snapshots; zero for snapshots only on command.
+    pub snapshot_every: u64,
+}
+
+impl JournalFile {
+    fn settings(&self) -> Result<JournalSettings, ConfigError> {
+        let invalid = |key, value: String, expected| ConfigError::Invalid {
+            table: "[journal]".to_owned(),
+            key,
+            value,
+            expected,
+        };
+        if !(1..=65_536).contains(&self.segment_mib) {
+            return Err(invalid(
+                "segment_mib",
+                self.segment_mib.to_string(),
+                "between 1 and 65536 (MiB)",
+            ));
+        }
+        let durability = match self.durability.as_str() {
+            "process" => Durability::Process,
+            "sync_per_batch" => Durability::SyncPerBatch,
+            "sync_interval" if self.sync_interval_ms > 0 => {
+                Durability::SyncInterval(self.sync_interval_ms)
+            }
+            "sync_interval" => {
+                return Err(invalid(
+                    "sync_interval_ms",
+                    self.sync_interval_ms.to_string(),
+                    "a positive number of milliseconds",
+                ))
+            }
+            other => {
+                return Err(invalid(
+                    "durability",
+                    format!("\"{other}\""),
+                    "\"process\", \"sync_per_batch\" or \"sync_interval\"",
+                ))
+            }
+        };
+        Ok(JournalSettings {
+            segment_bytes: self.segment_mib << 20,
+            durability,
+            snapshot_every: self.snapshot_every,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -419,5 +509,6 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         risk,
         matcher,
         symbol_names,
+        journal: file.journal.settings()?,
     })
 }

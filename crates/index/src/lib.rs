@@ -14,7 +14,7 @@
 /// A slot value marking an empty entry.
 const EMPTY: u32 = u32::MAX;
 
-#[derive(Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy)]
 struct Entry {
     tag: u32,
     slot: u32,
@@ -24,6 +24,7 @@ struct Entry {
 ///
 /// The caller hashes its key (with [`mix`], say) and keeps the key in its own record;
 /// `is_key(slot)` tells the index whether the record at `slot` holds the key sought.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Index {
     entries: Vec<Entry>,
     mask: usize,

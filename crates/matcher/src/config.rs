@@ -7,7 +7,7 @@ use crossline_types::{ClientId, Price, SymbolId};
 pub const PPM: u32 = 1_000_000;
 
 /// How a symbol is internalized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Cross client orders against each other; never trade from the firm's inventory.
     AgencyOnly,
@@ -22,7 +22,7 @@ pub enum Mode {
 
 /// At what price an internal cross executes, before it is clamped to both orders' limits
 /// and to the NBBO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrossPrice {
     /// The NBBO midpoint: both clients share the spread (the default).
     Midpoint,
@@ -32,7 +32,7 @@ pub enum CrossPrice {
 }
 
 /// What happens when an order would trade with another order of the same client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SelfMatch {
     /// Cancel the resting order and keep matching the arriving one.
     CancelResting,
@@ -42,7 +42,7 @@ pub enum SelfMatch {
 
 /// What happens to an order that needs the market's price when the NBBO is unusable
 /// (missing, one-sided, locked, crossed or stale). No order ever executes in-house then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnusableNbbo {
     /// Route market and immediate-or-cancel orders to a venue (when the symbol routes);
     /// fill-or-kill orders are cancelled; day and good-till-cancel limit orders rest.
@@ -53,7 +53,7 @@ pub enum UnusableNbbo {
 }
 
 /// Settings of one symbol that the firm may change during the day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SymbolSettings {
     /// How the symbol is internalized.
     pub mode: Mode,
@@ -112,14 +112,21 @@ impl SymbolSettings {
     }
 }
 
+fn fraction_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    crossline_types::serde_support::one_of(d, &["improvement_spread_ppm", "skew_ppm"])
+}
+
 /// Why symbol settings were refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum SettingsError {
     /// A fraction above 100%.
     #[error("{field} is {value}; it must be at most 1000000 (100%)")]
     Fraction {
         /// The setting.
-        field: &'static str,
+        #[serde(deserialize_with = "fraction_field")]
+        field: crossline_types::serde_support::FieldName,
         /// Its value.
         value: u32,
     },
@@ -132,7 +139,7 @@ pub enum SettingsError {
 }
 
 /// One symbol the matcher trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SymbolConfig {
     /// The symbol's id: a small dense number (ids index a table).
     pub symbol: SymbolId,
@@ -145,7 +152,7 @@ pub struct SymbolConfig {
 }
 
 /// The matcher's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct MatcherConfig {
     /// Most orders working at once across all symbols (resting, or out at a venue).
     pub orders_max: u32,

@@ -2,14 +2,14 @@
 
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, Price, Quantity,
-    Quote, Replace, Side, SymbolId,
+    Quote, Replace, SequenceNumber, Side, SymbolId,
 };
 
 use crate::config::{SettingsError, SymbolSettings};
 
 /// One sequenced input. The sequence number and time travel beside it (see
 /// [`crate::Matcher::apply`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
     /// A client's new order. It is given the input's sequence number as its [`OrderId`].
     NewOrder(NewOrder),
@@ -29,6 +29,10 @@ pub enum Input {
     Settings(SettingsChange),
     /// A kill switch: cancel every client order in scope.
     MassCancel(MassCancel),
+    /// A snapshot is being taken at this input's sequence number: the matcher's state now
+    /// is the cut. Changes nothing; answers with [`Event::Snapshot`], which tells whoever
+    /// collects the matcher's events that every event before the cut has arrived.
+    Snapshot,
 }
 
 /// The scope of a mass cancel: the client orders of `client` (any client when `None`) in
@@ -36,7 +40,7 @@ pub enum Input {
 /// returns them instead of resting again. The firm's hedge orders are always out at a
 /// venue, immediate-or-cancel, so the venue ends them either way; turn hedging off with a
 /// settings change to stop new ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MassCancel {
     /// Only this client's orders.
     pub client: Option<ClientId>,
@@ -45,7 +49,7 @@ pub struct MassCancel {
 }
 
 /// A venue's execution of a child order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VenueFill {
     /// The parent order (a child order carries its parent's id).
     pub order_id: OrderId,
@@ -56,7 +60,7 @@ pub struct VenueFill {
 }
 
 /// A venue's cancellation of what is left of a child order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VenueCancel {
     /// The parent order.
     pub order_id: OrderId,
@@ -65,7 +69,7 @@ pub struct VenueCancel {
 }
 
 /// New settings for a symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SettingsChange {
     /// The symbol.
     pub symbol: SymbolId,
@@ -75,7 +79,7 @@ pub struct SettingsChange {
 
 /// The national best bid and offer prices, as recorded on an execution. Zero means no
 /// price on that side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NbboPrices {
     /// National best bid.
     pub bid: Price,
@@ -84,7 +88,7 @@ pub struct NbboPrices {
 }
 
 /// The other side of an execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contra {
     /// Another client's order (internal cross).
     Order(OrderId),
@@ -95,7 +99,7 @@ pub enum Contra {
 }
 
 /// One execution against a client's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Execution {
     /// The order executed.
     pub order_id: OrderId,
@@ -130,7 +134,7 @@ pub struct Execution {
 }
 
 /// A child order for the router: venue-agnostic; the router picks the venue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteInstruction {
     /// The parent order; venue reports name it.
     pub order_id: OrderId,
@@ -147,7 +151,7 @@ pub struct RouteInstruction {
 }
 
 /// The firm's own quote for a symbol in active mode. Zero sizes mean no quote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FirmQuote {
     /// The symbol.
     pub symbol: SymbolId,
@@ -162,7 +166,9 @@ pub struct FirmQuote {
 }
 
 /// Why a new order was rejected (nothing about it was kept).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum RejectReason {
     /// The symbol is not configured.
     #[error("unknown symbol")]
@@ -193,7 +199,9 @@ pub enum RejectReason {
 }
 
 /// Why working quantity was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum CancelReason {
     /// The client asked.
     #[error("cancelled at the client's request")]
@@ -229,7 +237,9 @@ pub enum CancelReason {
 }
 
 /// Why a cancel or cancel/replace request was refused (the order is unchanged).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum CancelRejectReason {
     /// No working order of this client has that client order id.
     #[error("no working order with that client order id")]
@@ -261,7 +271,9 @@ pub enum CancelRejectReason {
 }
 
 /// Why a non-order input was refused (it changed nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum InputError {
     /// The symbol is not configured.
     #[error("unknown symbol {symbol}")]
@@ -310,7 +322,7 @@ pub enum InputError {
 }
 
 /// One output of the matcher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// A new order was accepted.
     Accepted {
@@ -396,5 +408,11 @@ pub enum Event {
     InputRejected {
         /// Why.
         reason: InputError,
+    },
+    /// The answer to [`Input::Snapshot`]: the events before this one are every event of
+    /// the inputs before the snapshot's cut.
+    Snapshot {
+        /// The snapshot input's sequence number.
+        sequence: SequenceNumber,
     },
 }

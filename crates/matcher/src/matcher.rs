@@ -23,6 +23,7 @@ use crate::state::{Order, Orders, Symbol};
 const NO_SYMBOL: u32 = u32::MAX;
 
 /// The internalization state machine. See the crate documentation.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Matcher {
     nbbo_stale_after_ns: u64,
     unusable_nbbo: UnusableNbbo,
@@ -41,6 +42,7 @@ pub struct Matcher {
     /// Trading days ended so far.
     day: u32,
     /// Order-table slots collected at end of day, sized to the largest book.
+    #[serde(with = "crossline_types::serde_support::capacity")]
     scratch: Vec<u32>,
     /// The symbol whose firm position or market the current input changed: the hedger
     /// looks at it once the input is done.
@@ -75,7 +77,7 @@ enum CrossEnd {
 }
 
 /// A snapshot of one working order, for queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderState {
     /// The engine's id.
     pub order_id: OrderId,
@@ -201,6 +203,7 @@ impl Matcher {
             Input::EndOfDay => self.end_of_day(emit),
             Input::Settings(change) => self.settings(time, change, emit),
             Input::MassCancel(scope) => self.mass_cancel(scope, emit),
+            Input::Snapshot => emit(Event::Snapshot { sequence }),
         }
         if let Some(symbol) = self.touched.take() {
             self.hedge(sequence, symbol, time, emit);
@@ -243,6 +246,7 @@ impl Matcher {
                     | Input::VenueCancel(_)
                     | Input::Settings(_)
                     | Input::MassCancel(_)
+                    | Input::Snapshot
                     | Input::EndOfDay => return,
                 };
                 if let Some(state) = self.symbol(symbol) {
@@ -282,7 +286,7 @@ impl Matcher {
                 return;
             }
             Input::Settings(change) => change.symbol,
-            Input::EndOfDay | Input::MassCancel(_) => return,
+            Input::EndOfDay | Input::MassCancel(_) | Input::Snapshot => return,
         };
         if let Some(state) = self.symbol(symbol) {
             state.prefetch();

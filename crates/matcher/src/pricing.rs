@@ -8,7 +8,7 @@ use crate::config::{CrossPrice, SymbolSettings, PPM};
 use crate::io::NbboPrices;
 
 /// The national best bid and offer of a symbol, with when it was set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Nbbo {
     pub(crate) prices: NbboPrices,
     pub(crate) time: Timestamp,
@@ -152,6 +152,7 @@ fn scale(value: i64, ppm: u32) -> i64 {
 
 /// The firm's inventory limits and its current gross notional, for sizing a principal
 /// fill.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Inventory {
     pub(crate) position: i64,
     pub(crate) long_max: u32,

@@ -18,7 +18,7 @@ use crossline_index::{mix, Index};
 /// One cache line exactly: every input that touches an order touches this record, so it
 /// costs one miss, not two. The NBBO at receipt, needed only to report an execution, lives
 /// apart in [`Orders`].
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 #[repr(C, align(64))]
 pub(crate) struct Order {
     pub(crate) id: OrderId,
@@ -90,10 +90,12 @@ fn id_hash(id: OrderId) -> u64 {
 
 /// The working orders: a slab of `orders_max` records, found by engine id or by client
 /// order id. Nothing here allocates after construction.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Orders {
     slots: Vec<Order>,
     /// The NBBO when each order arrived (or was last re-priced), by slot.
     receipts: Vec<NbboPrices>,
+    #[serde(with = "crossline_types::serde_support::capacity")]
     free: Vec<u32>,
     by_id: Index,
     by_client: Index,
@@ -234,6 +236,7 @@ impl Orders {
 }
 
 /// One symbol: its book, market, settings and the firm's position in it.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Symbol {
     pub(crate) id: SymbolId,
     pub(crate) book: Book,

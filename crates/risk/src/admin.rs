@@ -10,7 +10,7 @@ use crate::gate::KillTarget;
 
 /// One limit or control and its value: what an admin message sets, and what the audit
 /// record reports before and after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
     /// A client's credit limit (micro-dollars).
     CreditLimit(ClientId, Price),
@@ -37,7 +37,7 @@ pub enum Setting {
 }
 
 /// An admin message: who changes what, and until when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdminChange {
     /// The operator making the change (an id from the firm's entitlement system).
     pub operator: u32,
@@ -48,7 +48,7 @@ pub struct AdminChange {
 }
 
 /// What an admin message, or the expiry of one, did: for the journal and the audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdminRecord {
     /// Who: the operator, or for an expiry the operator of the change that expired.
     pub operator: u32,
@@ -63,7 +63,7 @@ pub struct AdminRecord {
 }
 
 /// Why an [`AdminRecord`] was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminCause {
     /// An admin message.
     Message,
@@ -75,7 +75,7 @@ pub enum AdminCause {
 }
 
 /// A temporary change waiting for its expiry.
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 pub(crate) struct Pending {
     pub(crate) expires_at: Timestamp,
     pub(crate) operator: u32,

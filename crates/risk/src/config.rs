@@ -5,7 +5,7 @@ use crossline_types::{ClientId, Price, Quantity, SymbolId};
 
 /// Limits of one client (SEC Rule 15c3-5 credit and capital thresholds and erroneous-
 /// order controls).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientLimits {
     /// The client.
     pub client: ClientId,
@@ -29,7 +29,7 @@ pub struct ClientLimits {
 }
 
 /// Risk settings of one symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SymbolRisk {
     /// The symbol.
     pub symbol: SymbolId,
@@ -41,7 +41,7 @@ pub struct SymbolRisk {
 
 /// One tier of the price collar: for reference prices below `below`, a limit order may
 /// be at most `max(reference × ppm / 10^6, minimum)` through the far side of the NBBO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CollarTier {
     /// The tier covers reference prices below this.
     pub below: Price,
@@ -52,7 +52,7 @@ pub struct CollarTier {
 }
 
 /// The risk gate's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct RiskConfig {
     /// Clients allowed to trade.
     pub clients: Vec<ClientLimits>,

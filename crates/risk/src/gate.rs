@@ -18,6 +18,7 @@ const PPM: u64 = 1_000_000;
 const PPM_I64: i64 = 1_000_000;
 
 /// One client's limits and running state.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Client {
     limits: ClientLimits,
     /// Token bucket, in billionths of a message (so refills are exact in nanoseconds).
@@ -31,6 +32,7 @@ struct Client {
 }
 
 /// One symbol's settings and market view.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Symbol {
     settings: SymbolRisk,
     /// Last national best bid and offer seen (zero: none on that side).
@@ -47,6 +49,7 @@ struct Symbol {
 }
 
 /// The pre-trade risk gate. See the crate documentation.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct RiskGate {
     client_index: Vec<u32>,
     clients: Vec<Client>,
@@ -58,6 +61,7 @@ pub struct RiskGate {
     locates_max: u32,
     firm_killed: bool,
     /// Temporary admin changes waiting for their expiry, in arrival order.
+    #[serde(with = "crossline_types::serde_support::capacity")]
     pending: Vec<Pending>,
     /// The earliest expiry in `pending`.
     next_expiry: Option<Timestamp>,
@@ -67,7 +71,7 @@ pub struct RiskGate {
 pub const PENDING_CHANGES_MAX: usize = 1_024;
 
 /// The target of a kill switch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KillTarget {
     /// Every order.
     Firm,
@@ -95,8 +99,14 @@ impl KillTarget {
     }
 }
 
+fn negative_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    crossline_types::serde_support::one_of(d, &["credit_limit", "order_notional_max"])
+}
+
 /// Why a control change was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum ControlError {
     /// The symbol is not configured.
     #[error("unknown symbol {0}")]
@@ -114,7 +124,8 @@ pub enum ControlError {
     #[error("{field} {value} must not be negative")]
     Negative {
         /// The setting.
-        field: &'static str,
+        #[serde(deserialize_with = "negative_field")]
+        field: crossline_types::serde_support::FieldName,
         /// The value.
         value: Price,
     },

@@ -35,3 +35,32 @@ impl Hasher for MixHasher {
 
 /// A hash set with [`MixHasher`].
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<MixHasher>>;
+
+/// `#[serde(with = "crate::hash::sorted")]` for a [`FastSet`]: written in ascending order
+/// (a canonical form: the same set always writes the same bytes, whatever order its
+/// table happens to hold it in), with its capacity reserved again on the way back.
+pub(crate) mod sorted {
+    use serde::de::{Deserialize, Deserializer};
+    use serde::ser::{Serialize, Serializer};
+
+    use super::FastSet;
+
+    pub(crate) fn serialize<S: Serializer>(
+        set: &FastSet<u64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut values: Vec<u64> = set.iter().copied().collect();
+        values.sort_unstable();
+        (set.capacity() as u64, values).serialize(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<FastSet<u64>, D::Error> {
+        let (capacity, values) = <(u64, Vec<u64>)>::deserialize(deserializer)?;
+        let mut set = FastSet::default();
+        set.reserve(usize::try_from(capacity).unwrap_or(0).max(values.len()));
+        set.extend(values);
+        Ok(set)
+    }
+}

@@ -11,7 +11,7 @@
 use crossline_types::{Price, SymbolId};
 
 /// One symbol's inventory accounting.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Position {
     /// Shares; negative is short.
     quantity: i64,
@@ -24,7 +24,7 @@ pub(crate) struct Position {
 }
 
 /// A symbol's inventory, for reports and the hedger's operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PositionView {
     /// The symbol.
     pub symbol: SymbolId,

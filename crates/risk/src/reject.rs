@@ -3,7 +3,7 @@
 use crossline_types::{Price, Quantity};
 
 /// Which kill switch refused an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KillScope {
     /// The whole firm.
     Firm,
@@ -15,7 +15,9 @@ pub enum KillScope {
 
 /// Why an order was refused before it reached the matcher. `code()` is stable and
 /// documented in `docs/RISK.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
+)]
 pub enum RiskReject {
     /// A kill switch is on for the firm, the symbol or the client.
     #[error("kill switch on ({scope:?})")]

@@ -31,7 +31,7 @@ use crate::gate::{ControlError, RiskGate};
 use crate::reject::RiskReject;
 
 /// What arrives at the sequencer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     /// A client's new order.
     NewOrder(NewOrder),
@@ -61,11 +61,14 @@ pub enum Command {
     Settings(SettingsChange),
     /// The trading day ends.
     EndOfDay,
+    /// Take a snapshot here: the gate's and the matcher's state at this sequence number
+    /// form a consistent cut (see [`Sequencer::state`] and `Input::Snapshot`).
+    Snapshot,
 }
 
 /// A command with the time it arrived (stamped by the ingress agent: the only place in
 /// the pipeline that reads a clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamped {
     /// Arrival time.
     pub time: Timestamp,
@@ -74,7 +77,7 @@ pub struct Stamped {
 }
 
 /// The sequencer's decision on a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Passed on (to the matcher, or applied to the gate).
     Accepted,
@@ -88,7 +91,7 @@ pub enum Verdict {
 
 /// One journal record: a command, its sequence number and time, the verdict, and how
 /// far the matcher's events had come back when the gate decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     /// The command's sequence number (inputs it causes follow it).
     pub sequence: SequenceNumber,
@@ -108,12 +111,28 @@ pub struct Record {
 /// mapped journal implements it; `Vec<Record>` does for tests and tools.
 pub trait Journal {
     /// Appends one record (durably, for a real journal) before returning.
-    fn append(&mut self, record: &Record);
+    ///
+    /// # Errors
+    /// [`JournalFailure`] when the record could not be written. The sequencer then passes
+    /// nothing on and refuses every later command: its state has moved past a record the
+    /// journal does not hold, so the engine must stop and recover from the journal.
+    fn append(&mut self, record: &Record) -> Result<(), JournalFailure>;
+}
+
+/// A journal could not take a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("journal append failed at sequence {sequence}: {reason}")]
+pub struct JournalFailure {
+    /// The record's sequence number.
+    pub sequence: SequenceNumber,
+    /// Why.
+    pub reason: String,
 }
 
 impl Journal for Vec<Record> {
-    fn append(&mut self, record: &Record) {
+    fn append(&mut self, record: &Record) -> Result<(), JournalFailure> {
         self.push(*record);
+        Ok(())
     }
 }
 
@@ -123,11 +142,13 @@ impl Journal for Vec<Record> {
 pub struct NoJournal;
 
 impl Journal for NoJournal {
-    fn append(&mut self, _: &Record) {}
+    fn append(&mut self, _: &Record) -> Result<(), JournalFailure> {
+        Ok(())
+    }
 }
 
 /// A matcher input with its sequence number and time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sequenced {
     /// Sequence number (a new order's engine id).
     pub sequence: SequenceNumber,
@@ -138,7 +159,7 @@ pub struct Sequenced {
 }
 
 /// What the sequencer passes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     /// An input for the matcher.
     Matcher(Sequenced),
@@ -211,6 +232,34 @@ pub struct Sequencer<J> {
     events_applied: u64,
     /// Replay only: matcher events handed back and not yet due.
     replayed_events: VecDeque<Event>,
+    /// The journal failed: nothing more is sequenced.
+    failed: Option<JournalFailure>,
+}
+
+/// The sequencer's state at a snapshot's cut, for writing: the gate and the counters.
+/// The matcher events still on their way back to the gate at the cut travel beside it
+/// (see [`Sequencer::state`]).
+#[derive(serde::Serialize)]
+pub struct SequencerStateRef<'a> {
+    gate: &'a RiskGate,
+    next: u64,
+    events_applied: u64,
+}
+
+/// The sequencer's state read back from a snapshot ([`Sequencer::restore`]).
+#[derive(serde::Deserialize)]
+pub struct SequencerState {
+    gate: RiskGate,
+    next: u64,
+    events_applied: u64,
+}
+
+impl SequencerState {
+    /// The sequence number the next command gets.
+    #[must_use]
+    pub fn next_sequence(&self) -> SequenceNumber {
+        SequenceNumber::new(self.next)
+    }
 }
 
 impl<J: Journal> Sequencer<J> {
@@ -223,7 +272,49 @@ impl<J: Journal> Sequencer<J> {
             expired: Vec::with_capacity(crate::gate::PENDING_CHANGES_MAX),
             events_applied: 0,
             replayed_events: VecDeque::new(),
+            failed: None,
         }
+    }
+
+    /// The state to write into a snapshot whose cut is the last command decided (a
+    /// [`Command::Snapshot`]): take it right after submitting or replaying that command.
+    /// Beside it the snapshot keeps the matcher events in flight at the cut: those not
+    /// yet applied ([`Sequencer::queued_events`], during replay) followed by every event
+    /// the matcher emits after, up to and including its `Event::Snapshot` for this cut.
+    /// Live and in replay the same journal gives the same state here, byte for byte.
+    pub fn state(&self) -> SequencerStateRef<'_> {
+        SequencerStateRef {
+            gate: &self.gate,
+            next: self.next,
+            events_applied: self.events_applied,
+        }
+    }
+
+    /// Replay only: matcher events handed back and not yet applied, oldest first.
+    pub fn queued_events(&self) -> impl Iterator<Item = &Event> {
+        self.replayed_events.iter()
+    }
+
+    /// A sequencer restored from a snapshot's state and its in-flight events, ready to
+    /// [`Sequencer::replay`] the journal records after the cut (each event applied when
+    /// the records say it was), and then to go on live.
+    pub fn restore(state: SequencerState, pending: Vec<Event>, journal: J) -> Sequencer<J> {
+        let mut sequencer = Sequencer::new(state.gate, journal, SequenceNumber::new(state.next));
+        sequencer.events_applied = state.events_applied;
+        sequencer.replayed_events.extend(pending);
+        sequencer
+    }
+
+    /// Matcher events the gate has applied.
+    #[must_use]
+    pub fn events_applied(&self) -> u64 {
+        self.events_applied
+    }
+
+    /// Why the sequencer stopped, if its journal failed.
+    #[must_use]
+    pub fn failure(&self) -> Option<&JournalFailure> {
+        self.failed.as_ref()
     }
 
     /// The gate, for queries.
@@ -262,19 +353,35 @@ impl<J: Journal> Sequencer<J> {
     }
 
     /// Sequences, decides and journals one command, then passes its effects to `out`.
-    pub fn submit(&mut self, stamped: &Stamped, out: &mut impl FnMut(Output)) {
+    ///
+    /// # Errors
+    /// [`JournalFailure`] when the journal could not take the record (or failed before):
+    /// nothing is passed on, and the sequencer takes no more commands.
+    pub fn submit(
+        &mut self,
+        stamped: &Stamped,
+        out: &mut impl FnMut(Output),
+    ) -> Result<(), JournalFailure> {
+        if let Some(failure) = &self.failed {
+            return Err(failure.clone());
+        }
         self.expire(stamped.time, out);
         let sequence = self.take_sequence();
         let time = stamped.time;
         let verdict = self.decide(time, &stamped.command);
-        self.journal.append(&Record {
+        let appended = self.journal.append(&Record {
             sequence,
             time,
             command: stamped.command,
             verdict,
             events_applied: self.events_applied,
         });
+        if let Err(failure) = appended {
+            self.failed = Some(failure.clone());
+            return Err(failure);
+        }
         self.pass_on(sequence, time, &stamped.command, verdict, out);
+        Ok(())
     }
 
     /// Replays one journal record: applies the matcher events the gate had applied
@@ -386,9 +493,10 @@ impl<J: Journal> Sequencer<J> {
                 self.gate.end_of_day();
                 Verdict::Accepted
             }
-            Command::VenueFill(_) | Command::VenueCancel(_) | Command::Settings(_) => {
-                Verdict::Accepted
-            }
+            Command::VenueFill(_)
+            | Command::VenueCancel(_)
+            | Command::Settings(_)
+            | Command::Snapshot => Verdict::Accepted,
         }
     }
 
@@ -437,6 +545,7 @@ impl<J: Journal> Sequencer<J> {
                     Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
                     Command::Settings(change) => Input::Settings(change),
                     Command::EndOfDay => Input::EndOfDay,
+                    Command::Snapshot => Input::Snapshot,
                     Command::Locate { .. } | Command::Admin(_) => return,
                 };
                 out(to_matcher(input));
@@ -521,13 +630,23 @@ impl<J: Journal + Send> Agent for SequencerAgent<J> {
         if !self.flush() {
             return work.max(1);
         }
+        if self.sequencer.failure().is_some() {
+            return work;
+        }
         for _ in 0..BATCH {
             let Some(stamped) = self.commands.try_pop() else {
                 break;
             };
             let queue = &mut self.queue;
-            self.sequencer
-                .submit(&stamped, &mut |output| queue.push_back(output));
+            if let Err(failure) = self
+                .sequencer
+                .submit(&stamped, &mut |output| queue.push_back(output))
+            {
+                // Fatal: the engine must stop and recover from the journal. The command
+                // taken is not lost: it was never acknowledged.
+                eprintln!("sequencer stopped: {failure}");
+                return work.max(1);
+            }
             work += 1;
             if !self.flush() {
                 break;

@@ -16,9 +16,12 @@ use crate::hash::FastSet;
 /// lookup, and is appended to a sorted list whose tail is the only line touched. An id at
 /// or below the highest (a client that numbers out of order, or reuses one) is looked up
 /// in that list by binary search and in a hash set of the ids that arrived out of order.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct UsedIds {
     high: u64,
+    #[serde(with = "crossline_types::serde_support::capacity")]
     ascending: Vec<u64>,
+    #[serde(with = "crate::hash::sorted")]
     scattered: FastSet<u64>,
     max: usize,
 }
@@ -69,6 +72,7 @@ impl UsedIds {
 /// entries hold the key and the shares together, so a lookup reads one cache line (the
 /// gate's tables are larger than the cache; every line it reads may be a miss). Nothing
 /// is removed during the day; the end of the day clears it, when locates lapse.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Locates {
     entries: Vec<LocateEntry>,
     mask: usize,
@@ -78,7 +82,7 @@ pub(crate) struct Locates {
 
 /// Key: client id in the high half, symbol id in the low; `EMPTY_KEY` marks a free entry
 /// (ids are at most `ID_MAX`, so no pair has that key).
-#[derive(Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy)]
 #[repr(align(16))]
 struct LocateEntry {
     key: u64,
@@ -163,7 +167,7 @@ impl Locates {
 }
 
 /// An open order the gate counts against its client's credit.
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 pub(crate) struct Open {
     pub(crate) client: ClientId,
     pub(crate) client_order_id: ClientOrderId,
@@ -190,8 +194,10 @@ fn open_hash(client: ClientId, client_order_id: ClientOrderId) -> u64 {
 /// Open orders in a slab (iterated in slot order by kill switches and the end of day:
 /// deterministic), found by (client, client order id). Freed slots are reused last-in
 /// first-out, so a steady flow of orders keeps reusing the same few, cached, records.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct OpenOrders {
     records: Vec<Open>,
+    #[serde(with = "crossline_types::serde_support::capacity")]
     free: Vec<u32>,
     index: Index,
 }

@@ -63,13 +63,15 @@ impl Loop {
     fn submit(&mut self, command: Command) -> Vec<Event> {
         self.now += 1_000_000;
         let mut outputs = Vec::new();
-        self.sequencer.submit(
-            &Stamped {
-                time: Timestamp::new(self.now),
-                command,
-            },
-            &mut |output| outputs.push(output),
-        );
+        self.sequencer
+            .submit(
+                &Stamped {
+                    time: Timestamp::new(self.now),
+                    command,
+                },
+                &mut |output| outputs.push(output),
+            )
+            .expect("an in-memory journal never fails");
         self.apply(outputs)
     }
 

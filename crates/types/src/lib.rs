@@ -42,3 +42,65 @@ pub use quantity::Quantity;
 ///
 /// Ring slots and journal records are laid out in multiples of this.
 pub const CACHE_LINE_BYTES: usize = 64;
+
+/// Serde support for the journal and snapshots.
+///
+/// - Error values name their field with a `&'static str` ([`serde_support::FieldName`]),
+///   which deserializes by matching one of the names the type can hold.
+/// - Tables sized at start-up keep their capacity through a snapshot
+///   ([`serde_support::capacity`]), so a restored engine allocates no more than a fresh one.
+pub mod serde_support {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    /// A field's name in an error value. An alias, so that serde does not take the
+    /// `&'static str` for a borrow from the input; deserialize it with [`one_of`].
+    pub type FieldName = &'static str;
+
+    /// Deserializes a field name into the one of `known` it equals.
+    ///
+    /// # Errors
+    /// A name not in `known` (a journal from another version).
+    pub fn one_of<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        known: &[&'static str],
+    ) -> Result<&'static str, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        known
+            .iter()
+            .find(|k| **k == name)
+            .copied()
+            .ok_or_else(|| D::Error::custom(format!("unknown field name {name:?}")))
+    }
+
+    /// `#[serde(with = "crossline_types::serde_support::capacity")]` for a `Vec` sized at
+    /// start-up: its capacity travels with its elements and is reserved again on the way back.
+    pub mod capacity {
+        use serde::de::{Deserialize, Deserializer};
+        use serde::ser::{Serialize, Serializer};
+
+        /// Writes the capacity, then the elements.
+        ///
+        /// # Errors
+        /// The serializer's.
+        pub fn serialize<T: Serialize, S: Serializer>(
+            vec: &Vec<T>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            (vec.capacity() as u64, vec.as_slice()).serialize(serializer)
+        }
+
+        /// Reads the capacity and the elements into a `Vec` with that capacity.
+        ///
+        /// # Errors
+        /// The deserializer's.
+        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<T>, D::Error> {
+            let (capacity, elements) = <(u64, Vec<T>)>::deserialize(deserializer)?;
+            let capacity = usize::try_from(capacity).unwrap_or(0).max(elements.len());
+            let mut vec = Vec::with_capacity(capacity);
+            vec.extend(elements);
+            Ok(vec)
+        }
+    }
+}

@@ -22,7 +22,7 @@ use crate::CACHE_LINE_BYTES;
 pub const MESSAGE_BYTES: usize = 56;
 
 /// One input to, or output from, the engine's state machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Message {
     /// The journal position of the input (or of the input that caused this output).
@@ -49,7 +49,7 @@ impl Message {
 
 /// What a message says. The discriminant is its one-byte type code on the wire and in the
 /// journal; inputs use codes below 16, outputs 16 and above.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C, u8)]
 pub enum Body {
     /// A client's new order.
@@ -85,7 +85,7 @@ impl Body {
 }
 
 /// A client's new order. A market order's `price` is ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct NewOrder {
     /// Who sent it.
@@ -109,7 +109,7 @@ pub struct NewOrder {
 }
 
 /// A client's request to cancel its order `original_client_order_id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Cancel {
     /// Who sent it.
@@ -124,7 +124,7 @@ pub struct Cancel {
 
 /// A client's request to replace an order's price and quantity (the symbol and side stay
 /// the original order's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Replace {
     /// Who sent it.
@@ -140,7 +140,7 @@ pub struct Replace {
 }
 
 /// The national best bid and offer for one symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Quote {
     /// Which symbol.
@@ -156,7 +156,7 @@ pub struct Quote {
 }
 
 /// An order was accepted and given an engine id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Accepted {
     /// The engine's id for the order.
@@ -170,7 +170,7 @@ pub struct Accepted {
 }
 
 /// An execution against an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Filled {
     /// The order executed.
@@ -189,7 +189,7 @@ pub struct Filled {
 }
 
 /// Open quantity of an order was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Cancelled {
     /// The order cancelled.

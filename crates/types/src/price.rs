@@ -10,7 +10,19 @@ use crate::error::{significant_places, ValueError};
 /// whole cents, sub-penny increments of $0.0001 below $1.00, midpoints of those
 /// ($0.00005) and price-improved executions. Signed because spreads, P&L and price
 /// differences are prices too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    serde::Serialize,
+    serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+)]
 #[repr(transparent)]
 pub struct Price(i64);
 

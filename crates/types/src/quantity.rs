@@ -9,7 +9,19 @@ use crate::error::{significant_places, ValueError};
 /// 32 bits hold over four billion shares, far beyond any single order, and keep the
 /// message layouts inside one cache line. Positions and cumulative totals, which can
 /// exceed that, use wider types of their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    serde::Serialize,
+    serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+)]
 #[repr(transparent)]
 pub struct Quantity(u32);
 

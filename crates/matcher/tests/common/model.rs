@@ -197,6 +197,9 @@ impl Model {
             // (crates/risk/tests/sequencer.rs); the model's command generator never
             // produces one.
             Input::MassCancel(_) => panic!("the reference model does not model mass cancels"),
+            Input::Snapshot => out.push(Event::Snapshot {
+                sequence: crossline_types::SequenceNumber::new(sequence),
+            }),
             Input::EndOfDay => {
                 for s in 0..self.symbols.len() {
                     for buy in [true, false] {

@@ -1,0 +1,2 @@
+//! The `crossline` command.
+fn main() {}

@@ -1,0 +1,491 @@
+//! What a replay reports: a summary of the day, a digest of every output (to compare
+//! two replays bit for bit), the state at a point, and a CAT-style audit trail.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crossline_matcher::{Contra, Event};
+use crossline_risk::{Command, Output, Record, Sequenced, Verdict};
+use crossline_types::{ClientId, Price, Side, SymbolId};
+
+use crate::engine::Observer;
+
+/// Counts of what a replay went through.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    /// Command records, by kind.
+    pub commands: BTreeMap<&'static str, u64>,
+    /// Client messages the gate rejected, by reason.
+    pub risk_rejects: BTreeMap<String, u64>,
+    /// Control messages refused.
+    pub refused: u64,
+    /// Orders the matcher accepted.
+    pub accepted: u64,
+    /// Orders the matcher rejected, by reason.
+    pub matcher_rejects: BTreeMap<String, u64>,
+    /// Executions and shares: internal crosses (each side counted), principal fills,
+    /// venue fills.
+    pub crosses: (u64, u64),
+    /// Principal fills and shares.
+    pub principal: (u64, u64),
+    /// Venue fills and shares.
+    pub venue: (u64, u64),
+    /// Child orders routed and shares.
+    pub routes: (u64, u64),
+    /// Cancellations.
+    pub cancels: u64,
+    /// Price improvement over the NBBO on crosses and principal fills, micro-dollars.
+    pub improvement_micros: i128,
+    /// Snapshot cuts passed, with their state hashes.
+    pub cuts: Vec<(u64, u64)>,
+    /// First and last record times.
+    pub span: Option<(u64, u64)>,
+}
+
+fn command_kind(command: &Command) -> &'static str {
+    match command {
+        Command::NewOrder(_) => "new_order",
+        Command::Cancel(_) => "cancel",
+        Command::Replace(_) => "replace",
+        Command::Nbbo(_) => "nbbo",
+        Command::VenueFill(_) => "venue_fill",
+        Command::VenueCancel(_) => "venue_cancel",
+        Command::Locate { .. } => "locate",
+        Command::Admin(_) => "admin",
+        Command::Settings(_) => "settings",
+        Command::EndOfDay => "end_of_day",
+        Command::Snapshot => "snapshot",
+    }
+}
+
+impl Observer for Summary {
+    fn record(&mut self, record: &Record) {
+        *self
+            .commands
+            .entry(command_kind(&record.command))
+            .or_default() += 1;
+        let time = record.time.get();
+        self.span = Some(self.span.map_or((time, time), |(first, _)| (first, time)));
+        match record.verdict {
+            Verdict::Rejected(reason) => {
+                *self.risk_rejects.entry(reason.to_string()).or_default() += 1;
+            }
+            Verdict::Refused(_) => self.refused += 1,
+            Verdict::Accepted | Verdict::Admin(_) => {}
+        }
+    }
+
+    fn event(&mut self, _input: &Sequenced, event: &Event) {
+        let add = |pair: &mut (u64, u64), shares: u64| {
+            pair.0 += 1;
+            pair.1 += shares;
+        };
+        match event {
+            Event::Accepted { .. } => self.accepted += 1,
+            Event::Rejected { reason, .. } => {
+                *self.matcher_rejects.entry(reason.to_string()).or_default() += 1;
+            }
+            Event::Filled(fill) => {
+                let shares = u64::from(fill.quantity.shares());
+                let improvement = i128::from(fill.price_improvement.micros()) * i128::from(shares);
+                match fill.contra {
+                    Contra::Order(_) => {
+                        add(&mut self.crosses, shares);
+                        self.improvement_micros += improvement;
+                    }
+                    Contra::Firm => {
+                        add(&mut self.principal, shares);
+                        self.improvement_micros += improvement;
+                    }
+                    Contra::Venue => add(&mut self.venue, shares),
+                }
+            }
+            Event::Route(route) => add(&mut self.routes, u64::from(route.quantity.shares())),
+            Event::Cancelled { .. } => self.cancels += 1,
+            _ => {}
+        }
+    }
+
+    fn cut(&mut self, cut: u64, state_hash: u64) {
+        self.cuts.push((cut, state_hash));
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: u64 = self.commands.values().sum();
+        writeln!(f, "records      {total}")?;
+        for (kind, count) in &self.commands {
+            writeln!(f, "  {kind:<13}{count}")?;
+        }
+        if let Some((first, last)) = self.span {
+            writeln!(
+                f,
+                "time span    {first} .. {last} ns ({:.3} s)",
+                (last - first) as f64 / 1e9
+            )?;
+        }
+        let rejected: u64 = self.risk_rejects.values().sum();
+        writeln!(f, "risk rejects {rejected}")?;
+        for (reason, count) in &self.risk_rejects {
+            writeln!(f, "  {count:>10}  {reason}")?;
+        }
+        writeln!(f, "refused      {} control messages", self.refused)?;
+        writeln!(f, "accepted     {} orders", self.accepted)?;
+        for (reason, count) in &self.matcher_rejects {
+            writeln!(f, "  rejected {count:>6}  {reason}")?;
+        }
+        writeln!(
+            f,
+            "crossed      {} executions, {} shares",
+            self.crosses.0, self.crosses.1
+        )?;
+        writeln!(
+            f,
+            "principal    {} executions, {} shares",
+            self.principal.0, self.principal.1
+        )?;
+        writeln!(
+            f,
+            "routed       {} child orders, {} shares",
+            self.routes.0, self.routes.1
+        )?;
+        writeln!(
+            f,
+            "venue fills  {} executions, {} shares",
+            self.venue.0, self.venue.1
+        )?;
+        writeln!(f, "cancelled    {}", self.cancels)?;
+        let improved = self.crosses.1 + self.principal.1;
+        if improved > 0 {
+            writeln!(
+                f,
+                "improvement  ${:.2} in all, ${:.4} per internalized share",
+                self.improvement_micros as f64 / 1e6,
+                self.improvement_micros as f64 / 1e6 / improved as f64
+            )?;
+        }
+        for (cut, hash) in &self.cuts {
+            writeln!(f, "snapshot cut {cut}: state {hash:016x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A running xxh3-64 of every record, output and event: two replays that agree on it
+/// agree on every bit of what they produced.
+pub struct Digest {
+    hasher: xxhash_rust::xxh3::Xxh3,
+    scratch: Vec<u8>,
+    /// Items hashed.
+    pub items: u64,
+}
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest {
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            scratch: Vec::with_capacity(256),
+            items: 0,
+        }
+    }
+}
+
+impl Digest {
+    fn add(&mut self, value: &impl serde::Serialize) {
+        self.scratch.clear();
+        if bincode::serialize_into(&mut self.scratch, value).is_ok() {
+            self.hasher.update(&self.scratch);
+            self.items += 1;
+        }
+    }
+
+    /// The hash so far.
+    #[must_use]
+    pub fn value(&self) -> u64 {
+        self.hasher.digest()
+    }
+}
+
+impl Observer for Digest {
+    fn record(&mut self, record: &Record) {
+        self.add(record);
+    }
+    fn output(&mut self, output: &Output) {
+        self.add(output);
+    }
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        self.add(&(input.sequence, event));
+    }
+}
+
+/// Several observers as one.
+pub struct Both<'a, A, B>(pub &'a mut A, pub &'a mut B);
+
+impl<A: Observer, B: Observer> Observer for Both<'_, A, B> {
+    fn record(&mut self, record: &Record) {
+        self.0.record(record);
+        self.1.record(record);
+    }
+    fn output(&mut self, output: &Output) {
+        self.0.output(output);
+        self.1.output(output);
+    }
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        self.0.event(input, event);
+        self.1.event(input, event);
+    }
+    fn cut(&mut self, cut: u64, state_hash: u64) {
+        self.0.cut(cut, state_hash);
+        self.1.cut(cut, state_hash);
+    }
+}
+
+/// The audit trail's header line.
+pub const AUDIT_HEADER: &str = "time_ns,sequence,event,order_id,client,client_order_id,symbol,side,price,quantity,leaves,liquidity,linked_order_id,nbbo_bid,nbbo_ask,price_improvement,detail";
+
+/// A CAT-style audit trail: one CSV line per lifecycle event of every order (received,
+/// rejected, internal cross, principal fill, route, venue fill, cancel, replace), with
+/// the input's nanosecond timestamp and sequence number, and the links between them: a
+/// cross names the contra order, a route and a venue fill name the parent order.
+pub struct Audit<W: Write> {
+    out: W,
+    names: BTreeMap<SymbolId, String>,
+    /// The first write error, after which nothing more is written.
+    pub error: Option<std::io::Error>,
+    /// Lines written.
+    pub lines: u64,
+}
+
+impl<W: Write> Audit<W> {
+    /// An audit trail into `out`, naming symbols by `names`. Writes the header.
+    pub fn new(mut out: W, names: &[(SymbolId, String)]) -> Audit<W> {
+        let error = writeln!(out, "{AUDIT_HEADER}").err();
+        Audit {
+            out,
+            names: names.iter().cloned().collect(),
+            error,
+            lines: 0,
+        }
+    }
+
+    /// Flushes and hands back the writer.
+    ///
+    /// # Errors
+    /// The first write error, or the flush's.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn symbol(&self, symbol: SymbolId) -> String {
+        self.names
+            .get(&symbol)
+            .cloned()
+            .unwrap_or_else(|| symbol.to_string())
+    }
+
+    fn line(&mut self, fields: std::fmt::Arguments<'_>) {
+        if self.error.is_none() {
+            self.error = writeln!(self.out, "{fields}").err();
+            self.lines += 1;
+        }
+    }
+}
+
+fn side(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+        Side::SellShort => "sell_short",
+        Side::SellShortExempt => "sell_short_exempt",
+    }
+}
+
+fn price(price: Option<Price>) -> String {
+    price.map_or_else(String::new, |p| p.to_string())
+}
+
+impl<W: Write> Observer for Audit<W> {
+    fn record(&mut self, record: &Record) {
+        let (t, s) = (record.time.get(), record.sequence.get());
+        match (&record.command, record.verdict) {
+            (Command::NewOrder(order), verdict) => {
+                let (event, detail) = match verdict {
+                    Verdict::Rejected(reason) => ("risk_reject", reason.to_string()),
+                    _ => (
+                        "new_order",
+                        format!("{:?} {:?}", order.order_type, order.time_in_force),
+                    ),
+                };
+                let symbol = self.symbol(order.symbol);
+                self.line(format_args!(
+                    "{t},{s},{event},{s},{},{},{symbol},{},{},{},,,,,,,{}",
+                    order.client,
+                    order.client_order_id,
+                    side(order.side),
+                    order.price,
+                    order.quantity,
+                    csv(&detail)
+                ));
+            }
+            (Command::Cancel(cancel), Verdict::Rejected(reason)) => self.line(format_args!(
+                "{t},{s},risk_reject,,{},{},{},,,,,,,,,,{}",
+                cancel.client,
+                cancel.client_order_id,
+                self.symbol(cancel.symbol),
+                csv(&format!("cancel: {reason}"))
+            )),
+            (Command::Replace(replace), Verdict::Rejected(reason)) => self.line(format_args!(
+                "{t},{s},risk_reject,,{},{},,,,,,,,,,,{}",
+                replace.client,
+                replace.client_order_id,
+                csv(&format!("replace: {reason}"))
+            )),
+            _ => {}
+        }
+    }
+
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        let (t, s) = (input.time.get(), input.sequence.get());
+        match event {
+            Event::Rejected {
+                client,
+                client_order_id,
+                symbol,
+                reason,
+            } => {
+                let symbol = self.symbol(*symbol);
+                self.line(format_args!(
+                    "{t},{s},matcher_reject,,{client},{client_order_id},{symbol},,,,,,,,,,{}",
+                    csv(&reason.to_string())
+                ));
+            }
+            Event::Filled(fill) => {
+                let (event, linked) = match fill.contra {
+                    Contra::Order(other) => ("internal_cross", other.to_string()),
+                    Contra::Firm => ("principal_fill", String::new()),
+                    Contra::Venue => ("venue_fill", String::new()),
+                };
+                let symbol = self.symbol(fill.symbol);
+                self.line(format_args!(
+                    "{t},{s},{event},{},{},{},{symbol},{},{},{},{},{:?},{linked},{},{},{},{:?}",
+                    fill.order_id,
+                    fill.client,
+                    fill.client_order_id,
+                    side(fill.side),
+                    fill.price,
+                    fill.quantity,
+                    fill.leaves,
+                    fill.liquidity,
+                    fill.nbbo_at_execution.bid,
+                    fill.nbbo_at_execution.ask,
+                    fill.price_improvement,
+                    fill.capacity
+                ));
+            }
+            Event::Route(route) => {
+                let symbol = self.symbol(route.symbol);
+                self.line(format_args!(
+                    "{t},{s},route,{},,,{symbol},{},{},{},,,{},,,,{:?}",
+                    route.order_id,
+                    side(route.side),
+                    price(route.limit),
+                    route.quantity,
+                    route.order_id,
+                    route.capacity
+                ));
+            }
+            Event::Cancelled {
+                order_id,
+                client,
+                client_order_id,
+                quantity,
+                reason,
+            } => self.line(format_args!(
+                "{t},{s},cancel,{order_id},{client},{client_order_id},,,,{quantity},,,,,,,{}",
+                csv(&reason.to_string())
+            )),
+            Event::Replaced {
+                order_id,
+                client,
+                client_order_id,
+                original_client_order_id,
+                price,
+                quantity,
+                ..
+            } => self.line(format_args!(
+                "{t},{s},replace,{order_id},{client},{client_order_id},,,{price},{quantity},,,,,,,replaces {original_client_order_id}"
+            )),
+            Event::CancelRejected {
+                client,
+                client_order_id,
+                reason,
+                ..
+            } => self.line(format_args!(
+                "{t},{s},cancel_reject,,{client},{client_order_id},,,,,,,,,,,{}",
+                csv(&reason.to_string())
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// Quotes a CSV field that holds a comma or a quote.
+fn csv(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The engine's state at a point, for `crossline replay --until`.
+pub fn state_text<J: crossline_risk::Journal>(
+    engine: &crate::Engine<J>,
+    names: &[(SymbolId, String)],
+    clients: &[ClientId],
+) -> String {
+    use std::fmt::Write as _;
+    let gate = engine.sequencer().gate();
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "next sequence {}; open orders {}",
+        engine.sequencer().next_sequence(),
+        gate.open_orders()
+    );
+    let _ = writeln!(text, "inventory:");
+    for (symbol, name) in names {
+        if let Some(view) = gate.inventory(*symbol) {
+            let _ = writeln!(
+                text,
+                "  {name:<6} position {:>8}  average cost {:>12}  realized {:>14.2}  unrealized {:>14.2}",
+                view.quantity,
+                view.average_cost,
+                view.realized_pnl as f64 / 1e6,
+                view.unrealized_pnl as f64 / 1e6
+            );
+        }
+    }
+    let (realized, unrealized) = gate.firm_pnl();
+    let _ = writeln!(
+        text,
+        "  firm   realized {:.2}  unrealized {:.2}",
+        realized as f64 / 1e6,
+        unrealized as f64 / 1e6
+    );
+    let _ = writeln!(
+        text,
+        "credit used (open orders and today's fills), by client:"
+    );
+    for client in clients {
+        if let Some(exposure) = gate.exposure(*client) {
+            let _ = writeln!(text, "  client {client:<6} {:.2}", exposure as f64 / 1e6);
+        }
+    }
+    text
+}
