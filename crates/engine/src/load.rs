@@ -86,6 +86,10 @@ impl Generator {
         if self.snapshot_every > 0 && self.count % self.snapshot_every == 0 {
             return Command::Snapshot;
         }
+        // A trading day every 20,000 commands: day orders expire, credit starts afresh.
+        if self.count % 20_000 == 1 && self.count > 1 {
+            return Command::EndOfDay;
+        }
         let roll = self.below(100);
         let s = usize::try_from(self.below(4)).unwrap_or(0);
         let (symbol, _, tick) = SYMBOLS[s];

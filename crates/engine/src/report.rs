@@ -42,6 +42,13 @@ pub struct Summary {
     pub span: Option<(u64, u64)>,
 }
 
+/// A reason's variant name, without its values: the key rejects are counted under.
+fn variant(reason: &impl std::fmt::Debug) -> String {
+    let text = format!("{reason:?}");
+    let end = text.find([' ', '(', '{']).unwrap_or(text.len());
+    text[..end].to_owned()
+}
+
 fn command_kind(command: &Command) -> &'static str {
     match command {
         Command::NewOrder(_) => "new_order",
@@ -68,7 +75,7 @@ impl Observer for Summary {
         self.span = Some(self.span.map_or((time, time), |(first, _)| (first, time)));
         match record.verdict {
             Verdict::Rejected(reason) => {
-                *self.risk_rejects.entry(reason.to_string()).or_default() += 1;
+                *self.risk_rejects.entry(variant(&reason)).or_default() += 1;
             }
             Verdict::Refused(_) => self.refused += 1,
             Verdict::Accepted | Verdict::Admin(_) => {}
@@ -83,7 +90,7 @@ impl Observer for Summary {
         match event {
             Event::Accepted { .. } => self.accepted += 1,
             Event::Rejected { reason, .. } => {
-                *self.matcher_rejects.entry(reason.to_string()).or_default() += 1;
+                *self.matcher_rejects.entry(variant(reason)).or_default() += 1;
             }
             Event::Filled(fill) => {
                 let shares = u64::from(fill.quantity.shares());

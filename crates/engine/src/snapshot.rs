@@ -189,6 +189,6 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
             found.push((cut, path));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     Ok(found)
 }

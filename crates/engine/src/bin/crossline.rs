@@ -1,2 +1,281 @@
-//! The `crossline` command.
-fn main() {}
+//! The `crossline` command. `crossline replay <journal-dir>` replays a journal through
+//! the risk gate and the matcher and reports what happened; see `docs/JOURNAL.md`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use crossline_engine::report::{Audit, Both, Digest, Summary};
+use crossline_engine::{recovery, snapshot, Engine, EngineError, Observer};
+use crossline_matcher::Event;
+use crossline_risk::{NoJournal, Output, Record, Sequenced};
+
+#[derive(Parser)]
+#[command(
+    name = "crossline",
+    version,
+    about = "Crossline order internalization engine"
+)]
+struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Replay a journal through the risk gate and the matcher and print a summary.
+    Replay {
+        /// The journal directory.
+        journal_dir: PathBuf,
+        /// Replay twice and compare every output and the final state bit for bit, and
+        /// check the state at each snapshot in the directory against the replay's; exit
+        /// with status 1 on any difference.
+        #[arg(long)]
+        verify: bool,
+        /// Stop after this sequence number and print the state there.
+        #[arg(long, value_name = "SEQ")]
+        until: Option<u64>,
+        /// Write a CAT-style audit trail of every order event to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        audit: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let Action::Replay {
+        journal_dir,
+        verify,
+        until,
+        audit,
+    } = Args::parse().action;
+    match replay(&journal_dir, verify, until, audit.as_deref()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("crossline replay: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A progress bar on standard error, for long replays on a terminal.
+struct Progress {
+    total: u64,
+    last_sequence: u64,
+    done: u64,
+    started: Instant,
+    shown: Instant,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: u64, last_sequence: u64) -> Progress {
+        Progress {
+            total,
+            last_sequence: last_sequence.max(1),
+            done: 0,
+            started: Instant::now(),
+            shown: Instant::now(),
+            enabled: std::io::stderr().is_terminal() && total > 100_000,
+        }
+    }
+
+    fn tick(&mut self, sequence: u64) {
+        self.done += 1;
+        if !self.enabled || self.done % 4096 != 0 || self.shown.elapsed().as_millis() < 200 {
+            return;
+        }
+        self.shown = Instant::now();
+        let fraction = (sequence as f64 / self.last_sequence as f64).min(1.0);
+        let filled = (1..=30).filter(|step| f64::from(*step) <= fraction * 30.0).count();
+        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        eprint!(
+            "\rreplay [{}{}] {:>5.1}%  {}/{} records  {:.2} M/s ",
+            "#".repeat(filled),
+            ".".repeat(30 - filled),
+            fraction * 100.0,
+            self.done,
+            self.total,
+            rate / 1e6
+        );
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            eprintln!();
+        }
+    }
+}
+
+/// Runs one full replay from the journal's first record.
+fn run_once(
+    dir: &Path,
+    config: &crossline_config::Config,
+    until: Option<u64>,
+    observer: &mut impl Observer,
+    progress: &mut Progress,
+) -> Result<(Engine<NoJournal>, u64), EngineError> {
+    let mut engine = Engine::new(config, NoJournal)?;
+    let replayed =
+        recovery::replay_from(dir, &mut engine, until, observer, &mut |s| progress.tick(s))?;
+    if until.is_none() {
+        engine.finish_replay();
+    }
+    progress.finish();
+    Ok((engine, replayed))
+}
+
+struct Tee<'a, A, B>(&'a mut A, Option<&'a mut B>);
+
+impl<A: Observer, B: Observer> Observer for Tee<'_, A, B> {
+    fn record(&mut self, record: &Record) {
+        self.0.record(record);
+        if let Some(b) = &mut self.1 {
+            b.record(record);
+        }
+    }
+    fn output(&mut self, output: &Output) {
+        self.0.output(output);
+        if let Some(b) = &mut self.1 {
+            b.output(output);
+        }
+    }
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        self.0.event(input, event);
+        if let Some(b) = &mut self.1 {
+            b.event(input, event);
+        }
+    }
+    fn cut(&mut self, cut: u64, hash: u64) {
+        self.0.cut(cut, hash);
+        if let Some(b) = &mut self.1 {
+            b.cut(cut, hash);
+        }
+    }
+}
+
+fn replay(
+    dir: &Path,
+    verify: bool,
+    until: Option<u64>,
+    audit: Option<&Path>,
+) -> Result<bool, EngineError> {
+    let scan = crossline_journal::verify(dir, recovery::PAYLOAD_MAX)?;
+    if let Some(torn) = &scan.torn {
+        eprintln!("note: {torn} (not cleared: replay only reads)");
+    }
+    let text = recovery::read_config(dir)?;
+    let config = crossline_config::parse(&text).map_err(|e| EngineError::Config(e.to_string()))?;
+    let last = scan.last_sequence.unwrap_or(0);
+    let mut summary = Summary::default();
+    let mut digest = Digest::default();
+    let mut trail = match audit {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| {
+                EngineError::Config(format!("cannot create audit file {}: {e}", path.display()))
+            })?;
+            Some(Audit::new(
+                std::io::BufWriter::new(file),
+                &config.symbol_names,
+            ))
+        }
+        None => None,
+    };
+    let started = Instant::now();
+    let mut progress = Progress::new(scan.records, until.unwrap_or(last).min(last));
+    let (engine, replayed) = {
+        let mut both = Both(&mut summary, &mut digest);
+        let mut observer = Tee(&mut both, trail.as_mut());
+        run_once(dir, &config, until, &mut observer, &mut progress)?
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "journal      {} ({} records through sequence {last})",
+        dir.display(),
+        scan.records
+    );
+    println!(
+        "replayed     {replayed} command records in {elapsed:.3} s ({:.2} M records/s)",
+        replayed as f64 / elapsed.max(1e-9) / 1e6
+    );
+    print!("{summary}");
+    let state = engine.state_hash()?;
+    println!(
+        "output hash  {:016x} ({} items)",
+        digest.value(),
+        digest.items
+    );
+    println!("state hash   {state:016x}");
+    if let Some(trail) = trail {
+        let lines = trail.lines;
+        let path = audit.map(Path::display);
+        trail
+            .finish()
+            .map_err(|e| EngineError::Config(format!("writing the audit trail: {e}")))?;
+        if let Some(path) = path {
+            println!("audit trail  {lines} events written to {path}");
+        }
+    }
+    if let Some(until) = until {
+        let clients: Vec<_> = config.risk.clients.iter().map(|c| c.client).collect();
+        println!("state after sequence {until}:");
+        print!(
+            "{}",
+            crossline_engine::report::state_text(&engine, &config.symbol_names, &clients)
+        );
+    }
+    if !verify {
+        return Ok(true);
+    }
+    let mut ok = true;
+    let mut second = Digest::default();
+    let mut quiet = Progress::new(scan.records, last);
+    quiet.enabled = false;
+    let (again, _) = run_once(dir, &config, until, &mut second, &mut quiet)?;
+    let state_again = again.state_hash()?;
+    if second.value() == digest.value() && state_again == state {
+        println!(
+            "verify       two replays agree: outputs {:016x}, state {state:016x}",
+            digest.value()
+        );
+    } else {
+        ok = false;
+        println!(
+            "verify       MISMATCH between two replays: outputs {:016x} vs {:016x}, state {state:016x} vs {state_again:016x}",
+            digest.value(),
+            second.value()
+        );
+    }
+    let hash = recovery::config_hash(&text);
+    let cuts: std::collections::BTreeMap<u64, u64> = summary.cuts.iter().copied().collect();
+    for (cut, path) in snapshot::list(dir).map_err(|e| EngineError::Snapshot(e.to_string()))? {
+        if until.is_some_and(|until| cut > until) {
+            continue;
+        }
+        match (snapshot::read(&path, hash), cuts.get(&cut)) {
+            (Ok(recorded), Some(replayed)) if recorded.state_hash == *replayed => {
+                println!("verify       snapshot {cut}: recorded state equals the replay's ({replayed:016x})");
+            }
+            (Ok(recorded), Some(replayed)) => {
+                ok = false;
+                println!(
+                    "verify       MISMATCH at snapshot {cut}: recorded {:016x}, replay {replayed:016x}",
+                    recorded.state_hash
+                );
+            }
+            (Ok(_), None) => {
+                ok = false;
+                println!(
+                    "verify       MISMATCH: snapshot {cut} has no Snapshot command in the journal"
+                );
+            }
+            (Err(why), _) => {
+                ok = false;
+                println!("verify       snapshot {cut} unreadable: {why}");
+            }
+        }
+    }
+    Ok(ok)
+}

@@ -96,7 +96,7 @@ fn run(args: Args) -> Result<(), EngineError> {
             let _ = out.flush();
             let mut submitted = 0u64;
             while commands.is_none_or(|limit| submitted < limit) {
-                time += 1_000;
+                time += 1_000_000; // a command a millisecond: inside every client's rate
                 let command = generator.next_command();
                 let stamped = Stamped {
                     time: Timestamp::new(time),
