@@ -56,7 +56,7 @@ pub(crate) fn record_header(kind: u16, sequence: u64, timestamp: u64, payload: &
     header[8..16].copy_from_slice(&sequence.to_le_bytes());
     header[16..24].copy_from_slice(&timestamp.to_le_bytes());
     header[24..28].copy_from_slice(&length.to_le_bytes());
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&header[0..28]), payload);
+    let crc = crate::crc::append(crate::crc::of(&header[0..28]), payload);
     header[28..32].copy_from_slice(&crc.to_le_bytes());
     header
 }
@@ -76,8 +76,8 @@ pub(crate) fn check_frame(
     if payload > payload_max || frame_bytes(payload) != committed {
         return Err("record length out of range");
     }
-    let crc = crc32c::crc32c_append(
-        crc32c::crc32c(&frame[0..28]),
+    let crc = crate::crc::append(
+        crate::crc::of(&frame[0..28]),
         &frame[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + payload],
     );
     if crc != u32_at(frame, 28) {
@@ -103,7 +103,7 @@ impl SegmentHeader {
         bytes[16..24].copy_from_slice(&self.index.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.first_sequence.to_le_bytes());
         bytes[32..40].copy_from_slice(&self.length.to_le_bytes());
-        let crc = crc32c::crc32c(&bytes[8..40]);
+        let crc = crate::crc::of(&bytes[8..40]);
         bytes[40..44].copy_from_slice(&crc.to_le_bytes());
         bytes
     }
@@ -113,7 +113,7 @@ impl SegmentHeader {
         if u64_at(bytes, 0) != MAGIC {
             return Err("bad magic");
         }
-        if crc32c::crc32c(&bytes[8..40]) != u32_at(bytes, 40) {
+        if crate::crc::of(&bytes[8..40]) != u32_at(bytes, 40) {
             return Err("header CRC mismatch");
         }
         if u32_at(bytes, 8) != VERSION {

@@ -37,6 +37,7 @@
 //! # Ok::<(), crossline_journal::JournalError>(())
 //! ```
 
+mod crc;
 mod error;
 pub mod layout;
 mod reader;

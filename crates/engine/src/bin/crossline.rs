@@ -89,7 +89,9 @@ impl Progress {
         }
         self.shown = Instant::now();
         let fraction = (sequence as f64 / self.last_sequence as f64).min(1.0);
-        let filled = (1..=30).filter(|step| f64::from(*step) <= fraction * 30.0).count();
+        let filled = (1..=30)
+            .filter(|step| f64::from(*step) <= fraction * 30.0)
+            .count();
         let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         eprint!(
             "\rreplay [{}{}] {:>5.1}%  {}/{} records  {:.2} M/s ",
