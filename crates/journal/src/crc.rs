@@ -40,7 +40,7 @@ fn append_sse42(crc: u32, data: &[u8]) -> u32 {
 mod tests {
     #[test]
     fn matches_the_reference_implementation_at_every_length_and_start() {
-        let data: Vec<u8> = (0..300u32).map(|i| (i * 31 + 7) as u8).collect();
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 31 + 7).to_le_bytes()[0]).collect();
         for start in 0..9 {
             for end in start..data.len() {
                 let slice = &data[start..end];
