@@ -110,3 +110,30 @@ fn the_engine_refuses_what_it_cannot_run() {
         "risk limits: symbol 3 is configured twice"
     );
 }
+
+#[test]
+fn the_journal_table_is_checked_and_named() {
+    let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    assert_eq!(config.journal.segment_bytes, 64 << 20);
+    assert_eq!(
+        config.journal.durability,
+        crossline_config::Durability::Process
+    );
+    let config = with("durability = \"process\"", "durability = \"sync_interval\"").unwrap();
+    assert_eq!(
+        config.journal.durability,
+        crossline_config::Durability::SyncInterval(10)
+    );
+    let error = with("durability = \"process\"", "durability = \"fsync\"").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("[journal]: durability = \"fsync\""),
+        "{error}"
+    );
+    let error = with("segment_mib = 64", "segment_mib = 0").unwrap_err();
+    assert!(
+        error.to_string().starts_with("[journal]: segment_mib = 0"),
+        "{error}"
+    );
+}
