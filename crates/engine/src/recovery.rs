@@ -134,6 +134,7 @@ pub fn open(
         check_config(dir, text)?;
     }
     let hash = config_hash(text);
+    remove_unfinished_snapshots(dir)?;
     let mut skipped = Vec::new();
     let mut loaded = None;
     let listed = snapshot::list(dir).map_err(|e| EngineError::Snapshot(e.to_string()))?;
@@ -170,6 +171,20 @@ pub fn open(
         replayed,
     };
     Ok((engine, report))
+}
+
+/// Removes snapshot files a crash left half written (they were never renamed into place).
+fn remove_unfinished_snapshots(dir: &Path) -> Result<(), EngineError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| EngineError::Snapshot(e.to_string()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("snapshot-") && name.ends_with(".tmp") {
+            std::fs::remove_file(&path)
+                .map_err(|e| EngineError::Snapshot(format!("{}: {e}", path.display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads the journal's configuration record.
