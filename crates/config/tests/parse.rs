@@ -113,7 +113,7 @@ fn the_engine_refuses_what_it_cannot_run() {
 
 #[test]
 fn the_journal_table_is_checked_and_named() {
-    let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    let config = parse(DEFAULT).unwrap();
     assert_eq!(config.journal.segment_bytes, 64 << 20);
     assert_eq!(
         config.journal.durability,
