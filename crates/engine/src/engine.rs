@@ -67,6 +67,30 @@ pub trait Observer {
 
 impl Observer for () {}
 
+/// An optional observer: `None` observes nothing.
+impl<O: Observer> Observer for Option<O> {
+    fn record(&mut self, record: &Record) {
+        if let Some(observer) = self {
+            observer.record(record);
+        }
+    }
+    fn output(&mut self, output: &Output) {
+        if let Some(observer) = self {
+            observer.output(output);
+        }
+    }
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        if let Some(observer) = self {
+            observer.event(input, event);
+        }
+    }
+    fn cut(&mut self, cut: u64, state_hash: u64) {
+        if let Some(observer) = self {
+            observer.cut(cut, state_hash);
+        }
+    }
+}
+
 /// A snapshot being assembled: the gate's part is taken when the Snapshot command is
 /// decided, the matcher's when its input reaches the matcher, and the in-flight events
 /// are collected up to the matcher's `Event::Snapshot`.
@@ -86,7 +110,6 @@ pub struct Engine<J> {
     cut: Option<Cut>,
     /// Where live snapshots go, and the configuration's hash they carry.
     snapshots: Option<(PathBuf, u64)>,
-    written: Vec<PathBuf>,
 }
 
 fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EngineError> {
@@ -136,19 +159,12 @@ impl<J: Journal> Engine<J> {
             events: Vec::with_capacity(256),
             cut: None,
             snapshots: None,
-            written: Vec::new(),
         }
     }
 
     /// Writes a snapshot file into `dir` at every `Snapshot` command from now on.
     pub fn write_snapshots(&mut self, dir: PathBuf, config_hash: u64) {
         self.snapshots = Some((dir, config_hash));
-    }
-
-    /// Snapshot files written so far.
-    #[must_use]
-    pub fn snapshots_written(&self) -> &[PathBuf] {
-        &self.written
     }
 
     /// The sequencer (and through it the gate).
@@ -173,19 +189,11 @@ impl<J: Journal> Engine<J> {
         stamped: &Stamped,
         observer: &mut impl Observer,
     ) -> Result<(), EngineError> {
-        let mut outputs = std::mem::take(&mut self.outputs);
-        outputs.clear();
-        let result = self
-            .sequencer
-            .submit(stamped, &mut |output| outputs.push(output));
-        if result.is_ok() && stamped.command == Command::Snapshot {
-            self.begin_cut()?;
-        }
-        let dispatched = result
-            .map_err(EngineError::from)
-            .and_then(|()| self.dispatch(&outputs, true, observer));
-        self.outputs = outputs;
-        dispatched
+        let snapshot = matches!(stamped.command, Command::Snapshot);
+        self.step(snapshot, true, observer, |sequencer, outputs| {
+            let result = sequencer.submit(stamped, &mut |output| outputs.push(output));
+            result.map_err(EngineError::from)
+        })
     }
 
     /// Replays one journal record (nothing is journaled).
@@ -197,20 +205,30 @@ impl<J: Journal> Engine<J> {
         record: &Record,
         observer: &mut impl Observer,
     ) -> Result<(), EngineError> {
+        observer.record(record);
+        let snapshot = matches!(record.command, Command::Snapshot);
+        self.step(snapshot, false, observer, |sequencer, outputs| {
+            let result = sequencer.replay(record, &mut |output| outputs.push(output));
+            result.map_err(EngineError::from)
+        })
+    }
+
+    /// One command through the sequencer (`decide`: live or replayed), then its outputs
+    /// through the matcher. A `Snapshot` command starts a cut right after it is decided.
+    fn step(
+        &mut self,
+        snapshot: bool,
+        live: bool,
+        observer: &mut impl Observer,
+        decide: impl FnOnce(&mut Sequencer<J>, &mut Vec<Output>) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
-        let result = self
-            .sequencer
-            .replay(record, &mut |output| outputs.push(output));
-        observer.record(record);
-        if result.is_ok() && record.command == Command::Snapshot {
-            self.begin_cut()?;
-        }
-        let dispatched = result
-            .map_err(EngineError::from)
-            .and_then(|()| self.dispatch(&outputs, false, observer));
+        let result = decide(&mut self.sequencer, &mut outputs)
+            .and_then(|()| if snapshot { self.begin_cut() } else { Ok(()) })
+            .and_then(|()| self.dispatch(&outputs, live, observer));
         self.outputs = outputs;
-        dispatched
+        result
     }
 
     /// After the last replayed record: applies the events the live gate went on to apply.
@@ -301,10 +319,9 @@ impl<J: Journal> Engine<J> {
         observer.cut(cut.cut, parts.hash());
         if live {
             if let Some((dir, config_hash)) = &self.snapshots {
-                let path = snapshot::write(dir, cut.cut, *config_hash, &parts).map_err(|e| {
+                snapshot::write(dir, cut.cut, *config_hash, &parts).map_err(|e| {
                     EngineError::Snapshot(format!("writing snapshot {}: {e}", cut.cut))
                 })?;
-                self.written.push(path);
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! Opening the engine on its journal directory: recover the journal's end, load the
 //! newest valid snapshot, replay the records after it, and go on appending.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crossline_config::{Config, Durability};
@@ -134,7 +134,7 @@ pub fn open(
         check_config(dir, text)?;
     }
     let hash = config_hash(text);
-    remove_unfinished_snapshots(dir)?;
+    snapshot::remove_unfinished(dir).map_err(|e| EngineError::Snapshot(e.to_string()))?;
     let mut skipped = Vec::new();
     let mut loaded = None;
     let listed = snapshot::list(dir).map_err(|e| EngineError::Snapshot(e.to_string()))?;
@@ -171,20 +171,6 @@ pub fn open(
         replayed,
     };
     Ok((engine, report))
-}
-
-/// Removes snapshot files a crash left half written (they were never renamed into place).
-fn remove_unfinished_snapshots(dir: &Path) -> Result<(), EngineError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| EngineError::Snapshot(e.to_string()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("snapshot-") && name.ends_with(".tmp") {
-            std::fs::remove_file(&path)
-                .map_err(|e| EngineError::Snapshot(format!("{}: {e}", path.display())))?;
-        }
-    }
-    Ok(())
 }
 
 /// Reads the journal's configuration record.
@@ -253,12 +239,4 @@ pub fn replay_from<J: Journal>(
         progress(entry.sequence);
     }
     Ok(replayed)
-}
-
-/// The journal directory's snapshot files, for tools.
-///
-/// # Errors
-/// The directory cannot be read.
-pub fn snapshot_files(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    snapshot::list(dir)
 }

@@ -30,6 +30,26 @@ const HEADER: usize = 128;
 /// The extension of snapshot files.
 pub const SNAPSHOT_EXTENSION: &str = "cxs";
 
+/// The extension a snapshot has while it is being written.
+const UNFINISHED_EXTENSION: &str = "tmp";
+
+/// Removes snapshot files a crash left half written (never renamed into place).
+///
+/// # Errors
+/// The file system's.
+pub fn remove_unfinished(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("snapshot-")
+            && path.extension().and_then(|e| e.to_str()) == Some(UNFINISHED_EXTENSION)
+        {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// A snapshot's three parts, serialized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parts {
@@ -93,7 +113,7 @@ pub fn write(dir: &Path, cut: u64, config_hash: u64, parts: &Parts) -> std::io::
         });
     header[64..68].copy_from_slice(&crc.to_le_bytes());
     let final_path = path(dir, cut);
-    let temporary = final_path.with_extension("tmp");
+    let temporary = final_path.with_extension(UNFINISHED_EXTENSION);
     {
         let mut file = OpenOptions::new()
             .write(true)

@@ -138,3 +138,34 @@ fn a_damaged_snapshot_fails_verify_and_a_damaged_journal_says_where() {
     assert!(out.contains("journal corrupt at segment 0 offset"), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_restart_removes_a_snapshot_a_crash_left_half_written() {
+    let dir = journal("unfinished");
+    let unfinished = crossline_engine::snapshot::path(&dir, 11_000).with_extension("tmp");
+    std::fs::write(&unfinished, b"half a snapshot").unwrap();
+    let output = Command::new(HARNESS)
+        .args([
+            "run",
+            "--commands",
+            "10",
+            "--segment-mib",
+            "1",
+            "--snapshot-every",
+            "3000",
+            "--dir",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        !unfinished.exists(),
+        "the unfinished snapshot is still there"
+    );
+    assert!(
+        crossline_engine::snapshot::path(&dir, 12_000).exists(),
+        "finished ones are kept"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -67,11 +67,14 @@ impl Reader {
     /// As [`Reader::next`].
     pub fn seek(&mut self, sequence: u64) -> Result<(), JournalError> {
         for (index, path) in crate::segment::list(&self.dir)? {
-            let map = map_read(&path)?;
-            if map.len() < HEADER_BYTES || u64_at(&map, 0) == 0 {
+            // Only the header is needed: read it, rather than map (and populate) the file.
+            let mut header = [0u8; HEADER_BYTES];
+            let read = std::fs::File::open(&path)
+                .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header));
+            if read.is_err() || u64_at(&header, 0) == 0 {
                 break;
             }
-            match SegmentHeader::decode(&map) {
+            match SegmentHeader::decode(&header) {
                 Ok(header) if header.first_sequence <= sequence => self.index = index,
                 _ => break,
             }

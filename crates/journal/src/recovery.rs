@@ -66,30 +66,6 @@ pub struct Scan {
     pub torn: Option<TornTail>,
 }
 
-impl Scan {
-    /// Where the next record goes.
-    #[must_use]
-    pub fn end(&self) -> Position {
-        self.segments
-            .iter()
-            .rev()
-            .find(|s| s.header.is_some())
-            .map_or(Position::default_start(), |s| Position {
-                segment: s.index,
-                offset: s.end as u64,
-            })
-    }
-}
-
-impl Position {
-    fn default_start() -> Position {
-        Position {
-            segment: 0,
-            offset: 0,
-        }
-    }
-}
-
 /// Scans segments (already listed without gaps, and mapped) from first to last.
 pub(crate) fn scan(
     segments: &[(u64, PathBuf, &[u8])],

@@ -75,13 +75,7 @@ impl Segment {
         prefault: bool,
     ) -> Result<Segment, JournalError> {
         let path = segment_path(dir, index);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))?;
+        let file = open_rw(&path, true)?;
         let current = file
             .metadata()
             .map_err(|e| JournalError::io(&path, e))?
@@ -98,11 +92,7 @@ impl Segment {
 
     /// Opens an existing segment for writing.
     pub(crate) fn open(path: &Path, index: u64) -> Result<Segment, JournalError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| JournalError::io(path, e))?;
+        let file = open_rw(path, false)?;
         Segment::map(&file, index, path.to_owned())
     }
 
@@ -157,6 +147,17 @@ impl Segment {
     }
 }
 
+/// Opens `path` for reading and writing, creating it (empty) when `create` is set.
+pub(crate) fn open_rw(path: &Path, create: bool) -> Result<File, JournalError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| JournalError::io(path, e))
+}
+
 /// Read-only mapping of a segment for recovery and readers.
 pub(crate) fn map_read(path: &Path) -> Result<memmap2::Mmap, JournalError> {
     let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
@@ -192,13 +193,7 @@ pub(crate) fn page_size() -> usize {
 /// long as the returned file stays open (the kernel releases it when the process dies).
 pub(crate) fn lock(dir: &Path) -> Result<File, JournalError> {
     let path = dir.join("LOCK");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| JournalError::io(&path, e))?;
+    let file = open_rw(&path, true)?;
     // SAFETY: plain system call on an open descriptor.
     let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if result != 0 {

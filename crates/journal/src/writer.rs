@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -204,11 +204,8 @@ impl Writer {
             let length = last.header.map_or(0, |h| h.length);
             if (last.file_length as u64) < length {
                 // A segment file cut short: put back its zeroed length.
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&last.path)
-                    .map_err(|e| JournalError::io(&last.path, e))?;
-                file.set_len(length)
+                segment::open_rw(&last.path, false)?
+                    .set_len(length)
                     .map_err(|e| JournalError::io(&last.path, e))?;
             }
             let segment = Segment::open(&last.path, last.index)?;
@@ -482,11 +479,8 @@ struct Flusher {
 }
 
 struct FlushShared {
-    /// Segments not yet fully synced, oldest first, each with where it ends (`u64::MAX`
-    /// while it is current).
+    /// Segments not yet fully synced, oldest first.
     maps: Mutex<Vec<(u64, Arc<MmapRaw>, PathBuf)>>,
-    wake: Condvar,
-    woken: Mutex<bool>,
     stop: AtomicBool,
 }
 
@@ -506,8 +500,6 @@ impl Flusher {
                 Arc::clone(&segment.map),
                 segment.path.clone(),
             )]),
-            wake: Condvar::new(),
-            woken: Mutex::new(false),
             stop: AtomicBool::new(false),
         });
         let interval = match policy {
@@ -545,10 +537,10 @@ impl Flusher {
         }
     }
 
+    /// Wakes the flusher: no lock, one `unpark` (a futex wake only when it sleeps).
     fn wake(&self) {
-        if let Ok(mut woken) = self.shared.woken.lock() {
-            *woken = true;
-            self.shared.wake.notify_one();
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
         }
     }
 
@@ -569,20 +561,12 @@ fn flush_loop(
 ) {
     loop {
         let stopping = shared.stop.load(Ordering::Acquire);
-        if let Ok(mut woken) = shared.woken.lock() {
-            if !*woken && !stopping {
-                woken = match interval {
-                    Some(interval) => match shared.wake.wait_timeout(woken, interval) {
-                        Ok((guard, _)) => guard,
-                        Err(poisoned) => poisoned.into_inner().0,
-                    },
-                    None => shared
-                        .wake
-                        .wait(woken)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner),
-                };
+        if !stopping {
+            // An unpark before the park is not lost: park returns at once.
+            match interval {
+                Some(interval) => std::thread::park_timeout(interval),
+                None => std::thread::park(),
             }
-            *woken = false;
         }
         let target = unpack(committed.load(Ordering::Acquire));
         let from = unpack(synced.load(Ordering::Acquire));

@@ -254,14 +254,6 @@ pub struct SequencerState {
     events_applied: u64,
 }
 
-impl SequencerState {
-    /// The sequence number the next command gets.
-    #[must_use]
-    pub fn next_sequence(&self) -> SequenceNumber {
-        SequenceNumber::new(self.next)
-    }
-}
-
 impl<J: Journal> Sequencer<J> {
     /// A sequencer around `gate` whose first sequence number is `first`.
     pub fn new(gate: RiskGate, journal: J, first: SequenceNumber) -> Sequencer<J> {
@@ -303,12 +295,6 @@ impl<J: Journal> Sequencer<J> {
         sequencer.events_applied = state.events_applied;
         sequencer.replayed_events.extend(pending);
         sequencer
-    }
-
-    /// Matcher events the gate has applied.
-    #[must_use]
-    pub fn events_applied(&self) -> u64 {
-        self.events_applied
     }
 
     /// Why the sequencer stopped, if its journal failed.

@@ -9,8 +9,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use crossline_engine::report::{Audit, Both, Digest, Summary};
 use crossline_engine::{recovery, snapshot, Engine, EngineError, Observer};
-use crossline_matcher::Event;
-use crossline_risk::{NoJournal, Output, Record, Sequenced};
+use crossline_risk::NoJournal;
 
 #[derive(Parser)]
 #[command(
@@ -129,35 +128,6 @@ fn run_once(
     Ok((engine, replayed))
 }
 
-struct Tee<'a, A, B>(&'a mut A, Option<&'a mut B>);
-
-impl<A: Observer, B: Observer> Observer for Tee<'_, A, B> {
-    fn record(&mut self, record: &Record) {
-        self.0.record(record);
-        if let Some(b) = &mut self.1 {
-            b.record(record);
-        }
-    }
-    fn output(&mut self, output: &Output) {
-        self.0.output(output);
-        if let Some(b) = &mut self.1 {
-            b.output(output);
-        }
-    }
-    fn event(&mut self, input: &Sequenced, event: &Event) {
-        self.0.event(input, event);
-        if let Some(b) = &mut self.1 {
-            b.event(input, event);
-        }
-    }
-    fn cut(&mut self, cut: u64, hash: u64) {
-        self.0.cut(cut, hash);
-        if let Some(b) = &mut self.1 {
-            b.cut(cut, hash);
-        }
-    }
-}
-
 fn replay(
     dir: &Path,
     verify: bool,
@@ -189,7 +159,7 @@ fn replay(
     let mut progress = Progress::new(scan.records, until.unwrap_or(last).min(last));
     let (engine, replayed) = {
         let mut both = Both(&mut summary, &mut digest);
-        let mut observer = Tee(&mut both, trail.as_mut());
+        let mut observer = Both(&mut both, &mut trail);
         run_once(dir, &config, until, &mut observer, &mut progress)?
     };
     let elapsed = started.elapsed().as_secs_f64();

@@ -89,7 +89,7 @@ fn run(args: Args) -> Result<(), EngineError> {
             eprintln!("recovered: {report}");
             let next = engine.sequencer().next_sequence().get();
             let mut generator = Generator::new(seed ^ next, next, snapshot_every);
-            let mut time = last_time(&dir)?.max(1_700_000_000_000_000_000);
+            let mut time = last_time(&dir, report.last_sequence)?.max(1_700_000_000_000_000_000);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let _ = writeln!(out, "ready {next}");
@@ -155,11 +155,11 @@ fn has_records(dir: &std::path::Path) -> bool {
 }
 
 /// The last record's time, so generated time goes on increasing after a restart.
-fn last_time(dir: &std::path::Path) -> Result<u64, EngineError> {
+fn last_time(dir: &std::path::Path, last: Option<u64>) -> Result<u64, EngineError> {
+    let Some(last) = last else {
+        return Ok(0);
+    };
     let mut reader = crossline_journal::Reader::open(dir, recovery::PAYLOAD_MAX)?;
-    let mut last = 0;
-    while let Some(entry) = reader.next()? {
-        last = entry.timestamp;
-    }
-    Ok(last)
+    reader.seek(last)?;
+    Ok(reader.next()?.map_or(0, |entry| entry.timestamp))
 }
