@@ -8,6 +8,8 @@
 //!   records/s. Each append is due at its slot in the schedule; its latency runs from
 //!   when it was due to when it returned, so a stall delays, and counts against, every
 //!   append queued behind it (no coordinated omission).
+//! - `append_in_segment_records_per_s`: appends that stay inside one prepared segment,
+//!   the writer's own cost without segment preparation, with the page faults taken.
 //! - `replay_records_per_s`: a reader validating every record (CRC, length, sequence)
 //!   over the journal the throughput run wrote.
 //! - `recovery_10m_s`: `Writer::open` on a closed journal of 10,000,000 records: the
@@ -43,8 +45,9 @@ fn config(dir: &Path) -> JournalConfig {
     config
 }
 
-/// Appends `records` records of `payload` bytes as fast as possible; records per second.
-fn append_throughput(dir: &Path, records: u64, payload: usize) -> f64 {
+/// Appends `records` records of `payload` bytes as fast as possible: records per second,
+/// and how many segment rolls had to wait for the next segment to be prepared.
+fn append_throughput(dir: &Path, records: u64, payload: usize) -> (f64, u64) {
     let (mut writer, _) = Writer::open(config(dir)).expect("open journal");
     let mut bytes = vec![0u8; payload];
     let started = Instant::now();
@@ -55,14 +58,34 @@ fn append_throughput(dir: &Path, records: u64, payload: usize) -> f64 {
             .expect("append");
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let stats = writer.stats();
-    if stats.roll_waits > 0 {
-        println!(
-            "  ({} of {} rolls waited for the next segment)",
-            stats.roll_waits, stats.rolls
-        );
+    (records as f64 / elapsed, writer.stats().roll_waits)
+}
+
+/// Appends that stay inside one prepared segment (no roll): the writer's own cost, with
+/// the page faults the thread took meanwhile (zero when pre-faulting works).
+fn append_in_segment(dir: &Path) -> (f64, i64) {
+    let (mut writer, _) = Writer::open(config(dir)).expect("open journal");
+    // 900,000 64-byte records fill 55 of the segment's 64 MiB.
+    let records = 900_000u64;
+    let bytes = [5u8; 32];
+    let faults = thread_minor_faults();
+    let started = Instant::now();
+    for sequence in 1..=records {
+        writer
+            .append(2, sequence, sequence, &bytes)
+            .expect("append");
     }
-    records as f64 / elapsed
+    let rate = records as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(writer.stats().rolls, 0);
+    (rate, thread_minor_faults() - faults)
+}
+
+fn thread_minor_faults() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    usage.ru_minflt
 }
 
 /// Reads and validates every record; records per second.
@@ -211,18 +234,24 @@ fn main() -> ExitCode {
         floor.p50_ns, floor.p99_ns, floor.p999_ns, floor.p9999_ns, floor.max_ns
     );
     let (mut appends, mut appends_128, mut replays) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut in_segments, mut roll_waits) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
         let dir = data.join("append");
-        let rate = append_throughput(&dir, throughput_records, 32);
+        let (in_segment, faults) = append_in_segment(&data.join("segment"));
+        let (rate, waits) = append_throughput(&dir, throughput_records, 32);
         let (replay, count) = replay_rate(&dir);
         assert_eq!(count, throughput_records);
-        let rate_128 = append_throughput(&data.join("append128"), throughput_records / 2, 96);
+        let (rate_128, _) = append_throughput(&data.join("append128"), throughput_records / 2, 96);
         println!(
-            "round {round}: append {:.2} M/s (64 B), {:.2} M/s (128 B); replay {:.2} M/s",
+            "round {round}: append {:.2} M/s (64 B, {waits} rolls waited), {:.2} M/s (128 B); \
+             within one segment {:.2} M/s ({faults} page faults); replay {:.2} M/s",
             rate / 1e6,
             rate_128 / 1e6,
+            in_segment / 1e6,
             replay / 1e6
         );
+        in_segments.push(in_segment);
+        roll_waits.push(waits);
         appends.push(rate);
         appends_128.push(rate_128);
         replays.push(replay);
@@ -240,6 +269,9 @@ fn main() -> ExitCode {
     let mut results = json!({
         "append_records_per_s": append.round(),
         "append_128_records_per_s": median(&appends_128).round(),
+        "append_in_segment_records_per_s": median(&in_segments).round(),
+        "append_roll_waits": roll_waits,
+        "append_rolls_per_round": throughput_records * 64 / (64 << 20),
         "replay_records_per_s": median(&replays).round(),
         "recovery_10m_s": if quick { serde_json::Value::Null } else { json!(recovery) },
         "recovery_s": recovery,
