@@ -198,6 +198,23 @@ pub enum RejectReason {
     NbboUnusable,
 }
 
+impl RejectReason {
+    /// The stable reason code on the wire (1 to 99; the risk gate's codes are 101 and up), listed in `docs/PROTOCOL.md`.
+    #[must_use]
+    pub const fn code(self) -> u16 {
+        match self {
+            RejectReason::UnknownSymbol => 1,
+            RejectReason::ZeroQuantity => 2,
+            RejectReason::PriceNotPositive => 3,
+            RejectReason::SubPennyIncrement => 4,
+            RejectReason::PriceNotOnBookTick => 5,
+            RejectReason::DuplicateClientOrderId => 6,
+            RejectReason::OrdersFull => 7,
+            RejectReason::NbboUnusable => 8,
+        }
+    }
+}
+
 /// Why working quantity was cancelled.
 #[derive(
     serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
@@ -236,6 +253,25 @@ pub enum CancelReason {
     KillSwitch,
 }
 
+impl CancelReason {
+    /// The stable reason code on the wire, listed in `docs/PROTOCOL.md`.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            CancelReason::Requested => 1,
+            CancelReason::ImmediateOrCancel => 2,
+            CancelReason::FillOrKill => 3,
+            CancelReason::NoLiquidity => 4,
+            CancelReason::SelfMatch => 5,
+            CancelReason::EndOfDay => 6,
+            CancelReason::WouldLockBook => 7,
+            CancelReason::BookFull => 8,
+            CancelReason::VenueCancelled => 9,
+            CancelReason::KillSwitch => 10,
+        }
+    }
+}
+
 /// Why a cancel or cancel/replace request was refused (the order is unchanged).
 #[derive(
     serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, thiserror::Error,
@@ -268,6 +304,24 @@ pub enum CancelRejectReason {
     /// Only limit orders can be replaced.
     #[error("only a limit order can be replaced")]
     NotALimitOrder,
+}
+
+impl CancelRejectReason {
+    /// The stable reason code on the wire, listed in `docs/PROTOCOL.md`.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            CancelRejectReason::UnknownOrder => 1,
+            CancelRejectReason::SymbolMismatch => 2,
+            CancelRejectReason::OrderAtVenue => 3,
+            CancelRejectReason::DuplicateClientOrderId => 4,
+            CancelRejectReason::QuantityNotAboveFilled => 5,
+            CancelRejectReason::PriceNotPositive => 6,
+            CancelRejectReason::SubPennyIncrement => 7,
+            CancelRejectReason::PriceNotOnBookTick => 8,
+            CancelRejectReason::NotALimitOrder => 9,
+        }
+    }
 }
 
 /// Why a non-order input was refused (it changed nothing).
