@@ -27,6 +27,9 @@ use crossline_types::{ClientId, Price, Quantity, SymbolId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+mod network;
+pub use network::{GatewaySettings, MarketDataSettings, Network};
+
 /// The embedded default configuration: a small firm with four clients and four symbols.
 pub const DEFAULT: &str = include_str!("../default.toml");
 
@@ -41,6 +44,10 @@ pub struct Config {
     pub symbol_names: Vec<(SymbolId, String)>,
     /// The journal's.
     pub journal: JournalSettings,
+    /// The transport's, client sessions' and the feed's.
+    pub network: Network,
+    /// Each client's logon secret (clients without one cannot log on), by id.
+    pub secrets: Vec<(ClientId, String)>,
 }
 
 /// Why a configuration was refused.
@@ -140,6 +147,12 @@ struct File {
     symbols: Vec<SymbolFile>,
     #[serde(default)]
     journal: JournalFile,
+    #[serde(default)]
+    net: network::NetFile,
+    #[serde(default)]
+    gateway: network::GatewayFile,
+    #[serde(default)]
+    market_data: network::MarketDataFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,6 +275,7 @@ struct CollarFile {
 #[serde(deny_unknown_fields)]
 struct ClientFile {
     id: Option<u32>,
+    secret: Option<String>,
     credit_limit: Option<Amount>,
     order_quantity_max: Option<u32>,
     order_notional_max: Option<Amount>,
@@ -358,6 +372,15 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             })
         })
         .collect::<Result<Vec<_>, ConfigError>>()?;
+    if file.client_defaults.secret.is_some() {
+        return Err(ConfigError::Invalid {
+            table: "[client_defaults]".to_owned(),
+            key: "secret",
+            value: "(hidden)".to_owned(),
+            expected: "set per client, never as a default",
+        });
+    }
+    let mut secrets = Vec::new();
     let mut clients = Vec::with_capacity(file.clients.len());
     for (index, entry) in file.clients.iter().enumerate() {
         let id = entry.id.ok_or_else(|| ConfigError::Missing {
@@ -366,6 +389,17 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             hint: "",
         })?;
         let table = format!("clients[{index}] (id {id})");
+        if let Some(secret) = &entry.secret {
+            if secret.is_empty() || secret.len() > 32 {
+                return Err(ConfigError::Invalid {
+                    table,
+                    key: "secret",
+                    value: format!("({} bytes, hidden)", secret.len()),
+                    expected: "1 to 32 bytes",
+                });
+            }
+            secrets.push((ClientId::new(id), secret.clone()));
+        }
         let d = &file.client_defaults;
         clients.push(ClientLimits {
             client: ClientId::new(id),
@@ -510,5 +544,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         matcher,
         symbol_names,
         journal: file.journal.settings()?,
+        network: network::settings(&file.net, &file.gateway, &file.market_data)?,
+        secrets,
     })
 }

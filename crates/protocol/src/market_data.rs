@@ -106,7 +106,12 @@ pub enum PacketError {
 }
 
 fn u32_at(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]])
+    u32::from_le_bytes([
+        bytes[offset],
+        bytes[offset + 1],
+        bytes[offset + 2],
+        bytes[offset + 3],
+    ])
 }
 
 fn u64_at(bytes: &[u8], offset: usize) -> u64 {
@@ -174,7 +179,10 @@ fn decode_entry(index: usize, entry: &[u8]) -> Result<MarketData, PacketError> {
         value,
     };
     if entry[2] != 0 || entry[3] != 0 {
-        return Err(bad("reserved", i64::from(entry[2]) << 8 | i64::from(entry[3])));
+        return Err(bad(
+            "reserved",
+            i64::from(entry[2]) << 8 | i64::from(entry[3]),
+        ));
     }
     #[allow(clippy::cast_possible_wrap)] // prices are signed micro-dollars on the wire
     let (bid, ask) = (u64_at(entry, 8) as i64, u64_at(entry, 16) as i64);

@@ -1,8 +1,8 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use crossline_types::{
-    Capacity, ClientId, ClientOrderId, LiquiditySource, OrderId, OrderType, Price, Quantity,
-    Quote, Side, SymbolId, TimeInForce,
+    Capacity, ClientId, ClientOrderId, LiquiditySource, OrderId, OrderType, Price, Quantity, Quote,
+    Side, SymbolId, TimeInForce,
 };
 use proptest::prelude::*;
 
@@ -63,7 +63,12 @@ fn every_message_round_trips() {
         Inbound::Logout {},
     ];
     for message in inbound {
-        assert_eq!(decode(&encode(&message, 5)), Ok(message), "{}", message.label());
+        assert_eq!(
+            decode(&encode(&message, 5)),
+            Ok(message),
+            "{}",
+            message.label()
+        );
     }
     let outbound = [
         Outbound::Filled {
@@ -128,7 +133,10 @@ fn framing_waits_for_whole_frames_and_refuses_impossible_lengths() {
     for cut in 0..bytes.len() {
         assert_eq!(split(&bytes[..cut]), Ok(None), "cut at {cut}");
     }
-    assert_eq!(split(&[7, 0, 3, 0]), Err(FramingError::TooShort { length: 7 }));
+    assert_eq!(
+        split(&[7, 0, 3, 0]),
+        Err(FramingError::TooShort { length: 7 })
+    );
     assert_eq!(split(&[65, 0]), Err(FramingError::TooLong { length: 65 }));
 }
 
@@ -140,7 +148,10 @@ fn each_body_error_is_named() {
 
     let mut bytes = encode(&new_order(1), 1);
     bytes[3] = 0x82;
-    assert_eq!(decode(&bytes), Err(DecodeError::ReservedFlags { flags: 0x82 }));
+    assert_eq!(
+        decode(&bytes),
+        Err(DecodeError::ReservedFlags { flags: 0x82 })
+    );
 
     let mut bytes = encode(&new_order(1), 1);
     bytes[8 + 24] = 9; // side
@@ -249,10 +260,16 @@ fn packets_round_trip_and_bad_ones_are_refused_whole() {
             expected: packet.len()
         })
     );
-    assert!(matches!(decode_packet(b"CXMQ", &mut out), Err(PacketError::Short { length: 4 })));
+    assert!(matches!(
+        decode_packet(b"CXMQ", &mut out),
+        Err(PacketError::Short { length: 4 })
+    ));
     let mut bad = packet.clone();
     bad[4] = 2;
-    assert_eq!(decode_packet(&bad, &mut out), Err(PacketError::Version { version: 2 }));
+    assert_eq!(
+        decode_packet(&bad, &mut out),
+        Err(PacketError::Version { version: 2 })
+    );
 }
 
 #[test]
@@ -266,9 +283,15 @@ fn the_sequencer_names_gaps_duplicates_and_overlaps() {
     assert_eq!(sequencer.arrive(&packet(10, 3)), Arrival::First);
     assert_eq!(sequencer.arrive(&packet(13, 2)), Arrival::InOrder);
     assert_eq!(sequencer.arrive(&packet(15, 0)), Arrival::InOrder); // heartbeat
-    assert_eq!(sequencer.arrive(&packet(18, 1)), Arrival::Gap { from: 15, to: 18 });
+    assert_eq!(
+        sequencer.arrive(&packet(18, 1)),
+        Arrival::Gap { from: 15, to: 18 }
+    );
     assert_eq!(sequencer.arrive(&packet(16, 2)), Arrival::Duplicate);
-    assert_eq!(sequencer.arrive(&packet(17, 4)), Arrival::Overlap { skip: 2 });
+    assert_eq!(
+        sequencer.arrive(&packet(17, 4)),
+        Arrival::Overlap { skip: 2 }
+    );
     assert_eq!(sequencer.expected(), Some(21));
 }
 
@@ -280,15 +303,24 @@ fn a_recorded_feed_reads_back_and_damage_is_located() {
     let bytes = file.finish().unwrap();
     let mut reader = FileReader::new(&bytes[..]).unwrap();
     assert_eq!(reader.next_datagram().unwrap(), Some((100, &b"first"[..])));
-    assert_eq!(reader.next_datagram().unwrap(), Some((200, &b"second!"[..])));
+    assert_eq!(
+        reader.next_datagram().unwrap(),
+        Some((200, &b"second!"[..]))
+    );
     assert!(reader.next_datagram().unwrap().is_none());
 
     let cut = &bytes[..bytes.len() - 2];
     let mut reader = FileReader::new(cut).unwrap();
     reader.next_datagram().unwrap();
     let error = reader.next_datagram().unwrap_err();
-    assert_eq!(error.to_string(), "record at byte 33: cut short in its datagram");
-    assert!(matches!(FileReader::new(&b"CXMDFILX\x01\0\0\0\0\0\0\0"[..]), Err(FileError::Header)));
+    assert_eq!(
+        error.to_string(),
+        "record at byte 33: cut short in its datagram"
+    );
+    assert!(matches!(
+        FileReader::new(&b"CXMDFILX\x01\0\0\0\0\0\0\0"[..]),
+        Err(FileError::Header)
+    ));
 }
 
 proptest! {

@@ -1,0 +1,218 @@
+//! The market-data feed's ingress: packets checked and put in order, NBBO messages turned
+//! into journaled commands, venue tops kept for routing, and gaps handled.
+//!
+//! **On a gap** (messages numbered past the next expected one): any lost message may have
+//! been an NBBO change, so no symbol's NBBO can be trusted. The ingress submits an empty
+//! NBBO (no bid, no offer) for every configured symbol, journaled like any quote. The
+//! matcher treats an empty NBBO as unusable, so until a fresh quote for a symbol arrives
+//! (the publisher refreshes every symbol periodically) the engine makes no principal fill
+//! and no cross in it, and routes or rejects per `unusable_nbbo`. Venue tops are cleared
+//! the same way. Late and duplicated packets are dropped; a packet that overlaps what was
+//! seen contributes only its new messages. A malformed packet is dropped whole and
+//! counted, and the gap it leaves is handled when the next good packet shows it.
+
+use crossline_protocol::market_data::{
+    decode_packet, Arrival, MarketData, Sequencer, ENTRIES_PER_PACKET_MAX,
+};
+use crossline_risk::Command;
+use crossline_types::{Price, Quantity, Quote, SymbolId};
+
+/// What the feed has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Packets taken (in order, first, or overlapping).
+    pub packets: u64,
+    /// Messages taken.
+    pub messages: u64,
+    /// Gaps detected.
+    pub gaps: u64,
+    /// Messages lost in gaps.
+    pub messages_lost: u64,
+    /// Late or duplicated packets dropped.
+    pub duplicates: u64,
+    /// Malformed packets dropped.
+    pub malformed: u64,
+    /// Messages for symbols not configured, dropped.
+    pub unknown_symbols: u64,
+}
+
+/// The feed ingress.
+pub struct Feed {
+    sequencer: Sequencer,
+    symbols: Vec<SymbolId>,
+    /// The latest top of book per (venue, symbol index), for the router.
+    venue_tops: Vec<[Option<Quote>; 256]>,
+    entries: [MarketData; ENTRIES_PER_PACKET_MAX],
+    stats: FeedStats,
+}
+
+fn empty_quote(symbol: SymbolId) -> Quote {
+    Quote {
+        symbol,
+        bid_size: Quantity::new(0),
+        bid: Price::from_micros(0),
+        ask: Price::from_micros(0),
+        ask_size: Quantity::new(0),
+    }
+}
+
+impl Feed {
+    /// A feed for the configured `symbols`.
+    #[must_use]
+    pub fn new(symbols: Vec<SymbolId>) -> Feed {
+        Feed {
+            sequencer: Sequencer::default(),
+            venue_tops: vec![[None; 256]; symbols.len()],
+            symbols,
+            entries: [MarketData::Nbbo(empty_quote(SymbolId::new(0))); ENTRIES_PER_PACKET_MAX],
+            stats: FeedStats::default(),
+        }
+    }
+
+    /// What the feed has seen.
+    #[must_use]
+    pub fn stats(&self) -> FeedStats {
+        self.stats
+    }
+
+    /// The latest top of book `venue` showed for `symbol`, if any since the last gap.
+    #[must_use]
+    pub fn venue_top(&self, venue: u8, symbol: SymbolId) -> Option<Quote> {
+        let index = self.symbols.iter().position(|s| *s == symbol)?;
+        self.venue_tops[index][usize::from(venue)]
+    }
+
+    /// Takes one datagram; calls `submit` with each command it causes, in order.
+    pub fn on_datagram(&mut self, datagram: &[u8], submit: &mut impl FnMut(Command)) {
+        let header = match decode_packet(datagram, &mut self.entries) {
+            Ok(header) => header,
+            Err(error) => {
+                self.stats.malformed += 1;
+                if self.stats.malformed <= 10 {
+                    eprintln!("crossline: market data: packet dropped: {error}");
+                }
+                return;
+            }
+        };
+        let skip = match self.sequencer.arrive(&header) {
+            Arrival::First | Arrival::InOrder => 0,
+            Arrival::Overlap { skip } => skip,
+            Arrival::Duplicate => {
+                self.stats.duplicates += 1;
+                return;
+            }
+            Arrival::Gap { from, to } => {
+                self.stats.gaps += 1;
+                self.stats.messages_lost += to - from;
+                eprintln!(
+                    "crossline: market data: gap, messages {from} to {} lost; every NBBO is \
+                     cleared until fresh quotes arrive",
+                    to - 1
+                );
+                for &symbol in &self.symbols {
+                    submit(Command::Nbbo(empty_quote(symbol)));
+                }
+                for tops in &mut self.venue_tops {
+                    tops.fill(None);
+                }
+                0
+            }
+        };
+        self.stats.packets += 1;
+        for entry in &self.entries[skip..header.count] {
+            let Some(index) = self.symbols.iter().position(|s| *s == entry.symbol()) else {
+                self.stats.unknown_symbols += 1;
+                continue;
+            };
+            self.stats.messages += 1;
+            match *entry {
+                MarketData::Nbbo(quote) => submit(Command::Nbbo(quote)),
+                MarketData::VenueTop { venue, quote } => {
+                    self.venue_tops[index][usize::from(venue)] = Some(quote);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossline_protocol::market_data::PacketWriter;
+
+    fn quote(symbol: u32, bid: i64) -> Quote {
+        Quote {
+            symbol: SymbolId::new(symbol),
+            bid_size: Quantity::new(100),
+            bid: Price::from_micros(bid),
+            ask: Price::from_micros(bid + 20_000),
+            ask_size: Quantity::new(100),
+        }
+    }
+
+    fn packet(sequence: u64, messages: &[MarketData]) -> Vec<u8> {
+        let mut writer = PacketWriter::default();
+        for message in messages {
+            assert!(writer.push(message));
+        }
+        writer.finish(sequence, 0).to_vec()
+    }
+
+    fn commands(feed: &mut Feed, datagram: &[u8]) -> Vec<Command> {
+        let mut out = Vec::new();
+        feed.on_datagram(datagram, &mut |command| out.push(command));
+        out
+    }
+
+    #[test]
+    fn a_gap_clears_every_nbbo_and_venue_top_before_the_new_quotes() {
+        let mut feed = Feed::new(vec![SymbolId::new(1), SymbolId::new(2)]);
+        let first = [
+            MarketData::Nbbo(quote(1, 100)),
+            MarketData::VenueTop {
+                venue: 3,
+                quote: quote(2, 50),
+            },
+        ];
+        assert_eq!(
+            commands(&mut feed, &packet(1, &first)),
+            vec![Command::Nbbo(quote(1, 100))]
+        );
+        assert_eq!(feed.venue_top(3, SymbolId::new(2)), Some(quote(2, 50)));
+        // Messages 3 and 4 are lost; 5 arrives.
+        let after_gap = commands(&mut feed, &packet(5, &[MarketData::Nbbo(quote(2, 70))]));
+        assert_eq!(
+            after_gap,
+            vec![
+                Command::Nbbo(empty_quote(SymbolId::new(1))),
+                Command::Nbbo(empty_quote(SymbolId::new(2))),
+                Command::Nbbo(quote(2, 70)),
+            ]
+        );
+        assert_eq!(feed.venue_top(3, SymbolId::new(2)), None);
+        let stats = feed.stats();
+        assert_eq!((stats.gaps, stats.messages_lost), (1, 2));
+        // The late packet is dropped whole; an overlapping one gives only what is new.
+        assert!(commands(&mut feed, &packet(3, &[MarketData::Nbbo(quote(1, 1))])).is_empty());
+        assert_eq!(feed.stats().duplicates, 1);
+        let overlap = [
+            MarketData::Nbbo(quote(2, 71)),
+            MarketData::Nbbo(quote(1, 101)),
+        ];
+        assert_eq!(
+            commands(&mut feed, &packet(5, &overlap)),
+            vec![Command::Nbbo(quote(1, 101))]
+        );
+    }
+
+    #[test]
+    fn malformed_packets_and_unknown_symbols_are_dropped_and_counted() {
+        let mut feed = Feed::new(vec![SymbolId::new(1)]);
+        let mut bad = packet(1, &[MarketData::Nbbo(quote(1, 100))]);
+        bad[0] = b'X';
+        assert!(commands(&mut feed, &bad).is_empty());
+        assert!(commands(&mut feed, &packet(1, &[MarketData::Nbbo(quote(9, 100))])).is_empty());
+        let stats = feed.stats();
+        assert_eq!((stats.malformed, stats.unknown_symbols), (1, 1));
+    }
+}

@@ -1,0 +1,410 @@
+//! Crossline's connection to the world, around the engine core: client order-entry
+//! sessions over TCP ([`session`]), the market-data feed over UDP ([`feed`]), and the
+//! egress of replies and routes, all on one [`crossline_net::Transport`].
+//!
+//! [`Server`] runs them with the engine (risk gate, sequencer, journal, matcher) on one
+//! thread, the shared-thread placement a two-core machine uses: a poll reads what arrived,
+//! every client request and NBBO becomes a journaled command, and the engine's events
+//! become client replies and routes before the poll hands its sends to the kernel. The
+//! write-ahead rule holds: a reply leaves only after its command is in the journal.
+//!
+//! **Routes.** Until venues are configured (the router and the venue simulator are the
+//! next part of this work), a route instruction has no venue to go to and is cancelled back
+//! to its parent at once, as a journaled venue cancel: the client hears `Cancelled` with
+//! the venue-cancelled reason and nothing is left open.
+
+pub mod feed;
+pub mod session;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossline_config::Config;
+use crossline_engine::{Engine, EngineError, Observer};
+use crossline_matcher::{Event, VenueCancel};
+use crossline_net::{CloseReason, ConnId, Handler, ListenerId, NetError, Outbox, Transport, UdpId};
+use crossline_protocol::client::Outbound;
+use crossline_protocol::frame::{Secret, HEADER_BYTES};
+use crossline_risk::{Command, Journal, Output, Sequenced, Stamped};
+use crossline_types::{ClientId, Timestamp};
+
+pub use feed::{Feed, FeedStats};
+pub use session::{SessionLimits, SessionStats, Sessions};
+
+/// Housekeeping (heartbeats, logon timeouts) runs at most this often.
+const HOUSEKEEPING_INTERVAL_NS: u64 = 10_000_000;
+
+/// Why the server stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The transport failed.
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+    /// The engine failed (a journal append; the engine must stop and recover).
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    /// A configured secret is not usable.
+    #[error("client {client}: secret is longer than 32 bytes")]
+    Secret {
+        /// The client.
+        client: ClientId,
+    },
+}
+
+/// The engine with its sessions and feed on one transport.
+pub struct Server<J: Journal> {
+    net: Transport,
+    gateway: Gateway<J>,
+    client_address: SocketAddr,
+    feed_address: SocketAddr,
+}
+
+struct Gateway<J: Journal> {
+    engine: Engine<J>,
+    sessions: Sessions,
+    feed: Feed,
+    clients: Option<ListenerId>,
+    /// Commands waiting for the engine: requests from one poll's frames and datagrams,
+    /// and the follow-ups their events cause. Sized at start for the most one poll
+    /// brings; it never grows.
+    pending: VecDeque<Stamped>,
+    pending_max: usize,
+    failure: Option<EngineError>,
+    last_time_ns: u64,
+    last_housekeeping_ns: u64,
+    routes_cancelled_back: u64,
+}
+
+impl<J: Journal> Server<J> {
+    /// Binds the client listener and the feed socket from `config.network` and wraps
+    /// `engine` (opened on the same configuration).
+    ///
+    /// # Errors
+    /// The transport could not be set up or bound, or a secret is unusable.
+    pub fn new(config: &Config, engine: Engine<J>) -> Result<Server<J>, ServerError> {
+        let network = &config.network;
+        let mut net = Transport::new(&network.net)?;
+        let (clients, client_address) = net.listen(network.gateway.listen)?;
+        let (_, feed_address) = net.bind_udp(network.market_data.listen)?;
+        let mut secrets = Vec::with_capacity(config.secrets.len());
+        for (client, text) in &config.secrets {
+            let secret = Secret::from_text(text).ok_or(ServerError::Secret { client: *client })?;
+            secrets.push((*client, secret));
+        }
+        let limits = SessionLimits {
+            logon_timeout_ns: network.gateway.logon_timeout_ms * 1_000_000,
+            errors_max: network.gateway.session_errors_max,
+            replies_max: network.gateway.replies_max,
+        };
+        // One poll hands over at most a receive buffer of frames per connection; each
+        // command causes at most one follow-up.
+        let pending_max = 2
+            * (network.net.receive_buffer_bytes / HEADER_BYTES + 64 * network.net.connections_max);
+        let symbols = config.symbol_names.iter().map(|(id, _)| *id).collect();
+        Ok(Server {
+            net,
+            gateway: Gateway {
+                engine,
+                sessions: Sessions::new(limits, &secrets, network.net.connections_max),
+                feed: Feed::new(symbols),
+                clients: Some(clients),
+                pending: VecDeque::with_capacity(pending_max),
+                pending_max,
+                failure: None,
+                last_time_ns: 0,
+                last_housekeeping_ns: 0,
+                routes_cancelled_back: 0,
+            },
+            client_address,
+            feed_address,
+        })
+    }
+
+    /// Where clients connect.
+    #[must_use]
+    pub fn client_address(&self) -> SocketAddr {
+        self.client_address
+    }
+
+    /// Where the feed's datagrams go.
+    #[must_use]
+    pub fn feed_address(&self) -> SocketAddr {
+        self.feed_address
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn engine(&self) -> &Engine<J> {
+        &self.gateway.engine
+    }
+
+    /// What sessions have done.
+    #[must_use]
+    pub fn session_stats(&self) -> SessionStats {
+        self.gateway.sessions.stats()
+    }
+
+    /// What the feed has done.
+    #[must_use]
+    pub fn feed_stats(&self) -> FeedStats {
+        self.gateway.feed.stats()
+    }
+
+    /// Route instructions cancelled back for want of a venue.
+    #[must_use]
+    pub fn routes_cancelled_back(&self) -> u64 {
+        self.gateway.routes_cancelled_back
+    }
+
+    /// One round: I/O, commands through the engine, replies out, and housekeeping.
+    /// Returns the work done (zero: idle). `timeout` lets an idle poll wait for input.
+    ///
+    /// # Errors
+    /// A transport failure, or an engine failure (the journal could not take a record:
+    /// the server must stop; nothing after the failed record took effect).
+    pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize, ServerError> {
+        let work = self.net.poll(&mut self.gateway, timeout)?;
+        if let Some(error) = self.gateway.failure.take() {
+            return Err(ServerError::Engine(error));
+        }
+        let now = self.gateway.now_ns();
+        if now.saturating_sub(self.gateway.last_housekeeping_ns) >= HOUSEKEEPING_INTERVAL_NS {
+            self.gateway.last_housekeeping_ns = now;
+            self.gateway.sessions.tick(self.net.outbox(), now);
+        }
+        Ok(work)
+    }
+}
+
+impl<J: Journal> Gateway<J> {
+    /// Wall-clock nanoseconds, never going backwards: the ingress stamps time on every
+    /// command (the deterministic core reads no clock).
+    fn now_ns(&mut self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+            });
+        self.last_time_ns = self.last_time_ns.max(now);
+        self.last_time_ns
+    }
+
+    /// Runs every pending command through the engine; their events become replies and
+    /// follow-up commands.
+    fn drain(&mut self, out: &mut Outbox) {
+        while let Some(stamped) = self.pending.pop_front() {
+            if self.failure.is_some() {
+                self.pending.clear();
+                return;
+            }
+            let mut replies = Replies {
+                sessions: &mut self.sessions,
+                out,
+                follow_up: &mut self.pending,
+                follow_up_max: self.pending_max,
+                command: stamped.command,
+                time: stamped.time,
+                routes_cancelled_back: &mut self.routes_cancelled_back,
+            };
+            if let Err(error) = self.engine.submit(&stamped, &mut replies) {
+                self.failure = Some(error);
+            }
+        }
+    }
+}
+
+impl<J: Journal> Handler for Gateway<J> {
+    fn on_accept(&mut self, _out: &mut Outbox, listener: ListenerId, conn: ConnId) {
+        if Some(listener) == self.clients {
+            let now = self.now_ns();
+            self.sessions.open(conn, now);
+        }
+    }
+
+    fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
+        let now = self.now_ns();
+        let pending = &mut self.pending;
+        let consumed = self.sessions.on_data(out, conn, data, now, &mut |command| {
+            pending.push_back(Stamped {
+                time: Timestamp::new(now),
+                command,
+            });
+        });
+        self.drain(out);
+        consumed
+    }
+
+    fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
+        self.sessions.closed(conn);
+    }
+
+    fn on_datagram(&mut self, out: &mut Outbox, _socket: UdpId, data: &[u8]) {
+        let now = self.now_ns();
+        let pending = &mut self.pending;
+        self.feed.on_datagram(data, &mut |command| {
+            pending.push_back(Stamped {
+                time: Timestamp::new(now),
+                command,
+            });
+        });
+        self.drain(out);
+    }
+}
+
+/// Turns the engine's outputs and events into client replies and follow-up commands.
+struct Replies<'a> {
+    sessions: &'a mut Sessions,
+    out: &'a mut Outbox,
+    follow_up: &'a mut VecDeque<Stamped>,
+    follow_up_max: usize,
+    command: Command,
+    time: Timestamp,
+    routes_cancelled_back: &'a mut u64,
+}
+
+impl Replies<'_> {
+    fn reply(&mut self, client: ClientId, reply: &Outbound) {
+        self.sessions
+            .reply(self.out, client, reply, self.time.get());
+    }
+}
+
+impl Observer for Replies<'_> {
+    fn output(&mut self, output: &Output) {
+        let Output::Rejected {
+            client,
+            client_order_id,
+            reason,
+            ..
+        } = *output
+        else {
+            return;
+        };
+        let reply = match self.command {
+            Command::Cancel(cancel) => Outbound::CancelRejected {
+                client_order_id,
+                original_client_order_id: cancel.original_client_order_id,
+                reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
+            },
+            Command::Replace(replace) => Outbound::CancelRejected {
+                client_order_id,
+                original_client_order_id: replace.original_client_order_id,
+                reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
+            },
+            _ => Outbound::Rejected {
+                client_order_id,
+                reason: reason.code(),
+            },
+        };
+        self.reply(client, &reply);
+    }
+
+    fn event(&mut self, _input: &Sequenced, event: &Event) {
+        match *event {
+            Event::Accepted {
+                order_id,
+                client,
+                client_order_id,
+                symbol,
+            } => self.reply(
+                client,
+                &Outbound::Accepted {
+                    client_order_id,
+                    order_id,
+                    symbol,
+                },
+            ),
+            Event::Rejected {
+                client,
+                client_order_id,
+                reason,
+                ..
+            } => self.reply(
+                client,
+                &Outbound::Rejected {
+                    client_order_id,
+                    reason: reason.code(),
+                },
+            ),
+            Event::Filled(execution) => self.reply(
+                execution.client,
+                &Outbound::Filled {
+                    client_order_id: execution.client_order_id,
+                    order_id: execution.order_id,
+                    price: execution.price,
+                    price_improvement: execution.price_improvement,
+                    quantity: execution.quantity,
+                    leaves: execution.leaves,
+                    liquidity: execution.liquidity,
+                    capacity: execution.capacity,
+                },
+            ),
+            Event::Cancelled {
+                order_id,
+                client,
+                client_order_id,
+                quantity,
+                reason,
+            } => self.reply(
+                client,
+                &Outbound::Cancelled {
+                    client_order_id,
+                    order_id,
+                    quantity,
+                    reason: reason.code(),
+                },
+            ),
+            Event::Replaced {
+                order_id,
+                client,
+                client_order_id,
+                original_client_order_id,
+                price,
+                quantity,
+                priority_kept,
+            } => self.reply(
+                client,
+                &Outbound::Replaced {
+                    client_order_id,
+                    original_client_order_id,
+                    order_id,
+                    price,
+                    quantity,
+                    priority_kept,
+                },
+            ),
+            Event::CancelRejected {
+                client,
+                client_order_id,
+                original_client_order_id,
+                reason,
+            } => self.reply(
+                client,
+                &Outbound::CancelRejected {
+                    client_order_id,
+                    original_client_order_id,
+                    reason: reason.code(),
+                },
+            ),
+            Event::Route(route) => {
+                // No venue is configured: the route comes straight back as a journaled
+                // venue cancel of its whole quantity.
+                if self.follow_up.len() < self.follow_up_max {
+                    *self.routes_cancelled_back += 1;
+                    self.follow_up.push_back(Stamped {
+                        time: self.time,
+                        command: Command::VenueCancel(VenueCancel {
+                            order_id: route.order_id,
+                            quantity: route.quantity,
+                        }),
+                    });
+                }
+            }
+            Event::PositionChanged { .. }
+            | Event::FirmQuote(_)
+            | Event::InputRejected { .. }
+            | Event::Snapshot { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! Client order-entry sessions: logon, sequence numbers, heartbeats, resend, and the
+//! session-level rejects that keep one misbehaving client from touching anyone else.
+//!
+//! **Rules** (`docs/PROTOCOL.md` has the full text):
+//! - A connection must log on within `logon_timeout_ms`, with sequence 1, a configured
+//!   client id and its secret (compared in constant time). One session per client.
+//! - Every later client frame carries the next sequence number. A frame that is refused
+//!   (malformed, out of order, unauthenticated) gets a `SessionReject` naming why and does
+//!   **not** use up its sequence number: the client sends the next message with it again.
+//!   After `session_errors_max` refusals, or a frame whose length field is impossible
+//!   (the stream cannot be re-split), the session is disconnected.
+//! - A session acts only for its own client: the client id of every order comes from the
+//!   logon, never from the frame.
+//! - Order replies are numbered per client for the whole day and kept (the last
+//!   `replies_max`), so a client that reconnects asks for them again from a number.
+//! - A client that does not read its replies (its send buffer fills) is disconnected; its
+//!   replies stay kept for the resend.
+
+use crossline_net::{ConnId, Outbox};
+use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
+use crossline_protocol::frame::{split, Header, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
+use crossline_risk::Command;
+use crossline_types::{Cancel, ClientId, NewOrder, Replace};
+
+/// The largest heartbeat interval a client may ask for.
+const HEARTBEAT_MS_MAX: u32 = 60_000;
+
+/// Session limits, from `[gateway]`.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// How long a connection may take to log on, ns.
+    pub logon_timeout_ns: u64,
+    /// Refused frames before a disconnect.
+    pub errors_max: u32,
+    /// Replies kept per client.
+    pub replies_max: usize,
+}
+
+/// Counters of what sessions did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Successful logons.
+    pub logons: u64,
+    /// Refused logons.
+    pub logons_refused: u64,
+    /// Frames refused at the session level.
+    pub frames_refused: u64,
+    /// Sessions disconnected for misbehaviour, silence or slowness.
+    pub disconnects: u64,
+    /// Replies sent again on request.
+    pub resent: u64,
+}
+
+/// One client's day: its secret, its session (if any) and its numbered replies.
+struct Client {
+    id: ClientId,
+    secret: Secret,
+    conn: Option<ConnId>,
+    /// Reply frames, a ring of `replies_max`: reply `n` is at `(n - 1) % replies_max`.
+    replies: Box<[[u8; FRAME_BYTES_MAX]]>,
+    lengths: Box<[u8]>,
+    /// The last reply's number (0: none yet).
+    last_reply: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Connected, not logged on; since when (ns).
+    Pending { since_ns: u64 },
+    /// Logged on as the client at this index.
+    Active { client: usize },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    conn: ConnId,
+    state: State,
+    /// The sequence number the next client frame must carry.
+    next_inbound: u32,
+    errors: u32,
+    heartbeat_ns: u64,
+    last_inbound_ns: u64,
+    last_outbound_ns: u64,
+}
+
+/// What a client's frame asks the engine to do.
+pub type Request = Command;
+
+/// Every session and every client's replies.
+pub struct Sessions {
+    limits: SessionLimits,
+    clients: Vec<Client>,
+    /// Sessions by connection slot.
+    sessions: Vec<Option<Session>>,
+    stats: SessionStats,
+    /// Compared against when the client id is unknown, so a refusal takes the same time
+    /// whether or not the id exists.
+    decoy: Secret,
+}
+
+impl Sessions {
+    /// Sessions for `secrets`' clients, with room for `connections_max` connections.
+    #[must_use]
+    pub fn new(
+        limits: SessionLimits,
+        secrets: &[(ClientId, Secret)],
+        connections_max: usize,
+    ) -> Sessions {
+        let clients = secrets
+            .iter()
+            .map(|&(id, secret)| Client {
+                id,
+                secret,
+                conn: None,
+                replies: vec![[0u8; FRAME_BYTES_MAX]; limits.replies_max].into_boxed_slice(),
+                lengths: vec![0u8; limits.replies_max].into_boxed_slice(),
+                last_reply: 0,
+            })
+            .collect();
+        Sessions {
+            limits,
+            clients,
+            sessions: vec![None; connections_max],
+            stats: SessionStats::default(),
+            decoy: Secret([0x5a; 32]),
+        }
+    }
+
+    /// What sessions have done so far.
+    #[must_use]
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// The client logged on over `conn`, if any.
+    #[must_use]
+    pub fn client_of(&self, conn: ConnId) -> Option<ClientId> {
+        match self.sessions.get(conn.slot())?.as_ref()?.state {
+            State::Active { client } => Some(self.clients[client].id),
+            State::Pending { .. } => None,
+        }
+    }
+
+    /// A connection arrived.
+    pub fn open(&mut self, conn: ConnId, now_ns: u64) {
+        self.sessions[conn.slot()] = Some(Session {
+            conn,
+            state: State::Pending { since_ns: now_ns },
+            next_inbound: 1,
+            errors: 0,
+            heartbeat_ns: 0,
+            last_inbound_ns: now_ns,
+            last_outbound_ns: now_ns,
+        });
+    }
+
+    /// A connection ended.
+    pub fn closed(&mut self, conn: ConnId) {
+        if let Some(session) = self.sessions[conn.slot()].take() {
+            if let State::Active { client } = session.state {
+                self.clients[client].conn = None;
+            }
+        }
+    }
+
+    /// Handles whole frames from `data`; calls `submit` with each order request (the
+    /// session's client id stamped on it). Returns the bytes consumed.
+    pub fn on_data(
+        &mut self,
+        out: &mut Outbox,
+        conn: ConnId,
+        data: &[u8],
+        now_ns: u64,
+        submit: &mut impl FnMut(Request),
+    ) -> usize {
+        let mut consumed = 0;
+        while out.is_open(conn) {
+            match split(&data[consumed..]) {
+                Ok(None) => break,
+                Ok(Some((header, body))) => {
+                    consumed += usize::from(header.length);
+                    self.on_frame(out, conn, &header, body, now_ns, submit);
+                }
+                Err(_) => {
+                    // The length field is impossible: nothing after it can be framed.
+                    let kind = data.get(consumed + 2).copied().unwrap_or(0);
+                    self.refuse(out, conn, 0, kind, SessionRejectReason::Framing, 0);
+                    self.disconnect(out, conn);
+                    return data.len();
+                }
+            }
+        }
+        consumed
+    }
+
+    fn on_frame(
+        &mut self,
+        out: &mut Outbox,
+        conn: ConnId,
+        header: &Header,
+        body: &[u8],
+        now_ns: u64,
+        submit: &mut impl FnMut(Request),
+    ) {
+        let Some(session) = self.sessions[conn.slot()] else {
+            return;
+        };
+        let message = match Inbound::decode(header, body) {
+            Ok(message) => message,
+            Err(error) => {
+                let reason = SessionRejectReason::of(&error);
+                self.refuse(out, conn, header.sequence, header.kind, reason, 0);
+                return;
+            }
+        };
+        let client = match session.state {
+            State::Pending { .. } => {
+                if let Inbound::Logon {
+                    client,
+                    heartbeat_ms,
+                    secret,
+                } = message
+                {
+                    self.logon(
+                        out,
+                        conn,
+                        header.sequence,
+                        client,
+                        heartbeat_ms,
+                        &secret,
+                        now_ns,
+                    );
+                } else {
+                    let reason = SessionRejectReason::NotLoggedOn;
+                    self.refuse(out, conn, header.sequence, header.kind, reason, 0);
+                }
+                return;
+            }
+            State::Active { client } => client,
+        };
+        if header.sequence != session.next_inbound {
+            let (sequence, kind) = (header.sequence, header.kind);
+            let expected = session.next_inbound;
+            self.refuse(
+                out,
+                conn,
+                sequence,
+                kind,
+                SessionRejectReason::SequenceGap,
+                expected,
+            );
+            return;
+        }
+        if let Some(session) = self.sessions[conn.slot()].as_mut() {
+            session.next_inbound += 1;
+            session.last_inbound_ns = now_ns;
+        }
+        let id = self.clients[client].id;
+        match message {
+            Inbound::Logon { .. } => {
+                let reason = SessionRejectReason::AlreadyLoggedOn;
+                self.refuse(out, conn, header.sequence, header.kind, reason, 0);
+            }
+            Inbound::Heartbeat {} => {}
+            Inbound::Logout {} => out.close(conn),
+            Inbound::ResendRequest { from_sequence } => {
+                self.resend(out, conn, client, header.sequence, from_sequence);
+            }
+            Inbound::NewOrder {
+                client_order_id,
+                symbol,
+                quantity,
+                price,
+                side,
+                order_type,
+                time_in_force,
+                capacity,
+            } => submit(Command::NewOrder(NewOrder {
+                client: id,
+                symbol,
+                client_order_id,
+                price,
+                quantity,
+                side,
+                order_type,
+                time_in_force,
+                capacity,
+            })),
+            Inbound::Cancel {
+                client_order_id,
+                original_client_order_id,
+                symbol,
+            } => submit(Command::Cancel(Cancel {
+                client: id,
+                symbol,
+                client_order_id,
+                original_client_order_id,
+            })),
+            Inbound::Replace {
+                client_order_id,
+                original_client_order_id,
+                price,
+                quantity,
+            } => submit(Command::Replace(Replace {
+                client: id,
+                quantity,
+                client_order_id,
+                original_client_order_id,
+                price,
+            })),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn logon(
+        &mut self,
+        out: &mut Outbox,
+        conn: ConnId,
+        sequence: u32,
+        client: ClientId,
+        heartbeat_ms: u32,
+        secret: &Secret,
+        now_ns: u64,
+    ) {
+        let index = self.clients.iter().position(|c| c.id == client);
+        let expected = index.map_or(&self.decoy, |i| &self.clients[i].secret);
+        // Compared before anything else is looked at, known client or not.
+        let secret_ok = expected.matches(secret) && index.is_some();
+        let refusal = match index {
+            None => Some(LogonRejectReason::UnknownClient),
+            Some(_) if !secret_ok => Some(LogonRejectReason::BadSecret),
+            Some(_) if sequence != 1 => Some(LogonRejectReason::BadSequence),
+            Some(_) if heartbeat_ms == 0 || heartbeat_ms > HEARTBEAT_MS_MAX => {
+                Some(LogonRejectReason::BadHeartbeat)
+            }
+            Some(i) if self.clients[i].conn.is_some() => Some(LogonRejectReason::AlreadyConnected),
+            Some(_) => None,
+        };
+        if let Some(reason) = refusal {
+            self.stats.logons_refused += 1;
+            let reply = Outbound::LogonRejected {
+                reason: reason as u8,
+            };
+            send(out, conn, &reply, 0, 0);
+            out.close(conn);
+            return;
+        }
+        let index = index.unwrap_or_default();
+        self.clients[index].conn = Some(conn);
+        if let Some(session) = self.sessions[conn.slot()].as_mut() {
+            session.state = State::Active { client: index };
+            session.next_inbound = 2;
+            session.heartbeat_ns = u64::from(heartbeat_ms) * 1_000_000;
+            session.last_inbound_ns = now_ns;
+            session.last_outbound_ns = now_ns;
+        }
+        self.stats.logons += 1;
+        let reply = Outbound::LogonAccepted {
+            client,
+            heartbeat_ms,
+            last_reply_sequence: self.clients[index].last_reply,
+        };
+        send(out, conn, &reply, 0, 0);
+    }
+
+    fn resend(&mut self, out: &mut Outbox, conn: ConnId, client: usize, sequence: u32, from: u32) {
+        let record = &self.clients[client];
+        let kept = u32::try_from(self.limits.replies_max).unwrap_or(u32::MAX);
+        let oldest = record.last_reply.saturating_sub(kept) + 1;
+        if from == 0 || from < oldest || from > record.last_reply + 1 {
+            let reason = SessionRejectReason::ResendUnavailable;
+            self.refuse(out, conn, sequence, 6, reason, oldest);
+            return;
+        }
+        for number in from..=record.last_reply {
+            let index = (number as usize - 1) % self.limits.replies_max;
+            let mut frame = record.replies[index];
+            let length = usize::from(record.lengths[index]);
+            frame[3] |= FLAG_RESENT;
+            if out.send(conn, &frame[..length]).is_err() {
+                self.stats.disconnects += 1;
+                out.close(conn);
+                return;
+            }
+            self.stats.resent += 1;
+        }
+    }
+
+    /// Numbers, keeps and (if the client is connected) sends an order reply.
+    pub fn reply(&mut self, out: &mut Outbox, client: ClientId, reply: &Outbound, now_ns: u64) {
+        let Some(index) = self.clients.iter().position(|c| c.id == client) else {
+            return; // the firm's own account, or a client without a session secret
+        };
+        let record = &mut self.clients[index];
+        record.last_reply += 1;
+        let slot = (record.last_reply as usize - 1) % self.limits.replies_max;
+        let length = reply.encode(record.last_reply, 0, &mut record.replies[slot]);
+        #[allow(clippy::cast_possible_truncation)] // at most FRAME_BYTES_MAX
+        let stored = length as u8;
+        record.lengths[slot] = stored;
+        let Some(conn) = record.conn else {
+            return;
+        };
+        if out.send(conn, &record.replies[slot][..length]).is_err() {
+            // A client that does not read is cut off; the reply is kept for its resend.
+            self.stats.disconnects += 1;
+            out.close(conn);
+            return;
+        }
+        if let Some(session) = self.sessions[conn.slot()].as_mut() {
+            session.last_outbound_ns = now_ns;
+        }
+    }
+
+    /// Refuses a frame; disconnects past the error limit.
+    fn refuse(
+        &mut self,
+        out: &mut Outbox,
+        conn: ConnId,
+        sequence: u32,
+        kind: u8,
+        reason: SessionRejectReason,
+        expected: u32,
+    ) {
+        self.stats.frames_refused += 1;
+        let reply = Outbound::SessionReject {
+            ref_sequence: sequence,
+            expected_sequence: expected,
+            ref_kind: kind,
+            reason: reason as u8,
+        };
+        send(out, conn, &reply, 0, 0);
+        let Some(session) = self.sessions[conn.slot()].as_mut() else {
+            return;
+        };
+        session.errors += 1;
+        if session.errors >= self.limits.errors_max {
+            let reply = Outbound::SessionReject {
+                ref_sequence: sequence,
+                expected_sequence: 0,
+                ref_kind: kind,
+                reason: SessionRejectReason::TooManyErrors as u8,
+            };
+            send(out, conn, &reply, 0, 0);
+            self.disconnect(out, conn);
+        }
+    }
+
+    fn disconnect(&mut self, out: &mut Outbox, conn: ConnId) {
+        self.stats.disconnects += 1;
+        out.close(conn);
+    }
+
+    /// Housekeeping: closes connections that did not log on in time or fell silent for
+    /// three heartbeat intervals, and sends heartbeats on idle sessions.
+    pub fn tick(&mut self, out: &mut Outbox, now_ns: u64) {
+        for index in 0..self.sessions.len() {
+            let Some(session) = self.sessions[index] else {
+                continue;
+            };
+            match session.state {
+                State::Pending { since_ns } => {
+                    if now_ns.saturating_sub(since_ns) > self.limits.logon_timeout_ns {
+                        self.disconnect(out, session.conn);
+                    }
+                }
+                State::Active { .. } => {
+                    if now_ns.saturating_sub(session.last_inbound_ns) > 3 * session.heartbeat_ns {
+                        self.disconnect(out, session.conn);
+                    } else if now_ns.saturating_sub(session.last_outbound_ns)
+                        >= session.heartbeat_ns
+                    {
+                        send(out, session.conn, &Outbound::Heartbeat {}, 0, 0);
+                        if let Some(live) = self.sessions[index].as_mut() {
+                            live.last_outbound_ns = now_ns;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends one unsequenced session message; a full buffer closes the connection.
+fn send(out: &mut Outbox, conn: ConnId, message: &Outbound, sequence: u32, flags: u8) {
+    let mut frame = [0u8; FRAME_BYTES_MAX];
+    let length = message.encode(sequence, flags, &mut frame);
+    if out.send(conn, &frame[..length]).is_err() {
+        out.close(conn);
+    }
+}

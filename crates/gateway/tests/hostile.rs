@@ -1,0 +1,480 @@
+//! A hostile client sends every kind of malformed, unauthenticated, out-of-order and
+//! out-of-bounds frame, on both backends, and checks the specific reply to each; a
+//! well-behaved client on the same engine meanwhile trades, and its replies are exactly
+//! those of a run without the hostile client.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossline_engine::Engine;
+use crossline_gateway::{Server, SessionStats};
+use crossline_net::Backend;
+use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
+use crossline_protocol::frame::{split, Secret, FRAME_BYTES_MAX};
+use crossline_protocol::market_data::{MarketData, PacketWriter};
+use crossline_risk::Record;
+use crossline_types::{
+    Capacity, ClientId, ClientOrderId, OrderId, OrderType, Price, Quantity, Quote, Side, SymbolId,
+    TimeInForce,
+};
+
+const AAPL: SymbolId = SymbolId::new(1);
+
+/// A test client speaking the order-entry protocol over a blocking socket.
+struct Client {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    sequence: u32,
+}
+
+impl Client {
+    fn connect(address: SocketAddr) -> Client {
+        let stream = TcpStream::connect(address).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Client {
+            stream,
+            buffer: Vec::new(),
+            sequence: 0,
+        }
+    }
+
+    fn logon(address: SocketAddr, client: u32) -> Client {
+        let mut session = Client::connect(address);
+        session.send(&logon(client, &format!("demo-secret-{client}")));
+        match session.receive() {
+            Outbound::LogonAccepted { .. } => session,
+            other => panic!("logon refused: {other:?}"),
+        }
+    }
+
+    /// Sends with the next sequence number.
+    fn send(&mut self, message: &Inbound) {
+        self.sequence += 1;
+        self.send_as(message, self.sequence, 0);
+    }
+
+    fn send_as(&mut self, message: &Inbound, sequence: u32, flags: u8) {
+        let mut frame = [0u8; FRAME_BYTES_MAX];
+        let length = message.encode(sequence, flags, &mut frame);
+        self.send_raw(&frame[..length]);
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    fn try_receive(&mut self, wait: Duration) -> Option<Outbound> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some((header, body)) = split(&self.buffer).expect("engine framing") {
+                let length = usize::from(header.length);
+                let message = Outbound::decode(&header, body).expect("engine frame decodes");
+                self.buffer.drain(..length);
+                return Some(message);
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(length) => self.buffer.extend_from_slice(&chunk[..length]),
+                Err(error)
+                    if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    if Instant::now() > deadline {
+                        return None;
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn receive(&mut self) -> Outbound {
+        self.try_receive(Duration::from_secs(5))
+            .expect("a reply within 5 s")
+    }
+
+    /// The next reply must be a session reject for `reason`.
+    fn expect_reject(&mut self, reason: SessionRejectReason, what: &str) -> Outbound {
+        let reply = self.receive();
+        match reply {
+            Outbound::SessionReject { reason: got, .. } if got == reason as u8 => reply,
+            other => panic!("{what}: expected a {reason:?} reject, got {other:?}"),
+        }
+    }
+
+    /// The server must close the connection (after any last replies).
+    fn expect_closed(&mut self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.try_receive(Duration::from_millis(100)).is_none() {
+                let mut byte = [0u8; 1];
+                match self.stream.read(&mut byte) {
+                    Ok(0) => return,
+                    Err(error) if error.kind() == ErrorKind::ConnectionReset => return,
+                    _ => {}
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: the connection stayed open"
+            );
+        }
+    }
+}
+
+fn logon(client: u32, secret: &str) -> Inbound {
+    Inbound::Logon {
+        client: ClientId::new(client),
+        heartbeat_ms: 30_000,
+        secret: Secret::from_text(secret).unwrap(),
+    }
+}
+
+fn order(id: u64, side: Side, price: i64, time_in_force: TimeInForce) -> Inbound {
+    Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(id),
+        symbol: AAPL,
+        quantity: Quantity::new(100),
+        price: Price::from_micros(price),
+        side,
+        order_type: OrderType::Limit,
+        time_in_force,
+        capacity: Capacity::Agency,
+    }
+}
+
+fn encode(message: &Inbound, sequence: u32) -> Vec<u8> {
+    let mut frame = [0u8; FRAME_BYTES_MAX];
+    let length = message.encode(sequence, 0, &mut frame);
+    frame[..length].to_vec()
+}
+
+/// Publishes a fresh NBBO for AAPL ($190.00 / $190.02).
+struct Feed {
+    socket: UdpSocket,
+    address: SocketAddr,
+    sequence: u64,
+}
+
+impl Feed {
+    fn quote(&mut self) {
+        let mut packet = PacketWriter::default();
+        packet.push(&MarketData::Nbbo(Quote {
+            symbol: AAPL,
+            bid_size: Quantity::new(500),
+            bid: Price::from_micros(190_000_000),
+            ask: Price::from_micros(190_020_000),
+            ask_size: Quantity::new(500),
+        }));
+        self.sequence += 1;
+        let bytes = packet.finish(self.sequence, 0);
+        self.socket.send_to(bytes, self.address).unwrap();
+        // The datagram and the next order travel different sockets: let the quote land.
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+struct Running {
+    address: SocketAddr,
+    feed: Feed,
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<SessionStats>,
+}
+
+fn start(backend: Backend) -> Running {
+    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    config.network.net.backend = backend;
+    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
+    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
+    config.network.gateway.session_errors_max = 12;
+    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
+    let mut server = Server::new(&config, engine).unwrap();
+    let address = server.client_address();
+    let feed = Feed {
+        socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
+        address: server.feed_address(),
+        sequence: 0,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let handle = thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            server
+                .poll(Some(Duration::from_millis(1)))
+                .expect("server poll");
+        }
+        server.session_stats()
+    });
+    Running {
+        address,
+        feed,
+        stop,
+        handle,
+    }
+}
+
+/// The well-behaved client's part: a principal fill, a resting order, its cancel.
+/// Returns the replies with engine order ids blanked (the hostile client's accepted
+/// requests take sequence numbers, so ids differ between runs; nothing else may).
+fn good_step(step: usize, good: &mut Client, feed: &mut Feed, replies: &mut Vec<Outbound>) {
+    feed.quote();
+    let base = 1000 + step as u64 * 10;
+    good.send(&order(
+        base,
+        Side::Buy,
+        190_020_000,
+        TimeInForce::ImmediateOrCancel,
+    ));
+    good.send(&order(base + 1, Side::Sell, 191_000_000, TimeInForce::Day));
+    good.send(&Inbound::Cancel {
+        client_order_id: ClientOrderId::new(base + 2),
+        original_client_order_id: ClientOrderId::new(base + 1),
+        symbol: AAPL,
+    });
+    // Accepted, filled (and possibly a cancel of the rest) for the first; accepted for the
+    // second; cancelled for the third: read until the cancel of `base + 1` arrives.
+    loop {
+        let reply = blank_ids(good.receive());
+        let done = matches!(reply, Outbound::Cancelled { client_order_id, .. }
+            if client_order_id == ClientOrderId::new(base + 1));
+        replies.push(reply);
+        if done {
+            return;
+        }
+    }
+}
+
+fn blank_ids(reply: Outbound) -> Outbound {
+    let zero = OrderId::new(0);
+    match reply {
+        Outbound::Accepted {
+            client_order_id,
+            symbol,
+            ..
+        } => Outbound::Accepted {
+            client_order_id,
+            order_id: zero,
+            symbol,
+        },
+        Outbound::Filled {
+            client_order_id,
+            price,
+            price_improvement,
+            quantity,
+            leaves,
+            liquidity,
+            capacity,
+            ..
+        } => Outbound::Filled {
+            client_order_id,
+            order_id: zero,
+            price,
+            price_improvement,
+            quantity,
+            leaves,
+            liquidity,
+            capacity,
+        },
+        Outbound::Cancelled {
+            client_order_id,
+            quantity,
+            reason,
+            ..
+        } => Outbound::Cancelled {
+            client_order_id,
+            order_id: zero,
+            quantity,
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// The hostile client's steps; each checks the exact reply. Step `n` runs before the
+/// good client's step `n`.
+fn hostile_step(step: usize, address: SocketAddr, hostile: &mut Option<Client>) {
+    fn session(hostile: &mut Option<Client>, address: SocketAddr) -> &mut Client {
+        hostile.get_or_insert_with(|| Client::logon(address, 2))
+    }
+    match step {
+        0 => {
+            // Orders before a logon.
+            let mut anonymous = Client::connect(address);
+            anonymous.send(&order(1, Side::Buy, 190_020_000, TimeInForce::Day));
+            anonymous.expect_reject(SessionRejectReason::NotLoggedOn, "order before logon");
+            // Wrong secret, unknown client, someone else's live session, bad heartbeat.
+            for (message, reason) in [
+                (logon(2, "not-the-secret"), LogonRejectReason::BadSecret),
+                (logon(99, "demo-secret-2"), LogonRejectReason::UnknownClient),
+                (
+                    logon(1, "demo-secret-1"),
+                    LogonRejectReason::AlreadyConnected,
+                ),
+            ] {
+                let mut intruder = Client::connect(address);
+                intruder.send(&message);
+                match intruder.receive() {
+                    Outbound::LogonRejected { reason: got } => assert_eq!(got, reason as u8),
+                    other => panic!("expected {reason:?}, got {other:?}"),
+                }
+                intruder.expect_closed("after a refused logon");
+            }
+            let mut intruder = Client::connect(address);
+            intruder.send(&Inbound::Logon {
+                client: ClientId::new(2),
+                heartbeat_ms: 0,
+                secret: Secret::from_text("demo-secret-2").unwrap(),
+            });
+            assert_eq!(
+                intruder.receive(),
+                Outbound::LogonRejected {
+                    reason: LogonRejectReason::BadHeartbeat as u8
+                }
+            );
+        }
+        1 => {
+            let client = session(hostile, address);
+            // Unknown type, wrong length, bad field, reserved flags: each refused, none
+            // uses up a sequence number.
+            let mut unknown = encode(&Inbound::Heartbeat {}, 2);
+            unknown[2] = 200;
+            client.send_raw(&unknown);
+            client.expect_reject(SessionRejectReason::UnknownType, "unknown type");
+            let mut short = encode(&Inbound::Heartbeat {}, 2);
+            short[2] = 3; // a new order's type with a heartbeat's length
+            client.send_raw(&short);
+            client.expect_reject(SessionRejectReason::WrongLength, "wrong length");
+            let mut bad_side = encode(&order(5, Side::Buy, 1, TimeInForce::Day), 2);
+            bad_side[8 + 24] = 42;
+            client.send_raw(&bad_side);
+            client.expect_reject(SessionRejectReason::BadField, "bad side");
+            let mut flags = encode(&Inbound::Heartbeat {}, 2);
+            flags[3] = 0x40;
+            client.send_raw(&flags);
+            client.expect_reject(SessionRejectReason::ReservedFlags, "reserved flags");
+        }
+        2 => {
+            let client = session(hostile, address);
+            // Out of order: 9 when 2 is due.
+            client.send_as(&order(6, Side::Buy, 190_020_000, TimeInForce::Day), 9, 0);
+            match client.expect_reject(SessionRejectReason::SequenceGap, "sequence gap") {
+                Outbound::SessionReject {
+                    ref_sequence,
+                    expected_sequence,
+                    ..
+                } => {
+                    assert_eq!((ref_sequence, expected_sequence), (9, 2));
+                }
+                _ => unreachable!(),
+            }
+            // A second logon, in sequence.
+            client.send(&logon(2, "demo-secret-2"));
+            client.expect_reject(SessionRejectReason::AlreadyLoggedOn, "second logon");
+            // The good client's resting order, named by its id: this client cannot reach it.
+            client.send(&Inbound::Cancel {
+                client_order_id: ClientOrderId::new(7),
+                original_client_order_id: ClientOrderId::new(1001),
+                symbol: AAPL,
+            });
+            match client.receive() {
+                Outbound::CancelRejected { reason, .. } => assert_eq!(reason, 1, "unknown order"),
+                other => panic!("cancel of another client's order: {other:?}"),
+            }
+            // Replies that were never sent.
+            client.send(&Inbound::ResendRequest {
+                from_sequence: 1000,
+            });
+            client.expect_reject(SessionRejectReason::ResendUnavailable, "resend");
+        }
+        3 => {
+            let mut client = hostile.take().unwrap_or_else(|| Client::logon(address, 2));
+            // Past the limit (12 refusals: 7 so far on this session), a disconnect.
+            for _ in 0..4 {
+                client.send_as(&Inbound::Heartbeat {}, 999, 0);
+                client.expect_reject(SessionRejectReason::SequenceGap, "gap");
+            }
+            client.send_as(&Inbound::Heartbeat {}, 999, 0);
+            client.expect_reject(SessionRejectReason::SequenceGap, "last gap");
+            client.expect_reject(SessionRejectReason::TooManyErrors, "limit");
+            client.expect_closed("past the error limit");
+        }
+        4 => {
+            // A length no frame has: the stream cannot be re-split, so a disconnect.
+            let mut client = Client::logon(address, 2);
+            client.send_raw(&[0xff, 0x7f, 3, 0, 2, 0, 0, 0]);
+            client.expect_reject(SessionRejectReason::Framing, "oversized frame");
+            client.expect_closed("after a framing error");
+            // Half a frame, then gone.
+            let mut client = Client::logon(address, 2);
+            client.send_raw(&encode(&order(8, Side::Buy, 1, TimeInForce::Day), 2)[..20]);
+            drop(client);
+            // A flood of garbage bytes from an unauthenticated connection.
+            let mut flood = Client::connect(address);
+            let _ = flood
+                .stream
+                .write_all(&[0x08, 0, 0xee, 0, 0, 0, 0, 0].repeat(64));
+            flood.expect_closed("garbage flood");
+        }
+        _ => {}
+    }
+}
+
+fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, SessionStats) {
+    let mut running = start(backend);
+    let mut good = Client::logon(running.address, 1);
+    let mut replies = Vec::new();
+    let mut hostile = None;
+    for step in 0..5 {
+        if with_hostile {
+            hostile_step(step, running.address, &mut hostile);
+        }
+        good_step(step, &mut good, &mut running.feed, &mut replies);
+    }
+    // The good session is still up: a heartbeat round trip proves it.
+    good.send(&Inbound::ResendRequest { from_sequence: 1 });
+    assert!(
+        matches!(good.receive(), Outbound::Accepted { .. }),
+        "the good session lives"
+    );
+    running.stop.store(true, Ordering::Relaxed);
+    let stats = running.handle.join().expect("server thread");
+    (replies, stats)
+}
+
+fn hostile_client_changes_nothing_for_others(backend: Backend) {
+    let (control, control_stats) = run(backend, false);
+    let (observed, stats) = run(backend, true);
+    assert!(control.len() >= 15, "the good client traded: {control:?}");
+    assert!(
+        control
+            .iter()
+            .any(|reply| matches!(reply, Outbound::Filled { .. })),
+        "the scenario includes a fill: {control:?}"
+    );
+    assert_eq!(
+        observed, control,
+        "the well-behaved session saw a difference"
+    );
+    assert_eq!(control_stats.frames_refused, 0);
+    assert!(stats.frames_refused >= 20, "{stats:?}");
+    assert!(stats.logons_refused >= 4, "{stats:?}");
+    assert!(stats.disconnects >= 3, "{stats:?}");
+}
+
+#[test]
+fn io_uring_hostile_client_changes_nothing_for_others() {
+    hostile_client_changes_nothing_for_others(Backend::IoUring);
+}
+
+#[test]
+fn epoll_hostile_client_changes_nothing_for_others() {
+    hostile_client_changes_nothing_for_others(Backend::Epoll);
+}
