@@ -10,8 +10,8 @@ use std::time::Duration;
 use crate::outbox::{Outbox, SlotState};
 use crate::sys;
 use crate::{
-    io_error, token, untoken, CloseReason, ConnId, Handler, ListenerId, NetConfig, NetError, Tag,
-    UdpId,
+    io_error, next_index, token, untoken, CloseReason, ConnId, Handler, ListenerId, NetConfig,
+    NetError, Tag, UdpId,
 };
 
 /// Datagrams read from one socket per poll, at most: one busy feed must not starve the
@@ -78,56 +78,31 @@ impl Epoll {
     }
 
     pub(crate) fn add_listener(&mut self, listener: TcpListener) -> Result<ListenerId, NetError> {
-        if self.listeners.len() == self.listeners_max {
-            return Err(NetError::Full {
-                what: "listeners",
-                max: self.listeners_max,
-            });
-        }
+        let index = next_index(self.listeners.len(), self.listeners_max, "listeners")?;
         listener
             .set_nonblocking(true)
             .map_err(io_error("set_nonblocking"))?;
-        #[allow(clippy::cast_possible_truncation)] // at most 64 listeners
-        let index = self.listeners.len() as u32;
-        let key = token(Tag::Accept, index, 0);
-        let fd = listener.as_raw_fd();
-        sys::epoll_ctl(
-            &self.epoll,
-            libc::EPOLL_CTL_ADD,
-            fd,
-            libc::EPOLLIN as u32,
-            key,
-        )
-        .map_err(io_error("epoll_ctl add listener"))?;
+        self.watch(listener.as_raw_fd(), token(Tag::Accept, index, 0))?;
         self.listeners.push(listener);
         Ok(ListenerId(index))
     }
 
     pub(crate) fn add_udp(&mut self, socket: UdpSocket) -> Result<UdpId, NetError> {
-        if self.udp.len() == self.udp_max {
-            return Err(NetError::Full {
-                what: "UDP sockets",
-                max: self.udp_max,
-            });
-        }
+        let index = next_index(self.udp.len(), self.udp_max, "UDP sockets")?;
         socket
             .set_nonblocking(true)
             .map_err(io_error("set_nonblocking"))?;
         sys::set_busy_poll(socket.as_raw_fd(), self.busy_poll_us);
-        #[allow(clippy::cast_possible_truncation)] // at most 64 sockets
-        let index = self.udp.len() as u32;
-        let key = token(Tag::Datagram, index, 0);
-        let fd = socket.as_raw_fd();
-        sys::epoll_ctl(
-            &self.epoll,
-            libc::EPOLL_CTL_ADD,
-            fd,
-            libc::EPOLLIN as u32,
-            key,
-        )
-        .map_err(io_error("epoll_ctl add udp"))?;
+        self.watch(socket.as_raw_fd(), token(Tag::Datagram, index, 0))?;
         self.udp.push(socket);
         Ok(UdpId(index))
+    }
+
+    /// Adds `fd` to the epoll set for reading, with `key` as its event data.
+    fn watch(&self, fd: std::os::fd::RawFd, key: u64) -> Result<(), NetError> {
+        let events = libc::EPOLLIN as u32;
+        sys::epoll_ctl(&self.epoll, libc::EPOLL_CTL_ADD, fd, events, key)
+            .map_err(io_error("epoll_ctl add"))
     }
 
     pub(crate) fn add_stream(&mut self, stream: TcpStream) -> Result<ConnId, NetError> {
@@ -141,15 +116,9 @@ impl Epoll {
             max: self.connections.len(),
         })?;
         let key = token(Tag::Receive, conn.slot, conn.generation);
-        if let Err(error) = sys::epoll_ctl(
-            &self.epoll,
-            libc::EPOLL_CTL_ADD,
-            stream.as_raw_fd(),
-            libc::EPOLLIN as u32,
-            key,
-        ) {
+        if let Err(error) = self.watch(stream.as_raw_fd(), key) {
             self.outbox.free(conn.slot);
-            return Err(io_error("epoll_ctl add connection")(error));
+            return Err(error);
         }
         let connection = &mut self.connections[conn.slot()];
         connection.stream = Some(stream);

@@ -59,24 +59,12 @@ use std::time::Duration;
 pub use outbox::{Outbox, SendError};
 
 /// Which backend a [`Transport`] runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// io_uring: registered buffers, multishot receive, optional SQPOLL.
     IoUring,
     /// Non-blocking sockets and epoll.
     Epoll,
-}
-
-impl Backend {
-    /// The backend's name as configuration spells it.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Backend::IoUring => "io_uring",
-            Backend::Epoll => "epoll",
-        }
-    }
 }
 
 /// A transport's fixed sizes and options, all applied at start-up.
@@ -291,6 +279,15 @@ pub enum NetError {
     /// The kernel lacks something the backend needs.
     #[error("io_uring unavailable: {0}")]
     Unsupported(String),
+}
+
+/// The index the next socket in a table of at most `max` gets, or [`NetError::Full`].
+pub(crate) fn next_index(len: usize, max: usize, what: &'static str) -> Result<u32, NetError> {
+    if len >= max {
+        return Err(NetError::Full { what, max });
+    }
+    // Tables are at most 64 entries (checked in `NetConfig::validate`).
+    u32::try_from(len).map_err(|_| NetError::Full { what, max })
 }
 
 pub(crate) fn io_error(operation: &'static str) -> impl FnOnce(std::io::Error) -> NetError {

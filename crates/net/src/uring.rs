@@ -24,8 +24,8 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use crate::outbox::{Outbox, SlotState};
 use crate::sys;
 use crate::{
-    io_error, token, untoken, CloseReason, ConnId, Handler, ListenerId, NetConfig, NetError, Tag,
-    UdpId,
+    io_error, next_index, token, untoken, CloseReason, ConnId, Handler, ListenerId, NetConfig,
+    NetError, Tag, UdpId,
 };
 
 /// The provided-buffer group every multishot receive draws from.
@@ -255,14 +255,7 @@ impl Uring {
     }
 
     pub(crate) fn add_listener(&mut self, listener: TcpListener) -> Result<ListenerId, NetError> {
-        if self.listeners.len() == self.listeners_max {
-            return Err(NetError::Full {
-                what: "listeners",
-                max: self.listeners_max,
-            });
-        }
-        #[allow(clippy::cast_possible_truncation)] // at most 64 listeners
-        let index = self.listeners.len() as u32;
+        let index = next_index(self.listeners.len(), self.listeners_max, "listeners")?;
         self.listeners.push(Listener {
             listener,
             armed: false,
@@ -272,15 +265,8 @@ impl Uring {
     }
 
     pub(crate) fn add_udp(&mut self, socket: UdpSocket) -> Result<UdpId, NetError> {
-        if self.udp.len() == self.udp_max {
-            return Err(NetError::Full {
-                what: "UDP sockets",
-                max: self.udp_max,
-            });
-        }
+        let index = next_index(self.udp.len(), self.udp_max, "UDP sockets")?;
         sys::set_busy_poll(socket.as_raw_fd(), self.busy_poll_us);
-        #[allow(clippy::cast_possible_truncation)] // at most 64 sockets
-        let index = self.udp.len() as u32;
         let buffer_bytes = self.buffer_ring.buffer_bytes as usize;
         self.udp.push(Udp {
             socket,
@@ -377,11 +363,7 @@ impl Uring {
         };
         connection.receive_armed = true;
         connection.operations += 1;
-        let key = token(
-            Tag::Receive,
-            conn.slot,
-            self.outbox.id(conn.slot).map_or(0, |c| c.generation),
-        );
+        let key = token(Tag::Receive, conn.slot, conn.generation);
         self.push(&entry.user_data(key));
     }
 
