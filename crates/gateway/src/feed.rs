@@ -15,7 +15,7 @@ use crossline_protocol::market_data::{
     decode_packet, Arrival, MarketData, Sequencer, ENTRIES_PER_PACKET_MAX,
 };
 use crossline_risk::Command;
-use crossline_types::{Price, Quantity, Quote, SymbolId};
+use crossline_types::{Quote, SymbolId};
 
 /// What the feed has seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,25 +46,24 @@ pub struct Feed {
     stats: FeedStats,
 }
 
-fn empty_quote(symbol: SymbolId) -> Quote {
-    Quote {
-        symbol,
-        bid_size: Quantity::new(0),
-        bid: Price::from_micros(0),
-        ask: Price::from_micros(0),
-        ask_size: Quantity::new(0),
-    }
-}
-
 impl Feed {
+    /// Symbols configured: a gap submits one empty NBBO for each.
+    #[must_use]
+    pub fn symbols(&self) -> usize {
+        self.symbols.len()
+    }
+
     /// A feed for the configured `symbols`.
     #[must_use]
-    pub fn new(symbols: Vec<SymbolId>) -> Feed {
+    pub fn new(mut symbols: Vec<SymbolId>) -> Feed {
+        // Sorted: a message finds its symbol by binary search.
+        symbols.sort_unstable();
+        symbols.dedup();
         Feed {
             sequencer: Sequencer::default(),
             venue_tops: vec![[None; 256]; symbols.len()],
             symbols,
-            entries: [MarketData::Nbbo(empty_quote(SymbolId::new(0))); ENTRIES_PER_PACKET_MAX],
+            entries: [MarketData::Nbbo(Quote::empty(SymbolId::new(0))); ENTRIES_PER_PACKET_MAX],
             stats: FeedStats::default(),
         }
     }
@@ -78,7 +77,7 @@ impl Feed {
     /// The latest top of book `venue` showed for `symbol`, if any since the last gap.
     #[must_use]
     pub fn venue_top(&self, venue: u8, symbol: SymbolId) -> Option<Quote> {
-        let index = self.symbols.iter().position(|s| *s == symbol)?;
+        let index = self.symbols.binary_search(&symbol).ok()?;
         self.venue_tops[index][usize::from(venue)]
     }
 
@@ -110,7 +109,7 @@ impl Feed {
                     to - 1
                 );
                 for &symbol in &self.symbols {
-                    submit(Command::Nbbo(empty_quote(symbol)));
+                    submit(Command::Nbbo(Quote::empty(symbol)));
                 }
                 for tops in &mut self.venue_tops {
                     tops.fill(None);
@@ -120,7 +119,7 @@ impl Feed {
         };
         self.stats.packets += 1;
         for entry in &self.entries[skip..header.count] {
-            let Some(index) = self.symbols.iter().position(|s| *s == entry.symbol()) else {
+            let Ok(index) = self.symbols.binary_search(&entry.symbol()) else {
                 self.stats.unknown_symbols += 1;
                 continue;
             };
@@ -139,6 +138,7 @@ impl Feed {
 mod tests {
     use super::*;
     use crossline_protocol::market_data::PacketWriter;
+    use crossline_types::{Price, Quantity};
 
     fn quote(symbol: u32, bid: i64) -> Quote {
         Quote {
@@ -184,8 +184,8 @@ mod tests {
         assert_eq!(
             after_gap,
             vec![
-                Command::Nbbo(empty_quote(SymbolId::new(1))),
-                Command::Nbbo(empty_quote(SymbolId::new(2))),
+                Command::Nbbo(Quote::empty(SymbolId::new(1))),
+                Command::Nbbo(Quote::empty(SymbolId::new(2))),
                 Command::Nbbo(quote(2, 70)),
             ]
         );

@@ -155,6 +155,21 @@ pub struct Quote {
     pub ask_size: Quantity,
 }
 
+impl Quote {
+    /// No bid and no offer for `symbol`: what the engine holds when it cannot trust the
+    /// market (after a feed gap), and what the matcher treats as unusable.
+    #[must_use]
+    pub const fn empty(symbol: SymbolId) -> Quote {
+        Quote {
+            symbol,
+            bid_size: Quantity::new(0),
+            bid: Price::from_micros(0),
+            ask: Price::from_micros(0),
+            ask_size: Quantity::new(0),
+        }
+    }
+}
+
 /// An order was accepted and given an engine id.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]

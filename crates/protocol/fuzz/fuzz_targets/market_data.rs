@@ -6,17 +6,11 @@
 use crossline_protocol::market_data::{
     decode_packet, MarketData, PacketWriter, Sequencer, ENTRIES_PER_PACKET_MAX,
 };
-use crossline_types::{Price, Quantity, Quote, SymbolId};
+use crossline_types::{Quote, SymbolId};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let empty = MarketData::Nbbo(Quote {
-        symbol: SymbolId::new(0),
-        bid_size: Quantity::new(0),
-        bid: Price::from_micros(0),
-        ask: Price::from_micros(0),
-        ask_size: Quantity::new(0),
-    });
+    let empty = MarketData::Nbbo(Quote::empty(SymbolId::new(0)));
     let mut out = [empty; ENTRIES_PER_PACKET_MAX];
     let mut sequencer = Sequencer::default();
     let mut rest = data;
