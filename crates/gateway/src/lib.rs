@@ -26,6 +26,7 @@ use crossline_matcher::{Event, VenueCancel};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, NetError, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_protocol::frame::{Secret, HEADER_BYTES};
+use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_risk::{Command, Journal, Output, Sequenced, Stamped};
 use crossline_types::{ClientId, Timestamp};
 
@@ -71,7 +72,9 @@ struct Gateway<J: Journal> {
     pending: VecDeque<Stamped>,
     pending_max: usize,
     failure: Option<EngineError>,
-    last_time_ns: u64,
+    /// The time of this poll, read once before it: every command a poll brings is
+    /// stamped with it (one clock read per duty cycle, none per message).
+    cycle_ns: u64,
     last_housekeeping_ns: u64,
     routes_cancelled_back: u64,
 }
@@ -97,10 +100,17 @@ impl<J: Journal> Server<J> {
             errors_max: network.gateway.session_errors_max,
             replies_max: network.gateway.replies_max,
         };
-        // One poll hands over at most a receive buffer of frames per connection; each
-        // command causes at most one follow-up.
-        let pending_max = 2
-            * (network.net.receive_buffer_bytes / HEADER_BYTES + 64 * network.net.connections_max);
+        // Pending commands are drained after every handler call. One call brings at most
+        // a receive (or provided) buffer of frames (a frame is at least a header), or one datagram
+        // (its messages, plus an empty NBBO per symbol on a gap); each command causes at
+        // most one follow-up (a route cancelled back).
+        let delivered_max = network
+            .net
+            .receive_buffer_bytes
+            .max(network.net.provided_buffer_bytes as usize);
+        let frames_max = delivered_max / HEADER_BYTES;
+        let datagram_max = ENTRIES_PER_PACKET_MAX + config.symbol_names.len();
+        let pending_max = 2 * frames_max.max(datagram_max);
         let symbols = config.symbol_names.iter().map(|(id, _)| *id).collect();
         Ok(Server {
             net,
@@ -112,7 +122,7 @@ impl<J: Journal> Server<J> {
                 pending: VecDeque::with_capacity(pending_max),
                 pending_max,
                 failure: None,
-                last_time_ns: 0,
+                cycle_ns: 0,
                 last_housekeeping_ns: 0,
                 routes_cancelled_back: 0,
             },
@@ -164,11 +174,12 @@ impl<J: Journal> Server<J> {
     /// A transport failure, or an engine failure (the journal could not take a record:
     /// the server must stop; nothing after the failed record took effect).
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize, ServerError> {
+        self.gateway.tick_clock();
         let work = self.net.poll(&mut self.gateway, timeout)?;
         if let Some(error) = self.gateway.failure.take() {
             return Err(ServerError::Engine(error));
         }
-        let now = self.gateway.now_ns();
+        let now = self.gateway.cycle_ns;
         if now.saturating_sub(self.gateway.last_housekeeping_ns) >= HOUSEKEEPING_INTERVAL_NS {
             self.gateway.last_housekeeping_ns = now;
             self.gateway.sessions.tick(self.net.outbox(), now);
@@ -178,16 +189,28 @@ impl<J: Journal> Server<J> {
 }
 
 impl<J: Journal> Gateway<J> {
-    /// Wall-clock nanoseconds, never going backwards: the ingress stamps time on every
-    /// command (the deterministic core reads no clock).
-    fn now_ns(&mut self) -> u64 {
+    /// Reads the wall clock for this poll, never going backwards: the ingress stamps
+    /// time on every command (the deterministic core reads no clock).
+    fn tick_clock(&mut self) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| {
                 u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
             });
-        self.last_time_ns = self.last_time_ns.max(now);
-        self.last_time_ns
+        self.cycle_ns = self.cycle_ns.max(now);
+    }
+
+    /// Queues a command stamped with this poll's time.
+    fn enqueue(pending: &mut VecDeque<Stamped>, pending_max: usize, now: u64, command: Command) {
+        // The bound is sized in `Server::new` for the most one handler call brings.
+        debug_assert!(
+            pending.len() < pending_max,
+            "pending commands past their bound"
+        );
+        pending.push_back(Stamped {
+            time: Timestamp::new(now),
+            command,
+        });
     }
 
     /// Runs every pending command through the engine; their events become replies and
@@ -217,19 +240,14 @@ impl<J: Journal> Gateway<J> {
 impl<J: Journal> Handler for Gateway<J> {
     fn on_accept(&mut self, _out: &mut Outbox, listener: ListenerId, conn: ConnId) {
         if Some(listener) == self.clients {
-            let now = self.now_ns();
-            self.sessions.open(conn, now);
+            self.sessions.open(conn, self.cycle_ns);
         }
     }
 
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
-        let now = self.now_ns();
-        let pending = &mut self.pending;
+        let (now, pending, pending_max) = (self.cycle_ns, &mut self.pending, self.pending_max);
         let consumed = self.sessions.on_data(out, conn, data, now, &mut |command| {
-            pending.push_back(Stamped {
-                time: Timestamp::new(now),
-                command,
-            });
+            Self::enqueue(pending, pending_max, now, command);
         });
         self.drain(out);
         consumed
@@ -240,13 +258,9 @@ impl<J: Journal> Handler for Gateway<J> {
     }
 
     fn on_datagram(&mut self, out: &mut Outbox, _socket: UdpId, data: &[u8]) {
-        let now = self.now_ns();
-        let pending = &mut self.pending;
+        let (now, pending, pending_max) = (self.cycle_ns, &mut self.pending, self.pending_max);
         self.feed.on_datagram(data, &mut |command| {
-            pending.push_back(Stamped {
-                time: Timestamp::new(now),
-                command,
-            });
+            Self::enqueue(pending, pending_max, now, command);
         });
         self.drain(out);
     }
@@ -281,18 +295,20 @@ impl Observer for Replies<'_> {
         else {
             return;
         };
-        let reply = match self.command {
-            Command::Cancel(cancel) => Outbound::CancelRejected {
+        // A refused cancel or replace is a cancel reject naming the order it was for.
+        let original = match self.command {
+            Command::Cancel(cancel) => Some(cancel.original_client_order_id),
+            Command::Replace(replace) => Some(replace.original_client_order_id),
+            _ => None,
+        };
+        let reply = match original {
+            Some(original_client_order_id) => Outbound::CancelRejected {
                 client_order_id,
-                original_client_order_id: cancel.original_client_order_id,
+                original_client_order_id,
+                // Risk codes are 101 to 199: they fit the one-byte field.
                 reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
             },
-            Command::Replace(replace) => Outbound::CancelRejected {
-                client_order_id,
-                original_client_order_id: replace.original_client_order_id,
-                reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
-            },
-            _ => Outbound::Rejected {
+            None => Outbound::Rejected {
                 client_order_id,
                 reason: reason.code(),
             },

@@ -83,9 +83,6 @@ struct Session {
     last_outbound_ns: u64,
 }
 
-/// What a client's frame asks the engine to do.
-pub type Request = Command;
-
 /// Every session and every client's replies.
 pub struct Sessions {
     limits: SessionLimits,
@@ -106,7 +103,7 @@ impl Sessions {
         secrets: &[(ClientId, Secret)],
         connections_max: usize,
     ) -> Sessions {
-        let clients = secrets
+        let mut clients: Vec<Client> = secrets
             .iter()
             .map(|&(id, secret)| Client {
                 id,
@@ -117,6 +114,8 @@ impl Sessions {
                 last_reply: 0,
             })
             .collect();
+        // Sorted by id: a reply finds its client by binary search.
+        clients.sort_by_key(|client| client.id);
         Sessions {
             limits,
             clients,
@@ -132,13 +131,8 @@ impl Sessions {
         self.stats
     }
 
-    /// The client logged on over `conn`, if any.
-    #[must_use]
-    pub fn client_of(&self, conn: ConnId) -> Option<ClientId> {
-        match self.sessions.get(conn.slot())?.as_ref()?.state {
-            State::Active { client } => Some(self.clients[client].id),
-            State::Pending { .. } => None,
-        }
+    fn client_index(&self, client: ClientId) -> Option<usize> {
+        self.clients.binary_search_by_key(&client, |c| c.id).ok()
     }
 
     /// A connection arrived.
@@ -171,7 +165,7 @@ impl Sessions {
         conn: ConnId,
         data: &[u8],
         now_ns: u64,
-        submit: &mut impl FnMut(Request),
+        submit: &mut impl FnMut(Command),
     ) -> usize {
         let mut consumed = 0;
         while out.is_open(conn) {
@@ -200,7 +194,7 @@ impl Sessions {
         header: &Header,
         body: &[u8],
         now_ns: u64,
-        submit: &mut impl FnMut(Request),
+        submit: &mut impl FnMut(Command),
     ) {
         let Some(session) = self.sessions[conn.slot()] else {
             return;
@@ -322,7 +316,7 @@ impl Sessions {
         secret: &Secret,
         now_ns: u64,
     ) {
-        let index = self.clients.iter().position(|c| c.id == client);
+        let index = self.client_index(client);
         let expected = index.map_or(&self.decoy, |i| &self.clients[i].secret);
         // Compared before anything else is looked at, known client or not.
         let secret_ok = expected.matches(secret) && index.is_some();
@@ -388,7 +382,7 @@ impl Sessions {
 
     /// Numbers, keeps and (if the client is connected) sends an order reply.
     pub fn reply(&mut self, out: &mut Outbox, client: ClientId, reply: &Outbound, now_ns: u64) {
-        let Some(index) = self.clients.iter().position(|c| c.id == client) else {
+        let Some(index) = self.client_index(client) else {
             return; // the firm's own account, or a client without a session secret
         };
         let record = &mut self.clients[index];

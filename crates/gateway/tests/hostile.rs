@@ -12,10 +12,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossline_engine::Engine;
-use crossline_gateway::{Server, SessionStats};
+use crossline_gateway::{FeedStats, Server, SessionStats};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
-use crossline_protocol::frame::{split, Secret, FRAME_BYTES_MAX};
+use crossline_protocol::frame::{split, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{MarketData, PacketWriter};
 use crossline_risk::Record;
 use crossline_types::{
@@ -30,6 +30,8 @@ struct Client {
     stream: TcpStream,
     buffer: Vec<u8>,
     sequence: u32,
+    /// The flags of the last frame received.
+    last_flags: u8,
 }
 
 impl Client {
@@ -43,6 +45,7 @@ impl Client {
             stream,
             buffer: Vec::new(),
             sequence: 0,
+            last_flags: 0,
         }
     }
 
@@ -77,6 +80,7 @@ impl Client {
             if let Some((header, body)) = split(&self.buffer).expect("engine framing") {
                 let length = usize::from(header.length);
                 let message = Outbound::decode(&header, body).expect("engine frame decodes");
+                self.last_flags = header.flags;
                 self.buffer.drain(..length);
                 return Some(message);
             }
@@ -186,7 +190,7 @@ struct Running {
     address: SocketAddr,
     feed: Feed,
     stop: Arc<AtomicBool>,
-    handle: thread::JoinHandle<SessionStats>,
+    handle: thread::JoinHandle<(SessionStats, FeedStats, u64)>,
 }
 
 fn start(backend: Backend) -> Running {
@@ -211,7 +215,11 @@ fn start(backend: Backend) -> Running {
                 .poll(Some(Duration::from_millis(1)))
                 .expect("server poll");
         }
-        server.session_stats()
+        (
+            server.session_stats(),
+            server.feed_stats(),
+            server.routes_cancelled_back(),
+        )
     });
     Running {
         address,
@@ -339,6 +347,15 @@ fn hostile_step(step: usize, address: SocketAddr, hostile: &mut Option<Client>) 
                     reason: LogonRejectReason::BadHeartbeat as u8
                 }
             );
+            // A logon that is not the session's first message.
+            let mut intruder = Client::connect(address);
+            intruder.send_as(&logon(2, "demo-secret-2"), 2, 0);
+            assert_eq!(
+                intruder.receive(),
+                Outbound::LogonRejected {
+                    reason: LogonRejectReason::BadSequence as u8
+                }
+            );
         }
         1 => {
             let client = session(hostile, address);
@@ -427,7 +444,7 @@ fn hostile_step(step: usize, address: SocketAddr, hostile: &mut Option<Client>) 
     }
 }
 
-fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, SessionStats) {
+fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, SessionStats, FeedStats) {
     let mut running = start(backend);
     let mut good = Client::logon(running.address, 1);
     let mut replies = Vec::new();
@@ -438,20 +455,31 @@ fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, SessionStats) {
         }
         good_step(step, &mut good, &mut running.feed, &mut replies);
     }
-    // The good session is still up: a heartbeat round trip proves it.
+    // The good session is still up: its first reply comes back on request, flagged
+    // as resent.
     good.send(&Inbound::ResendRequest { from_sequence: 1 });
     assert!(
         matches!(good.receive(), Outbound::Accepted { .. }),
         "the good session lives"
     );
+    assert_eq!(good.last_flags, FLAG_RESENT);
     running.stop.store(true, Ordering::Relaxed);
-    let stats = running.handle.join().expect("server thread");
-    (replies, stats)
+    let (stats, feed, routes_cancelled_back) = running.handle.join().expect("server thread");
+    // Nothing in the scenario routes (no venue is configured: a route would come back).
+    assert_eq!(routes_cancelled_back, 0);
+    (replies, stats, feed)
 }
 
 fn hostile_client_changes_nothing_for_others(backend: Backend) {
-    let (control, control_stats) = run(backend, false);
-    let (observed, stats) = run(backend, true);
+    let (control, control_stats, control_feed) = run(backend, false);
+    let (observed, stats, feed) = run(backend, true);
+    // One NBBO per good step, each taken in order, in both runs.
+    for feed in [control_feed, feed] {
+        assert_eq!(
+            (feed.packets, feed.messages, feed.gaps, feed.malformed),
+            (5, 5, 0, 0)
+        );
+    }
     assert!(control.len() >= 15, "the good client traded: {control:?}");
     assert!(
         control

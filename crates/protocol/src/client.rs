@@ -220,8 +220,6 @@ pub enum SessionRejectReason {
     ResendUnavailable = 9,
     /// Too many refused frames; the connection closes.
     TooManyErrors = 10,
-    /// The engine could not take the message (its input queue is full); send it again.
-    Busy = 11,
 }
 
 impl SessionRejectReason {
