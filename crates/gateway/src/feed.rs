@@ -17,6 +17,9 @@ use crossline_protocol::market_data::{
 use crossline_risk::Command;
 use crossline_types::{Quote, SymbolId};
 
+/// Gaps and malformed packets logged, each; later ones are only counted.
+const LOGGED_MAX: u64 = 10;
+
 /// What the feed has seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedStats {
@@ -87,7 +90,7 @@ impl Feed {
             Ok(header) => header,
             Err(error) => {
                 self.stats.malformed += 1;
-                if self.stats.malformed <= 10 {
+                if self.stats.malformed <= LOGGED_MAX {
                     eprintln!("crossline: market data: packet dropped: {error}");
                 }
                 return;
@@ -103,11 +106,15 @@ impl Feed {
             Arrival::Gap { from, to } => {
                 self.stats.gaps += 1;
                 self.stats.messages_lost += to - from;
-                eprintln!(
-                    "crossline: market data: gap, messages {from} to {} lost; every NBBO is \
-                     cleared until fresh quotes arrive",
-                    to - 1
-                );
+                // Logged for the first few; the counters carry the rest (a flapping feed
+                // must not turn the ingress into a log writer).
+                if self.stats.gaps <= LOGGED_MAX {
+                    eprintln!(
+                        "crossline: market data: gap, messages {from} to {} lost; every NBBO \
+                         is cleared until fresh quotes arrive",
+                        to - 1
+                    );
+                }
                 for &symbol in &self.symbols {
                     submit(Command::Nbbo(Quote::empty(symbol)));
                 }
