@@ -28,7 +28,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 mod network;
+mod routing;
 pub use network::{GatewaySettings, MarketDataSettings, Network};
+pub use routing::{SimulatedVenue, SimulatorSettings};
 
 /// The embedded default configuration: a small firm with four clients and four symbols.
 pub const DEFAULT: &str = include_str!("../default.toml");
@@ -48,6 +50,10 @@ pub struct Config {
     pub network: Network,
     /// Each client's logon secret (clients without one cannot log on), by id.
     pub secrets: Vec<(ClientId, String)>,
+    /// The router's, with the venues (none: routes are cancelled back).
+    pub router: crossline_router::RouterConfig,
+    /// How `crossline-venue` plays the venues.
+    pub simulator: SimulatorSettings,
 }
 
 /// Why a configuration was refused.
@@ -153,6 +159,12 @@ struct File {
     gateway: network::GatewayFile,
     #[serde(default)]
     market_data: network::MarketDataFile,
+    #[serde(default)]
+    router: routing::RouterFile,
+    #[serde(default)]
+    venues: Vec<routing::VenueFile>,
+    #[serde(default)]
+    simulator: routing::SimulatorFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -539,6 +551,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     // A configuration that parses is one the engine starts with.
     RiskGate::new(&risk)?;
     Matcher::new(&matcher)?;
+    let (router, simulator) = routing::settings(&file.router, &file.venues, &file.simulator)?;
     Ok(Config {
         risk,
         matcher,
@@ -546,5 +559,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         journal: file.journal.settings()?,
         network: network::settings(&file.net, &file.gateway, &file.market_data)?,
         secrets,
+        router,
+        simulator,
     })
 }

@@ -98,7 +98,12 @@ impl Default for MarketDataFile {
     }
 }
 
-fn invalid(table: &str, key: &'static str, value: String, expected: &'static str) -> ConfigError {
+pub(crate) fn invalid(
+    table: &str,
+    key: &'static str,
+    value: String,
+    expected: &'static str,
+) -> ConfigError {
     ConfigError::Invalid {
         table: table.to_owned(),
         key,
@@ -107,7 +112,11 @@ fn invalid(table: &str, key: &'static str, value: String, expected: &'static str
     }
 }
 
-fn address(table: &str, key: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
+pub(crate) fn address(
+    table: &str,
+    key: &'static str,
+    text: &str,
+) -> Result<SocketAddr, ConfigError> {
     text.parse().map_err(|_| {
         invalid(
             table,

@@ -8,10 +8,14 @@
 //! become client replies and routes before the poll hands its sends to the kernel. The
 //! write-ahead rule holds: a reply leaves only after its command is in the journal.
 //!
-//! **Routes.** Until venues are configured (the router and the venue simulator are the
-//! next part of this work), a route instruction has no venue to go to and is cancelled back
-//! to its parent at once, as a journaled venue cancel: the client hears `Cancelled` with
-//! the venue-cancelled reason and nothing is left open.
+//! **Routes.** The [`crossline_router::Router`] runs on the same transport: a route
+//! instruction becomes a child order at the best venue, and the venue's reports come back
+//! as `VenueFill`/`VenueCancel` commands, journaled before the client hears of them. With
+//! no venue configured or connected, a route is cancelled back to its parent at once.
+//!
+//! **Restart.** Orders that the recovered engine still shows out at a venue are cancelled
+//! back at start: the venue sessions of the previous run ended with it, and the venue
+//! protocol's cancel on disconnect ended their child orders.
 
 pub mod feed;
 pub mod session;
@@ -28,7 +32,8 @@ use crossline_protocol::client::Outbound;
 use crossline_protocol::frame::{Secret, HEADER_BYTES};
 use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_risk::{Command, Journal, Output, Sequenced, Stamped};
-use crossline_types::{ClientId, Timestamp};
+use crossline_router::{Router, RouterConfigError, RouterStats, Tops};
+use crossline_types::{ClientId, Quote, SymbolId, Timestamp};
 
 pub use feed::{Feed, FeedStats};
 pub use session::{SessionLimits, SessionStats, Sessions};
@@ -45,6 +50,9 @@ pub enum ServerError {
     /// The engine failed (a journal append; the engine must stop and recover).
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
+    /// The router's settings are out of range.
+    #[error("router: {0}")]
+    Router(#[from] RouterConfigError),
     /// A configured secret is not usable.
     #[error("client {client}: secret is longer than 32 bytes")]
     Secret {
@@ -65,6 +73,7 @@ struct Gateway<J: Journal> {
     engine: Engine<J>,
     sessions: Sessions,
     feed: Feed,
+    router: Router,
     clients: Option<ListenerId>,
     /// Commands waiting for the engine: requests from one poll's frames and datagrams,
     /// and the follow-ups their events cause. Sized at start for the most one poll
@@ -76,7 +85,6 @@ struct Gateway<J: Journal> {
     /// stamped with it (one clock read per duty cycle, none per message).
     cycle_ns: u64,
     last_housekeeping_ns: u64,
-    routes_cancelled_back: u64,
 }
 
 impl<J: Journal> Server<J> {
@@ -100,35 +108,93 @@ impl<J: Journal> Server<J> {
             errors_max: network.gateway.session_errors_max,
             replies_max: network.gateway.replies_max,
         };
-        // Pending commands are drained after every handler call. One call brings at most
-        // a receive (or provided) buffer of frames (a frame is at least a header), or one datagram
-        // (its messages, plus an empty NBBO per symbol on a gap); each command causes at
-        // most one follow-up (a route cancelled back).
+        // Pending commands are drained after every handler call and every housekeeping
+        // round. One call brings at most a receive (or provided) buffer of frames (a frame
+        // is at least a header), from a client or a venue; or one datagram (its messages,
+        // plus an empty NBBO per symbol on a gap); a housekeeping round at most one cancel
+        // back per open child order, and a restart one per order out at a venue. Each
+        // command causes at most one follow-up (a route cancelled back).
         let delivered_max = network
             .net
             .receive_buffer_bytes
             .max(network.net.provided_buffer_bytes as usize);
         let frames_max = delivered_max / HEADER_BYTES;
         let datagram_max = ENTRIES_PER_PACKET_MAX + config.symbol_names.len();
-        let pending_max = 2 * frames_max.max(datagram_max);
+        let children_max = config.router.children_max as usize;
+        let routed_max = config.matcher.orders_max as usize;
+        let pending_max = 2 * frames_max
+            .max(datagram_max)
+            .max(children_max)
+            .max(routed_max);
         let symbols = config.symbol_names.iter().map(|(id, _)| *id).collect();
-        Ok(Server {
+        let mut server = Server {
             net,
             gateway: Gateway {
                 engine,
                 sessions: Sessions::new(limits, &secrets, network.net.connections_max),
                 feed: Feed::new(symbols),
+                router: Router::new(&config.router)?,
                 clients: Some(clients),
                 pending: VecDeque::with_capacity(pending_max),
                 pending_max,
                 failure: None,
                 cycle_ns: 0,
                 last_housekeeping_ns: 0,
-                routes_cancelled_back: 0,
             },
             client_address,
             feed_address,
-        })
+        };
+        server.gateway.tick_clock();
+        server.cancel_recovered_routes()?;
+        server.housekeeping();
+        Ok(server)
+    }
+
+    /// Cancels back every order a recovered engine shows out at a venue (the previous
+    /// run's venue sessions, and with them its child orders, are gone).
+    fn cancel_recovered_routes(&mut self) -> Result<(), ServerError> {
+        let gateway = &mut self.gateway;
+        let (now, pending, pending_max) =
+            (gateway.cycle_ns, &mut gateway.pending, gateway.pending_max);
+        gateway.engine.matcher().for_each_routed(|order| {
+            enqueue(
+                pending,
+                pending_max,
+                now,
+                Command::VenueCancel(VenueCancel {
+                    order_id: order.order_id,
+                    quantity: order.routed,
+                }),
+            );
+        });
+        if !gateway.pending.is_empty() {
+            eprintln!(
+                "crossline: {} orders were out at venues when the engine stopped; their routed \
+                 shares are cancelled back",
+                gateway.pending.len()
+            );
+        }
+        gateway.drain(self.net.outbox());
+        match gateway.failure.take() {
+            Some(error) => Err(ServerError::Engine(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Session timers and the router's upkeep; the commands it causes go through the
+    /// engine.
+    fn housekeeping(&mut self) {
+        let gateway = &mut self.gateway;
+        let now = gateway.cycle_ns;
+        gateway.last_housekeeping_ns = now;
+        gateway.sessions.tick(self.net.outbox(), now);
+        let (pending, pending_max) = (&mut gateway.pending, gateway.pending_max);
+        gateway
+            .router
+            .tick(&mut self.net, &gateway.feed, now, &mut |command| {
+                enqueue(pending, pending_max, now, command);
+            });
+        gateway.drain(self.net.outbox());
     }
 
     /// Where clients connect.
@@ -161,10 +227,16 @@ impl<J: Journal> Server<J> {
         self.gateway.feed.stats()
     }
 
-    /// Route instructions cancelled back for want of a venue.
+    /// What the router has done.
     #[must_use]
-    pub fn routes_cancelled_back(&self) -> u64 {
-        self.gateway.routes_cancelled_back
+    pub fn router_stats(&self) -> RouterStats {
+        self.gateway.router.stats()
+    }
+
+    /// The router (venue states, open child orders).
+    #[must_use]
+    pub fn router(&self) -> &Router {
+        &self.gateway.router
     }
 
     /// One round: I/O, commands through the engine, replies out, and housekeeping.
@@ -181,8 +253,10 @@ impl<J: Journal> Server<J> {
         }
         let now = self.gateway.cycle_ns;
         if now.saturating_sub(self.gateway.last_housekeeping_ns) >= HOUSEKEEPING_INTERVAL_NS {
-            self.gateway.last_housekeeping_ns = now;
-            self.gateway.sessions.tick(self.net.outbox(), now);
+            self.housekeeping();
+            if let Some(error) = self.gateway.failure.take() {
+                return Err(ServerError::Engine(error));
+            }
         }
         Ok(work)
     }
@@ -200,19 +274,6 @@ impl<J: Journal> Gateway<J> {
         self.cycle_ns = self.cycle_ns.max(now);
     }
 
-    /// Queues a command stamped with this poll's time.
-    fn enqueue(pending: &mut VecDeque<Stamped>, pending_max: usize, now: u64, command: Command) {
-        // The bound is sized in `Server::new` for the most one handler call brings.
-        debug_assert!(
-            pending.len() < pending_max,
-            "pending commands past their bound"
-        );
-        pending.push_back(Stamped {
-            time: Timestamp::new(now),
-            command,
-        });
-    }
-
     /// Runs every pending command through the engine; their events become replies and
     /// follow-up commands.
     fn drain(&mut self, out: &mut Outbox) {
@@ -223,17 +284,37 @@ impl<J: Journal> Gateway<J> {
             }
             let mut replies = Replies {
                 sessions: &mut self.sessions,
+                router: &mut self.router,
+                feed: &self.feed,
                 out,
                 follow_up: &mut self.pending,
                 follow_up_max: self.pending_max,
                 command: stamped.command,
                 time: stamped.time,
-                routes_cancelled_back: &mut self.routes_cancelled_back,
             };
             if let Err(error) = self.engine.submit(&stamped, &mut replies) {
                 self.failure = Some(error);
             }
         }
+    }
+}
+
+/// Queues a command stamped with this poll's time.
+fn enqueue(pending: &mut VecDeque<Stamped>, pending_max: usize, now: u64, command: Command) {
+    // The bound is sized in `Server::new` for the most one handler call brings.
+    debug_assert!(
+        pending.len() < pending_max,
+        "pending commands past their bound"
+    );
+    pending.push_back(Stamped {
+        time: Timestamp::new(now),
+        command,
+    });
+}
+
+impl Tops for Feed {
+    fn venue_top(&self, venue: u8, symbol: SymbolId) -> Option<Quote> {
+        Feed::venue_top(self, venue, symbol)
     }
 }
 
@@ -246,21 +327,30 @@ impl<J: Journal> Handler for Gateway<J> {
 
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
         let (now, pending, pending_max) = (self.cycle_ns, &mut self.pending, self.pending_max);
-        let consumed = self.sessions.on_data(out, conn, data, now, &mut |command| {
-            Self::enqueue(pending, pending_max, now, command);
-        });
+        let mut submit = |command| enqueue(pending, pending_max, now, command);
+        let consumed = if self.router.is_venue(conn) {
+            self.router
+                .on_data(out, conn, data, &self.feed, now, &mut submit)
+        } else {
+            self.sessions.on_data(out, conn, data, now, &mut submit)
+        };
         self.drain(out);
         consumed
     }
 
     fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
-        self.sessions.closed(conn);
+        if self.router.is_venue(conn) {
+            // Its open child orders are handled at the next housekeeping round.
+            self.router.on_close(conn, self.cycle_ns);
+        } else {
+            self.sessions.closed(conn);
+        }
     }
 
     fn on_datagram(&mut self, out: &mut Outbox, _socket: UdpId, data: &[u8]) {
         let (now, pending, pending_max) = (self.cycle_ns, &mut self.pending, self.pending_max);
         self.feed.on_datagram(data, &mut |command| {
-            Self::enqueue(pending, pending_max, now, command);
+            enqueue(pending, pending_max, now, command);
         });
         self.drain(out);
     }
@@ -269,12 +359,13 @@ impl<J: Journal> Handler for Gateway<J> {
 /// Turns the engine's outputs and events into client replies and follow-up commands.
 struct Replies<'a> {
     sessions: &'a mut Sessions,
+    router: &'a mut Router,
+    feed: &'a Feed,
     out: &'a mut Outbox,
     follow_up: &'a mut VecDeque<Stamped>,
     follow_up_max: usize,
     command: Command,
     time: Timestamp,
-    routes_cancelled_back: &'a mut u64,
 }
 
 impl Replies<'_> {
@@ -404,18 +495,14 @@ impl Observer for Replies<'_> {
                 },
             ),
             Event::Route(route) => {
-                // No venue is configured: the route comes straight back as a journaled
-                // venue cancel of its whole quantity.
-                if self.follow_up.len() < self.follow_up_max {
-                    *self.routes_cancelled_back += 1;
-                    self.follow_up.push_back(Stamped {
-                        time: self.time,
-                        command: Command::VenueCancel(VenueCancel {
-                            order_id: route.order_id,
-                            quantity: route.quantity,
-                        }),
+                // A child order to the best venue, or (none connected) a venue cancel of
+                // the whole quantity, journaled as a follow-up command.
+                let (follow_up, follow_up_max, time) =
+                    (&mut *self.follow_up, self.follow_up_max, self.time);
+                self.router
+                    .route(self.out, &route, self.feed, time.get(), &mut |command| {
+                        enqueue(follow_up, follow_up_max, time.get(), command);
                     });
-                }
             }
             Event::PositionChanged { .. }
             | Event::FirmQuote(_)

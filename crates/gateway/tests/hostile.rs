@@ -4,18 +4,18 @@
 //! those of a run without the hostile client.
 #![allow(clippy::cast_possible_truncation)]
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::io::Write;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossline_engine::Engine;
 use crossline_gateway::{FeedStats, Server, SessionStats};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
-use crossline_protocol::frame::{split, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
+use crossline_protocol::frame::{Secret, FLAG_RESENT, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{MarketData, PacketWriter};
 use crossline_risk::Record;
 use crossline_types::{
@@ -23,124 +23,11 @@ use crossline_types::{
     TimeInForce,
 };
 
+mod common;
+
+use common::{logon, Client};
+
 const AAPL: SymbolId = SymbolId::new(1);
-
-/// A test client speaking the order-entry protocol over a blocking socket.
-struct Client {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-    sequence: u32,
-    /// The flags of the last frame received.
-    last_flags: u8,
-}
-
-impl Client {
-    fn connect(address: SocketAddr) -> Client {
-        let stream = TcpStream::connect(address).expect("connect");
-        stream.set_nodelay(true).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        Client {
-            stream,
-            buffer: Vec::new(),
-            sequence: 0,
-            last_flags: 0,
-        }
-    }
-
-    fn logon(address: SocketAddr, client: u32) -> Client {
-        let mut session = Client::connect(address);
-        session.send(&logon(client, &format!("demo-secret-{client}")));
-        match session.receive() {
-            Outbound::LogonAccepted { .. } => session,
-            other => panic!("logon refused: {other:?}"),
-        }
-    }
-
-    /// Sends with the next sequence number.
-    fn send(&mut self, message: &Inbound) {
-        self.sequence += 1;
-        self.send_as(message, self.sequence, 0);
-    }
-
-    fn send_as(&mut self, message: &Inbound, sequence: u32, flags: u8) {
-        let mut frame = [0u8; FRAME_BYTES_MAX];
-        let length = message.encode(sequence, flags, &mut frame);
-        self.send_raw(&frame[..length]);
-    }
-
-    fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send");
-    }
-
-    fn try_receive(&mut self, wait: Duration) -> Option<Outbound> {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some((header, body)) = split(&self.buffer).expect("engine framing") {
-                let length = usize::from(header.length);
-                let message = Outbound::decode(&header, body).expect("engine frame decodes");
-                self.last_flags = header.flags;
-                self.buffer.drain(..length);
-                return Some(message);
-            }
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(length) => self.buffer.extend_from_slice(&chunk[..length]),
-                Err(error)
-                    if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-                {
-                    if Instant::now() > deadline {
-                        return None;
-                    }
-                }
-                Err(_) => return None,
-            }
-        }
-    }
-
-    fn receive(&mut self) -> Outbound {
-        self.try_receive(Duration::from_secs(5))
-            .expect("a reply within 5 s")
-    }
-
-    /// The next reply must be a session reject for `reason`.
-    fn expect_reject(&mut self, reason: SessionRejectReason, what: &str) -> Outbound {
-        let reply = self.receive();
-        match reply {
-            Outbound::SessionReject { reason: got, .. } if got == reason as u8 => reply,
-            other => panic!("{what}: expected a {reason:?} reject, got {other:?}"),
-        }
-    }
-
-    /// The server must close the connection (after any last replies).
-    fn expect_closed(&mut self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if self.try_receive(Duration::from_millis(100)).is_none() {
-                let mut byte = [0u8; 1];
-                match self.stream.read(&mut byte) {
-                    Ok(0) => return,
-                    Err(error) if error.kind() == ErrorKind::ConnectionReset => return,
-                    _ => {}
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: the connection stayed open"
-            );
-        }
-    }
-}
-
-fn logon(client: u32, secret: &str) -> Inbound {
-    Inbound::Logon {
-        client: ClientId::new(client),
-        heartbeat_ms: 30_000,
-        secret: Secret::from_text(secret).unwrap(),
-    }
-}
 
 fn order(id: u64, side: Side, price: i64, time_in_force: TimeInForce) -> Inbound {
     Inbound::NewOrder {
@@ -198,6 +85,8 @@ fn start(backend: Backend) -> Running {
     config.network.net.backend = backend;
     config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
     config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
+    // No venues: this test is about sessions (routes would be cancelled back).
+    config.router.venues.clear();
     config.network.gateway.session_errors_max = 12;
     let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
     let mut server = Server::new(&config, engine).unwrap();
@@ -218,7 +107,7 @@ fn start(backend: Backend) -> Running {
         (
             server.session_stats(),
             server.feed_stats(),
-            server.routes_cancelled_back(),
+            server.router_stats().cancelled_back,
         )
     });
     Running {

@@ -358,6 +358,16 @@ impl Matcher {
             .map(|slot| self.state_of(slot))
     }
 
+    /// Calls `visit` with every working order that has shares out at a venue, in slot
+    /// order (a scan of the whole order table: for start-up, not the hot path).
+    pub fn for_each_routed(&self, mut visit: impl FnMut(OrderState)) {
+        for slot in 0..self.orders.capacity() {
+            if self.orders.live(slot).is_some_and(|order| order.routed > 0) {
+                visit(self.state_of(slot));
+            }
+        }
+    }
+
     /// Working orders, all symbols.
     #[must_use]
     pub fn working_orders(&self) -> u32 {
