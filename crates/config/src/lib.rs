@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 mod network;
 mod routing;
-pub use network::{GatewaySettings, MarketDataSettings, Network};
+pub use network::{GatewaySettings, MarketDataSettings, Network, ReplayPace};
 pub use routing::{SimulatedVenue, SimulatorSettings};
 
 /// The embedded default configuration: a small firm with four clients and four symbols.

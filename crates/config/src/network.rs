@@ -3,6 +3,7 @@
 //! default, so a file without these tables runs on loopback with the io_uring backend.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crossline_net::{Backend, NetConfig};
 use serde::Deserialize;
@@ -38,6 +39,17 @@ pub struct GatewaySettings {
 pub struct MarketDataSettings {
     /// The UDP address the feed arrives on.
     pub listen: SocketAddr,
+    /// A recorded feed to replay as the feed's source, and its pace.
+    pub replay: Option<(PathBuf, ReplayPace)>,
+}
+
+/// How fast a recorded feed is replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayPace {
+    /// Datagrams keep the spacing they were received with (`"recorded"`).
+    Recorded,
+    /// As fast as the engine takes them (`"fast"`).
+    Fast,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,12 +100,16 @@ impl Default for GatewayFile {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct MarketDataFile {
     listen: String,
+    replay_file: Option<String>,
+    replay_pace: String,
 }
 
 impl Default for MarketDataFile {
     fn default() -> MarketDataFile {
         MarketDataFile {
             listen: "127.0.0.1:9200".into(),
+            replay_file: None,
+            replay_pace: "recorded".into(),
         }
     }
 }
@@ -125,6 +141,31 @@ pub(crate) fn address(
             "an IP address and port, like \"127.0.0.1:9100\"",
         )
     })
+}
+
+fn replay(market_data: &MarketDataFile) -> Result<Option<(PathBuf, ReplayPace)>, ConfigError> {
+    let pace = match market_data.replay_pace.as_str() {
+        "recorded" => ReplayPace::Recorded,
+        "fast" => ReplayPace::Fast,
+        other => {
+            return Err(invalid(
+                "[market_data]",
+                "replay_pace",
+                format!("\"{other}\""),
+                "\"recorded\" or \"fast\"",
+            ))
+        }
+    };
+    match market_data.replay_file.as_deref() {
+        None => Ok(None),
+        Some("") => Err(invalid(
+            "[market_data]",
+            "replay_file",
+            "\"\"".into(),
+            "the path of a recorded feed (crossline-venue --record)",
+        )),
+        Some(path) => Ok(Some((PathBuf::from(path), pace))),
+    }
 }
 
 pub(crate) fn settings(
@@ -202,6 +243,7 @@ pub(crate) fn settings(
         },
         market_data: MarketDataSettings {
             listen: address("[market_data]", "listen", &market_data.listen)?,
+            replay: replay(market_data)?,
         },
     })
 }

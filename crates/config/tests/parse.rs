@@ -137,3 +137,93 @@ fn the_journal_table_is_checked_and_named() {
         "{error}"
     );
 }
+
+#[test]
+fn the_router_venues_and_simulator_tables_are_checked_and_named() {
+    let config = parse(DEFAULT).unwrap();
+    assert_eq!(config.router.venues.len(), 3);
+    assert_eq!(config.router.venues[2].fee_per_share, dollars("0.0020"));
+    assert_eq!(
+        config.router.on_venue_loss,
+        crossline_router::VenueLoss::Reroute
+    );
+    // The per-venue simulator override applies to venue 3 only.
+    assert_eq!(config.simulator.venues[&3].fill_ppm, 600_000);
+    assert_eq!(config.simulator.venues[&1].fill_ppm, 900_000);
+
+    let error = with("on_venue_loss = \"reroute\"", "on_venue_loss = \"retry\"").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "[router]: on_venue_loss = \"retry\": \"reroute\" or \"cancel\""
+    );
+    let error = with("ack_timeout_ms = 500", "ack_timeout_ms = 0").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "[router]: ack_timeout_ms = 0: between 1 and 3600000 milliseconds"
+    );
+    let error = with(
+        "address = \"127.0.0.1:9302\"",
+        "address = \"127.0.0.1:9301\"",
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().starts_with("[[venues]]: address"),
+        "{error}"
+    );
+    let error = with("address = \"127.0.0.1:9302\"", "address = \"nowhere\"").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("venues[1] (id 2): address = \"nowhere\""),
+        "{error}"
+    );
+    let error = with("fee_per_share = \"0.0029\"\n", "").unwrap_err();
+    assert_eq!(error.to_string(), "venues[1]: fee_per_share is missing");
+    let error = with("fill_probability = 0.9 ", "fill_probability = 1.5 ").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("[simulator]: fill_probability = 1.5"),
+        "{error}"
+    );
+    let error = with("id = 3\nlatency_us = 500", "id = 9\nlatency_us = 500").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the id of a venue in [[venues]]"),
+        "{error}"
+    );
+    // No venues at all is a valid choice: routes are cancelled back.
+    let bare = DEFAULT.split("[[venues]]").next().unwrap().to_owned()
+        + DEFAULT
+            .split_once("[symbol_defaults]")
+            .map(|(_, rest)| rest)
+            .unwrap();
+    let bare = bare.replace("tick = \"0.01\"", "[symbol_defaults]\ntick = \"0.01\"");
+    let config = parse(&bare).unwrap();
+    assert!(config.router.venues.is_empty());
+}
+
+#[test]
+fn a_replay_file_is_the_feed_source_when_set() {
+    let config = with(
+        "listen = \"127.0.0.1:9200\"",
+        "listen = \"127.0.0.1:9200\"\nreplay_file = \"day.cxmd\"\nreplay_pace = \"fast\"",
+    )
+    .unwrap();
+    assert_eq!(
+        config.network.market_data.replay,
+        Some(("day.cxmd".into(), crossline_config::ReplayPace::Fast))
+    );
+    let error = with(
+        "listen = \"127.0.0.1:9200\"",
+        "listen = \"127.0.0.1:9200\"\nreplay_pace = \"slow\"",
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("[market_data]: replay_pace = \"slow\""),
+        "{error}"
+    );
+}

@@ -18,6 +18,7 @@
 //! protocol's cancel on disconnect ended their child orders.
 
 pub mod feed;
+mod replay;
 pub mod session;
 
 use std::collections::VecDeque;
@@ -36,6 +37,8 @@ use crossline_router::{Router, RouterConfigError, RouterStats, Tops};
 use crossline_types::{ClientId, Quote, SymbolId, Timestamp};
 
 pub use feed::{Feed, FeedStats};
+pub use replay::ReplayError;
+use replay::{Replay, DATAGRAMS_PER_POLL};
 pub use session::{SessionLimits, SessionStats, Sessions};
 
 /// Housekeeping (heartbeats, logon timeouts) runs at most this often.
@@ -53,6 +56,9 @@ pub enum ServerError {
     /// The router's settings are out of range.
     #[error("router: {0}")]
     Router(#[from] RouterConfigError),
+    /// The recorded feed to replay cannot be opened.
+    #[error("{0}")]
+    Replay(#[from] ReplayError),
     /// A configured secret is not usable.
     #[error("client {client}: secret is longer than 32 bytes")]
     Secret {
@@ -74,6 +80,8 @@ struct Gateway<J: Journal> {
     sessions: Sessions,
     feed: Feed,
     router: Router,
+    /// The recorded feed being replayed, if the feed's source is a file.
+    replay: Option<Replay>,
     clients: Option<ListenerId>,
     /// Commands waiting for the engine: requests from one poll's frames and datagrams,
     /// and the follow-ups their events cause. Sized at start for the most one poll
@@ -134,6 +142,10 @@ impl<J: Journal> Server<J> {
                 sessions: Sessions::new(limits, &secrets, network.net.connections_max),
                 feed: Feed::new(symbols),
                 router: Router::new(&config.router)?,
+                replay: match &network.market_data.replay {
+                    Some((path, pace)) => Some(Replay::open(path, *pace)?),
+                    None => None,
+                },
                 clients: Some(clients),
                 pending: VecDeque::with_capacity(pending_max),
                 pending_max,
@@ -179,6 +191,38 @@ impl<J: Journal> Server<J> {
             Some(error) => Err(ServerError::Engine(error)),
             None => Ok(()),
         }
+    }
+
+    /// Datagrams replayed from the recorded feed and whether it is all replayed; `None`
+    /// when the feed's source is the network.
+    #[must_use]
+    pub fn replay_progress(&self) -> Option<(u64, bool)> {
+        let replay = self.gateway.replay.as_ref()?;
+        Some((replay.replayed(), replay.finished()))
+    }
+
+    /// Feeds the recorded datagrams due now (at most [`DATAGRAMS_PER_POLL`]) through the
+    /// feed ingress, as if they had arrived on the socket.
+    fn replay_due(&mut self) -> usize {
+        let Some(mut replay) = self.gateway.replay.take() else {
+            return 0;
+        };
+        let now = self.gateway.cycle_ns;
+        let mut replayed = 0;
+        while replayed < DATAGRAMS_PER_POLL {
+            let Some(datagram) = replay.next_due(now) else {
+                break;
+            };
+            let gateway = &mut self.gateway;
+            let (pending, pending_max) = (&mut gateway.pending, gateway.pending_max);
+            gateway.feed.on_datagram(datagram, &mut |command| {
+                enqueue(pending, pending_max, now, command);
+            });
+            gateway.drain(self.net.outbox());
+            replayed += 1;
+        }
+        self.gateway.replay = Some(replay);
+        replayed
     }
 
     /// Session timers and the router's upkeep; the commands it causes go through the
@@ -247,7 +291,14 @@ impl<J: Journal> Server<J> {
     /// the server must stop; nothing after the failed record took effect).
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize, ServerError> {
         self.gateway.tick_clock();
-        let work = self.net.poll(&mut self.gateway, timeout)?;
+        let replayed = self.replay_due();
+        // Datagrams still due from a file: the transport must not wait for input.
+        let timeout = if replayed == DATAGRAMS_PER_POLL {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        let work = replayed + self.net.poll(&mut self.gateway, timeout)?;
         if let Some(error) = self.gateway.failure.take() {
             return Err(ServerError::Engine(error));
         }

@@ -392,7 +392,8 @@ impl Sessions {
         #[allow(clippy::cast_possible_truncation)] // at most FRAME_BYTES_MAX
         let stored = length as u8;
         record.lengths[slot] = stored;
-        let Some(conn) = record.conn else {
+        // Kept, not sent, while no session is open (or the one open is being closed).
+        let Some(conn) = record.conn.filter(|&conn| out.is_open(conn)) else {
             return;
         };
         if out.send(conn, &record.replies[slot][..length]).is_err() {

@@ -343,3 +343,65 @@ fn a_child_never_answered_is_cancelled_and_its_silent_venue_dropped() {
     assert!(stats.venues_lost >= 1, "{stats:?}");
     assert_eq!(stats.children_lost, 1, "{stats:?}");
 }
+
+/// A recovered engine can show an order out at a venue whose child order died with the
+/// previous run's venue session; the server cancels such routes back as it starts.
+#[test]
+fn orders_out_at_a_venue_when_the_engine_stopped_are_cancelled_back_at_start() {
+    use crossline_risk::Stamped;
+    use crossline_types::{ClientId, NewOrder, Quote, Timestamp};
+
+    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
+    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
+    config.router.venues.clear();
+    let aapl = config
+        .matcher
+        .symbols
+        .iter_mut()
+        .find(|s| s.symbol == AAPL)
+        .unwrap();
+    aapl.settings.mode = Mode::AgencyOnly;
+    // The previous run: an NBBO, then a market order that went out to a venue.
+    let mut engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
+    let time = Timestamp::new(now_ns());
+    let quote = Quote {
+        symbol: AAPL,
+        bid: Price::from_micros(190_000_000),
+        bid_size: Quantity::new(500),
+        ask: Price::from_micros(190_020_000),
+        ask_size: Quantity::new(500),
+    };
+    let order = NewOrder {
+        client: ClientId::new(1),
+        symbol: AAPL,
+        client_order_id: ClientOrderId::new(7),
+        price: Price::ZERO,
+        quantity: Quantity::new(300),
+        side: Side::Buy,
+        order_type: OrderType::Market,
+        time_in_force: TimeInForce::ImmediateOrCancel,
+        capacity: Capacity::Agency,
+    };
+    for command in [Command::Nbbo(quote), Command::NewOrder(order)] {
+        engine.submit(&Stamped { time, command }, &mut ()).unwrap();
+    }
+    let routed = engine
+        .matcher()
+        .order(ClientId::new(1), ClientOrderId::new(7))
+        .expect("the order is working");
+    assert_eq!(routed.routed.shares(), 300, "the order is out at a venue");
+    // This run starts on that state.
+    let server = Server::new(&config, engine).unwrap();
+    let matcher = server.engine().matcher();
+    assert!(
+        matcher.order_by_id(routed.order_id).is_none(),
+        "the IOC order's routed shares were cancelled back, and it is done"
+    );
+    let journal = server.engine().sequencer().journal();
+    assert_eq!(
+        journaled(journal, cancels_for(routed.order_id)),
+        1,
+        "one journaled venue cancel"
+    );
+}

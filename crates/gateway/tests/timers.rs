@@ -1,0 +1,179 @@
+//! Session timers and the slow-consumer rule, on a running server: a connection that
+//! does not log on in time is closed; a logged-on session gets heartbeats at the interval
+//! it asked for and is closed after three intervals of silence; a client that stops
+//! reading its replies is disconnected while everyone else carries on.
+
+use std::io::{ErrorKind, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::Client;
+use crossline_config::Config;
+use crossline_engine::Engine;
+use crossline_gateway::{Server, SessionStats};
+use crossline_protocol::client::{Inbound, Outbound};
+use crossline_protocol::frame::FRAME_BYTES_MAX;
+use crossline_risk::Record;
+use crossline_types::{
+    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
+};
+
+struct Running {
+    address: SocketAddr,
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<SessionStats>,
+}
+
+fn start(tweak: impl FnOnce(&mut Config)) -> Running {
+    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
+    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
+    config.router.venues.clear();
+    tweak(&mut config);
+    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
+    let mut server = Server::new(&config, engine).unwrap();
+    let address = server.client_address();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let handle = thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            server.poll(Some(Duration::from_millis(1))).unwrap();
+        }
+        server.session_stats()
+    });
+    Running {
+        address,
+        stop,
+        handle,
+    }
+}
+
+impl Running {
+    fn finish(self) -> SessionStats {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap()
+    }
+}
+
+#[test]
+fn a_connection_that_does_not_log_on_in_time_is_closed() {
+    let running = start(|config| config.network.gateway.logon_timeout_ms = 200);
+    let started = Instant::now();
+    let mut idle = Client::connect(running.address);
+    idle.expect_closed("a connection that never logs on");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200),
+        "closed after {waited:?}"
+    );
+    // A connection that logs on in time stays.
+    let mut prompt = Client::logon(running.address, 1);
+    thread::sleep(Duration::from_millis(300));
+    prompt.send(&Inbound::Heartbeat {});
+    assert!(prompt.try_receive(Duration::from_millis(100)).is_none());
+    running.finish();
+}
+
+#[test]
+fn heartbeats_flow_and_a_silent_session_is_closed_after_three_intervals() {
+    let running = start(|_| {});
+    let mut client = Client::logon_with(running.address, 1, 100);
+    // The server's heartbeat arrives about every 100 ms while nothing else is sent (the
+    // client answers each, or it would be silent for three intervals).
+    let started = Instant::now();
+    for _ in 0..3 {
+        match client.try_receive(Duration::from_millis(500)) {
+            Some(Outbound::Heartbeat {}) => client.send(&Inbound::Heartbeat {}),
+            other => panic!(
+                "expected a heartbeat, got {other:?} after {:?}",
+                started.elapsed()
+            ),
+        }
+    }
+    let three = started.elapsed();
+    assert!(
+        three >= Duration::from_millis(250),
+        "three heartbeats in {three:?}"
+    );
+    // Kept alive by the client's own heartbeats, well past three intervals ...
+    for _ in 0..8 {
+        thread::sleep(Duration::from_millis(50));
+        client.send(&Inbound::Heartbeat {});
+    }
+    // ... then silent: closed after three intervals (300 ms) without a word.
+    let silent = Instant::now();
+    client.expect_closed("a silent session");
+    let waited = silent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(290),
+        "closed after {waited:?}"
+    );
+    let stats = running.finish();
+    assert_eq!(stats.disconnects, 1, "{stats:?}");
+}
+
+fn unknown_symbol_order(id: u64) -> Inbound {
+    Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(id),
+        symbol: SymbolId::new(999),
+        quantity: Quantity::new(100),
+        price: Price::from_micros(10_000_000),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Day,
+        capacity: Capacity::Agency,
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_disconnected_and_others_carry_on() {
+    let running = start(|config| {
+        config.network.net.send_buffer_bytes = 4_096;
+        config.risk.clients[0].messages_per_second = 1_000_000;
+        config.risk.clients[0].message_burst = 1_000_000;
+    });
+    let mut slow = Client::logon(running.address, 1);
+    // Orders that are all refused, each with a reply the client never reads, until the
+    // server cuts it off (its writes then fail).
+    let mut batch = Vec::with_capacity(1_000 * FRAME_BYTES_MAX);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut id = 0;
+    let cut_off = loop {
+        assert!(
+            Instant::now() < deadline,
+            "a client that never reads was never cut off"
+        );
+        batch.clear();
+        for _ in 0..1_000 {
+            id += 1;
+            slow.sequence += 1;
+            let mut frame = [0u8; FRAME_BYTES_MAX];
+            let length = unknown_symbol_order(id).encode(slow.sequence, 0, &mut frame);
+            batch.extend_from_slice(&frame[..length]);
+        }
+        match slow.stream.write_all(&batch) {
+            Ok(()) => {}
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::BrokenPipe | ErrorKind::ConnectionReset
+                ) =>
+            {
+                break id;
+            }
+            Err(error) => panic!("unexpected write error: {error}"),
+        }
+    };
+    assert!(cut_off > 1_000, "cut off after {cut_off} orders");
+    // Another client logs on and is served as usual.
+    let mut other = Client::logon(running.address, 2);
+    other.send(&unknown_symbol_order(1));
+    assert!(matches!(other.receive(), Outbound::Rejected { .. }));
+    let stats = running.finish();
+    assert_eq!(stats.disconnects, 1, "{stats:?}");
+}
