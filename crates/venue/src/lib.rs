@@ -28,6 +28,7 @@ use crossline_net::{ConnId, Handler, ListenerId, NetConfig, NetError, Outbox, Tr
 use crossline_protocol::frame::{split, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{FileWriter, MarketData, PacketWriter};
 use crossline_protocol::venue::{FromVenue, ToVenue};
+use crossline_testkit::Xorshift;
 use crossline_types::{Price, Quantity, Quote, Side, SymbolId, TimeInForce};
 
 /// Why the simulator could not start or stopped.
@@ -142,20 +143,13 @@ struct Symbol {
     mid: i64,
 }
 
-/// xorshift64*: small, fast and repeatable; quality is ample for a simulation.
-struct Rng(u64);
+/// The simulation's random stream (quotes and fill draws), from `[simulator] seed`.
+struct Rng(Xorshift);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
     /// A number below `bound` (> 0).
     fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
+        self.0.next() % bound
     }
 }
 
@@ -240,7 +234,7 @@ impl Simulator {
             venues,
             sessions: vec![None; net_config.connections_max],
             symbols,
-            rng: Rng(config.simulator.seed.max(1)),
+            rng: Rng(Xorshift::new(config.simulator.seed)),
             feed,
             feed_to,
             feed_sequence: 1,
