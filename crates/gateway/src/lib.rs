@@ -120,8 +120,8 @@ impl<J: Journal> Server<J> {
         // round. One call brings at most a receive (or provided) buffer of frames (a frame
         // is at least a header), from a client or a venue; or one datagram (its messages,
         // plus an empty NBBO per symbol on a gap); a housekeeping round at most one cancel
-        // back per open child order, and a restart one per order out at a venue. Each
-        // command causes at most one follow-up (a route cancelled back).
+        // back per open child order. Each command causes at most one follow-up (a route
+        // cancelled back).
         let delivered_max = network
             .net
             .receive_buffer_bytes
@@ -165,32 +165,39 @@ impl<J: Journal> Server<J> {
     /// Cancels back every order a recovered engine shows out at a venue (the previous
     /// run's venue sessions, and with them its child orders, are gone).
     fn cancel_recovered_routes(&mut self) -> Result<(), ServerError> {
-        let gateway = &mut self.gateway;
-        let (now, pending, pending_max) =
-            (gateway.cycle_ns, &mut gateway.pending, gateway.pending_max);
-        gateway.engine.matcher().for_each_routed(|order| {
-            enqueue(
-                pending,
-                pending_max,
-                now,
-                Command::VenueCancel(VenueCancel {
-                    order_id: order.order_id,
-                    quantity: order.routed,
-                }),
-            );
+        // Collected first (start-up: allocation is fine), then taken in batches that fit
+        // the pending queue.
+        let mut routed = Vec::new();
+        self.gateway.engine.matcher().for_each_routed(|order| {
+            routed.push(VenueCancel {
+                order_id: order.order_id,
+                quantity: order.routed,
+            });
         });
-        if !gateway.pending.is_empty() {
+        if !routed.is_empty() {
             eprintln!(
                 "crossline: {} orders were out at venues when the engine stopped; their routed \
                  shares are cancelled back",
-                gateway.pending.len()
+                routed.len()
             );
         }
-        gateway.drain(self.net.outbox());
-        match gateway.failure.take() {
-            Some(error) => Err(ServerError::Engine(error)),
-            None => Ok(()),
+        let gateway = &mut self.gateway;
+        for batch in routed.chunks(gateway.pending_max / 2) {
+            for cancel in batch {
+                let command = Command::VenueCancel(*cancel);
+                enqueue(
+                    &mut gateway.pending,
+                    gateway.pending_max,
+                    gateway.cycle_ns,
+                    command,
+                );
+            }
+            gateway.drain(self.net.outbox());
+            if let Some(error) = gateway.failure.take() {
+                return Err(ServerError::Engine(error));
+            }
         }
+        Ok(())
     }
 
     /// Datagrams replayed from the recorded feed and whether it is all replayed; `None`

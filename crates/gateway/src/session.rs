@@ -150,7 +150,7 @@ impl Sessions {
 
     /// A connection ended.
     pub fn closed(&mut self, conn: ConnId) {
-        if let Some(session) = self.sessions[conn.slot()].take() {
+        if let Some(session) = self.sessions[conn.slot()].take_if(|session| session.conn == conn) {
             if let State::Active { client } = session.state {
                 self.clients[client].conn = None;
             }
