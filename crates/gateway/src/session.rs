@@ -18,7 +18,7 @@
 
 use crossline_net::{ConnId, Outbox};
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
-use crossline_protocol::frame::{split, Header, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
+use crossline_protocol::frame::{each_frame, Header, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
 use crossline_risk::Command;
 use crossline_types::{Cancel, ClientId, NewOrder, Replace};
 
@@ -167,24 +167,20 @@ impl Sessions {
         now_ns: u64,
         submit: &mut impl FnMut(Command),
     ) -> usize {
-        let mut consumed = 0;
-        while out.is_open(conn) {
-            match split(&data[consumed..]) {
-                Ok(None) => break,
-                Ok(Some((header, body))) => {
-                    consumed += usize::from(header.length);
-                    self.on_frame(out, conn, &header, body, now_ns, submit);
-                }
-                Err(_) => {
-                    // The length field is impossible: nothing after it can be framed.
-                    let kind = data.get(consumed + 2).copied().unwrap_or(0);
-                    self.refuse(out, conn, 0, kind, SessionRejectReason::Framing, 0);
-                    self.disconnect(out, conn);
-                    return data.len();
-                }
-            }
+        if !out.is_open(conn) {
+            return 0;
         }
-        consumed
+        let framed = each_frame(data, |header, body| {
+            self.on_frame(out, conn, header, body, now_ns, submit);
+            out.is_open(conn)
+        });
+        framed.unwrap_or_else(|(at, _)| {
+            // The length field is impossible: nothing after it can be framed.
+            let kind = data.get(at + 2).copied().unwrap_or(0);
+            self.refuse(out, conn, 0, kind, SessionRejectReason::Framing, 0);
+            self.disconnect(out, conn);
+            data.len()
+        })
     }
 
     fn on_frame(

@@ -114,6 +114,31 @@ pub fn split(bytes: &[u8]) -> Result<Option<(Header, &[u8])>, FramingError> {
     Ok(Some((header, &bytes[HEADER_BYTES..usize::from(length)])))
 }
 
+/// Takes whole frames off the front of `bytes`, handing each to `frame` while it returns
+/// `true`; returns the bytes taken (a partial frame at the end waits for more bytes).
+///
+/// # Errors
+/// An impossible length field, with the offset of its frame: the stream cannot be split
+/// past it, and the connection must end.
+pub fn each_frame(
+    bytes: &[u8],
+    mut frame: impl FnMut(&Header, &[u8]) -> bool,
+) -> Result<usize, (usize, FramingError)> {
+    let mut consumed = 0;
+    loop {
+        match split(&bytes[consumed..]) {
+            Ok(None) => return Ok(consumed),
+            Ok(Some((header, body))) => {
+                consumed += usize::from(header.length);
+                if !frame(&header, body) {
+                    return Ok(consumed);
+                }
+            }
+            Err(error) => return Err((consumed, error)),
+        }
+    }
+}
+
 pub(crate) fn write_header(out: &mut [u8], length: usize, kind: u8, flags: u8, sequence: u32) {
     #[allow(clippy::cast_possible_truncation)] // every frame is at most FRAME_BYTES_MAX
     let length = length as u16;

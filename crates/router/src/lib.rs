@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use crossline_matcher::{RouteInstruction, VenueCancel, VenueFill};
 use crossline_net::{ConnId, Outbox, Transport};
-use crossline_protocol::frame::{split, FRAME_BYTES_MAX};
+use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::venue::{FromVenue, ToVenue};
 use crossline_risk::Command;
 use crossline_types::{OrderId, Price, Quantity, Quote, Side, SymbolId, TimeInForce};
@@ -294,36 +294,24 @@ impl Router {
             return data.len();
         };
         self.venues[venue].last_heard_ns = now_ns;
-        let mut consumed = 0;
-        while out.is_open(conn) {
-            match split(&data[consumed..]) {
-                Ok(None) => break,
-                Ok(Some((header, body))) => {
-                    consumed += usize::from(header.length);
-                    let expected = self.venues[venue].heard_sequence.wrapping_add(1);
-                    if header.sequence != expected {
-                        let got = header.sequence;
-                        self.venue_error(
-                            out,
-                            venue,
-                            &format!("sequence {got}, expected {expected}"),
-                            now_ns,
-                        );
-                        break;
-                    }
-                    self.venues[venue].heard_sequence = expected;
-                    match FromVenue::decode(&header, body) {
-                        Ok(message) => self.on_message(out, venue, message, tops, now_ns, emit),
-                        Err(error) => self.venue_error(out, venue, &error.to_string(), now_ns),
-                    }
-                }
-                Err(error) => {
-                    self.venue_error(out, venue, &error.to_string(), now_ns);
-                    return data.len();
-                }
+        let framed = each_frame(data, |header, body| {
+            let expected = self.venues[venue].heard_sequence.wrapping_add(1);
+            if header.sequence != expected {
+                let detail = format!("sequence {}, expected {expected}", header.sequence);
+                self.venue_error(out, venue, &detail, now_ns);
+                return false;
             }
-        }
-        consumed
+            self.venues[venue].heard_sequence = expected;
+            match FromVenue::decode(header, body) {
+                Ok(message) => self.on_message(out, venue, message, tops, now_ns, emit),
+                Err(error) => self.venue_error(out, venue, &error.to_string(), now_ns),
+            }
+            out.is_open(conn)
+        });
+        framed.unwrap_or_else(|(_, error)| {
+            self.venue_error(out, venue, &error.to_string(), now_ns);
+            data.len()
+        })
     }
 
     /// A venue connection closed: the venue is down, and its open children are handled

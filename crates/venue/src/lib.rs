@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crossline_config::Config;
 use crossline_net::{ConnId, Handler, ListenerId, NetConfig, NetError, Outbox, Transport};
-use crossline_protocol::frame::{split, FRAME_BYTES_MAX};
+use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{FileWriter, MarketData, PacketWriter};
 use crossline_protocol::venue::{FromVenue, ToVenue};
 use crossline_testkit::Xorshift;
@@ -708,34 +708,30 @@ impl Handler for State {
     }
 
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
-        let mut consumed = 0;
-        while out.is_open(conn) {
-            let Some(session) = self.sessions[conn.slot()].as_mut() else {
-                return data.len();
-            };
-            match split(&data[consumed..]) {
-                Ok(None) => break,
-                Ok(Some((header, body))) => {
-                    consumed += usize::from(header.length);
-                    let expected = session.heard.wrapping_add(1);
-                    session.heard = expected;
-                    if header.sequence != expected {
-                        let detail = format!("sequence {}, expected {expected}", header.sequence);
-                        self.protocol_error(out, conn, &detail);
-                        break;
-                    }
-                    match ToVenue::decode(&header, body) {
-                        Ok(message) => self.on_frame(out, conn, message),
-                        Err(error) => self.protocol_error(out, conn, &error.to_string()),
-                    }
-                }
-                Err(error) => {
-                    self.protocol_error(out, conn, &error.to_string());
-                    return data.len();
-                }
-            }
+        if self.sessions[conn.slot()].is_none_or(|session| session.conn != conn) {
+            return data.len();
         }
-        consumed
+        let framed = each_frame(data, |header, body| {
+            let Some(session) = self.sessions[conn.slot()].as_mut() else {
+                return false;
+            };
+            let expected = session.heard.wrapping_add(1);
+            session.heard = expected;
+            if header.sequence != expected {
+                let detail = format!("sequence {}, expected {expected}", header.sequence);
+                self.protocol_error(out, conn, &detail);
+                return false;
+            }
+            match ToVenue::decode(header, body) {
+                Ok(message) => self.on_frame(out, conn, message),
+                Err(error) => self.protocol_error(out, conn, &error.to_string()),
+            }
+            out.is_open(conn)
+        });
+        framed.unwrap_or_else(|(_, error)| {
+            self.protocol_error(out, conn, &error.to_string());
+            data.len()
+        })
     }
 
     fn on_close(&mut self, conn: ConnId, _reason: crossline_net::CloseReason) {
