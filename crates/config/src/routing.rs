@@ -127,6 +127,19 @@ fn probability(table: &str, value: f64) -> Result<u32, ConfigError> {
     Ok((value * 1e6).round() as u32)
 }
 
+fn simulated_range(
+    key: &'static str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+    expected: &'static str,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid("[simulator]", key, value.to_string(), expected))
+    }
+}
+
 pub(crate) fn settings(
     router: &RouterFile,
     venues: &[VenueFile],
@@ -208,30 +221,24 @@ pub(crate) fn settings(
             venue.fill_ppm = probability(&table, value)?;
         }
     }
-    if !(1..=60_000).contains(&simulator.quote_refresh_ms) {
-        return Err(invalid(
-            "[simulator]",
-            "quote_refresh_ms",
-            simulator.quote_refresh_ms.to_string(),
-            "between 1 and 60000 milliseconds",
-        ));
-    }
-    if !(1..=1_000).contains(&simulator.spread_ticks) {
-        return Err(invalid(
-            "[simulator]",
-            "spread_ticks",
-            simulator.spread_ticks.to_string(),
-            "between 1 and 1000",
-        ));
-    }
-    if !(1..=10_000).contains(&simulator.size_lots_max) {
-        return Err(invalid(
-            "[simulator]",
-            "size_lots_max",
-            simulator.size_lots_max.to_string(),
-            "between 1 and 10000",
-        ));
-    }
+    simulated_range(
+        "quote_refresh_ms",
+        simulator.quote_refresh_ms,
+        1..=60_000,
+        "between 1 and 60000 milliseconds",
+    )?;
+    simulated_range(
+        "spread_ticks",
+        simulator.spread_ticks.into(),
+        1..=1_000,
+        "between 1 and 1000",
+    )?;
+    simulated_range(
+        "size_lots_max",
+        simulator.size_lots_max.into(),
+        1..=10_000,
+        "between 1 and 10000",
+    )?;
     Ok((
         config,
         SimulatorSettings {
