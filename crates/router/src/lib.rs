@@ -44,7 +44,8 @@ use crossline_types::{OrderId, Price, Quantity, Quote, Side, SymbolId, TimeInFor
 pub use config::{RouterConfig, RouterConfigError, VenueConfig, VenueLoss, VENUES_MAX};
 use window::FillWindow;
 
-/// Log lines of one kind (unknown child ids) printed before only counting.
+/// Log lines of one kind (protocol errors, refused children, a full table) printed before
+/// only counting.
 const LOGGED_MAX: u64 = 10;
 
 /// Where a venue connection stands.
@@ -490,11 +491,14 @@ impl Router {
                 }
             }
             FromVenue::ChildRejected { reason, .. } => {
-                eprintln!(
-                    "crossline: router: venue {} refused child {child_id} (reason {reason})",
-                    self.venues[venue].config.name
-                );
                 self.stats.children_rejected += 1;
+                // Logged for the first few; the counter carries the rest.
+                if self.stats.children_rejected <= LOGGED_MAX {
+                    eprintln!(
+                        "crossline: router: venue {} refused child {child_id} (reason {reason})",
+                        self.venues[venue].config.name
+                    );
+                }
                 self.finish(out, slot, End::Venue, tops, now_ns, emit);
             }
             FromVenue::ChildFilled {
