@@ -547,7 +547,7 @@ impl Matcher {
         let _ = state
             .book
             .try_for_each_order(order.book_side().contra(), |resting| {
-                if !pricing::within(order.side, resting.price, bound) {
+                if !order.side.within(resting.price, bound) {
                     return ControlFlow::Break(());
                 }
                 if resting.client == order.client {
@@ -599,7 +599,7 @@ impl Matcher {
             };
             let resting = *resting;
             let bound = pricing::protected_bound(order.side, order.limit(), nbbo.prices);
-            if !pricing::within(order.side, resting.price, bound) {
+            if !order.side.within(resting.price, bound) {
                 return CrossEnd::Open;
             }
             if resting.client == order.client {
@@ -662,7 +662,7 @@ impl Matcher {
         }
         let firm_buys = order.side.is_sell();
         let price = self.firm_price(symbol, firm_buys);
-        if !pricing::within(order.side, price, bound) {
+        if !order.side.within(price, bound) {
             return None;
         }
         let shares = self.firm_capacity(symbol, firm_buys);
@@ -719,7 +719,7 @@ impl Matcher {
         // side at the firm's price or better has priority (FINRA Rule 5320).
         let firm_side = order.book_side().contra();
         if let Some(best) = self.symbols[symbol].book.best(firm_side) {
-            if pricing::within(order.side, best.price, price) {
+            if order.side.within(best.price, price) {
                 return;
             }
         }
@@ -817,7 +817,7 @@ impl Matcher {
             (Side::Buy, BookSide::Bid, state.nbbo.prices.ask)
         };
         if let Some(best) = state.book.best(book_side) {
-            if pricing::within(side, price, best.price) {
+            if side.within(price, best.price) {
                 return;
             }
         }
@@ -915,7 +915,7 @@ impl Matcher {
                 } else {
                     nbbo.bid
                 };
-                let marketable = usable && pricing::within(order.side, far_side, order.price);
+                let marketable = usable && order.side.within(far_side, order.price);
                 let immediate = order.time_in_force == TimeInForce::ImmediateOrCancel;
                 if routes && (marketable || (blind_route && immediate)) {
                     self.route(slot, symbol, emit);
@@ -951,7 +951,7 @@ impl Matcher {
         let order = *self.orders.get(slot);
         let book = &mut self.symbols[symbol].book;
         if let Some(contra) = book.best(order.book_side().contra()) {
-            if pricing::within(order.side, contra.price, order.price) {
+            if order.side.within(contra.price, order.price) {
                 return self.cancel_leaves(slot, symbol, CancelReason::WouldLockBook, emit);
             }
         }
@@ -1174,7 +1174,7 @@ impl Matcher {
         let order = *self.orders.get(slot);
         let outside = order
             .limit()
-            .is_some_and(|limit| !pricing::within(order.side, fill.price, limit));
+            .is_some_and(|limit| !order.side.within(fill.price, limit));
         if fill.price <= Price::ZERO || outside {
             return emit(Event::InputRejected {
                 reason: InputError::VenuePrice {

@@ -55,15 +55,6 @@ pub(crate) fn protected_bound(side: Side, limit: Option<Price>, nbbo: NbboPrices
     }
 }
 
-/// Whether a price is at or better than `bound` for an order on `side`.
-pub(crate) fn within(side: Side, price: Price, bound: Price) -> bool {
-    if side.is_buy() {
-        price <= bound
-    } else {
-        price >= bound
-    }
-}
-
 /// The price of an internal cross between an arriving order (`side`, `limit`, `None` for
 /// market) and a resting contra order at `resting`: the configured base price, clamped to
 /// both limits and to the NBBO. `None` when no price satisfies all of them (the resting

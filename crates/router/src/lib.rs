@@ -509,13 +509,11 @@ impl Router {
                 ..
             } => {
                 let shares = quantity.shares();
-                let outside = child.parent.limit.is_some_and(|limit| {
-                    if child.parent.side.is_buy() {
-                        price > limit
-                    } else {
-                        price < limit
-                    }
-                });
+                let side = child.parent.side;
+                let outside = child
+                    .parent
+                    .limit
+                    .is_some_and(|limit| !side.within(price, limit));
                 if shares == 0
                     || shares > leaves
                     || venue_leaves.shares() != leaves - shares
@@ -674,15 +672,9 @@ impl Router {
                     (price > Price::ZERO && size.shares() > 0).then_some(price)
                 })
                 .filter(|&price| {
-                    parent.limit.is_none_or(
-                        |limit| {
-                            if buy {
-                                price <= limit
-                            } else {
-                                price >= limit
-                            }
-                        },
-                    )
+                    parent
+                        .limit
+                        .is_none_or(|limit| parent.side.within(price, limit))
                 });
             if displayed_only && price.is_none() {
                 continue;

@@ -5,6 +5,7 @@
 //! [`ValueError::UnknownCode`].
 
 use crate::error::ValueError;
+use crate::Price;
 
 /// Generates a `#[repr(u8)]` enumeration with its byte code, name and checked decoding.
 macro_rules! byte_code_enum {
@@ -87,6 +88,17 @@ impl Side {
         !self.is_buy()
     }
 
+    /// Whether `price` is at or inside `bound` for this side: no higher to buy, no lower
+    /// to sell (a limit price, a protected quote).
+    #[must_use]
+    pub fn within(self, price: Price, bound: Price) -> bool {
+        if self.is_buy() {
+            price <= bound
+        } else {
+            price >= bound
+        }
+    }
+
     /// Whether the order is a short sale (exempt or not).
     #[must_use]
     pub const fn is_short(self) -> bool {
@@ -145,6 +157,20 @@ byte_code_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn within_means_no_higher_to_buy_and_no_lower_to_sell() {
+        let (low, high) = (
+            Price::from_micros(10_000_000),
+            Price::from_micros(10_010_000),
+        );
+        assert!(Side::Buy.within(low, high) && Side::Buy.within(high, high));
+        assert!(!Side::Buy.within(high, low));
+        for side in [Side::Sell, Side::SellShort] {
+            assert!(side.within(high, low) && side.within(low, low));
+            assert!(!side.within(low, high));
+        }
+    }
 
     #[test]
     fn codes_round_trip_and_zero_is_invalid() {

@@ -574,7 +574,7 @@ impl State {
         };
         let acceptable = child
             .limit
-            .is_none_or(|limit| if buy { price <= limit } else { price >= limit });
+            .is_none_or(|limit| child.side.within(price, limit));
         if size == 0
             || !acceptable
             || self.rng.below(1_000_000) >= u64::from(self.venues[venue].fill_ppm)
