@@ -172,6 +172,9 @@ pub struct Router {
     /// Slots of open children, for the timers.
     open: Vec<u32>,
     next_serial: u64,
+    /// The venue index on each connection slot the router has used (a hint: the venue's
+    /// current connection confirms it), so an arrival finds its venue without a scan.
+    venue_by_slot: Vec<usize>,
     stats: RouterStats,
 }
 
@@ -207,6 +210,7 @@ impl Router {
             free: (0..children_max).rev().collect(),
             open: Vec::with_capacity(children_max as usize),
             next_serial: 1,
+            venue_by_slot: Vec::new(),
             stats: RouterStats::default(),
         })
     }
@@ -220,7 +224,13 @@ impl Router {
     /// Whether `conn` is a venue connection (its data goes to [`Router::on_data`]).
     #[must_use]
     pub fn is_venue(&self, conn: ConnId) -> bool {
-        self.venues.iter().any(|venue| venue.conn == Some(conn))
+        self.venue_of(conn).is_some()
+    }
+
+    /// The venue whose current connection is `conn`.
+    fn venue_of(&self, conn: ConnId) -> Option<usize> {
+        let index = *self.venue_by_slot.get(conn.slot())?;
+        (self.venues.get(index)?.conn == Some(conn)).then_some(index)
     }
 
     /// What the router has done.
@@ -287,11 +297,7 @@ impl Router {
         now_ns: u64,
         emit: &mut impl FnMut(Command),
     ) -> usize {
-        let Some(venue) = self
-            .venues
-            .iter()
-            .position(|venue| venue.conn == Some(conn))
-        else {
+        let Some(venue) = self.venue_of(conn) else {
             return data.len();
         };
         self.venues[venue].last_heard_ns = now_ns;
@@ -318,11 +324,7 @@ impl Router {
     /// A venue connection closed: the venue is down, and its open children are handled
     /// at the next [`Router::tick`].
     pub fn on_close(&mut self, conn: ConnId, now_ns: u64) {
-        if let Some(index) = self
-            .venues
-            .iter()
-            .position(|venue| venue.conn == Some(conn))
-        {
+        if let Some(index) = self.venue_of(conn) {
             self.mark_down(index, now_ns);
         }
     }
@@ -372,6 +374,11 @@ impl Router {
                 let timeout = Duration::from_millis(self.config.connect_timeout_ms);
                 match net.connect(venue.config.address, timeout) {
                     Ok(conn) => {
+                        // Grows only when a connection gets a slot not seen before.
+                        if self.venue_by_slot.len() <= conn.slot() {
+                            self.venue_by_slot.resize(conn.slot() + 1, usize::MAX);
+                        }
+                        self.venue_by_slot[conn.slot()] = index;
                         venue.conn = Some(conn);
                         venue.state = VenueState::LoggingOn;
                         venue.logon_ns = now_ns;
