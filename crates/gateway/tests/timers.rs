@@ -71,11 +71,18 @@ fn a_connection_that_does_not_log_on_in_time_is_closed() {
         waited >= Duration::from_millis(200),
         "closed after {waited:?}"
     );
-    // A connection that logs on in time stays.
+    // A connection that logs on in time stays past the logon timeout, and is answered.
     let mut prompt = Client::logon(running.address, 1);
     thread::sleep(Duration::from_millis(300));
-    prompt.send(&Inbound::Heartbeat {});
-    assert!(prompt.try_receive(Duration::from_millis(100)).is_none());
+    prompt.send(&Inbound::Cancel {
+        client_order_id: ClientOrderId::new(1),
+        original_client_order_id: ClientOrderId::new(99),
+        symbol: SymbolId::new(1),
+    });
+    assert!(
+        matches!(prompt.receive(), Outbound::CancelRejected { .. }),
+        "the logged-on session still answers after the logon timeout"
+    );
     running.finish();
 }
 
