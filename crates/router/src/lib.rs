@@ -914,6 +914,92 @@ mod tests {
         assert_eq!(id(&router, router.choose(&parent, false, &tops)), Some(2));
     }
 
+    /// A router whose venue 1 is up on a real (loopback) connection, with the transport.
+    fn connected(config: RouterConfig) -> (Router, Transport) {
+        let mut net = Transport::new(&crossline_net::NetConfig {
+            backend: crossline_net::Backend::Epoll,
+            ..crossline_net::NetConfig::default()
+        })
+        .unwrap();
+        let (_, address) = net.listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let conn = net.connect(address, Duration::from_secs(1)).unwrap();
+        let mut router = Router::new(&config).unwrap();
+        router.venue_by_slot = vec![0; conn.slot() + 1];
+        router.venues[0].conn = Some(conn);
+        router.venues[0].state = VenueState::Up;
+        (router, net)
+    }
+
+    fn route(order: u64) -> RouteInstruction {
+        RouteInstruction {
+            order_id: OrderId::new(order),
+            symbol: SYMBOL,
+            side: Side::Buy,
+            quantity: Quantity::new(100),
+            limit: None,
+            capacity: crossline_types::Capacity::Agency,
+        }
+    }
+
+    fn one_venue(config: RouterConfig) -> RouterConfig {
+        RouterConfig {
+            venues: vec![VenueConfig {
+                id: 1,
+                name: "V1".into(),
+                address: "127.0.0.1:9".parse().unwrap(),
+                fee_per_share: Price::ZERO,
+            }],
+            ..config
+        }
+    }
+
+    #[test]
+    fn a_route_past_the_child_table_is_cancelled_back() {
+        let config = one_venue(RouterConfig {
+            children_max: 1,
+            ..RouterConfig::default()
+        });
+        let (mut router, mut net) = connected(config);
+        let tops = tops([(10_000_000, 100); 3]);
+        let mut commands = Vec::new();
+        router.route(net.outbox(), &route(1), &tops, 0, &mut |c| commands.push(c));
+        assert_eq!((router.open_children(), commands.len()), (1, 0));
+        router.route(net.outbox(), &route(2), &tops, 0, &mut |c| commands.push(c));
+        let back = Command::VenueCancel(VenueCancel {
+            order_id: OrderId::new(2),
+            quantity: Quantity::new(100),
+        });
+        assert_eq!(commands, [back]);
+        assert_eq!(router.stats().table_full, 1);
+    }
+
+    #[test]
+    fn a_venue_silent_for_three_heartbeats_is_dropped_and_its_child_cancelled_back() {
+        let config = one_venue(RouterConfig {
+            on_venue_loss: VenueLoss::Cancel,
+            heartbeat_ms: 100,
+            ..RouterConfig::default()
+        });
+        let (mut router, mut net) = connected(config);
+        let tops = tops([(10_000_000, 100); 3]);
+        let mut commands = Vec::new();
+        router.route(net.outbox(), &route(1), &tops, 0, &mut |c| commands.push(c));
+        // Two intervals of silence: still up (a heartbeat goes out).
+        router.tick(&mut net, &tops, 200_000_000, &mut |c| commands.push(c));
+        assert_eq!(router.venues[0].state, VenueState::Up);
+        assert!(commands.is_empty());
+        // Three: dropped, and its open child is over (cancel on disconnect).
+        router.tick(&mut net, &tops, 300_000_000, &mut |c| commands.push(c));
+        assert!(matches!(router.venues[0].state, VenueState::Down { .. }));
+        assert_eq!(router.stats().venues_lost, 1);
+        let back = Command::VenueCancel(VenueCancel {
+            order_id: OrderId::new(1),
+            quantity: Quantity::new(100),
+        });
+        assert_eq!(commands, [back]);
+        assert_eq!(router.open_children(), 0);
+    }
+
     #[test]
     fn settings_out_of_range_are_named() {
         let mut config = router([0; 3]).config;
