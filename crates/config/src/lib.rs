@@ -28,8 +28,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 mod network;
+mod pipeline;
 mod routing;
 pub use network::{GatewaySettings, MarketDataSettings, Network, ReplayPace};
+pub use pipeline::{AgentKind, PipelineSettings, Placement, RingSizes, ThreadSettings, IDLE_NAMES};
 pub use routing::{SimulatedVenue, SimulatorSettings};
 
 /// The embedded default configuration: a small firm with four clients and four symbols.
@@ -54,6 +56,8 @@ pub struct Config {
     pub router: crossline_router::RouterConfig,
     /// How `crossline-venue` plays the venues.
     pub simulator: SimulatorSettings,
+    /// Where the pipeline's agents run and the rings between them.
+    pub pipeline: PipelineSettings,
 }
 
 /// Why a configuration was refused.
@@ -165,6 +169,8 @@ struct File {
     venues: Vec<routing::VenueFile>,
     #[serde(default)]
     simulator: routing::SimulatorFile,
+    #[serde(default)]
+    pipeline: pipeline::PipelineFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -561,5 +567,6 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         secrets,
         router,
         simulator,
+        pipeline: file.pipeline.settings()?,
     })
 }
