@@ -88,7 +88,8 @@ pub(crate) fn cross_price(
 /// `increment`s and never more than the spread: the configured fraction of the spread
 /// (at least the minimum), scaled up when the fill reduces the firm's position and down
 /// when it grows it, in proportion to how far the position is past the soft limit, on the
-/// way to its hard limit.
+/// way to its hard limit. Skew never takes it below the configured minimum (rounded up
+/// to whole increments): every principal fill improves on the NBBO by at least that.
 pub(crate) fn improvement(
     spread: Price,
     settings: &SymbolSettings,
@@ -123,8 +124,15 @@ pub(crate) fn improvement(
         i64::from(PPM) - skew_ppm
     };
     let skewed = scale(base, u32::try_from(factor_ppm).unwrap_or(0));
-    let whole = skewed - skewed % increment.micros();
-    Price::from_micros(whole.min(spread_micros).max(0))
+    let step = increment.micros().max(1);
+    let whole = skewed - skewed % step;
+    let minimum = settings.improvement_min.micros().div_euclid(step) * step
+        + if settings.improvement_min.micros() % step == 0 {
+            0
+        } else {
+            step
+        };
+    Price::from_micros(whole.max(minimum).min(spread_micros).max(0))
 }
 
 /// `value × ppm / 1,000,000`, rounded toward zero, for a non-negative `value` and a
@@ -336,11 +344,11 @@ mod tests {
             improvement(spread, &settings, 0, true, micros(100)),
             micros(5_000)
         );
-        // Rounded down to whole increments.
+        // A minimum between whole increments is rounded up, so it still holds.
         settings.improvement_min = micros(5_050);
         assert_eq!(
             improvement(spread, &settings, 0, true, micros(100)),
-            micros(5_000)
+            micros(5_100)
         );
         // Never more than the spread.
         settings.improvement_min = micros(50_000);
@@ -360,7 +368,8 @@ mod tests {
             improvement(spread, &settings, 500, true, micros(100)),
             micros(1_500)
         );
-        // Short 1000 of 1000 with a 100% skew: buying improves double, selling not at all.
+        // Short 1000 of 1000 with a 100% skew: buying improves double, selling only by the
+        // configured minimum (skew never goes below it).
         let full = SymbolSettings {
             skew_ppm: PPM,
             ..settings
@@ -371,7 +380,7 @@ mod tests {
         );
         assert_eq!(
             improvement(spread, &full, -1000, false, micros(100)),
-            Price::ZERO
+            settings.improvement_min
         );
     }
 

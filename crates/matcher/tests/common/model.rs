@@ -633,7 +633,12 @@ impl Model {
             improvement = improvement * factor / 1_000_000;
         }
         let increment = i128::from(self.config.improvement_increment.micros());
-        improvement = (improvement / increment * increment).min(spread);
+        // Skew never takes it below the minimum, rounded up to whole increments.
+        let minimum =
+            (i128::from(settings.improvement_min.micros()) + increment - 1) / increment * increment;
+        improvement = (improvement / increment * increment)
+            .max(minimum)
+            .min(spread);
         let improvement = i64::try_from(improvement).unwrap();
         if firm_buys {
             bid + improvement
