@@ -179,6 +179,14 @@ impl<J: Journal> Engine<J> {
         &self.matcher
     }
 
+    /// Splits the engine into its sequencer (with the journal) and its matcher, to run
+    /// them as separate agents joined by rings. Live snapshots are the one-thread
+    /// engine's: the split parts take none.
+    #[must_use]
+    pub fn into_parts(self) -> (Sequencer<J>, Matcher) {
+        (self.sequencer, self.matcher)
+    }
+
     /// Sequences, decides, journals and applies one command.
     ///
     /// # Errors

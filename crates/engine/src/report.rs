@@ -40,6 +40,66 @@ pub struct Summary {
     pub cuts: Vec<(u64, u64)>,
     /// First and last record times.
     pub span: Option<(u64, u64)>,
+    /// Execution quality and the firm's inventory, per symbol.
+    pub symbols: BTreeMap<SymbolId, SymbolDay>,
+}
+
+/// One symbol's day: execution quality (Rule 605 style) and the firm's position and P&L.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SymbolDay {
+    /// Shares executed in house (crossed and principal).
+    pub internal_shares: u64,
+    /// Their notional, micro-dollars.
+    pub internal_notional_micros: i128,
+    /// Their price improvement over the NBBO at execution, micro-dollars.
+    pub improvement_micros: i128,
+    /// Shares of every execution with a two-sided NBBO at receipt.
+    pub spread_shares: u64,
+    /// Σ shares × effective spread (2 × how far the price is from the midpoint at
+    /// receipt, on the client's side), micro-dollars.
+    pub effective_spread_micros: i128,
+    /// Σ shares × quoted spread at receipt, micro-dollars.
+    pub quoted_spread_micros: i128,
+    /// The firm's position, shares (negative: short).
+    pub position: i64,
+    /// The firm's cash from its trades in the symbol, micro-dollars.
+    pub cash_micros: i128,
+    /// The last NBBO midpoint, micro-dollars (0: none yet).
+    pub last_mid_micros: i64,
+}
+
+impl SymbolDay {
+    /// The firm's profit and loss: cash plus the position marked at the last midpoint,
+    /// in micro-dollars.
+    #[must_use]
+    pub fn pnl_micros(&self) -> i128 {
+        self.cash_micros + i128::from(self.position) * i128::from(self.last_mid_micros)
+    }
+
+    /// Average price improvement per internal share, in dollars.
+    #[must_use]
+    pub fn improvement_per_share(&self) -> f64 {
+        if self.internal_shares == 0 {
+            return 0.0;
+        }
+        self.improvement_micros as f64 / 1e6 / self.internal_shares as f64
+    }
+
+    /// Average price improvement in basis points of the internal notional.
+    #[must_use]
+    pub fn improvement_bps(&self) -> f64 {
+        if self.internal_notional_micros == 0 {
+            return 0.0;
+        }
+        self.improvement_micros as f64 / self.internal_notional_micros as f64 * 1e4
+    }
+
+    /// Effective over quoted spread (below 1: better than the quote).
+    #[must_use]
+    pub fn effective_over_quoted(&self) -> Option<f64> {
+        (self.quoted_spread_micros > 0)
+            .then(|| self.effective_spread_micros as f64 / self.quoted_spread_micros as f64)
+    }
 }
 
 /// A reason's variant name, without its values: the key rejects are counted under.
@@ -73,6 +133,14 @@ impl Observer for Summary {
             .or_default() += 1;
         let time = record.time.get();
         self.span = Some(self.span.map_or((time, time), |(first, _)| (first, time)));
+        if let (Command::Nbbo(quote), Verdict::Accepted) = (&record.command, &record.verdict) {
+            let day = self.symbols.entry(quote.symbol).or_default();
+            day.last_mid_micros = if quote.bid.micros() > 0 && quote.ask.micros() > 0 {
+                (quote.bid.micros() + quote.ask.micros()) / 2
+            } else {
+                day.last_mid_micros
+            };
+        }
         match record.verdict {
             Verdict::Rejected(reason) => {
                 *self.risk_rejects.entry(variant(&reason)).or_default() += 1;
@@ -92,9 +160,42 @@ impl Observer for Summary {
             Event::Rejected { reason, .. } => {
                 *self.matcher_rejects.entry(variant(reason)).or_default() += 1;
             }
+            Event::PositionChanged {
+                symbol,
+                position,
+                delta,
+                price,
+            } => {
+                let day = self.symbols.entry(*symbol).or_default();
+                day.position = *position;
+                day.cash_micros -= i128::from(*delta) * i128::from(price.micros());
+            }
             Event::Filled(fill) => {
                 let shares = u64::from(fill.quantity.shares());
                 let improvement = i128::from(fill.price_improvement.micros()) * i128::from(shares);
+                let day = self.symbols.entry(fill.symbol).or_default();
+                let (bid, ask) = (
+                    fill.nbbo_at_receipt.bid.micros(),
+                    fill.nbbo_at_receipt.ask.micros(),
+                );
+                if bid > 0 && ask > bid {
+                    let doubled_mid = i128::from(bid) + i128::from(ask);
+                    let doubled_price = 2 * i128::from(fill.price.micros());
+                    let effective = if fill.side == Side::Buy {
+                        doubled_price - doubled_mid
+                    } else {
+                        doubled_mid - doubled_price
+                    };
+                    day.spread_shares += shares;
+                    day.effective_spread_micros += effective * i128::from(shares);
+                    day.quoted_spread_micros += i128::from(ask - bid) * i128::from(shares);
+                }
+                if !matches!(fill.contra, Contra::Venue) {
+                    day.internal_shares += shares;
+                    day.internal_notional_micros +=
+                        i128::from(fill.price.micros()) * i128::from(shares);
+                    day.improvement_micros += improvement;
+                }
                 match fill.contra {
                     Contra::Order(_) => {
                         add(&mut self.crosses, shares);
@@ -171,6 +272,29 @@ impl std::fmt::Display for Summary {
                 self.improvement_micros as f64 / 1e6,
                 self.improvement_micros as f64 / 1e6 / improved as f64
             )?;
+        }
+        if !self.symbols.is_empty() {
+            writeln!(
+                f,
+                "per symbol   {:>8} {:>10} {:>8} {:>9} {:>10} {:>12}",
+                "in-house", "$ impr/sh", "bps", "eff/quo", "position", "firm P&L $"
+            )?;
+            for (symbol, day) in &self.symbols {
+                let ratio = day
+                    .effective_over_quoted()
+                    .map_or("-".to_owned(), |r| format!("{r:.3}"));
+                writeln!(
+                    f,
+                    "  {:<10} {:>8} {:>10.4} {:>8.2} {:>9} {:>10} {:>12.2}",
+                    format!("symbol {}", symbol.get()),
+                    day.internal_shares,
+                    day.improvement_per_share(),
+                    day.improvement_bps(),
+                    ratio,
+                    day.position,
+                    day.pnl_micros() as f64 / 1e6
+                )?;
+            }
         }
         for (cut, hash) in &self.cuts {
             writeln!(f, "snapshot cut {cut}: state {hash:016x}")?;

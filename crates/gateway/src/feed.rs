@@ -39,12 +39,68 @@ pub struct FeedStats {
     pub unknown_symbols: u64,
 }
 
+/// A change to the venue tops the feed keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopChange {
+    /// `venue` now shows `quote` for `quote.symbol`.
+    Set {
+        /// The venue.
+        venue: u8,
+        /// Its top of book.
+        quote: Quote,
+    },
+    /// A gap: every venue top is unknown until fresh ones arrive.
+    ClearAll,
+}
+
+/// The venue tops, kept from a feed's [`TopChange`]s by a router on another thread.
+pub struct VenueTops {
+    symbols: Vec<SymbolId>,
+    tops: Vec<[Option<Quote>; 256]>,
+}
+
+impl VenueTops {
+    /// Empty tops for the configured `symbols`.
+    #[must_use]
+    pub fn new(mut symbols: Vec<SymbolId>) -> VenueTops {
+        symbols.sort_unstable();
+        symbols.dedup();
+        VenueTops {
+            tops: vec![[None; 256]; symbols.len()],
+            symbols,
+        }
+    }
+
+    /// Applies one change.
+    pub fn apply(&mut self, change: TopChange) {
+        match change {
+            TopChange::Set { venue, quote } => {
+                if let Ok(index) = self.symbols.binary_search(&quote.symbol) {
+                    self.tops[index][usize::from(venue)] = Some(quote);
+                }
+            }
+            TopChange::ClearAll => {
+                for tops in &mut self.tops {
+                    tops.fill(None);
+                }
+            }
+        }
+    }
+}
+
+impl crossline_router::Tops for VenueTops {
+    fn venue_top(&self, venue: u8, symbol: SymbolId) -> Option<Quote> {
+        let index = self.symbols.binary_search(&symbol).ok()?;
+        self.tops[index][usize::from(venue)]
+    }
+}
+
 /// The feed ingress.
 pub struct Feed {
     sequencer: Sequencer,
     symbols: Vec<SymbolId>,
-    /// The latest top of book per (venue, symbol index), for the router.
-    venue_tops: Vec<[Option<Quote>; 256]>,
+    /// The latest top of book per venue and symbol, for the router.
+    tops: VenueTops,
     entries: [MarketData; ENTRIES_PER_PACKET_MAX],
     stats: FeedStats,
 }
@@ -64,7 +120,7 @@ impl Feed {
         symbols.dedup();
         Feed {
             sequencer: Sequencer::default(),
-            venue_tops: vec![[None; 256]; symbols.len()],
+            tops: VenueTops::new(symbols.clone()),
             symbols,
             entries: [MarketData::Nbbo(Quote::empty(SymbolId::new(0))); ENTRIES_PER_PACKET_MAX],
             stats: FeedStats::default(),
@@ -80,12 +136,22 @@ impl Feed {
     /// The latest top of book `venue` showed for `symbol`, if any since the last gap.
     #[must_use]
     pub fn venue_top(&self, venue: u8, symbol: SymbolId) -> Option<Quote> {
-        let index = self.symbols.binary_search(&symbol).ok()?;
-        self.venue_tops[index][usize::from(venue)]
+        crossline_router::Tops::venue_top(&self.tops, venue, symbol)
     }
 
     /// Takes one datagram; calls `submit` with each command it causes, in order.
     pub fn on_datagram(&mut self, datagram: &[u8], submit: &mut impl FnMut(Command)) {
+        self.on_datagram_tops(datagram, submit, &mut |_| {});
+    }
+
+    /// [`Feed::on_datagram`], also calling `top` with each change to the venue tops, for
+    /// a router on another thread that keeps its own copy ([`VenueTops`]).
+    pub fn on_datagram_tops(
+        &mut self,
+        datagram: &[u8],
+        submit: &mut impl FnMut(Command),
+        top: &mut impl FnMut(TopChange),
+    ) {
         let header = match decode_packet(datagram, &mut self.entries) {
             Ok(header) => header,
             Err(error) => {
@@ -118,23 +184,24 @@ impl Feed {
                 for &symbol in &self.symbols {
                     submit(Command::Nbbo(Quote::empty(symbol)));
                 }
-                for tops in &mut self.venue_tops {
-                    tops.fill(None);
-                }
+                self.tops.apply(TopChange::ClearAll);
+                top(TopChange::ClearAll);
                 0
             }
         };
         self.stats.packets += 1;
         for entry in &self.entries[skip..header.count] {
-            let Ok(index) = self.symbols.binary_search(&entry.symbol()) else {
+            if self.symbols.binary_search(&entry.symbol()).is_err() {
                 self.stats.unknown_symbols += 1;
                 continue;
-            };
+            }
             self.stats.messages += 1;
             match *entry {
                 MarketData::Nbbo(quote) => submit(Command::Nbbo(quote)),
                 MarketData::VenueTop { venue, quote } => {
-                    self.venue_tops[index][usize::from(venue)] = Some(quote);
+                    let change = TopChange::Set { venue, quote };
+                    self.tops.apply(change);
+                    top(change);
                 }
             }
         }

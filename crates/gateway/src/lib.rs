@@ -18,7 +18,7 @@
 //! protocol's cancel on disconnect ended their child orders.
 
 pub mod feed;
-mod replay;
+pub mod replay;
 pub mod session;
 
 use std::collections::VecDeque;
@@ -34,9 +34,9 @@ use crossline_protocol::frame::{Secret, HEADER_BYTES};
 use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_risk::{Command, Journal, Output, Sequenced, Stamped};
 use crossline_router::{Router, RouterConfigError, RouterStats, Tops};
-use crossline_types::{ClientId, Quote, SymbolId, Timestamp};
+use crossline_types::{ClientId, ClientOrderId, Quote, SymbolId, Timestamp};
 
-pub use feed::{Feed, FeedStats};
+pub use feed::{Feed, FeedStats, TopChange, VenueTops};
 pub use replay::ReplayError;
 use replay::{Replay, DATAGRAMS_PER_POLL};
 pub use session::{SessionLimits, SessionStats, Sessions};
@@ -65,6 +65,36 @@ pub enum ServerError {
         /// The client.
         client: ClientId,
     },
+}
+
+/// The client sessions `config` describes: its clients' secrets and the session limits.
+///
+/// # Errors
+/// [`ServerError::Secret`] when a configured secret is not usable.
+pub fn sessions_for(config: &Config) -> Result<Sessions, ServerError> {
+    let network = &config.network;
+    let mut secrets = Vec::with_capacity(config.secrets.len());
+    for (client, text) in &config.secrets {
+        let secret = Secret::from_text(text).ok_or(ServerError::Secret { client: *client })?;
+        secrets.push((*client, secret));
+    }
+    let limits = SessionLimits {
+        logon_timeout_ns: network.gateway.logon_timeout_ms * 1_000_000,
+        errors_max: network.gateway.session_errors_max,
+        replies_max: network.gateway.replies_max,
+    };
+    Ok(Sessions::new(limits, &secrets, network.net.connections_max))
+}
+
+/// Nanoseconds since the Unix epoch by the wall clock: the time ingress agents stamp on
+/// commands (the deterministic core reads no clock).
+#[must_use]
+pub fn wall_clock_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The engine with its sessions and feed on one transport.
@@ -106,16 +136,6 @@ impl<J: Journal> Server<J> {
         let mut net = Transport::new(&network.net)?;
         let (clients, client_address) = net.listen(network.gateway.listen)?;
         let (_, feed_address) = net.bind_udp(network.market_data.listen)?;
-        let mut secrets = Vec::with_capacity(config.secrets.len());
-        for (client, text) in &config.secrets {
-            let secret = Secret::from_text(text).ok_or(ServerError::Secret { client: *client })?;
-            secrets.push((*client, secret));
-        }
-        let limits = SessionLimits {
-            logon_timeout_ns: network.gateway.logon_timeout_ms * 1_000_000,
-            errors_max: network.gateway.session_errors_max,
-            replies_max: network.gateway.replies_max,
-        };
         // Pending commands are drained after every handler call and every housekeeping
         // round. One call brings at most a receive (or provided) buffer of frames (a frame
         // is at least a header), from a client or a venue; or one datagram (its messages,
@@ -139,7 +159,7 @@ impl<J: Journal> Server<J> {
             net,
             gateway: Gateway {
                 engine,
-                sessions: Sessions::new(limits, &secrets, network.net.connections_max),
+                sessions: sessions_for(config)?,
                 feed: Feed::new(symbols),
                 router: Router::new(&config.router)?,
                 replay: match &network.market_data.replay {
@@ -324,12 +344,7 @@ impl<J: Journal> Gateway<J> {
     /// Reads the wall clock for this poll, never going backwards: the ingress stamps
     /// time on every command (the deterministic core reads no clock).
     fn tick_clock(&mut self) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-            });
-        self.cycle_ns = self.cycle_ns.max(now);
+        self.cycle_ns = self.cycle_ns.max(wall_clock_ns());
     }
 
     /// Runs every pending command through the engine; their events become replies and
@@ -435,123 +450,13 @@ impl Replies<'_> {
 
 impl Observer for Replies<'_> {
     fn output(&mut self, output: &Output) {
-        let Output::Rejected {
-            client,
-            client_order_id,
-            reason,
-            ..
-        } = *output
-        else {
-            return;
-        };
-        // A refused cancel or replace is a cancel reject naming the order it was for.
-        let original = match self.command {
-            Command::Cancel(cancel) => Some(cancel.original_client_order_id),
-            Command::Replace(replace) => Some(replace.original_client_order_id),
-            _ => None,
-        };
-        let reply = match original {
-            Some(original_client_order_id) => Outbound::CancelRejected {
-                client_order_id,
-                original_client_order_id,
-                // Risk codes are 101 to 199: they fit the one-byte field.
-                reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
-            },
-            None => Outbound::Rejected {
-                client_order_id,
-                reason: reason.code(),
-            },
-        };
-        self.reply(client, &reply);
+        if let Some((client, reply)) = reject_reply(output, self.command.original_order()) {
+            self.reply(client, &reply);
+        }
     }
 
     fn event(&mut self, _input: &Sequenced, event: &Event) {
         match *event {
-            Event::Accepted {
-                order_id,
-                client,
-                client_order_id,
-                symbol,
-            } => self.reply(
-                client,
-                &Outbound::Accepted {
-                    client_order_id,
-                    order_id,
-                    symbol,
-                },
-            ),
-            Event::Rejected {
-                client,
-                client_order_id,
-                reason,
-                ..
-            } => self.reply(
-                client,
-                &Outbound::Rejected {
-                    client_order_id,
-                    reason: reason.code(),
-                },
-            ),
-            Event::Filled(execution) => self.reply(
-                execution.client,
-                &Outbound::Filled {
-                    client_order_id: execution.client_order_id,
-                    order_id: execution.order_id,
-                    price: execution.price,
-                    price_improvement: execution.price_improvement,
-                    quantity: execution.quantity,
-                    leaves: execution.leaves,
-                    liquidity: execution.liquidity,
-                    capacity: execution.capacity,
-                },
-            ),
-            Event::Cancelled {
-                order_id,
-                client,
-                client_order_id,
-                quantity,
-                reason,
-            } => self.reply(
-                client,
-                &Outbound::Cancelled {
-                    client_order_id,
-                    order_id,
-                    quantity,
-                    reason: reason.code(),
-                },
-            ),
-            Event::Replaced {
-                order_id,
-                client,
-                client_order_id,
-                original_client_order_id,
-                price,
-                quantity,
-                priority_kept,
-            } => self.reply(
-                client,
-                &Outbound::Replaced {
-                    client_order_id,
-                    original_client_order_id,
-                    order_id,
-                    price,
-                    quantity,
-                    priority_kept,
-                },
-            ),
-            Event::CancelRejected {
-                client,
-                client_order_id,
-                original_client_order_id,
-                reason,
-            } => self.reply(
-                client,
-                &Outbound::CancelRejected {
-                    client_order_id,
-                    original_client_order_id,
-                    reason: reason.code(),
-                },
-            ),
             Event::Route(route) => {
                 // A child order to the best venue, or (none connected) a venue cancel of
                 // the whole quantity, journaled as a follow-up command.
@@ -562,10 +467,141 @@ impl Observer for Replies<'_> {
                         enqueue(follow_up, follow_up_max, time.get(), command);
                     });
             }
-            Event::PositionChanged { .. }
-            | Event::FirmQuote(_)
-            | Event::InputRejected { .. }
-            | Event::Snapshot { .. } => {}
+            _ => {
+                if let Some((client, reply)) = event_reply(event) {
+                    self.reply(client, &reply);
+                }
+            }
         }
     }
+}
+
+/// The client reply to a risk reject, if `output` is one: a cancel reject naming
+/// `original` when the refused command was a cancel or replace, else a reject.
+#[must_use]
+pub fn reject_reply(
+    output: &Output,
+    original: Option<ClientOrderId>,
+) -> Option<(ClientId, Outbound)> {
+    let Output::Rejected {
+        client,
+        client_order_id,
+        reason,
+        ..
+    } = *output
+    else {
+        return None;
+    };
+    let reply = match original {
+        Some(original_client_order_id) => Outbound::CancelRejected {
+            client_order_id,
+            original_client_order_id,
+            // Risk codes are 101 to 199: they fit the one-byte field.
+            reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
+        },
+        None => Outbound::Rejected {
+            client_order_id,
+            reason: reason.code(),
+        },
+    };
+    Some((client, reply))
+}
+
+/// The client reply a matcher event causes, if any (routes, positions, quotes and
+/// snapshots reach no client).
+#[must_use]
+pub fn event_reply(event: &Event) -> Option<(ClientId, Outbound)> {
+    let reply = match *event {
+        Event::Accepted {
+            order_id,
+            client,
+            client_order_id,
+            symbol,
+        } => (
+            client,
+            Outbound::Accepted {
+                client_order_id,
+                order_id,
+                symbol,
+            },
+        ),
+        Event::Rejected {
+            client,
+            client_order_id,
+            reason,
+            ..
+        } => (
+            client,
+            Outbound::Rejected {
+                client_order_id,
+                reason: reason.code(),
+            },
+        ),
+        Event::Filled(execution) => (
+            execution.client,
+            Outbound::Filled {
+                client_order_id: execution.client_order_id,
+                order_id: execution.order_id,
+                price: execution.price,
+                price_improvement: execution.price_improvement,
+                quantity: execution.quantity,
+                leaves: execution.leaves,
+                liquidity: execution.liquidity,
+                capacity: execution.capacity,
+            },
+        ),
+        Event::Cancelled {
+            order_id,
+            client,
+            client_order_id,
+            quantity,
+            reason,
+        } => (
+            client,
+            Outbound::Cancelled {
+                client_order_id,
+                order_id,
+                quantity,
+                reason: reason.code(),
+            },
+        ),
+        Event::Replaced {
+            order_id,
+            client,
+            client_order_id,
+            original_client_order_id,
+            price,
+            quantity,
+            priority_kept,
+        } => (
+            client,
+            Outbound::Replaced {
+                client_order_id,
+                original_client_order_id,
+                order_id,
+                price,
+                quantity,
+                priority_kept,
+            },
+        ),
+        Event::CancelRejected {
+            client,
+            client_order_id,
+            original_client_order_id,
+            reason,
+        } => (
+            client,
+            Outbound::CancelRejected {
+                client_order_id,
+                original_client_order_id,
+                reason: reason.code(),
+            },
+        ),
+        Event::Route(_)
+        | Event::PositionChanged { .. }
+        | Event::FirmQuote(_)
+        | Event::InputRejected { .. }
+        | Event::Snapshot { .. } => return None,
+    };
+    Some(reply)
 }

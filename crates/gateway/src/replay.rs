@@ -14,7 +14,7 @@ use crossline_config::ReplayPace;
 use crossline_protocol::market_data::{FileError, FileReader};
 
 /// Datagrams replayed in one poll at most (a fast replay must not starve sessions).
-pub(crate) const DATAGRAMS_PER_POLL: usize = 64;
+pub const DATAGRAMS_PER_POLL: usize = 64;
 
 /// Why a recorded feed could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,7 @@ pub struct ReplayError {
 }
 
 /// A recorded feed being replayed.
-pub(crate) struct Replay {
+pub struct Replay {
     path: PathBuf,
     reader: FileReader<BufReader<File>>,
     pace: ReplayPace,
@@ -41,7 +41,11 @@ pub(crate) struct Replay {
 }
 
 impl Replay {
-    pub(crate) fn open(path: &Path, pace: ReplayPace) -> Result<Replay, ReplayError> {
+    /// Opens the recorded feed at `path` to replay at `pace`.
+    ///
+    /// # Errors
+    /// [`ReplayError`] when the file is missing or is not a recorded feed.
+    pub fn open(path: &Path, pace: ReplayPace) -> Result<Replay, ReplayError> {
         let error = |error: String| ReplayError {
             path: path.to_owned(),
             error,
@@ -61,17 +65,17 @@ impl Replay {
     }
 
     /// Datagrams replayed so far.
-    pub(crate) fn replayed(&self) -> u64 {
+    pub fn replayed(&self) -> u64 {
         self.replayed
     }
 
     /// Whether the whole file has been replayed (or replay stopped on a damaged record).
-    pub(crate) fn finished(&self) -> bool {
+    pub fn finished(&self) -> bool {
         self.finished
     }
 
     /// The next datagram due at `now_ns`, if any.
-    pub(crate) fn next_due(&mut self, now_ns: u64) -> Option<&[u8]> {
+    pub fn next_due(&mut self, now_ns: u64) -> Option<&[u8]> {
         if self.finished {
             return None;
         }

@@ -60,6 +60,6 @@ pub use gate::{ControlError, KillTarget, RiskGate, PENDING_CHANGES_MAX};
 pub use inventory::PositionView;
 pub use reject::{KillScope, RiskReject};
 pub use sequencer::{
-    Command, Journal, JournalFailure, NoJournal, Output, Record, ReplayError, Sequenced, Sequencer,
-    SequencerAgent, SequencerState, SequencerStateRef, Stamped, Verdict,
+    Command, Journal, JournalFailure, NoJournal, Output, Record, ReplayError, Report, Sequenced,
+    Sequencer, SequencerAgent, SequencerState, SequencerStateRef, Stamped, Verdict,
 };

@@ -66,6 +66,19 @@ pub enum Command {
     Snapshot,
 }
 
+impl Command {
+    /// The client order id a cancel or replace names as the order it is for (a refused
+    /// one is answered with a cancel reject naming it); `None` for other commands.
+    #[must_use]
+    pub fn original_order(&self) -> Option<ClientOrderId> {
+        match self {
+            Command::Cancel(cancel) => Some(cancel.original_client_order_id),
+            Command::Replace(replace) => Some(replace.original_client_order_id),
+            _ => None,
+        }
+    }
+}
+
 /// A command with the time it arrived (stamped by the ingress agent: the only place in
 /// the pipeline that reads a clock).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,30 +553,50 @@ impl<J: Journal> Sequencer<J> {
     }
 }
 
-/// Commands taken from the input ring per duty cycle.
+/// Commands taken from each input ring per duty cycle.
 const BATCH: usize = 256;
 
-/// The sequencer as an agent: commands in from ingress, the matcher's events back in,
-/// sequenced inputs out to the matcher, rejects and audit records out to reports.
-/// Outputs that do not fit downstream wait in a queue, and no new command is taken until
-/// it is empty, so a full ring slows ingress instead of losing anything.
+/// What the sequencer agent sends on, in sequence order, on its one output ring: matcher
+/// inputs, and the outputs the egress turns into client replies (which the matcher
+/// passes through, so replies leave in journal order), each with the order a refused
+/// cancel or replace was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// The output.
+    pub output: Output,
+    /// The command's [`Command::original_order`].
+    pub original: Option<ClientOrderId>,
+    /// The command's time.
+    pub time: Timestamp,
+}
+
+/// The sequencer as an agent: commands in from each ingress ring (client orders, market
+/// data, venue reports), the matcher's events back in, and every output out on one ring
+/// to the matcher, in sequence order (the matcher passes rejects and audit records on to
+/// the egress). Outputs that do not fit
+/// downstream wait in a queue, and no new command is taken until it is empty, so a full
+/// ring slows ingress instead of losing anything.
+///
+/// Commands from different rings were stamped by different ingress agents: a command
+/// stamped earlier than the last one sequenced is sequenced at the last one's time, so
+/// time in the journal never goes backwards.
 pub struct SequencerAgent<J> {
     sequencer: Sequencer<J>,
-    commands: Consumer<Stamped>,
+    commands: Vec<Consumer<Stamped>>,
     events: Consumer<Event>,
-    matcher: Producer<Sequenced>,
-    reports: Producer<Output>,
-    queue: VecDeque<Output>,
+    out: Producer<Report>,
+    queue: VecDeque<Report>,
+    last_time: Timestamp,
+    next_ring: usize,
 }
 
 impl<J: Journal + Send> SequencerAgent<J> {
     /// Wires a sequencer to its rings.
     pub fn new(
         sequencer: Sequencer<J>,
-        commands: Consumer<Stamped>,
+        commands: Vec<Consumer<Stamped>>,
         events: Consumer<Event>,
-        matcher: Producer<Sequenced>,
-        reports: Producer<Output>,
+        out: Producer<Report>,
     ) -> SequencerAgent<J> {
         // Each command yields at most its own output, a mass cancel, and the records and
         // mass cancels of the admin changes expiring before it.
@@ -572,9 +605,10 @@ impl<J: Journal + Send> SequencerAgent<J> {
             sequencer,
             commands,
             events,
-            matcher,
-            reports,
+            out,
             queue: VecDeque::with_capacity(capacity),
+            last_time: Timestamp::new(0),
+            next_ring: 0,
         }
     }
 
@@ -585,15 +619,47 @@ impl<J: Journal + Send> SequencerAgent<J> {
 
     /// Moves queued outputs to their rings; `false` when one did not fit.
     fn flush(&mut self) -> bool {
-        while let Some(output) = self.queue.front() {
-            let sent = match *output {
-                Output::Matcher(sequenced) => self.matcher.try_push(sequenced).is_ok(),
-                other => self.reports.try_push(other).is_ok(),
-            };
-            if !sent {
+        while let Some(report) = self.queue.front() {
+            if self.out.try_push(*report).is_err() {
                 return false;
             }
             self.queue.pop_front();
+        }
+        true
+    }
+
+    /// Sequences up to a batch from ring `index`; `false` when the agent must stop
+    /// taking commands this cycle (a full ring downstream, or a journal failure).
+    fn take(&mut self, index: usize, work: &mut usize) -> bool {
+        for _ in 0..BATCH {
+            let Some(mut stamped) = self.commands[index].try_pop() else {
+                return true;
+            };
+            if stamped.time < self.last_time {
+                stamped.time = self.last_time;
+            }
+            self.last_time = stamped.time;
+            let (queue, original, time) = (
+                &mut self.queue,
+                stamped.command.original_order(),
+                stamped.time,
+            );
+            if let Err(failure) = self.sequencer.submit(&stamped, &mut |output| {
+                queue.push_back(Report {
+                    output,
+                    original,
+                    time,
+                });
+            }) {
+                // Fatal: the engine must stop and recover from the journal. The command
+                // taken is not lost: it was never acknowledged.
+                eprintln!("sequencer stopped: {failure}");
+                return false;
+            }
+            *work += 1;
+            if !self.flush() {
+                return false;
+            }
         }
         true
     }
@@ -619,25 +685,15 @@ impl<J: Journal + Send> Agent for SequencerAgent<J> {
         if self.sequencer.failure().is_some() {
             return work;
         }
-        for _ in 0..BATCH {
-            let Some(stamped) = self.commands.try_pop() else {
-                break;
-            };
-            let queue = &mut self.queue;
-            if let Err(failure) = self
-                .sequencer
-                .submit(&stamped, &mut |output| queue.push_back(output))
-            {
-                // Fatal: the engine must stop and recover from the journal. The command
-                // taken is not lost: it was never acknowledged.
-                eprintln!("sequencer stopped: {failure}");
-                return work.max(1);
-            }
-            work += 1;
-            if !self.flush() {
+        // Rings take turns being first, so a busy one cannot starve the others.
+        let rings = self.commands.len();
+        for turn in 0..rings {
+            let index = (self.next_ring + turn) % rings;
+            if !self.take(index, &mut work) {
                 break;
             }
         }
+        self.next_ring = (self.next_ring + 1) % rings.max(1);
         work
     }
 

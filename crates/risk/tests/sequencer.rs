@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use crossline_agent::Agent;
 use crossline_matcher::{CancelReason, Event, Matcher, OrderState, VenueFill, HEDGE_ORDER_BIT};
 use crossline_risk::{
-    AdminChange, Command, KillTarget, NoJournal, Output, Record, ReplayError, RiskGate, Sequenced,
+    AdminChange, Command, KillTarget, NoJournal, Output, Record, ReplayError, Report, RiskGate,
     Sequencer, SequencerAgent, Setting, Stamped, Verdict,
 };
 use crossline_types::{
@@ -447,18 +447,19 @@ fn the_journal_alone_rebuilds_gate_and_matcher() {
 fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let (mut commands_in, commands) = crossline_ring::channel::<Stamped>(64).unwrap();
     let (events_in, events) = crossline_ring::channel::<Event>(1_024).unwrap();
-    let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Sequenced>(64).unwrap();
-    let (reports, mut reports_out) = crossline_ring::channel::<Output>(1_024).unwrap();
+    let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Report>(64).unwrap();
+    let (reports, mut reports_out) = crossline_ring::channel::<Report>(1_024).unwrap();
     let (commands_depth, matcher_depth) = (commands_in.monitor(), to_matcher.monitor());
     let gate = RiskGate::new(&risk_config()).unwrap();
     let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));
-    let mut agent = SequencerAgent::new(sequencer, commands, events, to_matcher, reports);
+    let mut agent = SequencerAgent::new(sequencer, vec![commands], events, to_matcher);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // The matcher's thread: applies inputs in sequence order, sends every event back.
     let matcher_stop = stop.clone();
     let matcher_thread = std::thread::spawn(move || {
         let mut matcher = Matcher::new(&matcher_config()).unwrap();
         let mut events_in = events_in;
+        let mut reports = reports;
         let mut backlog: VecDeque<Event> = VecDeque::new();
         loop {
             while let Some(event) = backlog.front() {
@@ -468,12 +469,22 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
                 backlog.pop_front();
             }
             match matcher_inputs.try_pop() {
-                Some(sequenced) => matcher.apply(
+                Some(Report {
+                    output: Output::Matcher(sequenced),
+                    ..
+                }) => matcher.apply(
                     sequenced.sequence,
                     sequenced.time,
                     &sequenced.input,
                     &mut |event| backlog.push_back(event),
                 ),
+                // Rejects and audit records pass through the matcher's thread to the
+                // reports ring, in sequence order.
+                Some(report) => {
+                    while reports.try_push(report).is_err() {
+                        std::thread::yield_now();
+                    }
+                }
                 None if matcher_stop.load(std::sync::atomic::Ordering::Acquire)
                     && backlog.is_empty() =>
                 {
