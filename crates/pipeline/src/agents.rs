@@ -1,0 +1,725 @@
+//! The pipeline's agents other than the sequencer (which is
+//! [`crossline_risk::SequencerAgent`]): the matcher, the order ingress, the market-data
+//! ingress and the egress. Each owns its state alone; they meet only at rings.
+//!
+//! Every agent that cannot hand something on (its output ring is full) keeps it in a
+//! queue sized at start and takes no new input until the queue is empty, so a slow
+//! stage slows the stages before it and nothing is dropped. The I/O agents stop reading
+//! their sockets meanwhile, so the kernel's buffers and TCP flow control push back on
+//! the senders.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use crossline_agent::Agent;
+use crossline_counters::Counter;
+use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
+use crossline_gateway::{
+    event_reply, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
+};
+use crossline_matcher::{Contra, Event, Matcher};
+use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
+use crossline_protocol::client::Outbound;
+use crossline_ring::{Consumer, Producer};
+use crossline_risk::{Command, Output, Report, Stamped};
+use crossline_router::Router;
+use crossline_types::{ClientId, Timestamp};
+
+/// Inputs or messages an agent takes from one ring per duty cycle.
+const BATCH: usize = 256;
+
+/// Session and router upkeep (heartbeats, timeouts, reconnects) at most this often.
+const HOUSEKEEPING_NS: u64 = 10_000_000;
+
+/// A client reply on its way from the egress to the order ingress, which owns the
+/// client's session (its reply numbering and its socket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    /// The client.
+    pub client: ClientId,
+    /// The reply.
+    pub reply: Outbound,
+}
+
+/// The first fatal error any agent met; the pipeline's owner stops it.
+#[derive(Clone, Default)]
+pub struct Fault(Arc<Mutex<Option<String>>>);
+
+impl Fault {
+    /// Records `what` unless an earlier fault is recorded.
+    pub fn raise(&self, what: String) {
+        if let Ok(mut fault) = self.0.lock() {
+            if fault.is_none() {
+                eprintln!("crossline: {what}");
+                *fault = Some(what);
+            }
+        }
+    }
+
+    /// The fault, if one was raised.
+    #[must_use]
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|fault| fault.clone())
+    }
+}
+
+/// Moves queued items into a ring; `true` when the queue is empty afterwards.
+fn flush<T: Copy + Send>(queue: &mut VecDeque<T>, ring: &mut Producer<T>) -> bool {
+    while let Some(item) = queue.front() {
+        if ring.try_push(*item).is_err() {
+            return false;
+        }
+        queue.pop_front();
+    }
+    true
+}
+
+/// Pushes `item`, or queues it behind earlier ones when the ring is full.
+fn send<T: Copy + Send>(queue: &mut VecDeque<T>, ring: &mut Producer<T>, item: T) {
+    if !queue.is_empty() || ring.try_push(item).is_err() {
+        queue.push_back(item);
+    }
+}
+
+/// What the matcher hands the egress, in journal order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Egressed {
+    /// An event a client or a venue hears of.
+    Event(Event),
+    /// A sequencer output passed through (a risk reject, an admin record).
+    Report(Report),
+}
+
+/// The matcher as an agent: the sequencer's outputs in, in sequence order. Matcher
+/// inputs are applied: every event goes back to the sequencer (the gate follows
+/// positions and open orders) and the events a client or venue hears of go on to the
+/// egress. The other outputs (risk rejects, admin records) go on to the egress as they
+/// are, so the egress sees everything in journal order and a client's replies are
+/// numbered the same live and when rebuilt from the journal.
+pub struct MatcherAgent {
+    /// Taken at close, to hand it back.
+    matcher: Option<Matcher>,
+    inputs: Consumer<Report>,
+    back: Producer<Event>,
+    out: Producer<Egressed>,
+    back_queue: VecDeque<Event>,
+    out_queue: VecDeque<Egressed>,
+    closed: Option<Sender<Matcher>>,
+}
+
+impl MatcherAgent {
+    /// Wires a matcher to its rings; at close it sends its final state to `closed`.
+    #[must_use]
+    pub fn new(
+        matcher: Matcher,
+        inputs: Consumer<Report>,
+        back: Producer<Event>,
+        out: Producer<Egressed>,
+        closed: Option<Sender<Matcher>>,
+    ) -> MatcherAgent {
+        MatcherAgent {
+            matcher: Some(matcher),
+            inputs,
+            back,
+            out,
+            back_queue: VecDeque::with_capacity(4 * BATCH),
+            out_queue: VecDeque::with_capacity(4 * BATCH),
+            closed,
+        }
+    }
+
+    /// Whether the egress needs `event`: client replies and routes.
+    fn for_egress(event: &Event) -> bool {
+        matches!(event, Event::Route(_)) || event_reply(event).is_some()
+    }
+}
+
+impl Agent for MatcherAgent {
+    fn role_name(&self) -> &str {
+        "matcher"
+    }
+
+    fn do_work(&mut self) -> usize {
+        let flushed = flush(&mut self.back_queue, &mut self.back);
+        if !(flush(&mut self.out_queue, &mut self.out) && flushed) {
+            return 1;
+        }
+        let Some(matcher) = self.matcher.as_mut() else {
+            return 0;
+        };
+        let mut work = 0;
+        while work < BATCH {
+            let Some(report) = self.inputs.try_pop() else {
+                break;
+            };
+            let (back, out) = (&mut self.back, &mut self.out);
+            let (back_queue, out_queue) = (&mut self.back_queue, &mut self.out_queue);
+            match report.output {
+                Output::Matcher(sequenced) => matcher.apply(
+                    sequenced.sequence,
+                    sequenced.time,
+                    &sequenced.input,
+                    &mut |event| {
+                        send(back_queue, back, event);
+                        if MatcherAgent::for_egress(&event) {
+                            send(out_queue, out, Egressed::Event(event));
+                        }
+                    },
+                ),
+                _ => send(out_queue, out, Egressed::Report(report)),
+            }
+            work += 1;
+            if !(self.back_queue.is_empty() && self.out_queue.is_empty()) {
+                break;
+            }
+        }
+        work
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !(self.back_queue.is_empty() && self.out_queue.is_empty())
+    }
+
+    fn on_close(&mut self) {
+        if let (Some(closed), Some(matcher)) = (self.closed.take(), self.matcher.take()) {
+            let _ = closed.send(matcher);
+        }
+    }
+}
+
+/// The counters the order ingress keeps.
+pub struct IngressCounters {
+    /// Client requests handed to the sequencer.
+    pub requests: Counter,
+}
+
+/// Client order entry: accepts sessions, turns their requests into stamped commands for
+/// the sequencer, and sends the replies the egress hands back, numbered per client.
+pub struct OrderIngress {
+    net: Transport,
+    side: IngressSide,
+    commands: Producer<Stamped>,
+    replies: Consumer<Reply>,
+    last_housekeeping_ns: u64,
+    counters: IngressCounters,
+    fault: Fault,
+}
+
+/// What the transport's handler borrows while the ingress polls.
+struct IngressSide {
+    listener: ListenerId,
+    sessions: Sessions,
+    pending: VecDeque<Stamped>,
+    now_ns: u64,
+}
+
+impl OrderIngress {
+    /// The ingress on `net`, whose client listener is `listener`. `pending_max` bounds
+    /// the commands one poll may bring (frames in a receive buffer).
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        net: Transport,
+        listener: ListenerId,
+        sessions: Sessions,
+        commands: Producer<Stamped>,
+        replies: Consumer<Reply>,
+        pending_max: usize,
+        counters: IngressCounters,
+        fault: Fault,
+    ) -> OrderIngress {
+        OrderIngress {
+            net,
+            side: IngressSide {
+                listener,
+                sessions,
+                pending: VecDeque::with_capacity(pending_max),
+                now_ns: 0,
+            },
+            commands,
+            replies,
+            last_housekeeping_ns: 0,
+            counters,
+            fault,
+        }
+    }
+
+    fn flush(&mut self) -> bool {
+        let before = self.side.pending.len();
+        let empty = flush(&mut self.side.pending, &mut self.commands);
+        self.counters
+            .requests
+            .add((before - self.side.pending.len()) as u64);
+        empty
+    }
+}
+
+impl Handler for IngressSide {
+    fn on_accept(&mut self, _out: &mut Outbox, listener: ListenerId, conn: ConnId) {
+        if listener == self.listener {
+            self.sessions.open(conn, self.now_ns);
+        }
+    }
+
+    fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
+        let (now, pending) = (self.now_ns, &mut self.pending);
+        self.sessions.on_data(out, conn, data, now, &mut |command| {
+            pending.push_back(Stamped {
+                time: Timestamp::new(now),
+                command,
+            });
+        })
+    }
+
+    fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
+        self.sessions.closed(conn);
+    }
+}
+
+impl Agent for OrderIngress {
+    fn role_name(&self) -> &str {
+        "order_ingress"
+    }
+
+    fn do_work(&mut self) -> usize {
+        self.side.now_ns = self.side.now_ns.max(wall_clock_ns());
+        let now = self.side.now_ns;
+        let mut work = 0;
+        while work < BATCH {
+            let Some(reply) = self.replies.try_pop() else {
+                break;
+            };
+            self.side
+                .sessions
+                .reply(self.net.outbox(), reply.client, &reply.reply, now);
+            work += 1;
+        }
+        if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
+            self.last_housekeeping_ns = now;
+            self.side.sessions.tick(self.net.outbox(), now);
+        }
+        // Requests still waiting for ring space: sends go out, nothing new is read.
+        // (Its replies' sends wait for the next poll too: the sequencer is behind, and
+        // will be taking requests again within a duty cycle.)
+        if !self.flush() {
+            return work.max(1);
+        }
+        match self.net.poll(&mut self.side, None) {
+            Ok(events) => work += events,
+            Err(error) => self.fault.raise(format!("order ingress: {error}")),
+        }
+        self.flush();
+        work
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !self.side.pending.is_empty()
+    }
+}
+
+/// The market-data ingress: the feed's datagrams (from the UDP socket, or replayed from
+/// a recorded file) checked and ordered, NBBOs to the sequencer as commands, venue tops
+/// to the egress for routing.
+pub struct MarketDataIngress {
+    net: Transport,
+    side: FeedSide,
+    replay: Option<Replay>,
+    nbbo: Producer<Stamped>,
+    tops: Producer<TopChange>,
+    fault: Fault,
+}
+
+struct FeedSide {
+    feed: Feed,
+    pending: VecDeque<Stamped>,
+    pending_tops: VecDeque<TopChange>,
+    now_ns: u64,
+}
+
+impl FeedSide {
+    fn take(&mut self, datagram: &[u8]) {
+        let (now, pending, pending_tops) = (self.now_ns, &mut self.pending, &mut self.pending_tops);
+        self.feed.on_datagram_tops(
+            datagram,
+            &mut |command| {
+                pending.push_back(Stamped {
+                    time: Timestamp::new(now),
+                    command,
+                });
+            },
+            &mut |change| pending_tops.push_back(change),
+        );
+    }
+}
+
+impl Handler for FeedSide {
+    fn on_data(&mut self, _out: &mut Outbox, _conn: ConnId, data: &[u8]) -> usize {
+        data.len()
+    }
+
+    fn on_datagram(&mut self, _out: &mut Outbox, _socket: UdpId, data: &[u8]) {
+        self.take(data);
+    }
+}
+
+impl MarketDataIngress {
+    /// The ingress on `net` (its UDP socket bound), replaying `replay` if given.
+    #[must_use]
+    pub fn new(
+        net: Transport,
+        feed: Feed,
+        replay: Option<Replay>,
+        nbbo: Producer<Stamped>,
+        tops: Producer<TopChange>,
+        fault: Fault,
+    ) -> MarketDataIngress {
+        MarketDataIngress {
+            net,
+            side: FeedSide {
+                feed,
+                pending: VecDeque::with_capacity(4 * BATCH),
+                pending_tops: VecDeque::with_capacity(4 * BATCH),
+                now_ns: 0,
+            },
+            replay,
+            nbbo,
+            tops,
+            fault,
+        }
+    }
+
+    fn flush(&mut self) -> bool {
+        flush_feed(&mut self.side, &mut self.nbbo, &mut self.tops)
+    }
+}
+
+fn flush_feed(
+    side: &mut FeedSide,
+    nbbo: &mut Producer<Stamped>,
+    tops: &mut Producer<TopChange>,
+) -> bool {
+    let tops = flush(&mut side.pending_tops, tops);
+    flush(&mut side.pending, nbbo) && tops
+}
+
+impl Agent for MarketDataIngress {
+    fn role_name(&self) -> &str {
+        "market_data"
+    }
+
+    fn do_work(&mut self) -> usize {
+        self.side.now_ns = self.side.now_ns.max(wall_clock_ns());
+        if !self.flush() {
+            return 1;
+        }
+        let mut work = 0;
+        if let Some(replay) = &mut self.replay {
+            while work < DATAGRAMS_PER_POLL {
+                let Some(datagram) = replay.next_due(self.side.now_ns) else {
+                    break;
+                };
+                self.side.take(datagram);
+                work += 1;
+                if !flush_feed(&mut self.side, &mut self.nbbo, &mut self.tops) {
+                    return work;
+                }
+            }
+        }
+        match self.net.poll(&mut self.side, None) {
+            Ok(events) => work += events,
+            Err(error) => self.fault.raise(format!("market data: {error}")),
+        }
+        self.flush();
+        work
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !(self.side.pending.is_empty() && self.side.pending_tops.is_empty())
+    }
+}
+
+/// The counters the egress keeps (see `meter::EGRESS_LABELS`).
+pub struct EgressCounters {
+    /// Orders accepted, by the matcher.
+    pub accepted: Counter,
+    /// Client requests the risk gate rejected.
+    pub rejected_by_risk: Counter,
+    /// Orders the matcher rejected.
+    pub rejected_by_matcher: Counter,
+    /// Orders cancelled (by request, IOC remainder, venue, kill switch).
+    pub cancelled: Counter,
+    /// Shares executed in internal crosses (each side counted).
+    pub crossed_shares: Counter,
+    /// Shares executed from the firm's inventory.
+    pub principal_shares: Counter,
+    /// Shares executed at venues.
+    pub venue_shares: Counter,
+    /// Executions of every kind.
+    pub executions: Counter,
+    /// Shares routed to venues.
+    pub routed_shares: Counter,
+    /// Client replies handed to the order ingress.
+    pub replies: Counter,
+    /// Venue fills and cancels handed to the sequencer.
+    pub venue_reports: Counter,
+    /// Price improvement on internal executions, micro-dollars.
+    pub improvement_micros: Counter,
+}
+
+impl EgressCounters {
+    /// Takes the counters in `EGRESS_LABELS` order.
+    pub(crate) fn take(counters: &mut impl Iterator<Item = Counter>) -> Option<EgressCounters> {
+        Some(EgressCounters {
+            accepted: counters.next()?,
+            rejected_by_risk: counters.next()?,
+            rejected_by_matcher: counters.next()?,
+            cancelled: counters.next()?,
+            crossed_shares: counters.next()?,
+            principal_shares: counters.next()?,
+            venue_shares: counters.next()?,
+            executions: counters.next()?,
+            routed_shares: counters.next()?,
+            replies: counters.next()?,
+            venue_reports: counters.next()?,
+            improvement_micros: counters.next()?,
+        })
+    }
+
+    fn count(&self, event: &Event) {
+        match event {
+            Event::Accepted { .. } => self.accepted.add(1),
+            Event::Rejected { .. } => self.rejected_by_matcher.add(1),
+            Event::Cancelled { .. } => self.cancelled.add(1),
+            Event::Filled(execution) => {
+                let shares = u64::from(execution.quantity.shares());
+                self.executions.add(1);
+                match execution.contra {
+                    Contra::Order(_) => self.crossed_shares.add(shares),
+                    Contra::Firm => self.principal_shares.add(shares),
+                    Contra::Venue => self.venue_shares.add(shares),
+                }
+                if !matches!(execution.contra, Contra::Venue) {
+                    let improvement = execution.price_improvement.micros().max(0);
+                    self.improvement_micros
+                        .add(improvement.unsigned_abs() * shares);
+                }
+            }
+            Event::Route(route) => self.routed_shares.add(u64::from(route.quantity.shares())),
+            _ => {}
+        }
+    }
+}
+
+/// Router and egress: the matcher's events become client replies (handed to the order
+/// ingress) and child orders at venues; the sequencer's rejects become client replies;
+/// venue reports come back as commands for the sequencer.
+pub struct Egress {
+    net: Transport,
+    side: VenueSide,
+    events: Consumer<Egressed>,
+    top_changes: Consumer<TopChange>,
+    replies: Producer<Reply>,
+    venue_commands: Producer<Stamped>,
+    reply_queue: VecDeque<Reply>,
+    last_housekeeping_ns: u64,
+    counters: EgressCounters,
+    fault: Fault,
+}
+
+/// What the venue transport's handler borrows while the egress polls.
+struct VenueSide {
+    router: Router,
+    tops: VenueTops,
+    commands: VecDeque<Stamped>,
+    now_ns: u64,
+}
+
+impl VenueSide {
+    fn emit(commands: &mut VecDeque<Stamped>, now: u64) -> impl FnMut(Command) + '_ {
+        move |command| {
+            commands.push_back(Stamped {
+                time: Timestamp::new(now),
+                command,
+            });
+        }
+    }
+}
+
+impl Handler for VenueSide {
+    fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
+        let now = self.now_ns;
+        self.router.on_data(
+            out,
+            conn,
+            data,
+            &self.tops,
+            now,
+            &mut VenueSide::emit(&mut self.commands, now),
+        )
+    }
+
+    fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
+        self.router.on_close(conn, self.now_ns);
+    }
+}
+
+/// Ring sizes and start-up work of the egress.
+pub struct EgressRings {
+    /// Events from the matcher, and the sequencer's rejects it passed on.
+    pub events: Consumer<Egressed>,
+    /// Venue-top changes from the market-data ingress.
+    pub top_changes: Consumer<TopChange>,
+    /// Client replies to the order ingress.
+    pub replies: Producer<Reply>,
+    /// Venue fills and cancels to the sequencer.
+    pub venue_commands: Producer<Stamped>,
+}
+
+impl Egress {
+    /// The egress on `net` with `router`. `cancel_back` are venue cancels to send first
+    /// (the routed shares a recovered engine shows out at venues of the previous run).
+    #[must_use]
+    pub fn new(
+        net: Transport,
+        router: Router,
+        tops: VenueTops,
+        rings: EgressRings,
+        cancel_back: Vec<Command>,
+        counters: EgressCounters,
+        fault: Fault,
+    ) -> Egress {
+        let now = wall_clock_ns();
+        let mut commands = VecDeque::with_capacity(cancel_back.len().max(4 * BATCH));
+        cancel_back
+            .into_iter()
+            .for_each(VenueSide::emit(&mut commands, now));
+        Egress {
+            net,
+            side: VenueSide {
+                router,
+                tops,
+                commands,
+                now_ns: now,
+            },
+            events: rings.events,
+            top_changes: rings.top_changes,
+            replies: rings.replies,
+            venue_commands: rings.venue_commands,
+            reply_queue: VecDeque::with_capacity(4 * BATCH),
+            last_housekeeping_ns: 0,
+            counters,
+            fault,
+        }
+    }
+
+    fn reply(&mut self, client: ClientId, reply: Outbound) {
+        self.counters.replies.add(1);
+        send(
+            &mut self.reply_queue,
+            &mut self.replies,
+            Reply { client, reply },
+        );
+    }
+
+    fn flush(&mut self) -> bool {
+        let before = self.side.commands.len();
+        let commands = flush(&mut self.side.commands, &mut self.venue_commands);
+        self.counters
+            .venue_reports
+            .add((before - self.side.commands.len()) as u64);
+        flush(&mut self.reply_queue, &mut self.replies) && commands
+    }
+
+    fn take_report(&mut self, report: &Report) {
+        if let Some((client, reply)) = reject_reply(&report.output, report.original) {
+            self.counters.rejected_by_risk.add(1);
+            self.reply(client, reply);
+        } else if let Output::Refused { sequence, error } = report.output {
+            eprintln!("crossline: command {sequence} refused: {error}");
+        }
+    }
+
+    fn take_events(&mut self) -> usize {
+        let mut work = 0;
+        while work < BATCH {
+            let Some(egressed) = self.events.try_pop() else {
+                break;
+            };
+            work += 1;
+            let event = match egressed {
+                Egressed::Event(event) => event,
+                Egressed::Report(report) => {
+                    self.take_report(&report);
+                    continue;
+                }
+            };
+            self.counters.count(&event);
+            if let Event::Route(route) = event {
+                let now = self.side.now_ns;
+                let side = &mut self.side;
+                side.router.route(
+                    self.net.outbox(),
+                    &route,
+                    &side.tops,
+                    now,
+                    &mut VenueSide::emit(&mut side.commands, now),
+                );
+            } else if let Some((client, reply)) = event_reply(&event) {
+                self.reply(client, reply);
+            }
+            if !(self.reply_queue.is_empty() && self.side.commands.is_empty()) {
+                break;
+            }
+        }
+        work
+    }
+}
+
+impl Agent for Egress {
+    fn role_name(&self) -> &str {
+        "egress"
+    }
+
+    fn do_work(&mut self) -> usize {
+        self.side.now_ns = self.side.now_ns.max(wall_clock_ns());
+        let now = self.side.now_ns;
+        let mut work = 0;
+        while work < BATCH {
+            let Some(change) = self.top_changes.try_pop() else {
+                break;
+            };
+            self.side.tops.apply(change);
+            work += 1;
+        }
+        if self.flush() {
+            work += self.take_events();
+        }
+        if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS
+            && self.side.commands.is_empty()
+        {
+            self.last_housekeeping_ns = now;
+            let side = &mut self.side;
+            side.router.tick(
+                &mut self.net,
+                &side.tops,
+                now,
+                &mut VenueSide::emit(&mut side.commands, now),
+            );
+        }
+        // Venue reports wait while earlier ones wait for the sequencer's ring.
+        if !self.side.commands.is_empty() {
+            return work.max(1);
+        }
+        match self.net.poll(&mut self.side, None) {
+            Ok(events) => work += events,
+            Err(error) => self.fault.raise(format!("egress: {error}")),
+        }
+        self.flush();
+        work
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !(self.reply_queue.is_empty() && self.side.commands.is_empty())
+    }
+}

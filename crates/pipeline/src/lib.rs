@@ -1,0 +1,578 @@
+//! The running engine: five agents joined by single-producer single-consumer rings, as
+//! `docs/ARCHITECTURE.md` draws it.
+//!
+//! ```text
+//!  clients ─TCP─▶ order_ingress ─commands──┐
+//!  feed ─UDP─▶ market_data ─market_data────┼─▶ sequencer ─sequenced─▶ matcher ─events_out─▶ egress ─TCP─▶ venues
+//!                  │                       │   (risk gate,  ◀─events_back─┘                │ │  │
+//!                  │                       │    journal)                                   │ │  │
+//!                  └─venue_tops────────────┼──────────────────────────────────────────────▶┘ │  │
+//!                                          └◀─venue_reports─ (venue fills and cancels) ──────┘  │
+//!  clients ◀─TCP─ order_ingress ◀─replies─ (client replies, numbered per client) ◀─────────────┘
+//! ```
+//!
+//! - **order_ingress** owns the client listener and sessions: requests become stamped
+//!   commands; replies from the egress go out numbered per client.
+//! - **market_data** owns the feed socket (or a recorded file): NBBOs become commands,
+//!   venue tops go to the egress for routing.
+//! - **sequencer** ([`crossline_risk::SequencerAgent`]) decides every command at the risk
+//!   gate, appends it to the journal, and only then passes it on.
+//! - **matcher** applies sequenced inputs; every event goes back to the gate and the ones
+//!   a client or venue hears of go to the egress, with the gate's rejects passed through,
+//!   so the egress sees everything in journal order.
+//! - **egress** owns the router and the venue connections: events become client replies
+//!   and child orders, venue reports become commands.
+//!
+//! Only the three I/O agents read the clock (once per duty cycle) or make system calls;
+//! the sequencer and matcher take time from their inputs. Where the agents run comes from
+//! `[pipeline]` ([`crossline_config::PipelineSettings`]): each on its own pinned core, or
+//! several sharing a thread. Start-up checks the placement against the machine's cores
+//! and names what does not fit.
+//!
+//! Every agent writes its counters into a memory-mapped file (`crossline stat` reads it
+//! from another process): its work, its input rings' depths, each thread's longest duty
+//! cycle, and what the egress saw.
+
+mod agents;
+mod meter;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use crossline_agent::{
+    Agent, Composite, Cores, Idle, Runner, RunnerError, ThreadReport, ThreadSpec,
+};
+use crossline_config::{AgentKind, Config, Placement, ThreadSettings};
+use crossline_counters::{Counter, Counters, CountersError, Kind};
+use crossline_engine::recovery::MappedJournal;
+use crossline_engine::{recovery, Engine, EngineError, Observer};
+use crossline_gateway::replay::Replay;
+use crossline_gateway::{
+    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, ServerError, Sessions, VenueTops,
+};
+use crossline_matcher::Event;
+use crossline_matcher::{Matcher, VenueCancel};
+use crossline_net::Outbox;
+use crossline_net::{NetError, Transport};
+use crossline_protocol::frame::HEADER_BYTES;
+use crossline_ring::RingError;
+use crossline_risk::{Command, Journal, NoJournal, Output, Record, Sequenced, SequencerAgent};
+use crossline_router::Router;
+use crossline_types::SymbolId;
+
+pub use agents::{
+    Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
+    MatcherAgent, OrderIngress, Reply,
+};
+use meter::{Depth, Metered, Timed, EGRESS_LABELS};
+
+/// Why the pipeline could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A socket could not be set up or bound.
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+    /// Sessions, router or replay could not be set up.
+    #[error("{0}")]
+    Server(#[from] ServerError),
+    /// A ring could not be built.
+    #[error("[pipeline.rings]: {0}")]
+    Ring(#[from] RingError),
+    /// The counters file could not be made.
+    #[error("counters file: {0}")]
+    Counters(#[from] CountersError),
+    /// The placement does not fit this machine.
+    #[error("[pipeline] placement: {0}")]
+    Placement(String),
+    /// The day's client replies could not be rebuilt from the journal.
+    #[error("rebuilding client replies from the journal: {0}")]
+    Journal(#[from] EngineError),
+    /// A thread could not be started or pinned, or did not stop.
+    #[error("[pipeline] threads: {0}")]
+    Runner(#[from] RunnerError),
+}
+
+/// One thread of the resolved placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedThread {
+    /// Its name.
+    pub name: String,
+    /// Its agents, in duty-cycle order.
+    pub agents: Vec<AgentKind>,
+    /// Its core, when pinned.
+    pub core: Option<usize>,
+    /// Its idle strategy's name.
+    pub idle: String,
+}
+
+/// Resolves the configured placement on a machine with `cores`.
+///
+/// # Errors
+/// [`PipelineError::Placement`] when pinned placement needs more cores than there are.
+pub fn plan(config: &Config, cores: &Cores) -> Result<Vec<PlannedThread>, PipelineError> {
+    let settings = &config.pipeline;
+    let agents = AgentKind::ALL.len();
+    // Pinned: one core per agent, core 0 left to the OS and interrupts.
+    let pinned = |cores: &Cores| -> Result<Vec<PlannedThread>, PipelineError> {
+        if cores.len() < agents + 1 {
+            return Err(PipelineError::Placement(format!(
+                "\"pinned\" needs {} cores (one per agent, plus one left to the OS); this \
+                 process may use {} ({:?}). Use placement = \"shared\", or list \
+                 [[pipeline.threads]] that fit",
+                agents + 1,
+                cores.len(),
+                cores.ids()
+            )));
+        }
+        Ok(AgentKind::ALL
+            .iter()
+            .zip(&cores.ids()[1..])
+            .map(|(kind, core)| PlannedThread {
+                name: kind.name().to_owned(),
+                agents: vec![*kind],
+                core: Some(*core),
+                idle: settings.pinned_idle.clone(),
+            })
+            .collect())
+    };
+    let shared = || {
+        vec![
+            PlannedThread {
+                name: "io".to_owned(),
+                agents: vec![
+                    AgentKind::OrderIngress,
+                    AgentKind::MarketData,
+                    AgentKind::Egress,
+                ],
+                core: None,
+                idle: settings.idle.clone(),
+            },
+            PlannedThread {
+                name: "core".to_owned(),
+                agents: vec![AgentKind::Sequencer, AgentKind::Matcher],
+                core: None,
+                idle: settings.idle.clone(),
+            },
+        ]
+    };
+    match &settings.placement {
+        Placement::Auto if cores.len() > agents => pinned(cores),
+        Placement::Auto | Placement::Shared => Ok(shared()),
+        Placement::Pinned => pinned(cores),
+        Placement::Threads(threads) => Ok(threads
+            .iter()
+            .map(|thread: &ThreadSettings| PlannedThread {
+                name: thread.name.clone(),
+                agents: thread.agents.clone(),
+                core: thread.core,
+                idle: thread.idle.clone().unwrap_or_else(|| {
+                    if thread.core.is_some() {
+                        settings.pinned_idle.clone()
+                    } else {
+                        settings.idle.clone()
+                    }
+                }),
+            })
+            .collect()),
+    }
+}
+
+/// The counters file's labels for `threads`: each agent's work and input-ring depths,
+/// each thread's longest duty cycle, then the egress's figures.
+fn labels(threads: &[PlannedThread]) -> Vec<(String, Kind)> {
+    let mut labels = Vec::new();
+    for kind in AgentKind::ALL {
+        labels.push((format!("agent.{}.work", kind.name()), Kind::Counter));
+    }
+    for ring in RING_NAMES {
+        labels.push((format!("ring.{ring}.depth"), Kind::Gauge));
+    }
+    for thread in threads {
+        labels.push((
+            format!("thread.{}.duty_cycle_max_ns", thread.name),
+            Kind::Maximum,
+        ));
+    }
+    labels.push(("ingress.requests".to_owned(), Kind::Counter));
+    for (label, kind) in EGRESS_LABELS {
+        labels.push((label.to_owned(), kind));
+    }
+    labels
+}
+
+/// The rings, in counters-file order.
+const RING_NAMES: [&str; 8] = [
+    "commands",
+    "market_data",
+    "venue_reports",
+    "sequenced",
+    "events_back",
+    "events_out",
+    "replies",
+    "venue_tops",
+];
+
+/// What a stopped pipeline hands back.
+pub struct Stopped {
+    /// Each thread's report (duty cycles, work, whether it drained).
+    pub threads: Vec<ThreadReport>,
+    /// The matcher's final state (books, positions), when the matcher closed cleanly.
+    pub matcher: Option<Matcher>,
+}
+
+/// The running pipeline.
+pub struct Pipeline {
+    runner: Runner,
+    client_address: std::net::SocketAddr,
+    feed_address: std::net::SocketAddr,
+    counters_path: PathBuf,
+    plan: Vec<PlannedThread>,
+    fault: Fault,
+    matcher_closed: mpsc::Receiver<Matcher>,
+    _counters: Counters,
+}
+
+/// Where the counters file of a journal in `journal_dir` goes.
+#[must_use]
+pub fn counters_path(config: &Config, journal_dir: &Path) -> PathBuf {
+    journal_dir.join(&config.pipeline.counters_file)
+}
+
+impl Pipeline {
+    /// Starts the agents of `engine` (opened on `config` over its journal in
+    /// `journal_dir`) on the threads `config.pipeline` places them on, with the counters
+    /// file in the journal directory (see [`counters_path`]).
+    ///
+    /// A restart changes nothing a client can see: each client's replies of the day are
+    /// rebuilt from the journal, with their numbers, for its resend requests; and orders
+    /// the recovered engine shows out at venues are cancelled back first (the previous
+    /// run's venue sessions, and with them its child orders, are gone).
+    ///
+    /// # Errors
+    /// [`PipelineError`] naming what could not be set up.
+    pub fn start(
+        config: &Config,
+        engine: Engine<MappedJournal>,
+        journal_dir: &Path,
+        cores: &Cores,
+    ) -> Result<Pipeline, PipelineError> {
+        let counters_path = &counters_path(config, journal_dir);
+        let plan = plan(config, cores)?;
+        let network = &config.network;
+        let sizes = config.pipeline.rings;
+        let (commands_tx, commands_rx) = crossline_ring::channel(sizes.commands)?;
+        let (nbbo_tx, nbbo_rx) = crossline_ring::channel(sizes.market_data)?;
+        let (venue_tx, venue_rx) = crossline_ring::channel(sizes.venue_reports)?;
+        let (sequenced_tx, sequenced_rx) = crossline_ring::channel(sizes.sequenced)?;
+        let (back_tx, back_rx) = crossline_ring::channel(sizes.events_back)?;
+        let (out_tx, out_rx) = crossline_ring::channel(sizes.events_out)?;
+        let (replies_tx, replies_rx) = crossline_ring::channel(sizes.replies)?;
+        let (tops_tx, tops_rx) = crossline_ring::channel(sizes.venue_tops)?;
+        let monitors: Vec<Box<dyn Depth>> = vec![
+            Box::new(commands_tx.monitor()),
+            Box::new(nbbo_tx.monitor()),
+            Box::new(venue_tx.monitor()),
+            Box::new(sequenced_tx.monitor()),
+            Box::new(back_tx.monitor()),
+            Box::new(out_tx.monitor()),
+            Box::new(replies_tx.monitor()),
+            Box::new(tops_tx.monitor()),
+        ];
+
+        let labels = labels(&plan);
+        let label_refs: Vec<(&str, Kind)> = labels.iter().map(|(l, k)| (l.as_str(), *k)).collect();
+        let (counters, handles) = Counters::create(counters_path, &label_refs, wall_clock_ns())?;
+        let mut handles = handles.into_iter();
+        let mut work: Vec<Option<Counter>> =
+            AgentKind::ALL.iter().map(|_| handles.next()).collect();
+        let mut depths: Vec<Option<(Box<dyn Depth>, Counter)>> = monitors
+            .into_iter()
+            .map(|monitor| handles.next().map(|gauge| (monitor, gauge)))
+            .collect();
+        let mut duty: Vec<Option<Counter>> = plan.iter().map(|_| handles.next()).collect();
+        let missing =
+            || PipelineError::Placement("counters file has fewer values than labels".to_owned());
+        let requests = handles.next().ok_or_else(missing)?;
+        let egress_counters = EgressCounters::take(&mut handles).ok_or_else(missing)?;
+
+        // Sockets: each I/O agent has its own transport.
+        let mut client_net = Transport::new(&network.net)?;
+        let (listener, client_address) = client_net.listen(network.gateway.listen)?;
+        let mut sessions = sessions_for(config)?;
+        rebuild_replies(config, journal_dir, &mut sessions, client_net.outbox())?;
+        let mut feed_net = Transport::new(&network.net)?;
+        let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
+        let venue_net = Transport::new(&network.net)?;
+        let replay = match &network.market_data.replay {
+            Some((path, pace)) => Some(Replay::open(path, *pace).map_err(ServerError::from)?),
+            None => None,
+        };
+        let symbols: Vec<SymbolId> = config.symbol_names.iter().map(|(id, _)| *id).collect();
+
+        let mut cancel_back = Vec::new();
+        engine.matcher().for_each_routed(|order| {
+            cancel_back.push(Command::VenueCancel(VenueCancel {
+                order_id: order.order_id,
+                quantity: order.routed,
+            }));
+        });
+        if !cancel_back.is_empty() {
+            eprintln!(
+                "crossline: {} orders were out at venues when the engine stopped; their routed \
+                 shares are cancelled back",
+                cancel_back.len()
+            );
+        }
+        let (sequencer, matcher) = engine.into_parts();
+        let fault = Fault::default();
+        let (matcher_closed_tx, matcher_closed) = mpsc::channel();
+        let frames_max = network
+            .net
+            .receive_buffer_bytes
+            .max(network.net.provided_buffer_bytes as usize)
+            / HEADER_BYTES;
+
+        // Each agent with the rings it drains (for its depth gauges).
+        let mut built: Vec<Option<Box<dyn Agent>>> = Vec::new();
+        let mut take_depths = |rings: &[usize]| -> Vec<(Box<dyn Depth>, Counter)> {
+            rings
+                .iter()
+                .filter_map(|ring| depths[*ring].take())
+                .collect()
+        };
+        let mut metered = |kind: AgentKind, agent: Box<dyn Agent>, rings: &[usize]| {
+            let index = AgentKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+            work[index].take().map(|work| -> Box<dyn Agent> {
+                Box::new(Metered {
+                    agent,
+                    work,
+                    depths: take_depths(rings),
+                    cycles: 0,
+                })
+            })
+        };
+        built.push(metered(
+            AgentKind::OrderIngress,
+            Box::new(OrderIngress::new(
+                client_net,
+                listener,
+                sessions,
+                commands_tx,
+                replies_rx,
+                2 * frames_max,
+                IngressCounters { requests },
+                fault.clone(),
+            )),
+            &[6],
+        ));
+        built.push(metered(
+            AgentKind::MarketData,
+            Box::new(MarketDataIngress::new(
+                feed_net,
+                Feed::new(symbols.clone()),
+                replay,
+                nbbo_tx,
+                tops_tx,
+                fault.clone(),
+            )),
+            &[],
+        ));
+        built.push(metered(
+            AgentKind::Sequencer,
+            Box::new(FaultWatch {
+                agent: SequencerAgent::new(
+                    sequencer,
+                    vec![commands_rx, nbbo_rx, venue_rx],
+                    back_rx,
+                    sequenced_tx,
+                ),
+                fault: fault.clone(),
+            }),
+            &[0, 1, 2, 4],
+        ));
+        built.push(metered(
+            AgentKind::Matcher,
+            Box::new(MatcherAgent::new(
+                matcher,
+                sequenced_rx,
+                back_tx,
+                out_tx,
+                Some(matcher_closed_tx),
+            )),
+            &[3],
+        ));
+        built.push(metered(
+            AgentKind::Egress,
+            Box::new(Egress::new(
+                venue_net,
+                Router::new(&config.router).map_err(ServerError::from)?,
+                VenueTops::new(symbols),
+                EgressRings {
+                    events: out_rx,
+                    top_changes: tops_rx,
+                    replies: replies_tx,
+                    venue_commands: venue_tx,
+                },
+                cancel_back,
+                egress_counters,
+                fault.clone(),
+            )),
+            &[5, 7],
+        ));
+
+        let mut specs = Vec::with_capacity(plan.len());
+        for (index, thread) in plan.iter().enumerate() {
+            let mut agents: Vec<Box<dyn Agent>> = Vec::with_capacity(thread.agents.len());
+            for kind in &thread.agents {
+                let position = AgentKind::ALL.iter().position(|k| k == kind).unwrap_or(0);
+                agents.push(built[position].take().ok_or_else(|| {
+                    PipelineError::Placement(format!("agent \"{}\" placed twice", kind.name()))
+                })?);
+            }
+            let agent: Box<dyn Agent> = if agents.len() == 1 {
+                agents.remove(0)
+            } else {
+                Box::new(Composite::new(agents))
+            };
+            let duty_max_ns = duty[index].take().ok_or_else(missing)?;
+            let idle = Idle::from_name(&thread.idle).map_err(|e| {
+                PipelineError::Placement(format!("thread \"{}\": {e}", thread.name))
+            })?;
+            let mut spec = ThreadSpec::new(
+                format!("cx-{}", thread.name),
+                Box::new(Timed { agent, duty_max_ns }),
+            )
+            .idle(idle);
+            if let Some(core) = thread.core {
+                spec = spec.pin(core);
+            }
+            specs.push(spec);
+        }
+        if let Some(kind) = built.iter().position(Option::is_some) {
+            return Err(PipelineError::Placement(format!(
+                "agent \"{}\" is in no thread",
+                AgentKind::ALL[kind].name()
+            )));
+        }
+        let runner = Runner::start(cores, specs)?;
+        Ok(Pipeline {
+            runner,
+            client_address,
+            feed_address,
+            counters_path: counters_path.to_owned(),
+            plan,
+            fault,
+            matcher_closed,
+            _counters: counters,
+        })
+    }
+
+    /// Where clients connect.
+    #[must_use]
+    pub fn client_address(&self) -> std::net::SocketAddr {
+        self.client_address
+    }
+
+    /// Where the feed's datagrams go.
+    #[must_use]
+    pub fn feed_address(&self) -> std::net::SocketAddr {
+        self.feed_address
+    }
+
+    /// The live counters file.
+    #[must_use]
+    pub fn counters_path(&self) -> &Path {
+        &self.counters_path
+    }
+
+    /// The threads the agents run on.
+    #[must_use]
+    pub fn plan(&self) -> &[PlannedThread] {
+        &self.plan
+    }
+
+    /// The first fatal error an agent met (a journal append, a transport failure): the
+    /// pipeline must be stopped and the engine recovered from its journal.
+    #[must_use]
+    pub fn fault(&self) -> Option<String> {
+        self.fault.get()
+    }
+
+    /// Stops every thread once its agents have drained what they hold.
+    ///
+    /// # Errors
+    /// [`PipelineError::Runner`] when a thread could not be joined.
+    pub fn stop(self) -> Result<Stopped, PipelineError> {
+        let threads = self.runner.stop()?;
+        Ok(Stopped {
+            threads,
+            matcher: self.matcher_closed.try_recv().ok(),
+        })
+    }
+}
+
+/// Numbers and keeps every client reply the journal in `dir` caused, in journal order
+/// (the order the egress sent them in), so a client's resend after a restart gets them
+/// again with the same numbers. A full replay of the day on a journal-less engine.
+fn rebuild_replies(
+    config: &Config,
+    dir: &Path,
+    sessions: &mut Sessions,
+    out: &mut Outbox,
+) -> Result<(), EngineError> {
+    struct ReplyLog<'a> {
+        sessions: &'a mut Sessions,
+        out: &'a mut Outbox,
+        command: Option<Command>,
+    }
+    impl Observer for ReplyLog<'_> {
+        fn record(&mut self, record: &Record) {
+            self.command = Some(record.command);
+        }
+        fn output(&mut self, output: &Output) {
+            let original = self.command.and_then(|command| command.original_order());
+            if let Some((client, reply)) = reject_reply(output, original) {
+                self.sessions.reply(self.out, client, &reply, 0);
+            }
+        }
+        fn event(&mut self, _input: &Sequenced, event: &Event) {
+            if let Some((client, reply)) = event_reply(event) {
+                self.sessions.reply(self.out, client, &reply, 0);
+            }
+        }
+    }
+    let mut engine = Engine::new(config, NoJournal)?;
+    let mut log = ReplyLog {
+        sessions,
+        out,
+        command: None,
+    };
+    recovery::replay_from(dir, &mut engine, None, &mut log, &mut |_| {})?;
+    Ok(())
+}
+
+/// The sequencer agent, reporting its journal failure as the pipeline's fault.
+struct FaultWatch<J> {
+    agent: SequencerAgent<J>,
+    fault: Fault,
+}
+
+impl<J: Journal + Send> Agent for FaultWatch<J> {
+    fn role_name(&self) -> &str {
+        self.agent.role_name()
+    }
+
+    fn do_work(&mut self) -> usize {
+        let work = self.agent.do_work();
+        if work == 0 {
+            if let Some(failure) = self.agent.sequencer().failure() {
+                self.fault.raise(format!("sequencer stopped: {failure}"));
+            }
+        }
+        work
+    }
+
+    fn has_pending_work(&self) -> bool {
+        self.agent.has_pending_work()
+    }
+}
