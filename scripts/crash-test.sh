@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-1000}
-CROSSLINE_CRASH_TRIALS=$trials cargo test --release -q -p crossline-engine --test crash -- --nocapture 2>&1 \
+CROSSLINE_CRASH_TRIALS=$trials cargo test --release -q -p crossline --test crash -- --nocapture 2>&1 \
   | grep -E "kills in|test result|panicked|acknowledged order|differs"

@@ -1,15 +1,22 @@
-//! The `crossline` command. `crossline replay <journal-dir>` replays a journal through
-//! the risk gate and the matcher and reports what happened; see `docs/JOURNAL.md`.
+//! The `crossline` command:
+//! - `crossline run --config FILE --journal DIR`: the engine, until interrupted;
+//! - `crossline demo`: the engine with simulated venues and clients, then a summary;
+//! - `crossline stat`: a running engine's live counters, every second;
+//! - `crossline replay DIR`: a journal replayed through the risk gate and the matcher
+//!   (`docs/JOURNAL.md`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use crossline::demo::DemoOptions;
 use crossline_engine::report::{Audit, Both, Digest, Summary};
 use crossline_engine::{recovery, snapshot, Engine, EngineError, Observer};
 use crossline_risk::NoJournal;
+
+use crossline::run;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +31,50 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Action {
+    /// Run the engine: clients, market data and venues as the configuration says, the
+    /// journal in DIR (recovered if it exists), until SIGINT or SIGTERM.
+    Run {
+        /// The configuration file (TOML; docs/CONFIGURATION.md).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The journal directory (created if missing; recovered if it holds a journal).
+        #[arg(long, value_name = "DIR")]
+        journal: PathBuf,
+    },
+    /// Run the engine with the venue simulator and simulated clients on loopback, then
+    /// print what happened.
+    Demo {
+        /// How long the clients trade, in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// New orders per second, all clients together.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// A configuration file instead of the embedded default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The journal directory (default: a new one under the temporary directory).
+        #[arg(long, value_name = "DIR")]
+        journal: Option<PathBuf>,
+        /// Seed of the clients' orders.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Show a running engine's live counters, refreshed every second.
+    Stat {
+        /// The engine's journal directory (its counters file is there).
+        #[arg(long, value_name = "DIR", conflicts_with = "counters")]
+        journal: Option<PathBuf>,
+        /// The counters file itself.
+        #[arg(long, value_name = "FILE")]
+        counters: Option<PathBuf>,
+        /// Seconds between refreshes.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+        /// Stop after this many refreshes.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Replay a journal through the risk gate and the matcher and print a summary.
     Replay {
         /// The journal directory.
@@ -43,18 +94,118 @@ enum Action {
 }
 
 fn main() -> ExitCode {
-    let Action::Replay {
-        journal_dir,
-        verify,
-        until,
-        audit,
-    } = Args::parse().action;
-    match replay(&journal_dir, verify, until, audit.as_deref()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+    match Args::parse().action {
+        Action::Replay {
+            journal_dir,
+            verify,
+            until,
+            audit,
+        } => match replay(&journal_dir, verify, until, audit.as_deref()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(error) => {
+                eprintln!("crossline replay: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Action::Run { config, journal } => match run::run(&config, &journal) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("crossline run: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Action::Demo {
+            seconds,
+            rate,
+            config,
+            journal,
+            seed,
+        } => demo(seconds, rate, config, journal, seed),
+        Action::Stat {
+            journal,
+            counters,
+            interval,
+            count,
+        } => stat(journal, counters, interval, count),
+    }
+}
+
+fn demo(
+    seconds: f64,
+    rate: u32,
+    config: Option<PathBuf>,
+    journal: Option<PathBuf>,
+    seed: u64,
+) -> ExitCode {
+    let mut options = DemoOptions::new();
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        eprintln!("crossline demo: --seconds {seconds}: must be above 0 and at most 86400");
+        return ExitCode::from(2);
+    }
+    if rate == 0 {
+        eprintln!("crossline demo: --rate 0: must be at least 1 order per second");
+        return ExitCode::from(2);
+    }
+    options.duration = Duration::from_secs_f64(seconds);
+    options.orders_per_second = rate;
+    options.seed = seed;
+    if let Some(path) = config {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => options.config_text = text,
+            Err(error) => {
+                eprintln!("crossline demo: --config {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(dir) = journal {
+        options.journal_dir = dir;
+    }
+    match crossline::demo::run(&options) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
-            eprintln!("crossline replay: {error}");
-            ExitCode::from(2)
+            eprintln!("crossline demo: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn stat(
+    journal: Option<PathBuf>,
+    counters: Option<PathBuf>,
+    interval: f64,
+    count: Option<u64>,
+) -> ExitCode {
+    if !(0.01..=3600.0).contains(&interval) {
+        eprintln!("crossline stat: --interval {interval}: must be from 0.01 to 3600 seconds");
+        return ExitCode::from(2);
+    }
+    let path = match (journal, counters) {
+        (_, Some(path)) => path,
+        (Some(dir), None) => {
+            // The counters file's name comes from the journal's own configuration.
+            match recovery::read_config(&dir)
+                .map_err(|e| e.to_string())
+                .and_then(|text| crossline_config::parse(&text).map_err(|e| e.to_string()))
+            {
+                Ok(config) => crossline_pipeline::counters_path(&config, &dir),
+                Err(_) => dir.join("crossline.counters"),
+            }
+        }
+        (None, None) => {
+            eprintln!("crossline stat: give --journal DIR (the engine's journal directory) or --counters FILE");
+            return ExitCode::from(2);
+        }
+    };
+    match crossline::stat::watch(&path, Duration::from_secs_f64(interval), count) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("crossline stat: {}: {error}", path.display());
+            ExitCode::from(1)
         }
     }
 }

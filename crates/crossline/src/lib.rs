@@ -1,0 +1,8 @@
+//! The `crossline` command's parts: the demo (the engine with the venue simulator and
+//! simulated clients), `stat` (live counters from another process), and the client the
+//! demo, the end-to-end benchmark and the tests speak.
+
+pub mod client;
+pub mod demo;
+pub mod run;
+pub mod stat;

@@ -1,0 +1,148 @@
+//! The demo's flow as a test: the pipeline on the embedded configuration, the venue
+//! simulator and four simulated clients for a few seconds, then the economics checked
+//! against the journal, event by event:
+//! - no internal execution (cross or principal) outside the NBBO in force at it;
+//! - every principal fill improves on the NBBO by at least the symbol's minimum;
+//! - the firm's position inside its long and short limits after every change;
+//! - every client order ends (filled, cancelled or rejected), every reply numbered in
+//!   order.
+
+use std::time::Duration;
+
+use crossline::demo::{self, DemoOptions};
+use crossline_engine::{recovery, Engine, Observer};
+use crossline_matcher::{Contra, Event};
+use crossline_risk::{NoJournal, Sequenced};
+use crossline_types::{Side, SymbolId};
+
+#[derive(Default)]
+struct Checks {
+    limits: Vec<(SymbolId, i64, i64, i64)>,
+    violations: Vec<String>,
+    crossed: u64,
+    principal: u64,
+    venue: u64,
+    position_changes: u64,
+}
+
+impl Observer for Checks {
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        match event {
+            Event::Filled(fill) => {
+                let nbbo = fill.nbbo_at_execution;
+                let price = fill.price.micros();
+                match fill.contra {
+                    Contra::Venue => {
+                        self.venue += 1;
+                        return;
+                    }
+                    Contra::Order(_) => self.crossed += 1,
+                    Contra::Firm => self.principal += 1,
+                }
+                let outside = match fill.side {
+                    Side::Buy => price > nbbo.ask.micros(),
+                    _ => price < nbbo.bid.micros(),
+                };
+                if outside || nbbo.bid.micros() <= 0 || nbbo.ask.micros() <= 0 {
+                    self.violations.push(format!(
+                        "seq {}: {:?} at {price} outside the NBBO {nbbo:?}",
+                        input.sequence.get(),
+                        fill.contra
+                    ));
+                }
+                if matches!(fill.contra, Contra::Firm) {
+                    let minimum = self
+                        .limits
+                        .iter()
+                        .find(|l| l.0 == fill.symbol)
+                        .map_or(i64::MAX, |l| l.3);
+                    if fill.price_improvement.micros() < minimum {
+                        self.violations.push(format!(
+                            "seq {}: principal fill improves by {} µ$, below the minimum {minimum}",
+                            input.sequence.get(),
+                            fill.price_improvement.micros()
+                        ));
+                    }
+                }
+            }
+            Event::PositionChanged {
+                symbol, position, ..
+            } => {
+                self.position_changes += 1;
+                let (_, long_max, short_max, _) = self
+                    .limits
+                    .iter()
+                    .copied()
+                    .find(|l| l.0 == *symbol)
+                    .unwrap_or((*symbol, 0, 0, 0));
+                if *position > long_max || *position < -short_max {
+                    self.violations.push(format!(
+                        "seq {}: position {position} in symbol {} outside -{short_max}..{long_max}",
+                        input.sequence.get(),
+                        symbol.get()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_demo_keeps_every_market_rule_and_ends_every_order() {
+    let dir = std::env::temp_dir().join(format!("crossline-demo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut options = DemoOptions::new();
+    options.duration = Duration::from_secs(4);
+    options.orders_per_second = 1_500;
+    options.journal_dir = dir.clone();
+    options.progress = false;
+    let report = demo::run(&options).expect("the demo runs");
+
+    // Every order ended, and each client's replies arrived numbered one after another.
+    for (client, tally) in &report.clients {
+        assert!(tally.orders > 0, "client {client} sent nothing");
+        assert_eq!(tally.open, 0, "client {client}: orders never ended");
+        assert_eq!(tally.terminal, tally.orders, "client {client}");
+        assert_eq!(
+            tally.numbering_gaps, 0,
+            "client {client}: reply numbers skipped"
+        );
+    }
+    assert!(!report.latency.is_empty());
+
+    // The economics, from the journal.
+    let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    let mut checks = Checks {
+        limits: config
+            .matcher
+            .symbols
+            .iter()
+            .map(|s| {
+                (
+                    s.symbol,
+                    i64::from(s.settings.long_max),
+                    i64::from(s.settings.short_max),
+                    s.settings.improvement_min.micros(),
+                )
+            })
+            .collect(),
+        ..Checks::default()
+    };
+    let mut engine = Engine::new(&config, NoJournal).unwrap();
+    recovery::replay_from(&dir, &mut engine, None, &mut checks, &mut |_| {}).unwrap();
+    assert!(
+        checks.violations.is_empty(),
+        "{} violations, first: {:?}",
+        checks.violations.len(),
+        &checks.violations[..checks.violations.len().min(5)]
+    );
+    // The run exercised every kind of execution the rules are about.
+    assert!(checks.crossed > 0, "no internal crosses");
+    assert!(checks.principal > 0, "no principal fills");
+    assert!(checks.venue > 0, "no venue fills");
+    assert!(checks.position_changes > 0);
+    // The summary agrees with the journal.
+    assert_eq!(report.summary.principal.0, checks.principal);
+    let _ = std::fs::remove_dir_all(&dir);
+}

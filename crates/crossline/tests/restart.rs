@@ -1,0 +1,194 @@
+//! `crossline run` killed with SIGKILL mid-session and started again on its journal:
+//! nothing a client can see changes. Its replies keep their numbers (a resend after the
+//! restart returns every reply of the day exactly as first sent), its resting orders are
+//! still there to cancel, and new orders go on where the old ones stopped. `crossline
+//! stat` reads the running engine's counters meanwhile.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crossline::client::Client;
+use crossline_protocol::client::{Inbound, Outbound};
+use crossline_types::{
+    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
+};
+
+const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
+
+/// Starts `crossline run` and returns it with the client address it printed.
+fn start(config: &Path, journal: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(CROSSLINE)
+        .args(["run", "--config"])
+        .arg(config)
+        .arg("--journal")
+        .arg(journal)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("crossline run printed its addresses")
+            .unwrap();
+        if let Some(address) = line.strip_prefix("clients: ") {
+            break address.parse().unwrap();
+        }
+    };
+    // Keep reading its output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+fn order(id: u64, price: i64) -> Inbound {
+    Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(id),
+        symbol: SymbolId::new(1),
+        quantity: Quantity::new(100),
+        price: Price::from_micros(price),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Day,
+        capacity: Capacity::Agency,
+    }
+}
+
+/// The next order reply (sequence number and message), skipping session messages.
+fn next_reply(client: &mut Client) -> (u32, Outbound) {
+    loop {
+        let (header, reply) = client
+            .receive_within(Duration::from_secs(5))
+            .unwrap()
+            .expect("a reply within 5 s");
+        if header.sequence != 0 {
+            return (header.sequence, reply);
+        }
+    }
+}
+
+#[test]
+fn a_kill_and_restart_changes_nothing_a_client_can_see() {
+    let dir = std::env::temp_dir().join(format!("crossline-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The default configuration on free ports; no venues or feed are running, so orders
+    // rest or are refused, all deterministically.
+    let text = crossline_config::DEFAULT
+        .replace("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\"");
+    let config = dir.join("crossline.toml");
+    std::fs::write(&config, text).unwrap();
+    let journal = dir.join("journal");
+
+    let (mut engine, address) = start(&config, &journal);
+    let (mut client, last) =
+        Client::logon(address, 1, "demo-secret-1", Duration::from_secs(5)).unwrap();
+    assert_eq!(last, 0);
+    let mut seen = Vec::new();
+    for id in 1..=20u64 {
+        // Resting bids well below the reference price of $190.
+        client
+            .send(&order(
+                id,
+                150_000_000 + 10_000 * i64::try_from(id).unwrap(),
+            ))
+            .unwrap();
+        seen.push(next_reply(&mut client));
+    }
+    assert!(seen
+        .iter()
+        .all(|(_, reply)| matches!(reply, Outbound::Accepted { .. } | Outbound::Rejected { .. })));
+    let accepted: Vec<(u64, u64)> = seen
+        .iter()
+        .filter_map(|(_, reply)| match reply {
+            Outbound::Accepted {
+                client_order_id,
+                order_id,
+                ..
+            } => Some((client_order_id.get(), order_id.get())),
+            _ => None,
+        })
+        .collect();
+    assert!(!accepted.is_empty(), "{seen:?}");
+
+    // stat reads the live counters of the running engine.
+    let stat = Command::new(CROSSLINE)
+        .args(["stat", "--interval", "0.2", "--count", "1", "--journal"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let stat_text = String::from_utf8_lossy(&stat.stdout);
+    assert!(stat.status.success(), "{stat_text}");
+    assert!(stat_text.contains("ingress.requests"), "{stat_text}");
+    assert!(stat_text.contains("ring.sequenced.depth"), "{stat_text}");
+
+    // Killed with no chance to clean up.
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    drop(client);
+
+    let (mut engine, address) = start(&config, &journal);
+    let (mut client, last) =
+        Client::logon(address, 1, "demo-secret-1", Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        last,
+        seen.last().unwrap().0,
+        "the reply numbers go on where they were"
+    );
+    client
+        .send(&Inbound::ResendRequest { from_sequence: 1 })
+        .unwrap();
+    let resent: Vec<(u32, Outbound)> = (0..seen.len()).map(|_| next_reply(&mut client)).collect();
+    assert_eq!(
+        resent, seen,
+        "a resend returns every reply exactly as first sent"
+    );
+
+    // The resting orders survived: one is cancelled, by its id from before the kill.
+    let (original, order_id) = accepted[0];
+    client
+        .send(&Inbound::Cancel {
+            client_order_id: ClientOrderId::new(1_000),
+            original_client_order_id: ClientOrderId::new(original),
+            symbol: SymbolId::new(1),
+        })
+        .unwrap();
+    match next_reply(&mut client) {
+        (
+            sequence,
+            Outbound::Cancelled {
+                order_id: cancelled,
+                ..
+            },
+        ) => {
+            assert_eq!(sequence, last + 1);
+            assert_eq!(cancelled.get(), order_id);
+        }
+        other => panic!("expected the cancel of order {order_id}, got {other:?}"),
+    }
+    // A client order id used before the kill is still a duplicate.
+    client.send(&order(1, 150_000_000)).unwrap();
+    assert!(matches!(
+        next_reply(&mut client),
+        (_, Outbound::Rejected { .. })
+    ));
+    // New orders go on, with engine ids after every one before the kill.
+    client.send(&order(2_000, 151_000_000)).unwrap();
+    match next_reply(&mut client) {
+        (_, Outbound::Accepted { order_id, .. }) => {
+            assert!(order_id.get() > accepted.last().unwrap().1);
+        }
+        other => panic!("expected an accept, got {other:?}"),
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(engine.id().to_string())
+        .status();
+    let status = engine.wait().unwrap();
+    assert!(status.success(), "a SIGTERM stops it cleanly: {status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
