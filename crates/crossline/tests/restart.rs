@@ -5,21 +5,22 @@
 //! stat` reads the running engine's counters meanwhile.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crossline::client::Client;
 use crossline_protocol::client::{Inbound, Outbound};
+use crossline_protocol::market_data::{MarketData, PacketWriter};
 use crossline_types::{
-    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
+    Capacity, ClientOrderId, OrderType, Price, Quantity, Quote, Side, SymbolId, TimeInForce,
 };
 
 const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
 
-/// Starts `crossline run` and returns it with the client address it printed.
-fn start(config: &Path, journal: &Path) -> (Child, SocketAddr) {
+/// Starts `crossline run` and returns it with the client and feed addresses it printed.
+fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr) {
     let mut child = Command::new(CROSSLINE)
         .args(["run", "--config"])
         .arg(config)
@@ -30,18 +31,41 @@ fn start(config: &Path, journal: &Path) -> (Child, SocketAddr) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
+    let mut address = None;
+    let feed = loop {
         let line = lines
             .next()
             .expect("crossline run printed its addresses")
             .unwrap();
-        if let Some(address) = line.strip_prefix("clients: ") {
-            break address.parse().unwrap();
+        if let Some(text) = line.strip_prefix("clients: ") {
+            address = Some(text.parse().unwrap());
+        }
+        if let Some(text) = line.strip_prefix("market data: ") {
+            break text.parse().unwrap();
         }
     };
     // Keep reading its output so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, address)
+    (
+        child,
+        address.expect("the client address comes first"),
+        feed,
+    )
+}
+
+/// Publishes a fresh NBBO for symbol 1 ($189.99 × $190.01) and lets it arrive.
+fn quote(feed: SocketAddr, sequence: u64) {
+    let mut writer = PacketWriter::default();
+    assert!(writer.push(&MarketData::Nbbo(Quote {
+        symbol: SymbolId::new(1),
+        bid: Price::from_micros(189_990_000),
+        bid_size: Quantity::new(500),
+        ask: Price::from_micros(190_010_000),
+        ask_size: Quantity::new(500),
+    })));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(writer.finish(sequence, 0), feed).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
 }
 
 fn order(id: u64, price: i64) -> Inbound {
@@ -84,24 +108,27 @@ fn a_kill_and_restart_changes_nothing_a_client_can_see() {
     std::fs::write(&config, text).unwrap();
     let journal = dir.join("journal");
 
-    let (mut engine, address) = start(&config, &journal);
+    let (mut engine, address, feed) = start(&config, &journal);
     let (mut client, last) =
         Client::logon(address, 1, "demo-secret-1", Duration::from_secs(5)).unwrap();
     assert_eq!(last, 0);
+    quote(feed, 1);
     let mut seen = Vec::new();
     for id in 1..=20u64 {
-        // Resting bids well below the reference price of $190.
+        // Resting bids below the national best bid.
         client
             .send(&order(
                 id,
-                150_000_000 + 10_000 * i64::try_from(id).unwrap(),
+                189_500_000 + 10_000 * i64::try_from(id).unwrap(),
             ))
             .unwrap();
         seen.push(next_reply(&mut client));
     }
-    assert!(seen
-        .iter()
-        .all(|(_, reply)| matches!(reply, Outbound::Accepted { .. } | Outbound::Rejected { .. })));
+    assert!(
+        seen.iter()
+            .all(|(_, reply)| matches!(reply, Outbound::Accepted { .. })),
+        "{seen:?}"
+    );
     let accepted: Vec<(u64, u64)> = seen
         .iter()
         .filter_map(|(_, reply)| match reply {
@@ -131,7 +158,7 @@ fn a_kill_and_restart_changes_nothing_a_client_can_see() {
     engine.wait().unwrap();
     drop(client);
 
-    let (mut engine, address) = start(&config, &journal);
+    let (mut engine, address, feed) = start(&config, &journal);
     let (mut client, last) =
         Client::logon(address, 1, "demo-secret-1", Duration::from_secs(5)).unwrap();
     assert_eq!(
@@ -139,6 +166,7 @@ fn a_kill_and_restart_changes_nothing_a_client_can_see() {
         seen.last().unwrap().0,
         "the reply numbers go on where they were"
     );
+    quote(feed, 1);
     client
         .send(&Inbound::ResendRequest { from_sequence: 1 })
         .unwrap();
@@ -171,13 +199,13 @@ fn a_kill_and_restart_changes_nothing_a_client_can_see() {
         other => panic!("expected the cancel of order {order_id}, got {other:?}"),
     }
     // A client order id used before the kill is still a duplicate.
-    client.send(&order(1, 150_000_000)).unwrap();
+    client.send(&order(1, 189_500_000)).unwrap();
     assert!(matches!(
         next_reply(&mut client),
         (_, Outbound::Rejected { .. })
     ));
     // New orders go on, with engine ids after every one before the kill.
-    client.send(&order(2_000, 151_000_000)).unwrap();
+    client.send(&order(2_000, 189_600_000)).unwrap();
     match next_reply(&mut client) {
         (_, Outbound::Accepted { order_id, .. }) => {
             assert!(order_id.get() > accepted.last().unwrap().1);
