@@ -10,14 +10,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crossline_agent::Cores;
 use crossline_config::Config;
-use crossline_counters::CountersReader;
+use crossline_counters::{CountersReader, Reading};
 use crossline_engine::recovery;
 use crossline_engine::report::Summary;
 use crossline_gateway::wall_clock_ns;
@@ -31,6 +31,7 @@ use crossline_venue::Simulator;
 use hdrhistogram::Histogram;
 
 use crate::client::{Client, ClientError};
+use crate::stat;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -254,7 +255,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         );
     }
 
-    let counters = pipeline.counters_path().to_owned();
+    let counters = CountersReader::open(pipeline.counters_path()).ok();
     let mut last = (Instant::now(), Vec::new());
     while start.elapsed() < options.duration {
         std::thread::sleep(
@@ -265,8 +266,10 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
             stop.store(true, Ordering::Release);
             return Err(DemoError::Fault(fault));
         }
-        if options.progress && last.0.elapsed() >= Duration::from_secs(1) {
-            last = progress_line(&counters, start, &last, sent.load(Ordering::Relaxed));
+        if let Some(reader) = counters.as_ref().filter(|_| options.progress) {
+            if last.0.elapsed() >= Duration::from_secs(1) {
+                progress_line(reader, start, &mut last, sent.load(Ordering::Relaxed));
+            }
         }
     }
     trading.store(false, Ordering::Release);
@@ -313,48 +316,32 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
     })
 }
 
-/// Prints one progress line from the live counters; returns the sample for the next.
+/// Prints one progress line from the live counters, against the `last` sample (which it
+/// replaces).
 fn progress_line(
-    path: &Path,
+    reader: &CountersReader,
     start: Instant,
-    last: &(Instant, Vec<u64>),
+    last: &mut (Instant, Vec<Reading>),
     sent: u64,
-) -> (Instant, Vec<u64>) {
-    let Ok(reader) = CountersReader::open(path) else {
-        return (Instant::now(), Vec::new());
-    };
+) {
     let readings = reader.sample();
     let now = Instant::now();
-    let value = |label: &str| {
-        readings
-            .iter()
-            .position(|r| r.label == label)
-            .map_or((0, 0), |i| {
-                (readings[i].value, last.1.get(i).copied().unwrap_or(0))
-            })
-    };
     let seconds = now.duration_since(last.0).as_secs_f64().max(1e-3);
-    let (requests, requests_before) = value("ingress.requests");
-    let (crossed, _) = value("fills.crossed_shares");
-    let (principal, _) = value("fills.principal_shares");
-    let (venue, _) = value("fills.venue_shares");
-    let executed = crossed + principal + venue;
-    let internal = if executed > 0 {
-        100.0 * (crossed + principal) as f64 / executed as f64
-    } else {
-        0.0
-    };
+    let requests = stat::value(&readings, "ingress.requests")
+        .saturating_sub(stat::value(&last.1, "ingress.requests"));
+    let (executed, internalized) = stat::internalized(&readings);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     print!(
         "{}{:>5.1} s  orders sent {sent:>7}  requests/s {:>7.0}  executed {executed:>9} shares  \
-         in-house {internal:>5.1}%   ",
+         in-house {:>5.1}%   ",
         if terminal { "\r" } else { "\n" },
         start.elapsed().as_secs_f64(),
-        (requests - requests_before) as f64 / seconds,
+        requests as f64 / seconds,
+        internalized.unwrap_or(0.0),
     );
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    (now, readings.iter().map(|r| r.value).collect())
+    *last = (now, readings);
 }
 
 /// The simulator's thread: plays the venues and publishes the feed until `stop`.
@@ -416,214 +403,29 @@ struct Working {
     quantity: u32,
 }
 
-type FlowResult = (u32, Result<(ClientTally, Histogram<u64>), ClientError>);
+/// What a simulated client knows of its orders.
+struct Ledger {
+    /// The last reply number received.
+    last_reply: u32,
+    tally: ClientTally,
+    /// From sending a new order to its first reply.
+    latency: Histogram<u64>,
+    /// New orders sent and not yet answered, with their send times.
+    awaiting: HashMap<u64, Instant>,
+    /// Open orders, by current client order id.
+    open: HashMap<u64, Working>,
+}
 
-impl ClientFlow {
-    fn run(self, trading: &AtomicBool, sent: &AtomicU64) -> FlowResult {
-        let client = self.client;
-        (client, self.trade(trading, sent))
-    }
-
-    fn trade(
-        &self,
-        trading: &AtomicBool,
-        sent: &AtomicU64,
-    ) -> Result<(ClientTally, Histogram<u64>), ClientError> {
-        let (mut session, mut last_reply) = Client::logon(
-            self.address,
-            self.client,
-            &self.secret,
-            Duration::from_secs(5),
-        )?;
-        let mut random = Xorshift::new(self.seed);
-        let mut tally = ClientTally::default();
-        let mut latency =
-            Histogram::<u64>::new(3).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        // Sent and not yet answered (send time), and open orders.
-        let mut awaiting: HashMap<u64, Instant> = HashMap::new();
-        let mut open: HashMap<u64, Working> = HashMap::new();
-        let mut ids: Vec<u64> = Vec::new();
-        let mut next_id = u64::from(self.client) << 40;
-        let interval = Duration::from_secs_f64(1.0 / self.per_second.max(1.0));
-        let start = Instant::now();
-        let mut due = start;
-        while trading.load(Ordering::Acquire) {
-            let now = Instant::now();
-            while due <= now {
-                due += interval;
-                next_id += 1;
-                let roll = random.next() % 100;
-                let target = (!ids.is_empty()).then(|| ids[below(&mut random, ids.len())]);
-                match (roll, target.and_then(|id| open.get(&id).map(|w| (id, *w)))) {
-                    (0..=9, Some((original, working))) => {
-                        session.send(&Inbound::Cancel {
-                            client_order_id: ClientOrderId::new(next_id),
-                            original_client_order_id: ClientOrderId::new(original),
-                            symbol: working.symbol,
-                        })?;
-                        tally.cancels += 1;
-                    }
-                    (10..=14, Some((original, working))) => {
-                        let (_, _, tick) = self.symbol(working.symbol);
-                        let step = (random.next() % 3) as i64 - 1;
-                        session.send(&Inbound::Replace {
-                            client_order_id: ClientOrderId::new(next_id),
-                            original_client_order_id: ClientOrderId::new(original),
-                            price: Price::from_micros(working.price.micros() + step * tick),
-                            quantity: Quantity::new(working.quantity),
-                        })?;
-                        tally.replaces += 1;
-                    }
-                    _ => {
-                        let order = self.new_order(&mut random, next_id);
-                        if let Inbound::NewOrder {
-                            symbol,
-                            price,
-                            quantity,
-                            ..
-                        } = order
-                        {
-                            open.insert(
-                                next_id,
-                                Working {
-                                    symbol,
-                                    price,
-                                    quantity: quantity.shares(),
-                                },
-                            );
-                            ids.push(next_id);
-                        }
-                        awaiting.insert(next_id, Instant::now());
-                        session.send(&order)?;
-                        tally.orders += 1;
-                        sent.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            while let Some((header, reply)) = session.receive()? {
-                self.take(
-                    header.sequence,
-                    &reply,
-                    &mut last_reply,
-                    &mut tally,
-                    &mut awaiting,
-                    &mut open,
-                    &mut latency,
-                );
-            }
-            ids.retain(|id| open.contains_key(id));
-            std::thread::sleep(
-                Duration::from_micros(200).min(due.saturating_duration_since(Instant::now())),
-            );
-        }
-        // The day ends: cancel what is still open, and wait for every order's end. A
-        // replace in flight gives an order a new id: it is cancelled again under it.
-        let mut cancel_id = next_id;
-        let mut cancelled: HashSet<u64> = HashSet::new();
-        // Paced at 50 cancels a second, inside any client's message-rate limit.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut next_batch = Instant::now();
-        while !open.is_empty() && Instant::now() < deadline {
-            if Instant::now() >= next_batch {
-                next_batch += Duration::from_millis(100);
-                let mut batch = 5;
-                for (&original, working) in &open {
-                    if batch == 0 {
-                        break;
-                    }
-                    if cancelled.insert(original) {
-                        batch -= 1;
-                        cancel_id += 1;
-                        session.send(&Inbound::Cancel {
-                            client_order_id: ClientOrderId::new(cancel_id),
-                            original_client_order_id: ClientOrderId::new(original),
-                            symbol: working.symbol,
-                        })?;
-                        tally.cancels += 1;
-                    }
-                }
-            }
-            if let Some((header, reply)) = session.receive_within(Duration::from_millis(10))? {
-                // A refused cancel (the client's message rate, or shares out at a venue)
-                // is sent again in a later batch.
-                if let Outbound::CancelRejected {
-                    original_client_order_id,
-                    ..
-                } = reply
-                {
-                    cancelled.remove(&original_client_order_id.get());
-                }
-                self.take(
-                    header.sequence,
-                    &reply,
-                    &mut last_reply,
-                    &mut tally,
-                    &mut awaiting,
-                    &mut open,
-                    &mut latency,
-                );
-            }
-        }
-        let _ = session.send(&Inbound::Logout {});
-        tally.open = open.len() as u64;
-        Ok((tally, latency))
-    }
-
-    fn symbol(&self, symbol: SymbolId) -> (SymbolId, i64, i64) {
-        self.symbols
-            .iter()
-            .copied()
-            .find(|(id, _, _)| *id == symbol)
-            .unwrap_or((symbol, 1_000_000, 10_000))
-    }
-
-    /// A new order around the symbol's reference price: from five ticks through the
-    /// market (marketable) to five behind it (resting), some IOC, a few market orders.
-    fn new_order(&self, random: &mut Xorshift, id: u64) -> Inbound {
-        let (symbol, reference, tick) = self.symbols[below(random, self.symbols.len())];
-        let side = match random.next() % 10 {
-            0..=4 => Side::Buy,
-            _ => Side::Sell,
-        };
-        let offset = ((random.next() % 11) as i64 - 5) * tick;
-        let price = if side == Side::Buy {
-            reference + offset
-        } else {
-            reference - offset
-        };
-        let (order_type, time_in_force) = match random.next() % 20 {
-            0 => (OrderType::Market, TimeInForce::ImmediateOrCancel),
-            1..=6 => (OrderType::Limit, TimeInForce::ImmediateOrCancel),
-            _ => (OrderType::Limit, TimeInForce::Day),
-        };
-        Inbound::NewOrder {
-            client_order_id: ClientOrderId::new(id),
-            symbol,
-            quantity: Quantity::new(100 * (1 + (random.next() % 10) as u32)),
-            price: if order_type == OrderType::Market {
-                Price::ZERO
-            } else {
-                Price::from_micros(price)
-            },
-            side,
-            order_type,
-            time_in_force,
-            capacity: Capacity::Agency,
-        }
-    }
-
+impl Ledger {
     /// Follows one reply: latency of a new order's first answer, and each order's end.
-    #[allow(clippy::too_many_arguments)]
-    fn take(
-        &self,
-        sequence: u32,
-        reply: &Outbound,
-        last_reply: &mut u32,
-        tally: &mut ClientTally,
-        awaiting: &mut HashMap<u64, Instant>,
-        open: &mut HashMap<u64, Working>,
-        latency: &mut Histogram<u64>,
-    ) {
+    fn take(&mut self, sequence: u32, reply: &Outbound) {
+        let Ledger {
+            last_reply,
+            tally,
+            latency,
+            awaiting,
+            open,
+        } = self;
         tally.replies += 1;
         if sequence != 0 {
             if sequence != *last_reply + 1 {
@@ -669,6 +471,191 @@ impl ClientFlow {
         // Every new order is open from its sending: its first end counts it.
         if ended && open.remove(&id.get()).is_some() {
             tally.terminal += 1;
+        }
+    }
+}
+
+type FlowResult = (u32, Result<(ClientTally, Histogram<u64>), ClientError>);
+
+impl ClientFlow {
+    fn run(self, trading: &AtomicBool, sent: &AtomicU64) -> FlowResult {
+        let client = self.client;
+        (client, self.trade(trading, sent))
+    }
+
+    fn trade(
+        &self,
+        trading: &AtomicBool,
+        sent: &AtomicU64,
+    ) -> Result<(ClientTally, Histogram<u64>), ClientError> {
+        let (mut session, last_reply) = Client::logon(
+            self.address,
+            self.client,
+            &self.secret,
+            Duration::from_secs(5),
+        )?;
+        let mut random = Xorshift::new(self.seed);
+        let mut ledger = Ledger {
+            last_reply,
+            tally: ClientTally::default(),
+            latency: Histogram::<u64>::new(3).map_err(|e| ClientError::Protocol(e.to_string()))?,
+            awaiting: HashMap::new(),
+            open: HashMap::new(),
+        };
+        let mut ids: Vec<u64> = Vec::new();
+        let mut next_id = u64::from(self.client) << 40;
+        let interval = Duration::from_secs_f64(1.0 / self.per_second.max(1.0));
+        let start = Instant::now();
+        let mut due = start;
+        while trading.load(Ordering::Acquire) {
+            let now = Instant::now();
+            while due <= now {
+                due += interval;
+                next_id += 1;
+                let roll = random.next() % 100;
+                let target = (!ids.is_empty()).then(|| ids[below(&mut random, ids.len())]);
+                match (
+                    roll,
+                    target.and_then(|id| ledger.open.get(&id).map(|w| (id, *w))),
+                ) {
+                    (0..=9, Some((original, working))) => {
+                        session.send(&Inbound::Cancel {
+                            client_order_id: ClientOrderId::new(next_id),
+                            original_client_order_id: ClientOrderId::new(original),
+                            symbol: working.symbol,
+                        })?;
+                        ledger.tally.cancels += 1;
+                    }
+                    (10..=14, Some((original, working))) => {
+                        let (_, _, tick) = self.symbol(working.symbol);
+                        let step = (random.next() % 3) as i64 - 1;
+                        session.send(&Inbound::Replace {
+                            client_order_id: ClientOrderId::new(next_id),
+                            original_client_order_id: ClientOrderId::new(original),
+                            price: Price::from_micros(working.price.micros() + step * tick),
+                            quantity: Quantity::new(working.quantity),
+                        })?;
+                        ledger.tally.replaces += 1;
+                    }
+                    _ => {
+                        let order = self.new_order(&mut random, next_id);
+                        if let Inbound::NewOrder {
+                            symbol,
+                            price,
+                            quantity,
+                            ..
+                        } = order
+                        {
+                            ledger.open.insert(
+                                next_id,
+                                Working {
+                                    symbol,
+                                    price,
+                                    quantity: quantity.shares(),
+                                },
+                            );
+                            ids.push(next_id);
+                        }
+                        ledger.awaiting.insert(next_id, Instant::now());
+                        session.send(&order)?;
+                        ledger.tally.orders += 1;
+                        sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            while let Some((header, reply)) = session.receive()? {
+                ledger.take(header.sequence, &reply);
+            }
+            ids.retain(|id| ledger.open.contains_key(id));
+            std::thread::sleep(
+                Duration::from_micros(200).min(due.saturating_duration_since(Instant::now())),
+            );
+        }
+        // The day ends: cancel what is still open, and wait for every order's end. A
+        // replace in flight gives an order a new id: it is cancelled again under it.
+        let mut cancel_id = next_id;
+        let mut cancelled: HashSet<u64> = HashSet::new();
+        // Paced at 50 cancels a second, inside any client's message-rate limit.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut next_batch = Instant::now();
+        while !ledger.open.is_empty() && Instant::now() < deadline {
+            if Instant::now() >= next_batch {
+                next_batch += Duration::from_millis(100);
+                let mut batch = 5;
+                for (&original, working) in &ledger.open {
+                    if batch == 0 {
+                        break;
+                    }
+                    if cancelled.insert(original) {
+                        batch -= 1;
+                        cancel_id += 1;
+                        session.send(&Inbound::Cancel {
+                            client_order_id: ClientOrderId::new(cancel_id),
+                            original_client_order_id: ClientOrderId::new(original),
+                            symbol: working.symbol,
+                        })?;
+                        ledger.tally.cancels += 1;
+                    }
+                }
+            }
+            if let Some((header, reply)) = session.receive_within(Duration::from_millis(10))? {
+                // A refused cancel (the client's message rate, or shares out at a venue)
+                // is sent again in a later batch.
+                if let Outbound::CancelRejected {
+                    original_client_order_id,
+                    ..
+                } = reply
+                {
+                    cancelled.remove(&original_client_order_id.get());
+                }
+                ledger.take(header.sequence, &reply);
+            }
+        }
+        let _ = session.send(&Inbound::Logout {});
+        ledger.tally.open = ledger.open.len() as u64;
+        Ok((ledger.tally, ledger.latency))
+    }
+
+    fn symbol(&self, symbol: SymbolId) -> (SymbolId, i64, i64) {
+        self.symbols
+            .iter()
+            .copied()
+            .find(|(id, _, _)| *id == symbol)
+            .unwrap_or((symbol, 1_000_000, 10_000))
+    }
+
+    /// A new order around the symbol's reference price: from five ticks through the
+    /// market (marketable) to five behind it (resting), some IOC, a few market orders.
+    fn new_order(&self, random: &mut Xorshift, id: u64) -> Inbound {
+        let (symbol, reference, tick) = self.symbols[below(random, self.symbols.len())];
+        let side = match random.next() % 10 {
+            0..=4 => Side::Buy,
+            _ => Side::Sell,
+        };
+        let offset = ((random.next() % 11) as i64 - 5) * tick;
+        let price = if side == Side::Buy {
+            reference + offset
+        } else {
+            reference - offset
+        };
+        let (order_type, time_in_force) = match random.next() % 20 {
+            0 => (OrderType::Market, TimeInForce::ImmediateOrCancel),
+            1..=6 => (OrderType::Limit, TimeInForce::ImmediateOrCancel),
+            _ => (OrderType::Limit, TimeInForce::Day),
+        };
+        Inbound::NewOrder {
+            client_order_id: ClientOrderId::new(id),
+            symbol,
+            quantity: Quantity::new(100 * (1 + (random.next() % 10) as u32)),
+            price: if order_type == OrderType::Market {
+                Price::ZERO
+            } else {
+                Price::from_micros(price)
+            },
+            side,
+            order_type,
+            time_in_force,
+            capacity: Capacity::Agency,
         }
     }
 }

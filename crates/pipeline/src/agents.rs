@@ -16,7 +16,7 @@ use crossline_agent::Agent;
 use crossline_counters::Counter;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
-    event_reply, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
+    event_reply, for_egress, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
 };
 use crossline_matcher::{Contra, Event, Matcher};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
@@ -128,11 +128,6 @@ impl MatcherAgent {
             closed,
         }
     }
-
-    /// Whether the egress needs `event`: client replies and routes.
-    fn for_egress(event: &Event) -> bool {
-        matches!(event, Event::Route(_)) || event_reply(event).is_some()
-    }
 }
 
 impl Agent for MatcherAgent {
@@ -162,7 +157,7 @@ impl Agent for MatcherAgent {
                     &sequenced.input,
                     &mut |event| {
                         send(back_queue, back, event);
-                        if MatcherAgent::for_egress(&event) {
+                        if for_egress(&event) {
                             send(out_queue, out, Egressed::Event(event));
                         }
                     },

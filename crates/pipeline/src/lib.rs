@@ -229,7 +229,6 @@ pub struct Pipeline {
     plan: Vec<PlannedThread>,
     fault: Fault,
     matcher_closed: mpsc::Receiver<Matcher>,
-    _counters: Counters,
 }
 
 /// Where the counters file of a journal in `journal_dir` goes.
@@ -281,7 +280,8 @@ impl Pipeline {
 
         let labels = labels(&plan);
         let label_refs: Vec<(&str, Kind)> = labels.iter().map(|(l, k)| (l.as_str(), *k)).collect();
-        let (counters, handles) = Counters::create(counters_path, &label_refs, wall_clock_ns())?;
+        // The handles keep the file's mapping alive.
+        let (_, handles) = Counters::create(counters_path, &label_refs, wall_clock_ns())?;
         let mut handles = handles.into_iter();
         let mut work: Vec<Option<Counter>> =
             AgentKind::ALL.iter().map(|_| handles.next()).collect();
@@ -334,13 +334,17 @@ impl Pipeline {
 
         // Each agent with the rings it drains (for its depth gauges).
         let mut built: Vec<Option<Box<dyn Agent>>> = Vec::new();
-        let mut take_depths = |rings: &[usize]| -> Vec<(Box<dyn Depth>, Counter)> {
+        let mut take_depths = |rings: &[&str]| -> Vec<(Box<dyn Depth>, Counter)> {
             rings
                 .iter()
-                .filter_map(|ring| depths[*ring].take())
+                .filter_map(|ring| {
+                    debug_assert!(RING_NAMES.contains(ring), "no ring named {ring}");
+                    let index = RING_NAMES.iter().position(|name| name == ring)?;
+                    depths[index].take()
+                })
                 .collect()
         };
-        let mut metered = |kind: AgentKind, agent: Box<dyn Agent>, rings: &[usize]| {
+        let mut metered = |kind: AgentKind, agent: Box<dyn Agent>, rings: &[&str]| {
             let index = AgentKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
             work[index].take().map(|work| -> Box<dyn Agent> {
                 Box::new(Metered {
@@ -363,7 +367,7 @@ impl Pipeline {
                 IngressCounters { requests },
                 fault.clone(),
             )),
-            &[6],
+            &["replies"],
         ));
         built.push(metered(
             AgentKind::MarketData,
@@ -388,7 +392,7 @@ impl Pipeline {
                 ),
                 fault: fault.clone(),
             }),
-            &[0, 1, 2, 4],
+            &["commands", "market_data", "venue_reports", "events_back"],
         ));
         built.push(metered(
             AgentKind::Matcher,
@@ -399,7 +403,7 @@ impl Pipeline {
                 out_tx,
                 Some(matcher_closed_tx),
             )),
-            &[3],
+            &["sequenced"],
         ));
         built.push(metered(
             AgentKind::Egress,
@@ -417,7 +421,7 @@ impl Pipeline {
                 egress_counters,
                 fault.clone(),
             )),
-            &[5, 7],
+            &["events_out", "venue_tops"],
         ));
 
         let mut specs = Vec::with_capacity(plan.len());
@@ -463,7 +467,6 @@ impl Pipeline {
             plan,
             fault,
             matcher_closed,
-            _counters: counters,
         })
     }
 
@@ -574,5 +577,71 @@ impl<J: Journal + Send> Agent for FaultWatch<J> {
 
     fn has_pending_work(&self) -> bool {
         self.agent.has_pending_work()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(placement: Placement) -> Config {
+        let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+        config.pipeline.placement = placement;
+        config
+    }
+
+    #[test]
+    fn auto_shares_two_threads_on_a_small_machine_and_pins_on_a_large_one() {
+        let small = plan(&config(Placement::Auto), &Cores::from_ids(vec![0, 1])).unwrap();
+        assert_eq!(small.len(), 2);
+        assert_eq!(
+            small[0].agents,
+            [
+                AgentKind::OrderIngress,
+                AgentKind::MarketData,
+                AgentKind::Egress
+            ]
+        );
+        assert_eq!(small[1].agents, [AgentKind::Sequencer, AgentKind::Matcher]);
+        assert!(small
+            .iter()
+            .all(|t| t.core.is_none() && t.idle == "back_off"));
+
+        let large = plan(&config(Placement::Auto), &Cores::from_ids((0..8).collect())).unwrap();
+        assert_eq!(large.len(), 5);
+        let cores: Vec<Option<usize>> = large.iter().map(|t| t.core).collect();
+        assert_eq!(cores, [Some(1), Some(2), Some(3), Some(4), Some(5)]);
+        assert!(large
+            .iter()
+            .all(|t| t.agents.len() == 1 && t.idle == "busy_spin"));
+    }
+
+    #[test]
+    fn pinned_on_too_few_cores_says_how_many_it_needs() {
+        let error = plan(&config(Placement::Pinned), &Cores::from_ids(vec![0, 1]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("\"pinned\" needs 6 cores"), "{error}");
+        assert!(error.contains("may use 2 ([0, 1])"), "{error}");
+    }
+
+    #[test]
+    fn listed_threads_take_the_idle_strategy_of_their_kind() {
+        let threads = vec![ThreadSettings {
+            name: "all".to_owned(),
+            agents: AgentKind::ALL.to_vec(),
+            core: Some(1),
+            idle: None,
+        }];
+        let plan = plan(
+            &config(Placement::Threads(threads)),
+            &Cores::from_ids(vec![0, 1]),
+        )
+        .unwrap();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(
+            (plan[0].core, plan[0].idle.as_str()),
+            (Some(1), "busy_spin")
+        );
     }
 }
