@@ -14,12 +14,15 @@
 #![allow(clippy::cast_possible_truncation)]
 #![deny(unsafe_code)]
 
+pub mod chart;
 pub mod clock;
 pub mod core_to_core;
 pub mod echo;
+pub mod flow;
 pub mod memory;
 pub mod report;
 pub mod stats;
+pub mod tcp;
 
 use std::sync::Barrier;
 use std::thread;

@@ -149,7 +149,8 @@ fn demo_clients(config: &Config) -> Vec<(u32, String)> {
 }
 
 /// The configuration with every address on an OS-chosen loopback port.
-fn on_free_ports(mut config: Config) -> Config {
+#[must_use]
+pub fn on_free_ports(mut config: Config) -> Config {
     let any: SocketAddr = ([127, 0, 0, 1], 0).into();
     config.network.gateway.listen = any;
     config.network.market_data.listen = any;
@@ -171,31 +172,10 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
     std::fs::create_dir_all(&options.journal_dir)
         .map_err(|e| DemoError::Config(format!("{}: {e}", options.journal_dir.display())))?;
 
-    // The simulator on its own thread: it reports its venues' addresses, then learns
-    // where the engine's feed socket is.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (addresses_tx, addresses_rx) = mpsc::channel();
-    let (feed_tx, feed_rx) = mpsc::channel::<SocketAddr>();
-    let simulator = {
-        let (config, stop) = (config.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("cx-venues".to_owned())
-            .spawn(move || simulate_venues(&config, &stop, &addresses_tx, &feed_rx))
-            .map_err(|e| DemoError::Simulator(e.to_string()))?
-    };
-    let addresses: Vec<(u8, SocketAddr)> = match addresses_rx.recv() {
-        Ok(Ok(addresses)) => addresses,
-        Ok(Err(error)) => return Err(DemoError::Simulator(error)),
-        Err(_) => return Err(DemoError::Simulator("did not start".to_owned())),
-    };
-    for venue in &mut config.router.venues {
-        if let Some((_, address)) = addresses.iter().find(|(id, _)| *id == venue.id) {
-            venue.address = *address;
-        }
-    }
+    let venues = Venues::start(&mut config)?;
     let (engine, _) = recovery::open(&options.journal_dir, &options.config_text)?;
     let pipeline = Pipeline::start(&config, engine, &options.journal_dir, &Cores::detect())?;
-    let _ = feed_tx.send(pipeline.feed_address());
+    venues.feed_to(pipeline.feed_address());
     if options.progress {
         println!(
             "crossline demo: {} s, {} clients at {} orders/s, {} simulated venues; threads: {}",
@@ -263,7 +243,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         );
         if let Some(fault) = pipeline.fault() {
             trading.store(false, Ordering::Release);
-            stop.store(true, Ordering::Release);
+            venues.stop();
             return Err(DemoError::Fault(fault));
         }
         if let Some(reader) = counters.as_ref().filter(|_| options.progress) {
@@ -289,8 +269,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
     }
     let fault = pipeline.fault();
     pipeline.stop()?;
-    stop.store(true, Ordering::Release);
-    let _ = simulator.join();
+    venues.stop();
     if let Some(fault) = fault {
         return Err(DemoError::Fault(fault));
     }
@@ -342,6 +321,57 @@ fn progress_line(
     use std::io::Write;
     let _ = std::io::stdout().flush();
     *last = (now, readings);
+}
+
+/// The venue simulator on its own thread, playing the configuration's venues on loopback
+/// and publishing the feed (NBBO and venue tops) to the engine.
+pub struct Venues {
+    stop: Arc<AtomicBool>,
+    feed: mpsc::Sender<SocketAddr>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Venues {
+    /// Starts the simulator on `config`'s venues and points `config`'s venue addresses at
+    /// the ports it opened. Its feed waits for [`Venues::feed_to`].
+    ///
+    /// # Errors
+    /// [`DemoError::Simulator`] when it cannot start.
+    pub fn start(config: &mut Config) -> Result<Venues, DemoError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (addresses_tx, addresses_rx) = mpsc::channel();
+        let (feed, feed_rx) = mpsc::channel::<SocketAddr>();
+        let thread = {
+            let (config, stop) = (config.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("cx-venues".to_owned())
+                .spawn(move || simulate_venues(&config, &stop, &addresses_tx, &feed_rx))
+                .map_err(|e| DemoError::Simulator(e.to_string()))?
+        };
+        let addresses: Vec<(u8, SocketAddr)> = match addresses_rx.recv() {
+            Ok(Ok(addresses)) => addresses,
+            Ok(Err(error)) => return Err(DemoError::Simulator(error)),
+            Err(_) => return Err(DemoError::Simulator("did not start".to_owned())),
+        };
+        for venue in &mut config.router.venues {
+            if let Some((_, address)) = addresses.iter().find(|(id, _)| *id == venue.id) {
+                venue.address = *address;
+            }
+        }
+        Ok(Venues { stop, feed, thread })
+    }
+
+    /// Starts publishing the feed to the engine's market-data socket at `address`.
+    pub fn feed_to(&self, address: SocketAddr) {
+        let _ = self.feed.send(address);
+    }
+
+    /// Stops the simulator and waits for its thread.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Release);
+        drop(self.feed);
+        let _ = self.thread.join();
+    }
 }
 
 /// The simulator's thread: plays the venues and publishes the feed until `stop`.

@@ -394,6 +394,11 @@ impl Sessions {
         };
         if out.send(conn, &record.replies[slot][..length]).is_err() {
             // A client that does not read is cut off; the reply is kept for its resend.
+            eprintln!(
+                "crossline: client {client} is not reading its replies (its send buffer is \
+                 full at reply {}): disconnected; the replies are kept for a resend",
+                record.last_reply
+            );
             self.stats.disconnects += 1;
             out.close(conn);
             return;

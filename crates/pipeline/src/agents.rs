@@ -86,7 +86,13 @@ fn send<T: Copy + Send>(queue: &mut VecDeque<T>, ring: &mut Producer<T>, item: T
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Egressed {
     /// An event a client or a venue hears of.
-    Event(Event),
+    Event {
+        /// The event.
+        event: Event,
+        /// The time of the command that caused it (journal time: the arrival stamp), so
+        /// what the egress sends can be traced back to the order's arrival.
+        time: Timestamp,
+    },
     /// A sequencer output passed through (a risk reject, an admin record).
     Report(Report),
 }
@@ -158,7 +164,8 @@ impl Agent for MatcherAgent {
                     &mut |event| {
                         send(back_queue, back, event);
                         if for_egress(&event) {
-                            send(out_queue, out, Egressed::Event(event));
+                            let time = sequenced.time;
+                            send(out_queue, out, Egressed::Event { event, time });
                         }
                     },
                 ),
@@ -643,7 +650,7 @@ impl Egress {
             };
             work += 1;
             let event = match egressed {
-                Egressed::Event(event) => event,
+                Egressed::Event { event, .. } => event,
                 Egressed::Report(report) => {
                     self.take_report(&report);
                     continue;

@@ -1,0 +1,1042 @@
+//! `scripts/bench.sh e2e [--quick] [--rounds N] [--cores A,B] [--rate N]`: the engine's end-to-end
+//! latency, open-loop at fixed offered rates, beside the machine's limits measured in the
+//! same run.
+//!
+//! **In-process tick-to-trade** (100k, 500k and 1M orders/s): from the order-ingress ring
+//! to the outbound ring, through the pipeline's own sequencer agent (risk gate and
+//! journal, a memory-mapped journal on disk, every command appended before it is passed
+//! on) and matcher agent, on one thread as the shared placement runs them. A generator
+//! on the other core pushes each client order message (new order, cancel or replace)
+//! into the order-ingress ring when it falls due, with the NBBO quotes and venue reports
+//! of the flow in between (`crossline_bench::flow`), whatever has come back; the same
+//! thread drains the outbound ring (what the matcher hands the egress). An order's
+//! latency is the arrival of its first outbound item (accepted, rejected, replaced,
+//! cancelled, refused) minus the time it was *due*, so a stall is charged to every order
+//! it delayed (no coordinated omission). Each order is stamped with its due time, and
+//! outbound items carry the time of the command that caused them, which is how they are
+//! matched to their orders; every order must be answered, or the run fails.
+//!
+//! **Wire-to-wire** (50k and 100k orders/s): the whole pipeline (`crossline-pipeline`,
+//! the five agents on one pinned busy-spinning thread) with the venue simulator, and one
+//! client thread on the other core holding sessions for two clients
+//! (`crossline::client`), sending each order of the same flow when due and timing its
+//! first reply. The wire has no locates, so its short sales are refused by the gate
+//! (Reg SHO), a tenth of the orders. In
+//! the same run, at the same rate and on the same two cores, a plain blocking
+//! `std::net` echo server gives the kernel's loopback round trip: the floor for any
+//! engine answering over TCP on this machine.
+//!
+//! **The physical limit**: the core-to-core one-way latency of a cache line between the
+//! same two cores (`crossline_bench::core_to_core`), measured in every round. An order
+//! in process crosses between cores twice (generator to sequencer, matcher to sink), so
+//! `in_process_p50_vs_physical` is the p50 at 1M/s over two one-way hops.
+//!
+//! `--quick`: one round at 1M/s in process and 100k/s on the wire, half a second each.
+//! `--rate N`: in process at N orders/s alone (no wire runs), to find where it saturates.
+//!
+//! Rounds interleave every subject; each figure is the median over rounds. Results go to
+//! `target/bench/e2e.json`, percentile distributions to `target/bench/e2e/*.hgrm` and a
+//! chart to `target/bench/e2e/e2e.png`.
+// Measurement arithmetic converts between f64 and integer nanoseconds, ticks and counts
+// far inside both ranges; truncation there is rounding, on purpose.
+#![allow(clippy::cast_possible_truncation)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crossline::client::Client;
+use crossline::demo::{on_free_ports, Venues};
+use crossline_agent::{Composite, Cores, Idle, Runner, ThreadSpec};
+use crossline_bench::chart::{write_hgrm, write_percentile_chart, Series};
+use crossline_bench::clock::Clock;
+use crossline_bench::flow::OrderFlow;
+use crossline_bench::stats::{latency_histogram, median, Percentiles};
+use crossline_bench::tcp::{self, EchoServer};
+use crossline_bench::{core_to_core, pin_current_thread, report, Options};
+use crossline_config::Config;
+use crossline_engine::{recovery, Engine, Observer};
+use crossline_matcher::{Event, VenueCancel, VenueFill};
+use crossline_pipeline::{Egressed, MatcherAgent, Pipeline};
+use crossline_protocol::client::{Inbound, Outbound};
+use crossline_risk::{Command, NoJournal, Output, Sequenced, SequencerAgent, Stamped};
+use crossline_types::{ClientId, Timestamp};
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+/// Journal time of slot 0: 2023-11-14, so every time is a plausible wall-clock time.
+const BASE_NS: u64 = 1_700_000_000_000_000_000;
+/// The flow's seed.
+const SEED: u64 = 20_261_121;
+/// Day orders the flow keeps working before it cancels the oldest.
+const RESTING_MAX: usize = 2_000;
+/// A quote goes in before every this many orders.
+const QUOTE_EVERY: u64 = 8;
+/// A route is answered by its venue this many order slots later.
+const VENUE_SLOTS: u64 = 50;
+/// The in-process rate the issue's targets are set at, and the wire rate.
+const TARGET_IN_PROCESS: u64 = 1_000_000;
+const TARGET_WIRE: u64 = 100_000;
+/// Client sessions on the wire.
+const WIRE_CLIENTS: usize = 2;
+/// Time between starting an engine and offering it load.
+const SETTLE: Duration = Duration::from_millis(500);
+/// Cache-line hand-offs between the two cores on an order's in-process path.
+const CROSS_CORE_HOPS: u64 = 2;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    rounds: usize,
+    in_process_rates: Vec<u64>,
+    wire_rates: Vec<u64>,
+    seconds: f64,
+    warmup_seconds: f64,
+}
+
+fn main() -> ExitCode {
+    let options = match Options::from_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("e2e benchmark: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let cores = match options.pick_cores() {
+        Ok(cores) => cores,
+        Err(error) => {
+            eprintln!("e2e benchmark: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = if options.quick {
+        Settings {
+            rounds: 1,
+            in_process_rates: vec![TARGET_IN_PROCESS],
+            wire_rates: vec![TARGET_WIRE],
+            seconds: 0.5,
+            warmup_seconds: 0.1,
+        }
+    } else {
+        Settings {
+            rounds: options.rounds.map_or(3, |rounds| rounds.min(99)),
+            in_process_rates: vec![100_000, 500_000, TARGET_IN_PROCESS],
+            wire_rates: vec![50_000, TARGET_WIRE],
+            seconds: 2.0,
+            warmup_seconds: 0.2,
+        }
+    };
+    let mut settings = settings;
+    if let Some(rate) = options.rate_per_s {
+        // One in-process rate alone, for exploring where the engine saturates.
+        settings.in_process_rates = vec![rate];
+        settings.wire_rates = Vec::new();
+    }
+    match run(cores, &settings) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("e2e benchmark: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The benchmark's configuration: the embedded default with every client's limits set
+/// where the offered rates pass them (1M messages/s, a $1T credit line: the benchmark
+/// measures the path of an accepted order, not a rejection), on free ports.
+fn bench_config_text() -> Result<String, String> {
+    let mut text = crossline_config::DEFAULT.to_owned();
+    for (from, to) in [
+        (
+            "credit_limit = \"1000000000\"  ",
+            "credit_limit = \"1000000000000\"",
+        ),
+        (
+            "messages_per_second = 2000 ",
+            "messages_per_second = 4000000",
+        ),
+        ("message_burst = 200\n", "message_burst = 1000000\n"),
+        (
+            "credit_limit = \"250000\"            # a smaller account\n",
+            "",
+        ),
+        ("messages_per_second = 100\nmessage_burst = 20\n", ""),
+        // A client that falls behind at an overload is cut off when its replies fill
+        // this buffer; the benchmark's client is kept on to measure the backlog instead.
+        ("send_buffer_kib = 256", "send_buffer_kib = 4096"),
+        ("connections_max = 64 ", "connections_max = 16 "),
+        ("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\""),
+        ("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\""),
+    ] {
+        if !text.contains(from) {
+            return Err(format!(
+                "the default configuration no longer has {from:?}; update bench_config_text"
+            ));
+        }
+        text = text.replacen(from, to, 1);
+    }
+    Ok(text)
+}
+
+/// The benchmark configuration with all five agents on one thread pinned to `core`,
+/// busy spinning: the engine's own core, the other left to the client.
+fn one_thread_config_text(text: &str, core: usize) -> Result<String, String> {
+    let from = "placement = \"auto\"";
+    if !text.contains(from) {
+        return Err("the default configuration no longer has placement = \"auto\"".to_owned());
+    }
+    Ok(text.replacen(from, "placement = \"threads\"", 1)
+        + &format!(
+            "\n[[pipeline.threads]]\nname = \"engine\"\nagents = [\"order_ingress\", \
+             \"market_data\", \"sequencer\", \"matcher\", \"egress\"]\ncore = {core}\nidle = \
+             \"busy_spin\"\n"
+        ))
+}
+
+/// One command of the planned flow: in order slot `slot`, a client order message
+/// (`order`) or the quote or venue report sent just before it.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    slot: u64,
+    order: bool,
+    command: Command,
+}
+
+/// Journal time of a command in `slot` at `rate`: orders at the slot's due time, the
+/// quotes and venue reports before them a nanosecond earlier (so an outbound item's time
+/// tells an order's answer from theirs).
+fn slot_ns(slot: u64, rate: u64) -> u64 {
+    u64::try_from(u128::from(slot) * 1_000_000_000 / u128::from(rate)).unwrap_or(u64::MAX)
+}
+
+/// Learns the routes a reference engine sends, to answer them as a venue would.
+#[derive(Default)]
+struct RouteWatch {
+    routes: Vec<Command>,
+}
+
+impl Observer for RouteWatch {
+    fn event(&mut self, _input: &Sequenced, event: &Event) {
+        if let Event::Route(route) = event {
+            self.routes.push(match route.limit {
+                Some(price) => Command::VenueFill(VenueFill {
+                    order_id: route.order_id,
+                    quantity: route.quantity,
+                    price,
+                }),
+                None => Command::VenueCancel(VenueCancel {
+                    order_id: route.order_id,
+                    quantity: route.quantity,
+                }),
+            });
+        }
+    }
+}
+
+/// Plans `slots` order slots of the flow, with the venue reports that answer its routes:
+/// a reference engine (no journal) runs the flow once to learn where the matcher routes,
+/// and each route is filled at its limit (cancelled, for a market order) `VENUE_SLOTS`
+/// slots later.
+fn plan(config: &Config, slots: u64) -> Result<Vec<Planned>, String> {
+    let mut flow = OrderFlow::new(config, SEED, RESTING_MAX);
+    let mut engine = Engine::new(config, NoJournal).map_err(|e| e.to_string())?;
+    let mut watch = RouteWatch::default();
+    let mut answers: VecDeque<(u64, Command)> = VecDeque::new();
+    let mut planned = Vec::with_capacity(slots as usize * 5 / 4);
+    let mut submit = |planned: &mut Vec<Planned>,
+                      watch: &mut RouteWatch,
+                      slot: u64,
+                      order: bool,
+                      command: Command|
+     -> Result<(), String> {
+        let time = BASE_NS + slot_ns(slot, TARGET_IN_PROCESS) - u64::from(!order);
+        engine
+            .submit(
+                &Stamped {
+                    time: Timestamp::new(time),
+                    command,
+                },
+                watch,
+            )
+            .map_err(|e| format!("planning the flow: {e}"))?;
+        planned.push(Planned {
+            slot,
+            order,
+            command,
+        });
+        Ok(())
+    };
+    for command in flow.locates(1_000_000_000) {
+        submit(&mut planned, &mut watch, 0, false, command)?;
+    }
+    for quote in flow.all_quotes() {
+        submit(&mut planned, &mut watch, 0, false, Command::Nbbo(quote))?;
+    }
+    for slot in 0..slots {
+        if slot % QUOTE_EVERY == 0 {
+            let quote = flow.next_quote();
+            submit(&mut planned, &mut watch, slot, false, Command::Nbbo(quote))?;
+        }
+        while answers.front().is_some_and(|(due, _)| *due <= slot) {
+            if let Some((_, answer)) = answers.pop_front() {
+                submit(&mut planned, &mut watch, slot, false, answer)?;
+            }
+        }
+        let order = flow.next_order();
+        submit(&mut planned, &mut watch, slot, true, order)?;
+        answers.extend(watch.routes.drain(..).map(|a| (slot + VENUE_SLOTS, a)));
+    }
+    Ok(planned)
+}
+
+/// What the outbound ring carried in one in-process run.
+#[derive(Debug, Default, Clone)]
+struct OutboundTally {
+    accepted: u64,
+    rejected_by_matcher: u64,
+    rejected_by_risk: u64,
+    fills: u64,
+    routes: u64,
+    cancelled: u64,
+    replaced: u64,
+    cancel_rejected: u64,
+    other: u64,
+    risk_reasons: BTreeMap<String, u64>,
+}
+
+impl OutboundTally {
+    fn count(&mut self, item: &Egressed) {
+        match item {
+            Egressed::Event { event, .. } => match event {
+                Event::Accepted { .. } => self.accepted += 1,
+                Event::Rejected { .. } => self.rejected_by_matcher += 1,
+                Event::Filled(_) => self.fills += 1,
+                Event::Route(_) => self.routes += 1,
+                Event::Cancelled { .. } => self.cancelled += 1,
+                Event::Replaced { .. } => self.replaced += 1,
+                Event::CancelRejected { .. } => self.cancel_rejected += 1,
+                _ => self.other += 1,
+            },
+            Egressed::Report(report) => match report.output {
+                Output::Rejected { reason, .. } => {
+                    self.rejected_by_risk += 1;
+                    // Only the first few reasons are named: naming allocates.
+                    if self.rejected_by_risk <= 64 {
+                        *self.risk_reasons.entry(format!("{reason:?}")).or_default() += 1;
+                    }
+                }
+                _ => self.other += 1,
+            },
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "accepted": self.accepted,
+            "rejected_by_matcher": self.rejected_by_matcher,
+            "rejected_by_risk": self.rejected_by_risk,
+            "fills": self.fills,
+            "routes": self.routes,
+            "cancelled": self.cancelled,
+            "replaced": self.replaced,
+            "cancel_rejected": self.cancel_rejected,
+            "first_risk_reject_reasons": self.risk_reasons,
+        })
+    }
+}
+
+/// One in-process run's result.
+struct InProcess {
+    histogram: Histogram<u64>,
+    outbound: OutboundTally,
+    orders: u64,
+    commands: u64,
+    journal_bytes: u64,
+}
+
+/// An offered rate and how long to run it.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    /// Orders per second.
+    rate: u64,
+    /// Orders sent first and not recorded.
+    warmup: u64,
+    /// Orders recorded.
+    orders: u64,
+}
+
+/// Runs the planned flow through a fresh engine journaling into `dir` at `load`.
+fn in_process(
+    clock: &Clock,
+    cores: (usize, usize),
+    text: &str,
+    planned: &[Planned],
+    load: Load,
+    dir: &Path,
+) -> Result<InProcess, String> {
+    let Load {
+        rate,
+        warmup,
+        orders: slots,
+    } = load;
+    let _ = std::fs::remove_dir_all(dir);
+    let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
+    let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
+    let sizes = config.pipeline.rings;
+    let ring = |e: crossline_ring::RingError| e.to_string();
+    let (mut commands, commands_rx) =
+        crossline_ring::channel::<Stamped>(sizes.commands).map_err(ring)?;
+    let (sequenced_tx, sequenced_rx) = crossline_ring::channel(sizes.sequenced).map_err(ring)?;
+    let (back_tx, back_rx) = crossline_ring::channel(sizes.events_back).map_err(ring)?;
+    let (out_tx, mut outbound) =
+        crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
+    let (sequencer, matcher) = engine.into_parts();
+    let core = Composite::new(vec![
+        Box::new(SequencerAgent::new(
+            sequencer,
+            vec![commands_rx],
+            back_rx,
+            sequenced_tx,
+        )),
+        Box::new(MatcherAgent::new(
+            matcher,
+            sequenced_rx,
+            back_tx,
+            out_tx,
+            None,
+        )),
+    ]);
+    let runner = Runner::start(
+        &Cores::detect(),
+        vec![ThreadSpec::new("cx-core", Box::new(core))
+            .pin(cores.1)
+            .idle(Idle::BusySpin)],
+    )
+    .map_err(|e| e.to_string())?;
+    // Start-up work finishes before the load starts, as it would before a market opens:
+    // the journal prepares its next segment in the background as it opens.
+    std::thread::sleep(SETTLE);
+
+    let end = planned.partition_point(|p| p.slot < warmup + slots);
+    let result = std::thread::scope(|scope| {
+        scope
+            .spawn(|| -> Result<InProcess, String> {
+                pin_current_thread(cores.0)?;
+                let mut sink = Sink {
+                    clock,
+                    rate,
+                    warmup,
+                    start: 0,
+                    last_ns: None,
+                    answered: 0,
+                    histogram: latency_histogram(),
+                    outbound: OutboundTally::default(),
+                };
+                sink.start = clock.now() + clock.ticks(2e6);
+                for item in &planned[..end] {
+                    let offset = slot_ns(item.slot, rate);
+                    sink.wait_until(&mut outbound, sink.start + clock.ticks(offset as f64));
+                    let stamped = Stamped {
+                        time: Timestamp::new(BASE_NS + offset - u64::from(!item.order)),
+                        command: item.command,
+                    };
+                    let mut pushed = commands.try_push(stamped).is_ok();
+                    let stuck = Instant::now();
+                    while !pushed {
+                        sink.drain(&mut outbound);
+                        if stuck.elapsed() > Duration::from_secs(5) {
+                            return Err("the sequencer took no command for 5 s".to_owned());
+                        }
+                        pushed = commands.try_push(stamped).is_ok();
+                    }
+                }
+                let orders = warmup + slots;
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while sink.answered < orders && Instant::now() < deadline {
+                    sink.drain(&mut outbound);
+                }
+                if sink.answered < orders {
+                    return Err(format!(
+                        "{} of {orders} orders got no outbound item within 10 s",
+                        orders - sink.answered
+                    ));
+                }
+                Ok(InProcess {
+                    histogram: sink.histogram,
+                    outbound: sink.outbound,
+                    orders: slots,
+                    commands: end as u64,
+                    journal_bytes: 0,
+                })
+            })
+            .join()
+            .map_err(|_| "the generator thread panicked".to_owned())?
+    });
+    runner.stop().map_err(|e| e.to_string())?;
+    let journal_bytes = directory_bytes(dir);
+    let _ = std::fs::remove_dir_all(dir);
+    result.map(|run| InProcess {
+        journal_bytes,
+        ..run
+    })
+}
+
+/// Bytes of the files in `dir` (the journal's segments).
+fn directory_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| entry.metadata().ok())
+                .map(|metadata| metadata.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The in-process run's reader of the outbound ring.
+struct Sink<'a> {
+    clock: &'a Clock,
+    rate: u64,
+    warmup: u64,
+    start: u64,
+    /// The time of the last order answered.
+    last_ns: Option<u64>,
+    answered: u64,
+    histogram: Histogram<u64>,
+    outbound: OutboundTally,
+}
+
+impl Sink<'_> {
+    /// Drains the outbound ring until the clock reaches `due`.
+    #[inline]
+    fn wait_until(&mut self, outbound: &mut crossline_ring::Consumer<Egressed>, due: u64) {
+        while self.clock.now() < due {
+            self.drain(outbound);
+        }
+    }
+
+    /// Takes everything on the outbound ring; the first item of each order times it.
+    #[inline]
+    fn drain(&mut self, outbound: &mut crossline_ring::Consumer<Egressed>) {
+        while let Some(item) = outbound.try_pop() {
+            let now = self.clock.now();
+            self.outbound.count(&item);
+            let time = match item {
+                Egressed::Event { time, .. } => time,
+                Egressed::Report(report) => report.time,
+            };
+            let offset = time.nanos().wrapping_sub(BASE_NS);
+            if self.last_ns.is_some_and(|last| offset <= last) || offset >= u64::MAX / 2 {
+                continue;
+            }
+            let slot = u64::try_from(u128::from(offset) * u128::from(self.rate) / 1_000_000_000)
+                .unwrap_or(u64::MAX);
+            if slot_ns(slot, self.rate) != offset {
+                continue; // a quote's or venue report's answer
+            }
+            self.last_ns = Some(offset);
+            self.answered += 1;
+            if slot >= self.warmup {
+                let due = self.start + self.clock.ticks(offset as f64);
+                let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
+                self.histogram.saturating_record(nanos);
+            }
+        }
+    }
+}
+
+/// One wire-to-wire run's result.
+struct Wire {
+    histogram: Histogram<u64>,
+    replies: BTreeMap<&'static str, u64>,
+}
+
+/// Runs the flow's client order messages over TCP through the whole pipeline, journaling
+/// into `dir`, at `load`.
+fn wire(
+    clock: &Clock,
+    cores: (usize, usize),
+    text: &str,
+    load: Load,
+    dir: &Path,
+) -> Result<Wire, String> {
+    let _ = std::fs::remove_dir_all(dir);
+    let text = one_thread_config_text(text, cores.1)?;
+    let mut config = on_free_ports(crossline_config::parse(&text).map_err(|e| e.to_string())?);
+    let venues = Venues::start(&mut config).map_err(|e| e.to_string())?;
+    let (engine, _) = recovery::open(dir, &text).map_err(|e| e.to_string())?;
+    let pipeline =
+        Pipeline::start(&config, engine, dir, &Cores::detect()).map_err(|e| e.to_string())?;
+    venues.feed_to(pipeline.feed_address());
+    let address = pipeline.client_address();
+    let result = std::thread::scope(|scope| {
+        scope
+            .spawn(|| wire_client(clock, cores.0, &config, address, load))
+            .join()
+            .map_err(|_| "the client thread panicked".to_owned())?
+    });
+    let fault = pipeline.fault();
+    let stopped = pipeline.stop().map_err(|e| e.to_string());
+    venues.stop();
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(fault) = fault {
+        return Err(format!("the engine stopped: {fault}"));
+    }
+    stopped?;
+    result
+}
+
+/// The wire run's client: a session per configured client, open-loop sends, first
+/// replies timed.
+fn wire_client(
+    clock: &Clock,
+    core: usize,
+    config: &Config,
+    address: std::net::SocketAddr,
+    load: Load,
+) -> Result<Wire, String> {
+    let Load {
+        rate,
+        warmup,
+        orders,
+    } = load;
+    pin_current_thread(core)?;
+    // Two clients: enough for their orders to cross each other, and every session polled
+    // is one more read system call per poll.
+    let mut config = config.clone();
+    config.secrets.truncate(WIRE_CLIENTS);
+    let config = &config;
+    let mut sessions: Vec<(ClientId, Client)> = Vec::new();
+    for (client, secret) in &config.secrets {
+        let (session, _) = Client::logon(address, client.get(), secret, Duration::from_secs(5))
+            .map_err(|e| format!("client {client}: {e}"))?;
+        sessions.push((*client, session));
+    }
+    // The simulator publishes every symbol's NBBO within its refresh interval.
+    std::thread::sleep(Duration::from_millis(400));
+    let mut flow = OrderFlow::new(config, SEED, RESTING_MAX);
+    let mut waiting = Waiting {
+        clock,
+        due: HashMap::with_capacity(1 << 16),
+        cancels: HashMap::with_capacity(1 << 12),
+        histogram: latency_histogram(),
+        replies: BTreeMap::new(),
+    };
+    let start = clock.now() + clock.ticks(5e6);
+    let total = warmup + orders;
+    for index in 0..total {
+        let due = start + clock.ticks(slot_ns(index, rate) as f64);
+        while clock.now() < due {
+            waiting.poll(&mut sessions)?;
+        }
+        let (client, message, id) = match flow.next_order() {
+            Command::NewOrder(order) => (
+                order.client,
+                Inbound::NewOrder {
+                    client_order_id: order.client_order_id,
+                    symbol: order.symbol,
+                    quantity: order.quantity,
+                    price: order.price,
+                    side: order.side,
+                    order_type: order.order_type,
+                    time_in_force: order.time_in_force,
+                    capacity: order.capacity,
+                },
+                order.client_order_id,
+            ),
+            Command::Cancel(cancel) => {
+                waiting.cancels.insert(
+                    cancel.original_client_order_id.get(),
+                    cancel.client_order_id.get(),
+                );
+                (
+                    cancel.client,
+                    Inbound::Cancel {
+                        client_order_id: cancel.client_order_id,
+                        original_client_order_id: cancel.original_client_order_id,
+                        symbol: cancel.symbol,
+                    },
+                    cancel.client_order_id,
+                )
+            }
+            Command::Replace(replace) => (
+                replace.client,
+                Inbound::Replace {
+                    client_order_id: replace.client_order_id,
+                    original_client_order_id: replace.original_client_order_id,
+                    price: replace.price,
+                    quantity: replace.quantity,
+                },
+                replace.client_order_id,
+            ),
+            other => return Err(format!("the flow made {other:?}, not an order message")),
+        };
+        waiting.due.insert(id.get(), (due, index >= warmup));
+        let session = sessions
+            .iter_mut()
+            .find(|(id, _)| *id == client)
+            .ok_or_else(|| format!("no session for client {client}"))?;
+        session.1.send(&message).map_err(|e| e.to_string())?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while waiting.due.values().any(|(_, recorded)| *recorded) && Instant::now() < deadline {
+        waiting.poll(&mut sessions)?;
+    }
+    let lost = waiting
+        .due
+        .values()
+        .filter(|(_, recorded)| *recorded)
+        .count();
+    if lost > 0 {
+        return Err(format!(
+            "{lost} of {orders} orders got no reply within 10 s"
+        ));
+    }
+    Ok(Wire {
+        histogram: waiting.histogram,
+        replies: waiting.replies,
+    })
+}
+
+/// Requests sent and not yet answered.
+struct Waiting<'a> {
+    clock: &'a Clock,
+    /// Client order id of each request: its due time and whether it is recorded.
+    due: HashMap<u64, (u64, bool)>,
+    /// Order id → the cancel request sent for it (a cancel's answer names the order).
+    cancels: HashMap<u64, u64>,
+    histogram: Histogram<u64>,
+    replies: BTreeMap<&'static str, u64>,
+}
+
+impl Waiting<'_> {
+    fn poll(&mut self, sessions: &mut [(ClientId, Client)]) -> Result<(), String> {
+        for (_, session) in sessions.iter_mut() {
+            while let Some((header, reply)) = session.receive().map_err(|e| e.to_string())? {
+                if header.sequence == 0 {
+                    continue; // a session message (heartbeat)
+                }
+                let now = self.clock.now();
+                let (kind, id) = match reply {
+                    Outbound::Accepted {
+                        client_order_id, ..
+                    } => ("accepted", Some(client_order_id)),
+                    Outbound::Rejected {
+                        client_order_id, ..
+                    } => ("rejected", Some(client_order_id)),
+                    Outbound::Replaced {
+                        client_order_id, ..
+                    } => ("replaced", Some(client_order_id)),
+                    Outbound::CancelRejected {
+                        client_order_id, ..
+                    } => ("cancel_rejected", Some(client_order_id)),
+                    Outbound::Cancelled {
+                        client_order_id, ..
+                    } => (
+                        "cancelled",
+                        self.cancels
+                            .remove(&client_order_id.get())
+                            .map(crossline_types::ClientOrderId::new),
+                    ),
+                    Outbound::Filled { .. } => ("filled", None),
+                    _ => ("other", None),
+                };
+                *self.replies.entry(kind).or_default() += 1;
+                if let Some((due, recorded)) = id.and_then(|id| self.due.remove(&id.get())) {
+                    if recorded {
+                        let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
+                        self.histogram.saturating_record(nanos);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything measured, merged over rounds, and each round's key figures.
+#[derive(Default)]
+struct Collected {
+    merged: BTreeMap<String, Histogram<u64>>,
+    per_round: BTreeMap<String, Vec<f64>>,
+    notes: Map<String, Value>,
+}
+
+impl Collected {
+    fn add(&mut self, name: &str, histogram: &Histogram<u64>) -> Result<(), String> {
+        let percentiles = Percentiles::of(histogram);
+        println!(
+            "  {name:<34} p50 {:>9} ns  p99 {:>9} ns  p99.9 {:>10} ns  p99.99 {:>10} ns  max {:>10} ns  ({} values)",
+            percentiles.p50_ns,
+            percentiles.p99_ns,
+            percentiles.p999_ns,
+            percentiles.p9999_ns,
+            percentiles.max_ns,
+            percentiles.count
+        );
+        self.merged
+            .entry(name.to_owned())
+            .or_insert_with(latency_histogram)
+            .add(histogram)
+            .map_err(|e| e.to_string())?;
+        for (suffix, value) in [
+            ("p50_ns", percentiles.p50_ns),
+            ("p99_ns", percentiles.p99_ns),
+            ("p999_ns", percentiles.p999_ns),
+            ("p9999_ns", percentiles.p9999_ns),
+            ("max_ns", percentiles.max_ns),
+        ] {
+            self.per_round
+                .entry(format!("{name}_{suffix}"))
+                .or_default()
+                .push(value as f64);
+        }
+        Ok(())
+    }
+
+    fn round_figure(&mut self, key: &str, value: f64) {
+        self.per_round
+            .entry(key.to_owned())
+            .or_default()
+            .push(value);
+    }
+
+    fn median_of(&self, key: &str) -> f64 {
+        self.per_round
+            .get(key)
+            .map_or(f64::NAN, |values| median(values))
+    }
+}
+
+fn in_process_name(rate: u64) -> String {
+    format!("in_process_at_{}", rate_label(rate))
+}
+
+fn rate_label(rate: u64) -> String {
+    if rate % 1_000_000 == 0 {
+        format!("{}m", rate / 1_000_000)
+    } else if rate % 1_000 == 0 {
+        format!("{}k", rate / 1_000)
+    } else {
+        rate.to_string()
+    }
+}
+
+fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
+    let clock = Clock::calibrate(Duration::from_millis(200));
+    let text = bench_config_text()?;
+    let config = crossline_config::parse(&text).map_err(|e| e.to_string())?;
+    let scratch = std::env::temp_dir().join(format!("crossline-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let most = settings
+        .in_process_rates
+        .iter()
+        .map(|rate| slots_for(*rate, settings.seconds + settings.warmup_seconds))
+        .max()
+        .unwrap_or(0);
+    println!(
+        "e2e: {} round(s), {} s per rate after {} s of warm-up; generator, sink and client on \
+         core {}, engine on core {}; planning {most} order slots",
+        settings.rounds, settings.seconds, settings.warmup_seconds, cores.0, cores.1
+    );
+    let planned = plan(&config, most)?;
+    println!(
+        "  planned {} commands ({} orders, the rest quotes, venue reports and locates)",
+        planned.len(),
+        most
+    );
+    let mut collected = Collected::default();
+    let share = report::CpuShare::start(2);
+    for round in 1..=settings.rounds {
+        println!("round {round}");
+        let limit = core_to_core::measure(&clock, cores, 200_000, 20_000);
+        collected.add("core_to_core_one_way", &limit.histogram)?;
+        for &rate in &settings.in_process_rates {
+            let warmup = slots_for(rate, settings.warmup_seconds);
+            let slots = slots_for(rate, settings.seconds);
+            let load = Load {
+                rate,
+                warmup,
+                orders: slots,
+            };
+            let run = in_process(
+                &clock,
+                cores,
+                &text,
+                &planned,
+                load,
+                &scratch.join("in-process"),
+            )?;
+            let name = in_process_name(rate);
+            collected.add(&name, &run.histogram)?;
+            collected
+                .notes
+                .insert(format!("{name}_outbound"), run.outbound.to_json());
+            collected.notes.insert(
+                format!("{name}_commands_per_order"),
+                json!(run.commands as f64 / (warmup + slots) as f64),
+            );
+            collected
+                .notes
+                .insert(format!("{name}_journal_bytes"), json!(run.journal_bytes));
+            println!(
+                "    {} orders, {} commands, journal {:.1} MiB; outbound: {}",
+                run.orders,
+                run.commands,
+                run.journal_bytes as f64 / f64::from(1 << 20),
+                run.outbound.to_json()
+            );
+        }
+        for &rate in &settings.wire_rates {
+            let warmup = slots_for(rate, settings.warmup_seconds);
+            let orders = slots_for(rate, settings.seconds);
+            let baseline = tcp::run_one(&clock, cores, EchoServer::Baseline, rate, orders, warmup)?;
+            if baseline.lost > 0 {
+                return Err(format!(
+                    "loopback baseline: {} frames never came back",
+                    baseline.lost
+                ));
+            }
+            let base_name = format!("loopback_baseline_at_{}", rate_label(rate));
+            collected.add(&base_name, &baseline.histogram)?;
+            let load = Load {
+                rate,
+                warmup,
+                orders,
+            };
+            let run = wire(&clock, cores, &text, load, &scratch.join("wire"))?;
+            let name = format!("wire_at_{}", rate_label(rate));
+            collected.add(&name, &run.histogram)?;
+            collected
+                .notes
+                .insert(format!("{name}_replies"), json!(run.replies));
+            let ratio = Percentiles::of(&run.histogram).p99_ns as f64
+                / Percentiles::of(&baseline.histogram).p99_ns.max(1) as f64;
+            collected.round_figure(&format!("{name}_p99_vs_loopback_baseline"), ratio);
+            println!(
+                "    replies: {:?}; p99 / baseline p99 = {ratio:.3}",
+                run.replies
+            );
+        }
+        let target = in_process_name(TARGET_IN_PROCESS);
+        if let (Some(p50), Some(one_way)) = (
+            collected
+                .per_round
+                .get(&format!("{target}_p50_ns"))
+                .and_then(|v| v.last().copied()),
+            collected
+                .per_round
+                .get("core_to_core_one_way_p50_ns")
+                .and_then(|v| v.last().copied()),
+        ) {
+            let ratio = p50 / (CROSS_CORE_HOPS as f64 * one_way);
+            collected.round_figure("in_process_p50_vs_physical", ratio);
+            println!("    in-process p50 at 1M/s / ({CROSS_CORE_HOPS} x core-to-core one-way) = {ratio:.2}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    finish(&collected, settings, cores, &share)
+}
+
+/// Order slots in `seconds` at `rate`.
+fn slots_for(rate: u64, seconds: f64) -> u64 {
+    (rate as f64 * seconds).round() as u64
+}
+
+fn finish(
+    collected: &Collected,
+    settings: &Settings,
+    cores: (usize, usize),
+    share: &report::CpuShare,
+) -> Result<ExitCode, String> {
+    let mut results = Map::new();
+    for key in collected.per_round.keys() {
+        if key.ends_with("_ns") {
+            results.insert(key.clone(), json!(collected.median_of(key).round()));
+        }
+    }
+    let p99_at_1m = collected.median_of(&format!("{}_p99_ns", in_process_name(TARGET_IN_PROCESS)));
+    if p99_at_1m.is_finite() {
+        results.insert("in_process_p99_ns_at_1m".into(), json!(p99_at_1m.round()));
+    }
+    results.insert("cross_core_hops_in_process".into(), json!(CROSS_CORE_HOPS));
+    results.insert("rounds".into(), json!(settings.rounds));
+    results.insert("seconds_per_rate".into(), json!(settings.seconds));
+    results.insert("per_round".into(), json!(collected.per_round));
+    results.insert("workload".into(), Value::Object(collected.notes.clone()));
+    let mut ratios = Map::new();
+    let physical = collected.median_of("in_process_p50_vs_physical");
+    if physical.is_finite() {
+        ratios.insert("in_process_p50_vs_physical".into(), json!(physical));
+    }
+    let wire = collected.median_of(&format!(
+        "wire_at_{}_p99_vs_loopback_baseline",
+        rate_label(TARGET_WIRE)
+    ));
+    if wire.is_finite() {
+        ratios.insert("wire_p99_vs_loopback_baseline".into(), json!(wire));
+    }
+    for rate in settings
+        .wire_rates
+        .iter()
+        .filter(|rate| **rate != TARGET_WIRE)
+    {
+        let key = format!("wire_at_{}_p99_vs_loopback_baseline", rate_label(*rate));
+        ratios.insert(key.clone(), json!(collected.median_of(&key)));
+    }
+
+    // Distributions: one .hgrm per subject, and the chart.
+    let directory = report::results_dir().join("e2e");
+    std::fs::create_dir_all(&directory).map_err(|e| format!("{}: {e}", directory.display()))?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for (name, histogram) in &collected.merged {
+        let path = directory.join(format!("{name}.hgrm"));
+        write_hgrm(&path, histogram)?;
+        files.push(path);
+    }
+    let series: Vec<Series<'_>> = collected
+        .merged
+        .iter()
+        .map(|(name, histogram)| Series {
+            label: name.replace('_', " "),
+            histogram,
+        })
+        .collect();
+    let chart = directory.join("e2e.png");
+    write_percentile_chart(
+        &chart,
+        "CROSSLINE E2E LATENCY (OPEN LOOP, ALL ROUNDS)",
+        &series,
+    )?;
+    files.push(chart);
+
+    let pretty = |value: &Value| serde_json::to_string_pretty(value).unwrap_or_default();
+    let cpu_share = share.share();
+    println!("ratios: {}", pretty(&Value::Object(ratios.clone())));
+    for key in ["in_process_p99_ns_at_1m"] {
+        if let Some(value) = results.get(key) {
+            println!("{key}: {value}");
+        }
+    }
+    if let Some(share) = cpu_share.filter(|share| *share < report::CPU_SHARE_MIN) {
+        println!(
+            "WARNING: this run got {:.0}% of its two cores; the host starved the machine and the \
+             figures understate the code",
+            share * 100.0
+        );
+    }
+    let mut machine = report::machine(&[cores.0, cores.1]);
+    machine["cpu_share"] = json!(cpu_share);
+    let path = report::write(
+        "e2e",
+        Value::Object(results),
+        Value::Object(ratios),
+        machine,
+    )?;
+    println!("wrote {}", path.display());
+    for file in files {
+        println!("wrote {}", file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
