@@ -619,6 +619,7 @@ fn wire_client(
     let mut waiting = Waiting {
         clock,
         due: HashMap::with_capacity(1 << 16),
+        recorded_waiting: 0,
         cancels: HashMap::with_capacity(1 << 12),
         histogram: latency_histogram(),
         replies: BTreeMap::new(),
@@ -672,7 +673,9 @@ fn wire_client(
             ),
             other => return Err(format!("the flow made {other:?}, not an order message")),
         };
-        waiting.due.insert(id.get(), (due, index >= warmup));
+        let recorded = index >= warmup;
+        waiting.recorded_waiting += u64::from(recorded);
+        waiting.due.insert(id.get(), (due, recorded));
         let session = sessions
             .iter_mut()
             .find(|(id, _)| *id == client)
@@ -680,17 +683,13 @@ fn wire_client(
         session.1.send(&message).map_err(|e| e.to_string())?;
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while waiting.due.values().any(|(_, recorded)| *recorded) && Instant::now() < deadline {
+    while waiting.recorded_waiting > 0 && Instant::now() < deadline {
         waiting.poll(&mut sessions)?;
     }
-    let lost = waiting
-        .due
-        .values()
-        .filter(|(_, recorded)| *recorded)
-        .count();
-    if lost > 0 {
+    if waiting.recorded_waiting > 0 {
         return Err(format!(
-            "{lost} of {orders} orders got no reply within 10 s"
+            "{} of {orders} orders got no reply within 10 s",
+            waiting.recorded_waiting
         ));
     }
     Ok(Wire {
@@ -704,6 +703,8 @@ struct Waiting<'a> {
     clock: &'a Clock,
     /// Client order id of each request: its due time and whether it is recorded.
     due: HashMap<u64, (u64, bool)>,
+    /// Recorded requests still waiting (counted, so the final drain need not scan).
+    recorded_waiting: u64,
     /// Order id → the cancel request sent for it (a cancel's answer names the order).
     cancels: HashMap<u64, u64>,
     histogram: Histogram<u64>,
@@ -745,6 +746,7 @@ impl Waiting<'_> {
                 *self.replies.entry(kind).or_default() += 1;
                 if let Some((due, recorded)) = id.and_then(|id| self.due.remove(&id.get())) {
                     if recorded {
+                        self.recorded_waiting -= 1;
                         let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
                         self.histogram.saturating_record(nanos);
                     }
