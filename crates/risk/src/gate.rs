@@ -493,11 +493,16 @@ impl RiskGate {
 }
 
 impl RiskGate {
-    /// Checks a cancel/replace at `time`: rate, duplicate new client order id, collar and
-    /// band on the new price, and credit for the change in open notional. A replace of an
-    /// order the gate does not know passes through (the matcher refuses it). Nothing is
-    /// booked until the matcher reports `Replaced` ([`RiskGate::on_event`]), except the
-    /// new client order id, which is used for the day either way.
+    /// Checks a cancel/replace at `time`. Rule 15c3-5's controls apply to a replaced
+    /// order as to a new one: the replace meets the kill switches, the rate, the
+    /// duplicate check of its new client order id, the restricted list and the halt, the
+    /// quantity limit on its new total quantity, the collar and band at its new price,
+    /// the notional limit and a locate for added short shares on what it leaves open,
+    /// and the credit check for the change in open notional. A replace of an order the
+    /// gate does not know passes the order-level checks (the matcher refuses it with
+    /// "unknown order"). Nothing is booked until the matcher reports `Replaced`
+    /// ([`RiskGate::on_event`]), except the new client order id, which is used for the
+    /// day either way.
     ///
     /// # Errors
     /// The first control that refuses it.
@@ -509,7 +514,8 @@ impl RiskGate {
             .open
             .find(replace.client, replace.original_client_order_id)
             .map(|slot| *self.open.get(slot));
-        if let Some(symbol) = found.and_then(|open| self.symbol_slot(open.symbol)) {
+        let order = found.and_then(|open| Some((open, self.symbol_slot(open.symbol)?)));
+        if let Some((_, symbol)) = order {
             self.check_kill_switches(client, symbol)?;
         }
         self.take_token(client, time)?;
@@ -523,14 +529,8 @@ impl RiskGate {
                 capacity: state.limits.client_order_ids_max,
             });
         }
-        if let Some(open) = found {
-            if let Some(symbol) = self.symbol_slot(open.symbol) {
-                self.check_collar(symbol, open.side, replace.price)?;
-                self.check_band(symbol, replace.price)?;
-            }
-            let leaves = replace.quantity.shares().saturating_sub(open.filled);
-            let after = i128::from(leaves) * i128::from(replace.price.micros());
-            self.check_credit(client, after - open.open_notional())?;
+        if let Some((open, symbol)) = order {
+            self.check_replaced_order(client, symbol, &open, replace)?;
         }
         if renamed {
             self.clients[client]
@@ -538,6 +538,56 @@ impl RiskGate {
                 .insert(replace.client_order_id.get());
         }
         Ok(())
+    }
+
+    /// The order-level controls of a replace of `open` (in the gate's `symbol` slot), in
+    /// the order a new order meets them.
+    fn check_replaced_order(
+        &self,
+        client: usize,
+        symbol: usize,
+        open: &Open,
+        replace: &Replace,
+    ) -> Result<(), RiskReject> {
+        let limits = &self.clients[client].limits;
+        let market = &self.symbols[symbol];
+        if market.settings.restricted {
+            return Err(RiskReject::Restricted);
+        }
+        if market.halted {
+            return Err(RiskReject::Halted);
+        }
+        if replace.quantity > limits.order_quantity_max {
+            return Err(RiskReject::QuantityAboveMax {
+                quantity: replace.quantity,
+                max: limits.order_quantity_max,
+            });
+        }
+        self.check_collar(symbol, open.side, replace.price)?;
+        self.check_band(symbol, replace.price)?;
+        let leaves = replace.quantity.shares().saturating_sub(open.filled);
+        let after = i128::from(leaves) * i128::from(replace.price.micros());
+        if i128::from(replace.quantity.shares()) * i128::from(replace.price.micros())
+            > i128::from(limits.order_notional_max.micros())
+        {
+            return Err(RiskReject::NotionalAboveMax);
+        }
+        if open.side.is_short() && replace.quantity.shares() > open.ordered {
+            // The shares the order already holds were located when it was accepted; only
+            // what the replace adds needs a locate now.
+            let added = replace.quantity.shares() - open.ordered;
+            let located = self.locates.get(open.client, open.symbol);
+            if u64::from(added) > located {
+                return Err(RiskReject::NoLocate {
+                    quantity: Quantity::new(added),
+                    located,
+                });
+            }
+        }
+        if market.rule_201 && open.side == Side::SellShort && replace.price <= market.bid {
+            return Err(RiskReject::ShortSaleRestricted);
+        }
+        self.check_credit(client, after - open.open_notional())
     }
 
     /// Checks a cancel at `time`: only the message rate applies (a kill switch never
@@ -618,9 +668,15 @@ impl RiskGate {
                 };
                 let open = self.open.get_mut(slot);
                 let before = open.open_notional();
+                let added = quantity.shares().saturating_sub(open.ordered);
                 open.price = price;
                 open.ordered = quantity.shares().max(open.filled);
                 let after = open.open_notional();
+                let (side, symbol) = (open.side, open.symbol);
+                if side.is_short() && added > 0 {
+                    // The replace was checked for a locate of the shares it adds.
+                    self.locates.take(client, symbol, u64::from(added));
+                }
                 if client_order_id != original_client_order_id {
                     self.open.rename(slot, client_order_id);
                 }

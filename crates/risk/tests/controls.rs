@@ -595,8 +595,11 @@ fn credit_counts_an_over_fill_in_full_and_releases_only_open_shares() {
 
 #[test]
 fn replace_is_checked_for_collar_credit_and_duplicate_id() {
-    let mut gate = gate();
-    check(&mut gate, 1, &order(1, Side::Buy, 10 * DOLLAR, 5_000)).unwrap();
+    let mut config = config();
+    config.clients[0].credit_limit = Price::from_micros(85_000 * DOLLAR);
+    let mut gate = RiskGate::new(&config).unwrap();
+    gate.on_nbbo(&quote(SYMBOL, 10 * DOLLAR, 10 * DOLLAR + 20_000));
+    check(&mut gate, 1, &order(1, Side::Buy, 10 * DOLLAR, 4_000)).unwrap();
     check(&mut gate, 2, &order(2, Side::Buy, 10 * DOLLAR, 4_000)).unwrap();
     let replace = |to: u64, price: i64, shares: u32| Replace {
         client: CLIENT,
@@ -607,20 +610,20 @@ fn replace_is_checked_for_collar_credit_and_duplicate_id() {
     };
     let at = |seconds: u64| Timestamp::new(seconds * 1_000_000_000);
     assert_eq!(
-        gate.check_replace(at(3), &replace(2, 10 * DOLLAR, 5_000)),
+        gate.check_replace(at(3), &replace(2, 10 * DOLLAR, 4_000)),
         Err(RiskReject::DuplicateClientOrderId)
     );
     assert!(matches!(
-        gate.check_replace(at(4), &replace(3, 11 * DOLLAR, 5_000)),
+        gate.check_replace(at(4), &replace(3, 11 * DOLLAR, 4_000)),
         Err(RiskReject::OutsideCollar { .. })
     ));
-    // $40,000 + $60,000 = the $100,000 limit exactly; one more share is over.
+    // $45,000 + $40,000 = the $85,000 limit exactly; one more share is over.
     assert_eq!(
-        gate.check_replace(at(5), &replace(4, 10 * DOLLAR, 6_000)),
+        gate.check_replace(at(5), &replace(4, 10 * DOLLAR, 4_500)),
         Ok(())
     );
     assert!(matches!(
-        gate.check_replace(at(6), &replace(5, 10 * DOLLAR, 6_001)),
+        gate.check_replace(at(6), &replace(5, 10 * DOLLAR, 4_501)),
         Err(RiskReject::CreditLimit { .. })
     ));
     // Booked when the matcher confirms.
@@ -630,10 +633,109 @@ fn replace_is_checked_for_collar_credit_and_duplicate_id() {
         client_order_id: ClientOrderId::new(4),
         original_client_order_id: ClientOrderId::new(1),
         price: Price::from_micros(10 * DOLLAR),
-        quantity: Quantity::new(6_000),
+        quantity: Quantity::new(4_500),
         priority_kept: false,
     });
-    assert_eq!(gate.exposure(CLIENT), Some(i128::from(100_000 * DOLLAR)));
+    assert_eq!(gate.exposure(CLIENT), Some(i128::from(85_000 * DOLLAR)));
+}
+
+/// Rule 15c3-5's erroneous-order controls apply to a replaced order as to a new one:
+/// a small order replaced past a per-order limit, into a halt, a band, a kill switch or
+/// short past its locate is refused, and just inside each limit it passes.
+#[test]
+fn replace_meets_every_per_order_control() {
+    let mut gate = gate();
+    check(&mut gate, 1, &order(1, Side::Buy, 10 * DOLLAR, 10)).unwrap();
+    let mut second = 10;
+    let mut replace = |gate: &mut RiskGate, to: u64, price: i64, shares: u32| {
+        second += 1;
+        gate.check_replace(
+            Timestamp::new(second * 1_000_000_000),
+            &Replace {
+                client: CLIENT,
+                quantity: Quantity::new(shares),
+                client_order_id: ClientOrderId::new(to),
+                original_client_order_id: ClientOrderId::new(1),
+                price: Price::from_micros(price),
+            },
+        )
+    };
+    // Quantity: 5,000 is the maximum.
+    assert_eq!(replace(&mut gate, 2, 10 * DOLLAR, 5_000), Ok(()));
+    assert!(matches!(
+        replace(&mut gate, 3, 10 * DOLLAR, 5_001),
+        Err(RiskReject::QuantityAboveMax { .. })
+    ));
+    // Notional: $50,000 is the maximum ($10.02 inside the collar).
+    assert_eq!(replace(&mut gate, 4, 10 * DOLLAR, 4_990), Ok(()));
+    assert_eq!(
+        replace(&mut gate, 5, 10 * DOLLAR + 20_000, 4_995),
+        Err(RiskReject::NotionalAboveMax)
+    );
+    // Halt, band and kill switch, each lifted again.
+    gate.set_halted(SYMBOL, true).unwrap();
+    assert_eq!(
+        replace(&mut gate, 6, 10 * DOLLAR, 100),
+        Err(RiskReject::Halted)
+    );
+    gate.set_halted(SYMBOL, false).unwrap();
+    gate.set_band(
+        SYMBOL,
+        Some((
+            Price::from_micros(9 * DOLLAR),
+            Price::from_micros(10 * DOLLAR),
+        )),
+    )
+    .unwrap();
+    assert!(matches!(
+        replace(&mut gate, 7, 10 * DOLLAR + 10_000, 100),
+        Err(RiskReject::OutsidePriceBand { .. })
+    ));
+    gate.set_band(SYMBOL, None).unwrap();
+    gate.set_kill_switch(KillTarget::Symbol(SYMBOL), true)
+        .unwrap();
+    assert!(matches!(
+        replace(&mut gate, 8, 10 * DOLLAR, 100),
+        Err(RiskReject::KillSwitch { .. })
+    ));
+    gate.set_kill_switch(KillTarget::Symbol(SYMBOL), false)
+        .unwrap();
+    assert_eq!(replace(&mut gate, 9, 10 * DOLLAR, 100), Ok(()));
+}
+
+/// A short sale replaced to more shares needs a locate for the shares it adds, and the
+/// gate books them when the matcher confirms the replace.
+#[test]
+fn a_short_sale_replaced_larger_needs_a_locate_for_what_it_adds() {
+    let mut gate = gate();
+    gate.add_locate(CLIENT, SYMBOL, 150).unwrap();
+    check(&mut gate, 1, &order(1, Side::SellShort, 10 * DOLLAR, 100)).unwrap();
+    assert_eq!(gate.located(CLIENT, SYMBOL), 50);
+    let replace = |to: u64, shares: u32| Replace {
+        client: CLIENT,
+        quantity: Quantity::new(shares),
+        client_order_id: ClientOrderId::new(to),
+        original_client_order_id: ClientOrderId::new(1),
+        price: Price::from_micros(10 * DOLLAR),
+    };
+    assert!(matches!(
+        gate.check_replace(Timestamp::new(2_000_000_000), &replace(2, 151)),
+        Err(RiskReject::NoLocate { .. })
+    ));
+    assert_eq!(
+        gate.check_replace(Timestamp::new(3_000_000_000), &replace(3, 150)),
+        Ok(())
+    );
+    gate.on_event(&Event::Replaced {
+        order_id: OrderId::new(1),
+        client: CLIENT,
+        client_order_id: ClientOrderId::new(3),
+        original_client_order_id: ClientOrderId::new(1),
+        price: Price::from_micros(10 * DOLLAR),
+        quantity: Quantity::new(150),
+        priority_kept: false,
+    });
+    assert_eq!(gate.located(CLIENT, SYMBOL), 0, "the added 50 are taken");
 }
 
 #[test]
