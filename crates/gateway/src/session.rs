@@ -63,6 +63,20 @@ struct Client {
     last_reply: u32,
 }
 
+impl Client {
+    /// Why a resend from `from` cannot be served: `Some(oldest)`, the oldest reply number
+    /// still kept (0 when no reply was sent yet), when `from` is 0, older than what is
+    /// kept, or past the last reply; `None` when the replies from `from` on are all kept.
+    fn resend_refusal(&self, from: u32, replies_max: usize) -> Option<u32> {
+        if self.last_reply == 0 {
+            return Some(0);
+        }
+        let kept = u32::try_from(replies_max).unwrap_or(u32::MAX);
+        let oldest = self.last_reply.saturating_sub(kept) + 1;
+        (from < oldest || from > self.last_reply).then_some(oldest)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum State {
     /// Connected, not logged on; since when (ns).
@@ -241,20 +255,30 @@ impl Sessions {
             );
             return;
         }
+        // Every refusal is decided before the number is taken: a refused frame leaves it
+        // unused, so the client sends its next message with the same number.
+        let refusal = match message {
+            Inbound::Logon { .. } => Some((SessionRejectReason::AlreadyLoggedOn, 0)),
+            Inbound::ResendRequest { from_sequence } => self.clients[client]
+                .resend_refusal(from_sequence, self.limits.replies_max)
+                .map(|oldest| (SessionRejectReason::ResendUnavailable, oldest)),
+            _ => None,
+        };
+        if let Some((reason, detail)) = refusal {
+            self.refuse(out, conn, header.sequence, header.kind, reason, detail);
+            return;
+        }
         if let Some(session) = self.sessions[conn.slot()].as_mut() {
             session.next_inbound += 1;
             session.last_inbound_ns = now_ns;
         }
         let id = self.clients[client].id;
         match message {
-            Inbound::Logon { .. } => {
-                let reason = SessionRejectReason::AlreadyLoggedOn;
-                self.refuse(out, conn, header.sequence, header.kind, reason, 0);
-            }
-            Inbound::Heartbeat {} => {}
+            // A logon here was refused above; a heartbeat only proves the client alive.
+            Inbound::Logon { .. } | Inbound::Heartbeat {} => {}
             Inbound::Logout {} => out.close(conn),
             Inbound::ResendRequest { from_sequence } => {
-                self.resend(out, conn, client, header.sequence, from_sequence);
+                self.resend(out, conn, client, from_sequence);
             }
             Inbound::NewOrder {
                 client_order_id,
@@ -353,15 +377,10 @@ impl Sessions {
         send(out, conn, &reply, 0, 0);
     }
 
-    fn resend(&mut self, out: &mut Outbox, conn: ConnId, client: usize, sequence: u32, from: u32) {
+    /// Sends the kept replies from `from` to the last; the request was checked by
+    /// [`Client::resend_refusal`].
+    fn resend(&mut self, out: &mut Outbox, conn: ConnId, client: usize, from: u32) {
         let record = &self.clients[client];
-        let kept = u32::try_from(self.limits.replies_max).unwrap_or(u32::MAX);
-        let oldest = record.last_reply.saturating_sub(kept) + 1;
-        if from == 0 || from < oldest || from > record.last_reply + 1 {
-            let reason = SessionRejectReason::ResendUnavailable;
-            self.refuse(out, conn, sequence, 6, reason, oldest);
-            return;
-        }
         for number in from..=record.last_reply {
             let index = (number as usize - 1) % self.limits.replies_max;
             let mut frame = record.replies[index];
@@ -421,7 +440,7 @@ impl Sessions {
         self.stats.frames_refused += 1;
         let reply = Outbound::SessionReject {
             ref_sequence: sequence,
-            expected_sequence: expected,
+            related_sequence: expected,
             ref_kind: kind,
             reason: reason as u8,
         };
@@ -433,7 +452,7 @@ impl Sessions {
         if session.errors >= self.limits.errors_max {
             let reply = Outbound::SessionReject {
                 ref_sequence: sequence,
-                expected_sequence: 0,
+                related_sequence: 0,
                 ref_kind: kind,
                 reason: SessionRejectReason::TooManyErrors as u8,
             };

@@ -170,8 +170,10 @@ messages! {
         SessionReject = 73, 16 bytes {
             /// The refused frame's sequence number (as sent).
             ref_sequence: u32 = 0,
-            /// The sequence number expected next (for `SequenceGap`), else 0.
-            expected_sequence: u32 = 4,
+            /// The number the reason points to: for `SequenceGap` the sequence number
+            /// expected next; for `ResendUnavailable` the oldest reply number kept (0 when no
+            /// reply was sent yet); else 0.
+            related_sequence: u32 = 4,
             /// The refused frame's type byte.
             ref_kind: u8 = 8,
             /// Why (a [`SessionRejectReason`] code).

@@ -91,7 +91,7 @@ fn every_message_round_trips() {
         },
         Outbound::SessionReject {
             ref_sequence: 4,
-            expected_sequence: 3,
+            related_sequence: 3,
             ref_kind: 3,
             reason: 3,
         },
