@@ -54,6 +54,12 @@ impl Agent for Composite {
         self.agents.iter().any(|agent| agent.has_pending_work())
     }
 
+    fn close_intake(&mut self) {
+        for agent in &mut self.agents {
+            agent.close_intake();
+        }
+    }
+
     fn on_close(&mut self) {
         // Downstream agents close first, the reverse of start-up.
         for agent in self.agents.iter_mut().rev() {

@@ -64,6 +64,13 @@ pub trait Agent: Send {
         false
     }
 
+    /// Called once when the runner begins to stop: from now on the agent takes no new
+    /// input from outside the process (an ingress stops reading its sockets), and its
+    /// `do_work` counts only what it must still finish (messages in its rings, outputs
+    /// waiting for room), so that the whole pipeline reaches rest while the outside world
+    /// keeps sending. Agents fed only by rings need nothing here.
+    fn close_intake(&mut self) {}
+
     /// Called once on the agent's own thread after its last duty cycle.
     fn on_close(&mut self) {}
 }
@@ -83,6 +90,10 @@ impl Agent for Box<dyn Agent> {
 
     fn has_pending_work(&self) -> bool {
         (**self).has_pending_work()
+    }
+
+    fn close_intake(&mut self) {
+        (**self).close_intake();
     }
 
     fn on_close(&mut self) {

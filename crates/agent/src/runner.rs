@@ -1,6 +1,6 @@
 //! Starting agents on (pinned) threads and stopping them cleanly.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -125,9 +125,35 @@ pub struct ThreadReport {
 
 struct RunningThread {
     name: String,
-    stop: Arc<AtomicBool>,
+    control: Arc<Control>,
+    drain_timeout: Duration,
     handle: JoinHandle<ThreadReport>,
 }
+
+/// What the runner and one thread share: the phase the runner asks for, and what the
+/// thread reports back while the pipeline comes to rest.
+#[derive(Default)]
+struct Control {
+    /// [`RUNNING`], [`CLOSING`] or [`STOPPING`].
+    phase: AtomicU8,
+    /// Set while the thread has run `drain_idle_cycles` duty cycles in a row with no work
+    /// and nothing pending, since its intake closed.
+    at_rest: AtomicBool,
+    /// Duty cycles that found work since its intake closed.
+    busy_cycles: AtomicU64,
+}
+
+/// Duty cycles as usual.
+const RUNNING: u8 = 0;
+/// Intake closed: finish what is in flight.
+const CLOSING: u8 = 1;
+/// Leave the loop and close.
+const STOPPING: u8 = 2;
+
+/// How long every thread must stay at rest, with no work found anywhere, before the
+/// pipeline counts as drained: longer than the longest back-off sleep, so a message
+/// pushed to a sleeping thread is seen within it.
+const REST_CONFIRM: Duration = Duration::from_millis(10);
 
 /// Agents running on their threads. Stop it with [`Runner::stop`]; dropping it stops the
 /// threads too, discarding their reports.
@@ -160,19 +186,28 @@ impl Runner {
         self.threads.iter().map(|thread| thread.name.as_str())
     }
 
-    /// Stops the threads in start order, each drained before the next is asked to stop:
-    /// with upstream agents listed first, every message in flight is processed.
+    /// Stops the threads as one pipeline. First every agent's intake closes (no new input
+    /// from outside the process; see [`Agent::close_intake`]) while every thread keeps
+    /// running duty cycles; once all of them are at rest at the same moment (no work
+    /// found, nothing pending, and no thread busy over a confirmation window) nothing is
+    /// in flight anywhere, whatever the placement and however the rings loop back
+    /// between threads. Then every thread leaves its loop and closes. `drained` in each
+    /// report is false when that rest was not reached within the longest drain timeout.
     ///
     /// # Errors
     /// [`RunnerError::AgentPanicked`] for the first thread that panicked; the others are
     /// still stopped.
     pub fn stop(mut self) -> Result<Vec<ThreadReport>, RunnerError> {
+        let drained = self.come_to_rest();
         let mut reports = Vec::with_capacity(self.threads.len());
         let mut first_error = None;
         for thread in self.threads.drain(..) {
-            thread.stop.store(true, Ordering::Release);
+            thread.control.phase.store(STOPPING, Ordering::Release);
             match thread.handle.join() {
-                Ok(report) => reports.push(report),
+                Ok(mut report) => {
+                    report.drained = drained && report.drained;
+                    reports.push(report);
+                }
                 Err(_) => {
                     first_error.get_or_insert(RunnerError::AgentPanicked {
                         thread: thread.name,
@@ -185,12 +220,51 @@ impl Runner {
             None => Ok(reports),
         }
     }
+
+    /// Closes every thread's intake and waits until all are at rest together; false
+    /// after the longest drain timeout.
+    fn come_to_rest(&self) -> bool {
+        for thread in &self.threads {
+            thread.control.phase.store(CLOSING, Ordering::Release);
+        }
+        let timeout = self
+            .threads
+            .iter()
+            .map(|thread| thread.drain_timeout)
+            .max()
+            .unwrap_or_default();
+        let deadline = Instant::now() + timeout;
+        let busy = || -> Option<u64> {
+            let mut total = 0;
+            for thread in &self.threads {
+                if thread.handle.is_finished() {
+                    continue; // it panicked: nothing more will come from it
+                }
+                if !thread.control.at_rest.load(Ordering::Acquire) {
+                    return None;
+                }
+                total += thread.control.busy_cycles.load(Ordering::Acquire);
+            }
+            Some(total)
+        };
+        while Instant::now() < deadline {
+            if let Some(before) = busy() {
+                std::thread::sleep(REST_CONFIRM);
+                if busy() == Some(before) {
+                    return true;
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        false
+    }
 }
 
 impl Drop for Runner {
     fn drop(&mut self) {
         for thread in self.threads.drain(..) {
-            thread.stop.store(true, Ordering::Release);
+            thread.control.phase.store(STOPPING, Ordering::Release);
             // A panicked agent has already reported itself on stderr; nothing to add here.
             let _ = thread.handle.join();
         }
@@ -223,16 +297,17 @@ fn validate_cores(cores: &Cores, specs: &[ThreadSpec]) -> Result<(), RunnerError
 fn spawn(spec: ThreadSpec) -> Result<RunningThread, RunnerError> {
     let name = spec.name.clone();
     let core = spec.core;
-    let stop = Arc::new(AtomicBool::new(false));
+    let drain_timeout = spec.drain_timeout;
+    let control = Arc::new(Control::default());
     let (started_sender, started_receiver) = mpsc::channel::<bool>();
-    let thread_stop = Arc::clone(&stop);
+    let thread_control = Arc::clone(&control);
     let handle = std::thread::Builder::new()
         .name(name.clone())
         .spawn(move || {
             let pinned =
                 core.is_none_or(|core| core_affinity::set_for_current(Cores::core_id(core)));
             let _ = started_sender.send(pinned);
-            run(spec, &thread_stop, pinned)
+            run(spec, &thread_control, pinned)
         })
         .map_err(|error| RunnerError::SpawnFailed {
             thread: name.clone(),
@@ -240,7 +315,8 @@ fn spawn(spec: ThreadSpec) -> Result<RunningThread, RunnerError> {
         })?;
     let thread = RunningThread {
         name: name.clone(),
-        stop,
+        control,
+        drain_timeout,
         handle,
     };
     // The thread sends exactly once, right after pinning; a closed channel means it died.
@@ -260,8 +336,9 @@ fn spawn(spec: ThreadSpec) -> Result<RunningThread, RunnerError> {
     }
 }
 
-/// The thread's whole life: start, duty cycles until stopped, drain, close.
-fn run(mut spec: ThreadSpec, stop: &AtomicBool, pinned: bool) -> ThreadReport {
+/// The thread's whole life: start, duty cycles until the runner closes intake, duty
+/// cycles reporting rest until it stops the thread, close.
+fn run(mut spec: ThreadSpec, control: &Control, pinned: bool) -> ThreadReport {
     let mut report = ThreadReport {
         name: spec.name.clone(),
         role_name: spec.agent.role_name().to_string(),
@@ -274,41 +351,40 @@ fn run(mut spec: ThreadSpec, stop: &AtomicBool, pinned: bool) -> ThreadReport {
         return report;
     }
     spec.agent.on_start();
-    while !stop.load(Ordering::Acquire) {
+    while control.phase.load(Ordering::Acquire) == RUNNING {
         let work_count = spec.agent.do_work();
         spec.idle.idle(work_count);
         report.duty_cycles += 1;
         report.work_count += work_count as u64;
     }
-    report.drained = drain(&mut spec, &mut report);
+    spec.agent.close_intake();
+    report.drained = drain(&mut spec, control, &mut report);
     spec.agent.on_close();
     report
 }
 
-/// Runs duty cycles until `drain_idle_cycles` in a row find no work while the agent has
-/// none pending, or until the timeout. Upstream threads have already stopped (the runner
-/// stops in start order), so no new input arrives through the rings meanwhile.
-fn drain(spec: &mut ThreadSpec, report: &mut ThreadReport) -> bool {
-    let deadline = Instant::now() + spec.drain_timeout;
-    let mut idle_cycles = 0;
-    loop {
+/// Runs duty cycles, telling the runner whenever `drain_idle_cycles` in a row found no
+/// work while the agent had none pending (at rest) and whenever a cycle found work, until
+/// the runner stops the thread. Returns whether the thread was at rest at the end.
+fn drain(spec: &mut ThreadSpec, control: &Control, report: &mut ThreadReport) -> bool {
+    let mut idle_cycles: u32 = 0;
+    while control.phase.load(Ordering::Acquire) != STOPPING {
         let work_count = spec.agent.do_work();
         report.duty_cycles += 1;
         report.work_count += work_count as u64;
         if work_count == 0 && !spec.agent.has_pending_work() {
-            idle_cycles += 1;
-            if idle_cycles >= spec.drain_idle_cycles {
-                return true;
+            idle_cycles = idle_cycles.saturating_add(1);
+            if idle_cycles == spec.drain_idle_cycles {
+                control.at_rest.store(true, Ordering::Release);
             }
         } else {
+            if idle_cycles >= spec.drain_idle_cycles {
+                control.at_rest.store(false, Ordering::Release);
+            }
             idle_cycles = 0;
+            control.busy_cycles.fetch_add(1, Ordering::AcqRel);
         }
-        if work_count == 0 {
-            spec.idle.idle(0);
-        }
-        // Reading the clock every cycle would slow the drain; every 1024th is enough.
-        if report.duty_cycles % 1024 == 0 && Instant::now() >= deadline {
-            return false;
-        }
+        spec.idle.idle(work_count);
     }
+    idle_cycles >= spec.drain_idle_cycles
 }
