@@ -26,6 +26,8 @@ use crossline_risk::{Command, Output, Report, Stamped};
 use crossline_router::Router;
 use crossline_types::{ClientId, Timestamp};
 
+use crate::meter::{feed_values, router_values, session_values, Published, VenueGauges};
+
 /// Inputs or messages an agent takes from one ring per duty cycle.
 const BATCH: usize = 256;
 
@@ -194,6 +196,8 @@ impl Agent for MatcherAgent {
 pub struct IngressCounters {
     /// Client requests handed to the sequencer.
     pub requests: Counter,
+    /// What the sessions did (`meter::SESSION_LABELS`).
+    pub sessions: Published<5>,
 }
 
 /// Client order entry: accepts sessions, turns their requests into stamped commands for
@@ -214,6 +218,10 @@ struct IngressSide {
     sessions: Sessions,
     pending: VecDeque<Stamped>,
     now_ns: u64,
+    /// The engine is stopping: no connection is accepted and no request is read (a
+    /// request left unread was never acknowledged; the client sends it again after the
+    /// restart).
+    intake_closed: bool,
 }
 
 impl OrderIngress {
@@ -238,6 +246,7 @@ impl OrderIngress {
                 sessions,
                 pending: VecDeque::with_capacity(pending_max),
                 now_ns: 0,
+                intake_closed: false,
             },
             commands,
             replies,
@@ -245,6 +254,11 @@ impl OrderIngress {
             counters,
             fault,
         }
+    }
+
+    fn publish(&self) {
+        let stats = self.side.sessions.stats();
+        self.counters.sessions.publish(session_values(&stats));
     }
 
     fn flush(&mut self) -> bool {
@@ -258,13 +272,18 @@ impl OrderIngress {
 }
 
 impl Handler for IngressSide {
-    fn on_accept(&mut self, _out: &mut Outbox, listener: ListenerId, conn: ConnId) {
-        if listener == self.listener {
+    fn on_accept(&mut self, out: &mut Outbox, listener: ListenerId, conn: ConnId) {
+        if self.intake_closed {
+            out.close(conn);
+        } else if listener == self.listener {
             self.sessions.open(conn, self.now_ns);
         }
     }
 
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
+        if self.intake_closed {
+            return 0;
+        }
         let (now, pending) = (self.now_ns, &mut self.pending);
         self.sessions.on_data(out, conn, data, now, &mut |command| {
             pending.push_back(Stamped {
@@ -300,6 +319,7 @@ impl Agent for OrderIngress {
         if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
             self.last_housekeeping_ns = now;
             self.side.sessions.tick(self.net.outbox(), now);
+            self.publish();
         }
         // Requests still waiting for ring space: sends go out, nothing new is read.
         // (Its replies' sends wait for the next poll too: the sequencer is behind, and
@@ -308,7 +328,9 @@ impl Agent for OrderIngress {
             return work.max(1);
         }
         match self.net.poll(&mut self.side, None) {
-            Ok(events) => work += events,
+            // Once intake is closed, arrivals are left unread: not work to wait for.
+            Ok(events) if !self.side.intake_closed => work += events,
+            Ok(_) => {}
             Err(error) => self.fault.raise(format!("order ingress: {error}")),
         }
         self.flush();
@@ -317,6 +339,14 @@ impl Agent for OrderIngress {
 
     fn has_pending_work(&self) -> bool {
         !self.side.pending.is_empty()
+    }
+
+    fn close_intake(&mut self) {
+        self.side.intake_closed = true;
+    }
+
+    fn on_close(&mut self) {
+        self.publish();
     }
 }
 
@@ -329,6 +359,7 @@ pub struct MarketDataIngress {
     replay: Option<Replay>,
     nbbo: Producer<Stamped>,
     tops: Producer<TopChange>,
+    published: Published<7>,
     fault: Fault,
 }
 
@@ -337,6 +368,9 @@ struct FeedSide {
     pending: VecDeque<Stamped>,
     pending_tops: VecDeque<TopChange>,
     now_ns: u64,
+    /// The engine is stopping: datagrams are dropped (the feed is a stream of latest
+    /// quotes, and a stopped engine quotes nothing) and a recorded feed is not replayed.
+    intake_closed: bool,
 }
 
 impl FeedSide {
@@ -361,7 +395,9 @@ impl Handler for FeedSide {
     }
 
     fn on_datagram(&mut self, _out: &mut Outbox, _socket: UdpId, data: &[u8]) {
-        self.take(data);
+        if !self.intake_closed {
+            self.take(data);
+        }
     }
 }
 
@@ -374,6 +410,7 @@ impl MarketDataIngress {
         replay: Option<Replay>,
         nbbo: Producer<Stamped>,
         tops: Producer<TopChange>,
+        published: Published<7>,
         fault: Fault,
     ) -> MarketDataIngress {
         MarketDataIngress {
@@ -383,12 +420,18 @@ impl MarketDataIngress {
                 pending: VecDeque::with_capacity(4 * BATCH),
                 pending_tops: VecDeque::with_capacity(4 * BATCH),
                 now_ns: 0,
+                intake_closed: false,
             },
             replay,
             nbbo,
             tops,
+            published,
             fault,
         }
+    }
+
+    fn publish(&self) {
+        self.published.publish(feed_values(&self.side.feed.stats()));
     }
 
     fn flush(&mut self) -> bool {
@@ -416,7 +459,7 @@ impl Agent for MarketDataIngress {
             return 1;
         }
         let mut work = 0;
-        if let Some(replay) = &mut self.replay {
+        if let Some(replay) = self.replay.as_mut().filter(|_| !self.side.intake_closed) {
             while work < DATAGRAMS_PER_POLL {
                 let Some(datagram) = replay.next_due(self.side.now_ns) else {
                     break;
@@ -429,15 +472,27 @@ impl Agent for MarketDataIngress {
             }
         }
         match self.net.poll(&mut self.side, None) {
-            Ok(events) => work += events,
+            Ok(events) if !self.side.intake_closed => work += events,
+            Ok(_) => {}
             Err(error) => self.fault.raise(format!("market data: {error}")),
         }
         self.flush();
+        if work > 0 {
+            self.publish();
+        }
         work
     }
 
     fn has_pending_work(&self) -> bool {
         !(self.side.pending.is_empty() && self.side.pending_tops.is_empty())
+    }
+
+    fn close_intake(&mut self) {
+        self.side.intake_closed = true;
+    }
+
+    fn on_close(&mut self) {
+        self.publish();
     }
 }
 
@@ -467,11 +522,18 @@ pub struct EgressCounters {
     pub venue_reports: Counter,
     /// Price improvement on internal executions, micro-dollars.
     pub improvement_micros: Counter,
+    /// What the router did (`meter::ROUTER_LABELS`).
+    pub router: Published<10>,
+    /// Each venue's state.
+    pub venues: VenueGauges,
 }
 
 impl EgressCounters {
     /// Takes the counters in `EGRESS_LABELS` order.
-    pub(crate) fn take(counters: &mut impl Iterator<Item = Counter>) -> Option<EgressCounters> {
+    pub(crate) fn take(
+        counters: &mut impl Iterator<Item = Counter>,
+        venues: &[(u8, String)],
+    ) -> Option<EgressCounters> {
         Some(EgressCounters {
             accepted: counters.next()?,
             rejected_by_risk: counters.next()?,
@@ -485,6 +547,8 @@ impl EgressCounters {
             replies: counters.next()?,
             venue_reports: counters.next()?,
             improvement_micros: counters.next()?,
+            router: Published::take(counters)?,
+            venues: VenueGauges::take(venues, counters)?,
         })
     }
 
@@ -615,6 +679,12 @@ impl Egress {
         }
     }
 
+    fn publish(&self) {
+        let router = &self.side.router;
+        self.counters.router.publish(router_values(&router.stats()));
+        self.counters.venues.publish(router);
+    }
+
     fn reply(&mut self, client: ClientId, reply: Outbound) {
         self.counters.replies.add(1);
         send(
@@ -708,6 +778,7 @@ impl Agent for Egress {
                 now,
                 &mut VenueSide::emit(&mut side.commands, now),
             );
+            self.publish();
         }
         // Venue reports wait while earlier ones wait for the sequencer's ring.
         if !self.side.commands.is_empty() {
@@ -723,5 +794,9 @@ impl Agent for Egress {
 
     fn has_pending_work(&self) -> bool {
         !(self.reply_queue.is_empty() && self.side.commands.is_empty())
+    }
+
+    fn on_close(&mut self) {
+        self.publish();
     }
 }

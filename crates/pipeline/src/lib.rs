@@ -48,7 +48,7 @@ use crossline_engine::recovery::MappedJournal;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
-    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, ServerError, Sessions, VenueTops,
+    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, Sessions, VenueTops,
 };
 use crossline_matcher::Event;
 use crossline_matcher::{Matcher, VenueCancel};
@@ -57,14 +57,15 @@ use crossline_net::{NetError, Transport};
 use crossline_protocol::frame::HEADER_BYTES;
 use crossline_ring::RingError;
 use crossline_risk::{Command, Journal, NoJournal, Output, Record, Sequenced, SequencerAgent};
-use crossline_router::Router;
+use crossline_router::{Router, RouterConfigError};
 use crossline_types::SymbolId;
 
 pub use agents::{
     Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
     MatcherAgent, OrderIngress, Reply,
 };
-use meter::{Depth, Metered, Timed, EGRESS_LABELS};
+use meter::{Depth, Metered, Timed, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS, SESSION_LABELS};
+pub use meter::{Published, VenueGauges};
 
 /// Why the pipeline could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +73,12 @@ pub enum PipelineError {
     /// A socket could not be set up or bound.
     #[error("network: {0}")]
     Net(#[from] NetError),
-    /// Sessions, router or replay could not be set up.
+    /// Sessions or the feed's replay could not be set up.
     #[error("{0}")]
-    Server(#[from] ServerError),
+    Gateway(#[from] GatewayError),
+    /// The router's settings are out of range.
+    #[error("[router]: {0}")]
+    Router(#[from] RouterConfigError),
     /// A ring could not be built.
     #[error("[pipeline.rings]: {0}")]
     Ring(#[from] RingError),
@@ -177,9 +181,9 @@ pub fn plan(config: &Config, cores: &Cores) -> Result<Vec<PlannedThread>, Pipeli
     }
 }
 
-/// The counters file's labels for `threads`: each agent's work and input-ring depths,
-/// each thread's longest duty cycle, then the egress's figures.
-fn labels(threads: &[PlannedThread]) -> Vec<(String, Kind)> {
+/// The counters file's labels for `threads` and `venues`: each agent's work and
+/// input-ring depths, each thread's longest duty cycle, then the I/O agents' figures.
+fn labels(threads: &[PlannedThread], venues: &[(u8, String)]) -> Vec<(String, Kind)> {
     let mut labels = Vec::new();
     for kind in AgentKind::ALL {
         labels.push((format!("agent.{}.work", kind.name()), Kind::Counter));
@@ -194,9 +198,20 @@ fn labels(threads: &[PlannedThread]) -> Vec<(String, Kind)> {
         ));
     }
     labels.push(("ingress.requests".to_owned(), Kind::Counter));
+    let totals = |labels: &mut Vec<(String, Kind)>, group: &[&str]| {
+        labels.extend(
+            group
+                .iter()
+                .map(|label| ((*label).to_owned(), Kind::Counter)),
+        );
+    };
+    totals(&mut labels, &SESSION_LABELS);
+    totals(&mut labels, &FEED_LABELS);
     for (label, kind) in EGRESS_LABELS {
         labels.push((label.to_owned(), kind));
     }
+    totals(&mut labels, &ROUTER_LABELS);
+    labels.extend(VenueGauges::labels(venues));
     labels
 }
 
@@ -278,7 +293,13 @@ impl Pipeline {
             Box::new(tops_tx.monitor()),
         ];
 
-        let labels = labels(&plan);
+        let venues: Vec<(u8, String)> = config
+            .router
+            .venues
+            .iter()
+            .map(|venue| (venue.id, venue.name.clone()))
+            .collect();
+        let labels = labels(&plan, &venues);
         let label_refs: Vec<(&str, Kind)> = labels.iter().map(|(l, k)| (l.as_str(), *k)).collect();
         // The handles keep the file's mapping alive.
         let (_, handles) = Counters::create(counters_path, &label_refs, wall_clock_ns())?;
@@ -293,7 +314,9 @@ impl Pipeline {
         let missing =
             || PipelineError::Placement("counters file has fewer values than labels".to_owned());
         let requests = handles.next().ok_or_else(missing)?;
-        let egress_counters = EgressCounters::take(&mut handles).ok_or_else(missing)?;
+        let sessions_published = Published::take(&mut handles).ok_or_else(missing)?;
+        let feed_published = Published::take(&mut handles).ok_or_else(missing)?;
+        let egress_counters = EgressCounters::take(&mut handles, &venues).ok_or_else(missing)?;
 
         // Sockets: each I/O agent has its own transport.
         let mut client_net = Transport::new(&network.net)?;
@@ -304,7 +327,7 @@ impl Pipeline {
         let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
         let venue_net = Transport::new(&network.net)?;
         let replay = match &network.market_data.replay {
-            Some((path, pace)) => Some(Replay::open(path, *pace).map_err(ServerError::from)?),
+            Some((path, pace)) => Some(Replay::open(path, *pace).map_err(GatewayError::from)?),
             None => None,
         };
         let symbols: Vec<SymbolId> = config.symbol_names.iter().map(|(id, _)| *id).collect();
@@ -364,7 +387,10 @@ impl Pipeline {
                 commands_tx,
                 replies_rx,
                 2 * frames_max,
-                IngressCounters { requests },
+                IngressCounters {
+                    requests,
+                    sessions: sessions_published,
+                },
                 fault.clone(),
             )),
             &["replies"],
@@ -377,6 +403,7 @@ impl Pipeline {
                 replay,
                 nbbo_tx,
                 tops_tx,
+                feed_published,
                 fault.clone(),
             )),
             &[],
@@ -409,7 +436,7 @@ impl Pipeline {
             AgentKind::Egress,
             Box::new(Egress::new(
                 venue_net,
-                Router::new(&config.router).map_err(ServerError::from)?,
+                Router::new(&config.router)?,
                 VenueTops::new(symbols),
                 EgressRings {
                     events: out_rx,
@@ -577,6 +604,10 @@ impl<J: Journal + Send> Agent for FaultWatch<J> {
 
     fn has_pending_work(&self) -> bool {
         self.agent.has_pending_work()
+    }
+
+    fn close_intake(&mut self) {
+        self.agent.close_intake();
     }
 }
 

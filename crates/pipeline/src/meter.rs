@@ -74,6 +74,10 @@ impl<A: Agent> Agent for Metered<A> {
         self.agent.has_pending_work()
     }
 
+    fn close_intake(&mut self) {
+        self.agent.close_intake();
+    }
+
     fn on_close(&mut self) {
         for (ring, gauge) in &self.depths {
             gauge.set(ring.depth());
@@ -112,7 +116,156 @@ impl<A: Agent> Agent for Timed<A> {
         self.agent.has_pending_work()
     }
 
+    fn close_intake(&mut self) {
+        self.agent.close_intake();
+    }
+
     fn on_close(&mut self) {
         self.agent.on_close();
+    }
+}
+
+/// What the order ingress's sessions did (`crossline_gateway::SessionStats`), published
+/// at each housekeeping round and at stop.
+pub(crate) const SESSION_LABELS: [&str; 5] = [
+    "sessions.logons",
+    "sessions.logons_refused",
+    "sessions.frames_refused",
+    "sessions.disconnects",
+    "sessions.resent",
+];
+
+/// What the market-data ingress's feed did (`crossline_gateway::FeedStats`), published
+/// after each duty cycle that took datagrams and at stop.
+pub(crate) const FEED_LABELS: [&str; 7] = [
+    "feed.packets",
+    "feed.messages",
+    "feed.gaps",
+    "feed.messages_lost",
+    "feed.duplicates",
+    "feed.malformed",
+    "feed.unknown_symbols",
+];
+
+/// What the egress's router did (`crossline_router::RouterStats`, less the fees, which
+/// can be negative), published at each housekeeping round and at stop.
+pub(crate) const ROUTER_LABELS: [&str; 10] = [
+    "router.children_sent",
+    "router.reroutes",
+    "router.shares_filled",
+    "router.cancelled_back",
+    "router.children_rejected",
+    "router.table_full",
+    "router.timeouts",
+    "router.venues_lost",
+    "router.children_lost",
+    "router.venue_errors",
+];
+
+/// A group of totals one agent owns and publishes as a whole (the component keeps the
+/// figures; the counters file shows their latest values).
+pub struct Published<const N: usize>([Counter; N]);
+
+impl<const N: usize> Published<N> {
+    /// Takes the next `N` counters of the file, in label order.
+    pub(crate) fn take(counters: &mut impl Iterator<Item = Counter>) -> Option<Published<N>> {
+        let taken: Vec<Counter> = counters.take(N).collect();
+        taken.try_into().ok().map(Published)
+    }
+
+    /// Sets every counter to its figure.
+    pub(crate) fn publish(&self, values: [u64; N]) {
+        for (counter, value) in self.0.iter().zip(values) {
+            counter.set(value);
+        }
+    }
+}
+
+/// The session figures in [`SESSION_LABELS`] order.
+pub(crate) fn session_values(stats: &crossline_gateway::SessionStats) -> [u64; 5] {
+    [
+        stats.logons,
+        stats.logons_refused,
+        stats.frames_refused,
+        stats.disconnects,
+        stats.resent,
+    ]
+}
+
+/// The feed figures in [`FEED_LABELS`] order.
+pub(crate) fn feed_values(stats: &crossline_gateway::FeedStats) -> [u64; 7] {
+    [
+        stats.packets,
+        stats.messages,
+        stats.gaps,
+        stats.messages_lost,
+        stats.duplicates,
+        stats.malformed,
+        stats.unknown_symbols,
+    ]
+}
+
+/// The router figures in [`ROUTER_LABELS`] order.
+pub(crate) fn router_values(stats: &crossline_router::RouterStats) -> [u64; 10] {
+    [
+        stats.children_sent,
+        stats.reroutes,
+        stats.shares_filled,
+        stats.cancelled_back,
+        stats.children_rejected,
+        stats.table_full,
+        stats.timeouts,
+        stats.venues_lost,
+        stats.children_lost,
+        stats.venue_errors,
+    ]
+}
+
+/// Each venue's state as the router sees it: `venue.<name>.up` (1 when logged on) and
+/// `venue.<name>.children_open`, in `[[venues]]` order.
+pub struct VenueGauges {
+    venues: Vec<(u8, Counter, Counter)>,
+}
+
+impl VenueGauges {
+    /// The labels for `venues` (id and name).
+    pub(crate) fn labels(venues: &[(u8, String)]) -> Vec<(String, Kind)> {
+        venues
+            .iter()
+            .flat_map(|(_, name)| {
+                // A label is one word per part: a name's other characters become '_'.
+                let name: String = name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                [
+                    (format!("venue.{name}.up"), Kind::Gauge),
+                    (format!("venue.{name}.children_open"), Kind::Gauge),
+                ]
+            })
+            .collect()
+    }
+
+    /// Takes two counters per venue of `venues`, in [`VenueGauges::labels`] order.
+    pub(crate) fn take(
+        venues: &[(u8, String)],
+        counters: &mut impl Iterator<Item = Counter>,
+    ) -> Option<VenueGauges> {
+        let mut taken = Vec::with_capacity(venues.len());
+        for (id, _) in venues {
+            taken.push((*id, counters.next()?, counters.next()?));
+        }
+        Some(VenueGauges { venues: taken })
+    }
+
+    /// Sets each venue's gauges from `router`.
+    pub(crate) fn publish(&self, router: &crossline_router::Router) {
+        for (id, up, open) in &self.venues {
+            let is_up = router
+                .venue_states()
+                .any(|(venue, state)| venue == *id && state == crossline_router::VenueState::Up);
+            up.set(u64::from(is_up));
+            open.set(router.open_children_at(*id) as u64);
+        }
     }
 }

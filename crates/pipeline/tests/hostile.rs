@@ -1,23 +1,19 @@
 //! A hostile client sends every kind of malformed, unauthenticated, out-of-order and
-//! out-of-bounds frame, on both backends, and checks the specific reply to each; a
+//! out-of-bounds frame to the running engine (the topology `crossline run` starts), on
+//! both backends and in two placements, and checks the specific reply to each; a
 //! well-behaved client on the same engine meanwhile trades, and its replies are exactly
 //! those of a run without the hostile client.
 #![allow(clippy::cast_possible_truncation)]
 
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crossline_engine::Engine;
-use crossline_gateway::{FeedStats, Server, SessionStats};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
 use crossline_protocol::frame::{Secret, FLAG_RESENT, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{MarketData, PacketWriter};
-use crossline_risk::Record;
 use crossline_types::{
     Capacity, ClientId, ClientOrderId, OrderId, OrderType, Price, Quantity, Quote, Side, SymbolId,
     TimeInForce,
@@ -25,7 +21,7 @@ use crossline_types::{
 
 mod common;
 
-use common::{logon, Client};
+use common::{config_text, logon, no_venues, one_thread, set, Client, Engine, Stopped};
 
 const AAPL: SymbolId = SymbolId::new(1);
 
@@ -73,49 +69,28 @@ impl Feed {
     }
 }
 
-struct Running {
-    address: SocketAddr,
-    feed: Feed,
-    stop: Arc<AtomicBool>,
-    handle: thread::JoinHandle<(SessionStats, FeedStats, u64)>,
-}
-
-fn start(backend: Backend) -> Running {
-    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
-    config.network.net.backend = backend;
-    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
-    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
-    // No venues: this test is about sessions (routes would be cancelled back).
-    config.router.venues.clear();
-    config.network.gateway.session_errors_max = 12;
-    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
-    let mut server = Server::new(&config, engine).unwrap();
-    let address = server.client_address();
+/// The engine with no venues (this test is about sessions: a route would be cancelled
+/// back), a session error limit of 12, on `backend`; the epoll run places every agent on
+/// one thread, the io_uring run on the machine's default placement.
+fn start(backend: Backend) -> (Engine, Feed) {
+    let text = config_text(|doc| {
+        no_venues(doc);
+        set(doc, "gateway.session_errors_max", 12);
+        match backend {
+            Backend::IoUring => set(doc, "net.backend", "io_uring"),
+            Backend::Epoll => {
+                set(doc, "net.backend", "epoll");
+                one_thread(doc);
+            }
+        }
+    });
+    let engine = Engine::start(&text);
     let feed = Feed {
         socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
-        address: server.feed_address(),
+        address: engine.feed,
         sequence: 0,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let handle = thread::spawn(move || {
-        while !flag.load(Ordering::Relaxed) {
-            server
-                .poll(Some(Duration::from_millis(1)))
-                .expect("server poll");
-        }
-        (
-            server.session_stats(),
-            server.feed_stats(),
-            server.router_stats().cancelled_back,
-        )
-    });
-    Running {
-        address,
-        feed,
-        stop,
-        handle,
-    }
+    (engine, feed)
 }
 
 /// The well-behaved client's part: a principal fill, a resting order, its cancel.
@@ -274,16 +249,17 @@ fn hostile_step(step: usize, address: SocketAddr, hostile: &mut Option<Client>) 
             match client.expect_reject(SessionRejectReason::SequenceGap, "sequence gap") {
                 Outbound::SessionReject {
                     ref_sequence,
-                    expected_sequence,
+                    related_sequence,
                     ..
                 } => {
-                    assert_eq!((ref_sequence, expected_sequence), (9, 2));
+                    assert_eq!((ref_sequence, related_sequence), (9, 2));
                 }
                 _ => unreachable!(),
             }
-            // A second logon, in sequence.
+            // A second logon, in sequence: refused, and its number is still due.
             client.send(&logon(2, "demo-secret-2"));
             client.expect_reject(SessionRejectReason::AlreadyLoggedOn, "second logon");
+            client.sequence -= 1;
             // The good client's resting order, named by its id: this client cannot reach it.
             client.send(&Inbound::Cancel {
                 client_order_id: ClientOrderId::new(7),
@@ -299,6 +275,7 @@ fn hostile_step(step: usize, address: SocketAddr, hostile: &mut Option<Client>) 
                 from_sequence: 1000,
             });
             client.expect_reject(SessionRejectReason::ResendUnavailable, "resend");
+            client.sequence -= 1;
         }
         3 => {
             let mut client = hostile.take().unwrap_or_else(|| Client::logon(address, 2));
@@ -333,16 +310,16 @@ fn hostile_step(step: usize, address: SocketAddr, hostile: &mut Option<Client>) 
     }
 }
 
-fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, SessionStats, FeedStats) {
-    let mut running = start(backend);
-    let mut good = Client::logon(running.address, 1);
+fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, Stopped) {
+    let (mut engine, mut feed) = start(backend);
+    let mut good = Client::logon(engine.address, 1);
     let mut replies = Vec::new();
     let mut hostile = None;
     for step in 0..5 {
         if with_hostile {
-            hostile_step(step, running.address, &mut hostile);
+            hostile_step(step, engine.address, &mut hostile);
         }
-        good_step(step, &mut good, &mut running.feed, &mut replies);
+        good_step(step, &mut good, &mut feed, &mut replies);
     }
     // The good session is still up: its first reply comes back on request, flagged
     // as resent.
@@ -352,22 +329,25 @@ fn run(backend: Backend, with_hostile: bool) -> (Vec<Outbound>, SessionStats, Fe
         "the good session lives"
     );
     assert_eq!(good.last_flags, FLAG_RESENT);
-    running.stop.store(true, Ordering::Relaxed);
-    let (stats, feed, routes_cancelled_back) = running.handle.join().expect("server thread");
+    let stopped = engine.stop();
     // Nothing in the scenario routes (no venue is configured: a route would come back).
-    assert_eq!(routes_cancelled_back, 0);
-    (replies, stats, feed)
+    assert_eq!(stopped.counter("router.cancelled_back"), 0);
+    (replies, stopped)
 }
 
 fn hostile_client_changes_nothing_for_others(backend: Backend) {
-    let (control, control_stats, control_feed) = run(backend, false);
-    let (observed, stats, feed) = run(backend, true);
+    let (control, control_stopped) = run(backend, false);
+    let (observed, stopped) = run(backend, true);
     // One NBBO per good step, each taken in order, in both runs.
-    for feed in [control_feed, feed] {
-        assert_eq!(
-            (feed.packets, feed.messages, feed.gaps, feed.malformed),
-            (5, 5, 0, 0)
-        );
+    for run in [&control_stopped, &stopped] {
+        let feed = [
+            "feed.packets",
+            "feed.messages",
+            "feed.gaps",
+            "feed.malformed",
+        ]
+        .map(|label| run.counter(label));
+        assert_eq!(feed, [5, 5, 0, 0]);
     }
     assert!(control.len() >= 15, "the good client traded: {control:?}");
     assert!(
@@ -380,10 +360,13 @@ fn hostile_client_changes_nothing_for_others(backend: Backend) {
         observed, control,
         "the well-behaved session saw a difference"
     );
-    assert_eq!(control_stats.frames_refused, 0);
-    assert!(stats.frames_refused >= 20, "{stats:?}");
-    assert!(stats.logons_refused >= 4, "{stats:?}");
-    assert!(stats.disconnects >= 3, "{stats:?}");
+    assert_eq!(control_stopped.counter("sessions.frames_refused"), 0);
+    let refused = stopped.counter("sessions.frames_refused");
+    assert!(refused >= 20, "{refused} frames refused");
+    let logons_refused = stopped.counter("sessions.logons_refused");
+    assert!(logons_refused >= 4, "{logons_refused} logons refused");
+    let disconnects = stopped.counter("sessions.disconnects");
+    assert!(disconnects >= 3, "{disconnects} disconnects");
 }
 
 #[test]

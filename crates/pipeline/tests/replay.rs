@@ -1,14 +1,15 @@
 //! A recorded feed as the engine's market-data source: the simulator records what it
-//! publishes, and a server configured with `[market_data] replay_file` takes every
-//! datagram through the feed ingress, journaling the NBBOs, at the recorded pace or fast.
+//! publishes, and the running engine configured with `[market_data] replay_file` takes
+//! every datagram through its market-data ingress, journaling the NBBOs, at the recorded
+//! pace or fast.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossline_config::{Config, ReplayPace};
-use crossline_engine::Engine;
-use crossline_gateway::{Server, ServerError};
-use crossline_risk::{Command, Record};
+mod common;
+
+use common::{config_text, fresh_dir, no_venues, set, Engine, Stopped};
+use crossline_risk::Command;
 use crossline_venue::Simulator;
 
 fn now_ns() -> u64 {
@@ -16,20 +17,10 @@ fn now_ns() -> u64 {
     u64::try_from(since.as_nanos()).unwrap()
 }
 
-fn config() -> Config {
-    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
-    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
-    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
-    for venue in &mut config.router.venues {
-        venue.address = "127.0.0.1:0".parse().unwrap();
-    }
-    config.simulator.quote_refresh_ms = 10;
-    config
-}
-
 /// Records `refreshes` feed publications; returns the packets written.
 fn record(path: &Path, refreshes: u64) -> u64 {
-    let config = config();
+    let text = config_text(|doc| set(doc, "simulator.quote_refresh_ms", 10));
+    let config = crossline_config::parse(&text).unwrap();
     let nowhere = "127.0.0.1:9".parse().unwrap();
     let mut simulator = Simulator::new(&config, nowhere).unwrap();
     simulator.record_feed(path).unwrap();
@@ -42,26 +33,32 @@ fn record(path: &Path, refreshes: u64) -> u64 {
     simulator.stats().packets
 }
 
-fn replay(path: &Path, pace: ReplayPace) -> (Server<Vec<Record>>, Duration) {
-    let mut config = config();
-    config.router.venues.clear();
-    config.network.market_data.replay = Some((path.to_owned(), pace));
-    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
-    let mut server = Server::new(&config, engine).unwrap();
-    let started = Instant::now();
-    while !server.replay_progress().unwrap().1 {
-        server.poll(Some(Duration::from_millis(1))).unwrap();
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "replay never finished"
-        );
-    }
-    (server, started.elapsed())
+/// The engine's text with no venues, replaying `path` at `pace`.
+fn replaying(path: &Path, pace: &str) -> String {
+    config_text(|doc| {
+        no_venues(doc);
+        set(doc, "market_data.replay_file", path.display().to_string());
+        set(doc, "market_data.replay_pace", pace);
+    })
 }
 
-fn nbbos(server: &Server<Vec<Record>>) -> usize {
-    let journal = server.engine().sequencer().journal();
-    journal
+/// Runs the engine until its feed has taken `packets` packets; returns what it left and
+/// how long that took.
+fn replay(path: &Path, pace: &str, packets: u64) -> (Stopped, Duration) {
+    let started = Instant::now();
+    let mut engine = Engine::start(&replaying(path, pace));
+    engine.wait_for("the recorded feed replayed", |engine| {
+        engine.counter("feed.packets") >= packets
+    });
+    let took = started.elapsed();
+    // Nothing more arrives after the last packet.
+    std::thread::sleep(Duration::from_millis(50));
+    (engine.stop(), took)
+}
+
+fn nbbos(stopped: &Stopped) -> usize {
+    stopped
+        .records
         .iter()
         .filter(|record| matches!(record.command, Command::Nbbo(_)))
         .count()
@@ -69,23 +66,29 @@ fn nbbos(server: &Server<Vec<Record>>) -> usize {
 
 #[test]
 fn a_recorded_feed_replays_through_the_feed_ingress() {
-    let dir = std::env::temp_dir().join(format!("crossline-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("replay");
     let path = dir.join("feed.cxmd");
     // One packet per refresh: 4 symbols × (NBBO + 3 venue tops) fit in one.
     let packets = record(&path, 20);
-    let symbols = config().symbol_names.len();
+    let symbols = crossline_config::parse(crossline_config::DEFAULT)
+        .unwrap()
+        .symbol_names
+        .len();
 
-    let (server, fast) = replay(&path, ReplayPace::Fast);
-    let stats = server.feed_stats();
-    assert_eq!(server.replay_progress(), Some((packets, true)));
-    assert_eq!(stats.packets, packets);
-    assert_eq!((stats.gaps, stats.malformed, stats.duplicates), (0, 0, 0));
-    assert_eq!(nbbos(&server), symbols * usize::try_from(packets).unwrap());
+    let (stopped, fast) = replay(&path, "fast", packets);
+    let taken = [
+        "feed.packets",
+        "feed.gaps",
+        "feed.malformed",
+        "feed.duplicates",
+    ]
+    .map(|label| stopped.counter(label));
+    assert_eq!(taken, [packets, 0, 0, 0]);
+    assert_eq!(nbbos(&stopped), symbols * usize::try_from(packets).unwrap());
 
     // At the recorded pace it takes about as long as the recording (19 intervals of 10 ms).
-    let (server, paced) = replay(&path, ReplayPace::Recorded);
-    assert_eq!(server.feed_stats().packets, packets);
+    let (stopped, paced) = replay(&path, "recorded", packets);
+    assert_eq!(stopped.counter("feed.packets"), packets);
     assert!(
         paced >= Duration::from_millis(150),
         "paced replay took {paced:?}"
@@ -97,20 +100,14 @@ fn a_recorded_feed_replays_through_the_feed_ingress() {
     let bytes = std::fs::read(&path).unwrap();
     let cut = dir.join("cut.cxmd");
     std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
-    let (server, _) = replay(&cut, ReplayPace::Fast);
-    assert_eq!(server.replay_progress(), Some((packets - 1, true)));
-    assert_eq!(server.feed_stats().packets, packets - 1);
+    let (stopped, _) = replay(&cut, "fast", packets - 1);
+    assert_eq!(stopped.counter("feed.packets"), packets - 1);
 
-    // Not a recorded feed at all: the server refuses to start, naming the file.
-    let mut config = config();
-    config.router.venues.clear();
-    config.network.market_data.replay = Some((dir.join("missing.cxmd"), ReplayPace::Fast));
-    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
-    match Server::new(&config, engine) {
-        Err(ServerError::Replay(error)) => {
-            assert!(error.to_string().contains("missing.cxmd"), "{error}");
-        }
-        Err(other) => panic!("expected a replay error, got {other}"),
+    // Not a recorded feed at all: the engine refuses to start, naming the file.
+    let missing = dir.join("missing.cxmd");
+    let journal = dir.join("journal");
+    match Engine::try_start(&journal, &replaying(&missing, "fast")) {
+        Err(error) => assert!(error.contains("missing.cxmd"), "{error}"),
         Ok(_) => panic!("a missing recorded feed must refuse the start"),
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -1,11 +1,12 @@
-//! The router against the venue simulator, end to end: a client's order that cannot be
+//! The router against the venue simulator, end to end through the running engine: a client's order that cannot be
 //! executed in-house goes to a venue as a child order, and the venue's report comes back
 //! journaled and as the client's reply. Then the venue holding a child order drops
 //! mid-order (re-routed or cancelled back, per configuration), and a venue that never
 //! answers is timed out and dropped.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -13,20 +14,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
 
-use common::Client;
-use crossline_config::Config;
-use crossline_engine::Engine;
-use crossline_gateway::Server;
-use crossline_matcher::{Mode, VenueCancel, VenueFill};
+use common::{config_text, entry, fresh_dir, set, Client, Engine, Stopped};
+use crossline_engine::recovery;
+use crossline_matcher::{VenueCancel, VenueFill};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_risk::{Command, Record};
-use crossline_router::{RouterStats, VenueLoss, VenueState};
 use crossline_types::{
     Capacity, ClientOrderId, LiquiditySource, OrderId, OrderType, Price, Quantity, Side, SymbolId,
     TimeInForce,
 };
 use crossline_venue::Simulator;
+use toml::Table;
 
 const AAPL: SymbolId = SymbolId::new(1);
 /// The matcher's cancel reason code for "the venue cancelled the routed remainder".
@@ -39,15 +38,15 @@ enum Control {
     Down(u8),
 }
 
-/// The engine's server and the venue simulator, polled in turn on one thread.
+/// The venues' names, by id (the default configuration's `[[venues]]`).
+const VENUES: [(u8, &str); 3] = [(1, "XNYS"), (2, "XNAS"), (3, "BATS")];
+
+/// The running engine and the venue simulator (on a thread of its own, taking controls).
 struct World {
-    address: SocketAddr,
+    engine: Engine,
     control: mpsc::Sender<Control>,
-    /// Open child orders per venue id (index), as the router sees them.
-    open: Arc<[AtomicUsize; 4]>,
-    venues_up: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
-    handle: thread::JoinHandle<(Server<Vec<Record>>, Simulator)>,
+    simulator: Option<thread::JoinHandle<()>>,
 }
 
 fn now_ns() -> u64 {
@@ -56,62 +55,49 @@ fn now_ns() -> u64 {
 }
 
 /// The default configuration on free ports, AAPL agency-only (so an order goes to a
-/// venue), every venue filling whatever it displays, and `tweak` on top.
-fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> World {
-    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
-    config.network.net.backend = backend;
-    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
-    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
-    for venue in &mut config.router.venues {
-        venue.address = "127.0.0.1:0".parse().unwrap();
+/// venue), every venue filling whatever it displays at once, and `edit` on top.
+fn world_text(backend: Backend, edit: impl FnOnce(&mut Table)) -> String {
+    config_text(|doc| {
+        set(doc, "net.backend", backend_name(backend));
+        set(doc, "router.ack_timeout_ms", 60_000);
+        set(doc, "router.fill_timeout_ms", 60_000);
+        set(doc, "simulator.quote_refresh_ms", 10);
+        set(doc, "simulator.fill_probability", 1.0);
+        set(doc, "simulator.latency_us", 0);
+        doc.get_mut("simulator")
+            .unwrap()
+            .as_table_mut()
+            .unwrap()
+            .remove("venues");
+        entry(doc, "symbols", 0).insert("mode".into(), "agency_only".into());
+        edit(doc);
+    })
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::IoUring => "io_uring",
+        Backend::Epoll => "epoll",
     }
-    config.router.ack_timeout_ms = 60_000;
-    config.router.fill_timeout_ms = 60_000;
-    config.simulator.quote_refresh_ms = 10;
-    for venue in config.simulator.venues.values_mut() {
-        venue.fill_ppm = 1_000_000;
-        venue.latency_us = 0;
-    }
-    let aapl = config
-        .matcher
-        .symbols
-        .iter_mut()
-        .find(|symbol| symbol.symbol == AAPL)
-        .unwrap();
-    aapl.settings.mode = Mode::AgencyOnly;
-    tweak(&mut config);
+}
+
+/// Starts the simulator on `text`'s venues, points the venues at it, and starts the
+/// engine in `dir`.
+fn start_in(dir: &Path, text: &str) -> World {
+    let config = crossline_config::parse(text).unwrap();
     let placeholder = "127.0.0.1:9".parse().unwrap();
     let mut simulator = Simulator::new(&config, placeholder).expect("simulator");
-    for venue in &mut config.router.venues {
-        venue.address = simulator.venue_address(venue.id).unwrap();
-    }
-    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
-    let mut server = Server::new(&config, engine).expect("server");
-    simulator.set_feed_to(server.feed_address());
-    let address = server.client_address();
+    let text = venues_at(text, |id| simulator.venue_address(id).unwrap());
+    let engine = Engine::try_start(dir, &text).expect("the engine starts");
+    simulator.set_feed_to(engine.feed);
     let (control, commands) = mpsc::channel();
-    let open = Arc::new([const { AtomicUsize::new(0) }; 4]);
-    let venues_up = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let (open_seen, up_seen, flag) = (Arc::clone(&open), Arc::clone(&venues_up), Arc::clone(&stop));
+    let flag = Arc::clone(&stop);
     let handle = thread::spawn(move || {
         while !flag.load(Ordering::Relaxed) {
             simulator
-                .poll(now_ns(), Some(Duration::ZERO))
+                .poll(now_ns(), Some(Duration::from_micros(200)))
                 .expect("simulator poll");
-            server
-                .poll(Some(Duration::from_micros(200)))
-                .expect("server poll");
-            for id in 1..=3 {
-                open_seen[usize::from(id)]
-                    .store(server.router().open_children_at(id), Ordering::Relaxed);
-            }
-            let up = server
-                .router()
-                .venue_states()
-                .filter(|(_, state)| *state == VenueState::Up)
-                .count();
-            up_seen.store(up, Ordering::Relaxed);
             while let Ok(command) = commands.try_recv() {
                 match command {
                     Control::Latency(id, latency) => simulator.set_venue_latency(id, latency),
@@ -119,60 +105,83 @@ fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> World {
                 }
             }
         }
-        (server, simulator)
     });
     let world = World {
-        address,
+        engine,
         control,
-        open,
-        venues_up,
         stop,
-        handle,
+        simulator: Some(handle),
     };
     // Every venue logged on, and quotes on the feed.
-    world.wait_for("every venue up", |world| {
-        world.venues_up.load(Ordering::Relaxed) == 3
+    world.engine.wait_for("every venue up", |engine| {
+        VENUES
+            .iter()
+            .all(|(_, name)| engine.counter(&format!("venue.{name}.up")) == 1)
     });
     thread::sleep(Duration::from_millis(50));
     world
 }
 
-impl World {
-    fn wait_for(&self, what: &str, done: impl Fn(&World) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !done(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
+fn start(backend: Backend, edit: impl FnOnce(&mut Table)) -> World {
+    start_in(&fresh_dir("routing"), &world_text(backend, edit))
+}
 
+/// `text` with each venue's address given by `address(id)`.
+fn venues_at(text: &str, address: impl Fn(u8) -> SocketAddr) -> String {
+    let mut doc: Table = toml::from_str(text).unwrap();
+    for index in 0..VENUES.len() {
+        let venue = entry(&mut doc, "venues", index);
+        let id = u8::try_from(venue["id"].as_integer().unwrap()).unwrap();
+        venue.insert("address".into(), address(id).to_string().into());
+    }
+    toml::to_string(&doc).unwrap()
+}
+
+impl World {
     /// The venue holding an open child order, once one does.
     fn venue_holding_the_child(&self) -> u8 {
-        let mut holder = 0;
-        self.wait_for("a child order open at a venue", |world| {
-            (1..=3u8).any(|id| world.open[usize::from(id)].load(Ordering::Relaxed) == 1)
-        });
-        for id in 1..=3u8 {
-            if self.open[usize::from(id)].load(Ordering::Relaxed) == 1 {
-                holder = id;
-            }
-        }
-        holder
+        let open =
+            |engine: &Engine, name: &str| engine.counter(&format!("venue.{name}.children_open"));
+        self.engine
+            .wait_for("a child order open at a venue", |engine| {
+                VENUES.iter().any(|(_, name)| open(engine, name) == 1)
+            });
+        VENUES
+            .iter()
+            .find(|(_, name)| open(&self.engine, name) == 1)
+            .map(|(id, _)| *id)
+            .unwrap()
     }
 
     fn hold_every_venue(&self) {
-        for id in 1..=3 {
+        for (id, _) in VENUES {
             self.control.send(Control::Latency(id, HOLD)).unwrap();
         }
-        // Let the control reach the polling thread before an order can.
+        // Let the control reach the simulator's thread before an order can.
         thread::sleep(Duration::from_millis(20));
     }
 
-    fn finish(self) -> (RouterStats, Vec<Record>) {
-        self.stop.store(true, Ordering::Relaxed);
-        let (server, _simulator) = self.handle.join().expect("server thread");
-        let journal = server.engine().sequencer().journal().clone();
-        (server.router_stats(), journal)
+    /// Stops the engine, then the simulator (so no venue is lost while the engine runs),
+    /// and reads back what the engine left; its journal directory is kept.
+    fn finish_keeping_journal(self) -> (PathBuf, Stopped) {
+        let World {
+            engine,
+            stop,
+            simulator,
+            ..
+        } = self;
+        let kept = engine.stop_keeping_journal();
+        stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = simulator {
+            handle.join().expect("simulator thread");
+        }
+        kept
+    }
+
+    fn finish(self) -> Stopped {
+        let (dir, stopped) = self.finish_keeping_journal();
+        let _ = std::fs::remove_dir_all(dir);
+        stopped
     }
 }
 
@@ -232,15 +241,15 @@ fn cancels_for(order: OrderId) -> impl Fn(&Command) -> bool {
 
 fn routed_order_fills_at_a_venue(backend: Backend) {
     let world = start(backend, |_| {});
-    let mut client = Client::logon(world.address, 1);
+    let mut client = Client::logon(world.engine.address, 1);
     let order = send_order(&mut client, 1);
     expect_venue_fill(&mut client);
-    let (stats, journal) = world.finish();
-    assert_eq!(stats.children_sent, 1);
-    assert_eq!(stats.shares_filled, 100);
-    assert_eq!(stats.cancelled_back, 0);
+    let stopped = world.finish();
+    assert_eq!(stopped.counter("router.children_sent"), 1);
+    assert_eq!(stopped.counter("router.shares_filled"), 100);
+    assert_eq!(stopped.counter("router.cancelled_back"), 0);
     assert_eq!(
-        journaled(&journal, fills_for(order)),
+        journaled(&stopped.records, fills_for(order)),
         1,
         "the fill is journaled"
     );
@@ -258,55 +267,48 @@ fn routed_order_fills_at_a_venue_epoll() {
 
 #[test]
 fn a_venue_lost_mid_order_has_its_child_rerouted() {
-    let world = start(Backend::IoUring, |config| {
-        config.router.on_venue_loss = VenueLoss::Reroute;
+    let world = start(Backend::IoUring, |doc| {
+        set(doc, "router.on_venue_loss", "reroute");
     });
-    let mut client = Client::logon(world.address, 1);
+    let mut client = Client::logon(world.engine.address, 1);
     world.hold_every_venue();
     let order = send_order(&mut client, 1);
     let holder = world.venue_holding_the_child();
     // The holder drops; the others answer at once from now on.
     world.control.send(Control::Down(holder)).unwrap();
-    for id in (1..=3).filter(|&id| id != holder) {
+    for (id, _) in VENUES.into_iter().filter(|(id, _)| *id != holder) {
         world
             .control
             .send(Control::Latency(id, Duration::ZERO))
             .unwrap();
     }
     expect_venue_fill(&mut client);
-    let (stats, journal) = world.finish();
-    assert_eq!(stats.children_lost, 1, "{stats:?}");
-    assert_eq!(stats.reroutes, 1, "{stats:?}");
-    assert_eq!(stats.children_sent, 2, "{stats:?}");
-    assert!(stats.venues_lost >= 1);
-    assert_eq!(journaled(&journal, fills_for(order)), 1);
-    assert_eq!(journaled(&journal, cancels_for(order)), 0);
+    let stopped = world.finish();
+    assert_eq!(stopped.counter("router.children_lost"), 1);
+    assert_eq!(stopped.counter("router.reroutes"), 1);
+    assert_eq!(stopped.counter("router.children_sent"), 2);
+    assert!(stopped.counter("router.venues_lost") >= 1);
+    assert_eq!(journaled(&stopped.records, fills_for(order)), 1);
+    assert_eq!(journaled(&stopped.records, cancels_for(order)), 0);
 }
 
 #[test]
 fn a_venue_lost_mid_order_has_its_child_cancelled_back_when_so_configured() {
-    let world = start(Backend::IoUring, |config| {
-        config.router.on_venue_loss = VenueLoss::Cancel;
+    let world = start(Backend::IoUring, |doc| {
+        set(doc, "router.on_venue_loss", "cancel");
     });
-    let mut client = Client::logon(world.address, 1);
+    let mut client = Client::logon(world.engine.address, 1);
     world.hold_every_venue();
     let order = send_order(&mut client, 1);
     let holder = world.venue_holding_the_child();
     world.control.send(Control::Down(holder)).unwrap();
-    match client.receive() {
-        Outbound::Cancelled {
-            quantity, reason, ..
-        } => {
-            assert_eq!(reason, VENUE_CANCELLED);
-            assert_eq!(quantity.shares(), 100);
-        }
-        other => panic!("expected the order cancelled back, got {other:?}"),
-    }
-    let (stats, journal) = world.finish();
-    assert_eq!(stats.children_lost, 1, "{stats:?}");
-    assert_eq!(stats.reroutes, 0, "{stats:?}");
-    assert_eq!(stats.cancelled_back, 1, "{stats:?}");
-    let cancels = journal
+    expect_cancelled_back(&mut client, 100);
+    let stopped = world.finish();
+    assert_eq!(stopped.counter("router.children_lost"), 1);
+    assert_eq!(stopped.counter("router.reroutes"), 0);
+    assert_eq!(stopped.counter("router.cancelled_back"), 1);
+    let cancels = stopped
+        .records
         .iter()
         .filter(|record| cancels_for(order)(&record.command))
         .map(|record| record.command)
@@ -321,86 +323,66 @@ fn a_venue_lost_mid_order_has_its_child_cancelled_back_when_so_configured() {
     );
 }
 
+fn expect_cancelled_back(client: &mut Client, shares: u32) {
+    match client.receive() {
+        Outbound::Cancelled {
+            quantity, reason, ..
+        } => {
+            assert_eq!(reason, VENUE_CANCELLED);
+            assert_eq!(quantity.shares(), shares);
+        }
+        other => panic!("expected the order cancelled back, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_child_never_answered_is_cancelled_and_its_silent_venue_dropped() {
-    let world = start(Backend::IoUring, |config| {
-        config.router.on_venue_loss = VenueLoss::Cancel;
-        config.router.ack_timeout_ms = 100;
-        config.router.cancel_timeout_ms = 100;
+    let world = start(Backend::IoUring, |doc| {
+        set(doc, "router.on_venue_loss", "cancel");
+        set(doc, "router.ack_timeout_ms", 100);
+        set(doc, "router.cancel_timeout_ms", 100);
     });
-    let mut client = Client::logon(world.address, 1);
+    let mut client = Client::logon(world.engine.address, 1);
     world.hold_every_venue();
     let started = Instant::now();
     send_order(&mut client, 1);
-    match client.receive() {
-        Outbound::Cancelled { reason, .. } => assert_eq!(reason, VENUE_CANCELLED),
-        other => panic!("expected the order cancelled back, got {other:?}"),
-    }
+    expect_cancelled_back(&mut client, 100);
     // The ack timeout, then the cancel's: not before both ran out.
     assert!(started.elapsed() >= Duration::from_millis(200));
-    let (stats, _) = world.finish();
-    assert_eq!(stats.timeouts, 1, "{stats:?}");
-    assert!(stats.venues_lost >= 1, "{stats:?}");
-    assert_eq!(stats.children_lost, 1, "{stats:?}");
+    let stopped = world.finish();
+    assert_eq!(stopped.counter("router.timeouts"), 1);
+    assert!(stopped.counter("router.venues_lost") >= 1);
+    assert_eq!(stopped.counter("router.children_lost"), 1);
 }
 
-/// A recovered engine can show an order out at a venue whose child order died with the
-/// previous run's venue session; the server cancels such routes back as it starts.
+/// An engine stopped while an order was out at a venue shows it still out when it
+/// restarts, but the venue session (and with it the child order, by the venue protocol's
+/// cancel on disconnect) ended with the previous run: the restarted engine cancels such
+/// routes back as it starts, journaled, and the client hears of it.
 #[test]
 fn orders_out_at_a_venue_when_the_engine_stopped_are_cancelled_back_at_start() {
-    use crossline_risk::Stamped;
-    use crossline_types::{ClientId, NewOrder, Quote, Timestamp};
+    let dir = fresh_dir("routing-restart");
+    let text = world_text(Backend::IoUring, |_| {});
+    let world = start_in(&dir, &text);
+    let mut client = Client::logon(world.engine.address, 1);
+    world.hold_every_venue();
+    let order = send_order(&mut client, 1);
+    world.venue_holding_the_child();
+    drop(client);
+    // The engine stops with the order out at a held venue, then the venues go.
+    let (dir, first) = world.finish_keeping_journal();
+    assert_eq!(journaled(&first.records, cancels_for(order)), 0);
 
-    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
-    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
-    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
-    config.router.venues.clear();
-    let aapl = config
-        .matcher
-        .symbols
-        .iter_mut()
-        .find(|s| s.symbol == AAPL)
-        .unwrap();
-    aapl.settings.mode = Mode::AgencyOnly;
-    // The previous run: an NBBO, then a market order that went out to a venue.
-    let mut engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
-    let time = Timestamp::new(now_ns());
-    let quote = Quote {
-        symbol: AAPL,
-        bid: Price::from_micros(190_000_000),
-        bid_size: Quantity::new(500),
-        ask: Price::from_micros(190_020_000),
-        ask_size: Quantity::new(500),
-    };
-    let order = NewOrder {
-        client: ClientId::new(1),
-        symbol: AAPL,
-        client_order_id: ClientOrderId::new(7),
-        price: Price::ZERO,
-        quantity: Quantity::new(300),
-        side: Side::Buy,
-        order_type: OrderType::Market,
-        time_in_force: TimeInForce::ImmediateOrCancel,
-        capacity: Capacity::Agency,
-    };
-    for command in [Command::Nbbo(quote), Command::NewOrder(order)] {
-        engine.submit(&Stamped { time, command }, &mut ()).unwrap();
-    }
-    let routed = engine
-        .matcher()
-        .order(ClientId::new(1), ClientOrderId::new(7))
-        .expect("the order is working");
-    assert_eq!(routed.routed.shares(), 300, "the order is out at a venue");
-    // This run starts on that state.
-    let server = Server::new(&config, engine).unwrap();
-    let matcher = server.engine().matcher();
-    assert!(
-        matcher.order_by_id(routed.order_id).is_none(),
-        "the IOC order's routed shares were cancelled back, and it is done"
-    );
-    let journal = server.engine().sequencer().journal();
+    // The same configuration (the journal's), with nothing listening at the venues.
+    let journaled_text = recovery::read_config(&dir).unwrap();
+    let mut engine = Engine::try_start(&dir, &journaled_text).expect("the engine restarts");
+    let mut client = Client::logon(engine.address, 1);
+    client.send(&Inbound::ResendRequest { from_sequence: 1 });
+    assert!(matches!(client.receive(), Outbound::Accepted { .. }));
+    expect_cancelled_back(&mut client, 100);
+    let stopped = engine.stop();
     assert_eq!(
-        journaled(journal, cancels_for(routed.order_id)),
+        journaled(&stopped.records, cancels_for(order)),
         1,
         "one journaled venue cancel"
     );

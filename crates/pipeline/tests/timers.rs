@@ -1,68 +1,33 @@
-//! Session timers and the slow-consumer rule, on a running server: a connection that
+//! Session timers and the slow-consumer rule, on the running engine: a connection that
 //! does not log on in time is closed; a logged-on session gets heartbeats at the interval
 //! it asked for and is closed after three intervals of silence; a client that stops
 //! reading its replies is disconnected while everyone else carries on.
 
 use std::io::{ErrorKind, Write};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::Client;
-use crossline_config::Config;
-use crossline_engine::Engine;
-use crossline_gateway::{Server, SessionStats};
+use common::{config_text, entry, no_venues, set, Client, Engine};
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_protocol::frame::FRAME_BYTES_MAX;
-use crossline_risk::Record;
 use crossline_types::{
     Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
 };
+use toml::Table;
 
-struct Running {
-    address: SocketAddr,
-    stop: Arc<AtomicBool>,
-    handle: thread::JoinHandle<SessionStats>,
-}
-
-fn start(tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
-    config.network.gateway.listen = "127.0.0.1:0".parse().unwrap();
-    config.network.market_data.listen = "127.0.0.1:0".parse().unwrap();
-    config.router.venues.clear();
-    tweak(&mut config);
-    let engine = Engine::new(&config, Vec::<Record>::new()).unwrap();
-    let mut server = Server::new(&config, engine).unwrap();
-    let address = server.client_address();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let handle = thread::spawn(move || {
-        while !flag.load(Ordering::Relaxed) {
-            server.poll(Some(Duration::from_millis(1))).unwrap();
-        }
-        server.session_stats()
-    });
-    Running {
-        address,
-        stop,
-        handle,
-    }
-}
-
-impl Running {
-    fn finish(self) -> SessionStats {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap()
-    }
+/// The engine with no venues, and `edit` on its configuration.
+fn start(edit: impl FnOnce(&mut Table)) -> Engine {
+    Engine::start(&config_text(|doc| {
+        no_venues(doc);
+        edit(doc);
+    }))
 }
 
 #[test]
 fn a_connection_that_does_not_log_on_in_time_is_closed() {
-    let running = start(|config| config.network.gateway.logon_timeout_ms = 200);
+    let mut running = start(|doc| set(doc, "gateway.logon_timeout_ms", 200));
     let started = Instant::now();
     let mut idle = Client::connect(running.address);
     idle.expect_closed("a connection that never logs on");
@@ -83,12 +48,12 @@ fn a_connection_that_does_not_log_on_in_time_is_closed() {
         matches!(prompt.receive(), Outbound::CancelRejected { .. }),
         "the logged-on session still answers after the logon timeout"
     );
-    running.finish();
+    running.stop();
 }
 
 #[test]
 fn heartbeats_flow_and_a_silent_session_is_closed_after_three_intervals() {
-    let running = start(|_| {});
+    let mut running = start(|_| {});
     let mut client = Client::logon_with(running.address, 1, 100);
     // The server's heartbeat arrives about every 100 ms while nothing else is sent (the
     // client answers each, or it would be silent for three intervals).
@@ -120,8 +85,8 @@ fn heartbeats_flow_and_a_silent_session_is_closed_after_three_intervals() {
         waited >= Duration::from_millis(290),
         "closed after {waited:?}"
     );
-    let stats = running.finish();
-    assert_eq!(stats.disconnects, 1, "{stats:?}");
+    let stopped = running.stop();
+    assert_eq!(stopped.counter("sessions.disconnects"), 1);
 }
 
 fn unknown_symbol_order(id: u64) -> Inbound {
@@ -139,10 +104,11 @@ fn unknown_symbol_order(id: u64) -> Inbound {
 
 #[test]
 fn a_client_that_stops_reading_is_disconnected_and_others_carry_on() {
-    let running = start(|config| {
-        config.network.net.send_buffer_bytes = 4_096;
-        config.risk.clients[0].messages_per_second = 1_000_000;
-        config.risk.clients[0].message_burst = 1_000_000;
+    let mut running = start(|doc| {
+        set(doc, "net.send_buffer_kib", 4);
+        let client = entry(doc, "clients", 0);
+        client.insert("messages_per_second".into(), 1_000_000.into());
+        client.insert("message_burst".into(), 1_000_000.into());
     });
     let mut slow = Client::logon(running.address, 1);
     // Orders that are all refused, each with a reply the client never reads, until the
@@ -181,6 +147,6 @@ fn a_client_that_stops_reading_is_disconnected_and_others_carry_on() {
     let mut other = Client::logon(running.address, 2);
     other.send(&unknown_symbol_order(1));
     assert!(matches!(other.receive(), Outbound::Rejected { .. }));
-    let stats = running.finish();
-    assert_eq!(stats.disconnects, 1, "{stats:?}");
+    let stopped = running.stop();
+    assert_eq!(stopped.counter("sessions.disconnects"), 1);
 }

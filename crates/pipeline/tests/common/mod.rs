@@ -1,10 +1,21 @@
-//! What the gateway's integration tests share: a client speaking the order-entry
-//! protocol over a blocking socket.
-#![allow(dead_code)] // each test binary uses its own part
+//! What the engine's integration tests share: the engine started exactly as `crossline
+//! run` starts it (the one topology, on a journal directory of its own), a client
+//! speaking the order-entry protocol over a blocking socket, and readers of what the
+//! engine left (its counters and its journal).
+#![allow(dead_code, unreachable_pub)] // each test binary uses its own part
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crossline_agent::Cores;
+use crossline_counters::{CountersReader, Reading};
+use crossline_engine::{recovery, Observer};
+use crossline_pipeline::Pipeline;
+use crossline_risk::{NoJournal, Record};
+use toml::{Table, Value};
 
 use crossline_protocol::client::{Inbound, Outbound, SessionRejectReason};
 use crossline_protocol::frame::{split, Secret, FRAME_BYTES_MAX};
@@ -137,4 +148,231 @@ pub(crate) fn logon(client: u32, secret: &str) -> Inbound {
         heartbeat_ms: 30_000,
         secret: Secret::from_text(secret).unwrap(),
     }
+}
+
+/// The engine as `crossline run` starts it (journal recovery, then
+/// [`crossline_pipeline::Pipeline::start`] on this machine's cores), on a fresh journal
+/// directory of its own.
+pub(crate) struct Engine {
+    pipeline: Option<Pipeline>,
+    /// The journal directory (removed when the engine is dropped).
+    pub(crate) dir: PathBuf,
+    /// Where clients connect.
+    pub(crate) address: SocketAddr,
+    /// Where the feed's datagrams go.
+    pub(crate) feed: SocketAddr,
+    counters: PathBuf,
+}
+
+/// What a stopped engine left: its counters' last values and its journal.
+pub(crate) struct Stopped {
+    pub(crate) counters: Vec<Reading>,
+    pub(crate) records: Vec<Record>,
+}
+
+impl Stopped {
+    /// A counter's last value.
+    pub(crate) fn counter(&self, label: &str) -> u64 {
+        value(&self.counters, label)
+    }
+}
+
+fn value(readings: &[Reading], label: &str) -> u64 {
+    readings
+        .iter()
+        .find(|reading| reading.label == label)
+        .unwrap_or_else(|| panic!("no counter labelled {label}"))
+        .value
+}
+
+/// A fresh journal directory under the system's temporary directory.
+pub(crate) fn fresh_dir(what: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "crossline-test-{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The embedded default configuration with every address on an OS-chosen loopback
+/// port, then `edit` on its TOML tables: the text a test's engine runs on (and
+/// journals), so the engine and its edges read one configuration.
+pub(crate) fn config_text(edit: impl FnOnce(&mut Table)) -> String {
+    let mut doc: Table = toml::from_str(crossline_config::DEFAULT).unwrap();
+    set(&mut doc, "gateway.listen", "127.0.0.1:0");
+    set(&mut doc, "market_data.listen", "127.0.0.1:0");
+    // Each venue on its own loopback address (the configuration refuses two venues at
+    // one address), on a port the simulator's OS chooses.
+    if let Some(Value::Array(venues)) = doc.get_mut("venues") {
+        for (index, venue) in venues.iter_mut().enumerate() {
+            let address = format!("127.0.0.{}:0", 11 + index);
+            venue
+                .as_table_mut()
+                .unwrap()
+                .insert("address".into(), address.into());
+        }
+    }
+    edit(&mut doc);
+    toml::to_string(&doc).unwrap()
+}
+
+/// Sets the key at a dotted `path` of tables (made if missing).
+pub(crate) fn set(doc: &mut Table, path: &str, value: impl Into<Value>) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let key = parts.pop().unwrap();
+    let mut table = doc;
+    for part in parts {
+        table = table
+            .entry(part)
+            .or_insert_with(|| Value::Table(Table::new()))
+            .as_table_mut()
+            .unwrap();
+    }
+    table.insert(key.into(), value.into());
+}
+
+/// The `index`th entry of the array of tables `name` (`clients`, `symbols`, `venues`).
+pub(crate) fn entry<'a>(doc: &'a mut Table, name: &str, index: usize) -> &'a mut Table {
+    doc.get_mut(name).unwrap().as_array_mut().unwrap()[index]
+        .as_table_mut()
+        .unwrap()
+}
+
+/// Every agent on one thread: the smallest placement.
+pub(crate) fn one_thread(doc: &mut Table) {
+    let mut thread = Table::new();
+    thread.insert("name".into(), "all".into());
+    let agents = [
+        "order_ingress",
+        "market_data",
+        "sequencer",
+        "matcher",
+        "egress",
+    ];
+    thread.insert(
+        "agents".into(),
+        Value::Array(agents.iter().map(|a| Value::from(*a)).collect()),
+    );
+    let pipeline = doc.get_mut("pipeline").unwrap().as_table_mut().unwrap();
+    pipeline.remove("placement");
+    pipeline.insert("threads".into(), Value::Array(vec![Value::Table(thread)]));
+}
+
+impl Engine {
+    /// Starts the engine on `text` in a fresh journal directory.
+    pub(crate) fn start(text: &str) -> Engine {
+        Engine::try_start(&fresh_dir("engine"), text).expect("the engine starts")
+    }
+
+    /// Starts (or restarts) the engine on `text` over the journal in `dir`.
+    pub(crate) fn try_start(dir: &Path, text: &str) -> Result<Engine, String> {
+        let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
+        let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
+        let pipeline =
+            Pipeline::start(&config, engine, dir, &Cores::detect()).map_err(|e| e.to_string())?;
+        Ok(Engine {
+            address: pipeline.client_address(),
+            feed: pipeline.feed_address(),
+            counters: pipeline.counters_path().to_owned(),
+            pipeline: Some(pipeline),
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// A live counter's value.
+    pub(crate) fn counter(&self, label: &str) -> u64 {
+        let reader = CountersReader::open(&self.counters).unwrap();
+        value(&reader.sample(), label)
+    }
+
+    /// Waits (up to 10 s) until `done` holds for the live counters.
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&Engine) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Stops the engine (every agent drained) and reads back what it left; the journal
+    /// directory stays until `self` is dropped.
+    pub(crate) fn stop(&mut self) -> Stopped {
+        let pipeline = self.pipeline.take().expect("running");
+        assert_eq!(pipeline.fault(), None, "no agent met a fatal error");
+        let stopped = pipeline.stop().unwrap();
+        assert!(
+            stopped.threads.iter().all(|thread| thread.drained),
+            "every thread drained at stop: {:?}",
+            stopped.threads
+        );
+        let counters = CountersReader::open(&self.counters).unwrap().sample();
+        Stopped {
+            counters,
+            records: records(&self.dir),
+        }
+    }
+
+    /// Stops the engine and keeps its journal directory (for a restart on it).
+    pub(crate) fn stop_keeping_journal(mut self) -> (PathBuf, Stopped) {
+        let stopped = self.stop();
+        let dir = std::mem::take(&mut self.dir);
+        (dir, stopped)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(pipeline) = self.pipeline.take() {
+            let _ = pipeline.stop();
+        }
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Every command record of the journal in `dir`, in sequence order.
+pub(crate) fn records(dir: &Path) -> Vec<Record> {
+    struct Collect(Vec<Record>);
+    impl Observer for Collect {
+        fn record(&mut self, record: &Record) {
+            self.0.push(*record);
+        }
+    }
+    let text = recovery::read_config(dir).unwrap();
+    let config = crossline_config::parse(&text).unwrap();
+    let mut engine = crossline_engine::Engine::new(&config, NoJournal).unwrap();
+    let mut collect = Collect(Vec::new());
+    recovery::replay_from(dir, &mut engine, None, &mut collect, &mut |_| {}).unwrap();
+    collect.0
+}
+
+/// No `[[venues]]` (and so none for the simulator to play): a route is cancelled back.
+pub(crate) fn no_venues(doc: &mut Table) {
+    doc.remove("venues");
+    if let Some(Value::Table(simulator)) = doc.get_mut("simulator") {
+        simulator.remove("venues");
+    }
+}
+
+/// Publishes one NBBO for `symbol` to the engine's feed as datagram `sequence` (from 1),
+/// and lets it land before the next order (the two travel different sockets).
+pub(crate) fn publish_nbbo(feed: SocketAddr, sequence: u64, symbol: u32, bid: i64, ask: i64) {
+    use crossline_protocol::market_data::{MarketData, PacketWriter};
+    use crossline_types::{Price, Quantity, Quote, SymbolId};
+    let mut packet = PacketWriter::default();
+    assert!(packet.push(&MarketData::Nbbo(Quote {
+        symbol: SymbolId::new(symbol),
+        bid_size: Quantity::new(500),
+        bid: Price::from_micros(bid),
+        ask: Price::from_micros(ask),
+        ask_size: Quantity::new(500),
+    })));
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(packet.finish(sequence, 0), feed).unwrap();
+    std::thread::sleep(Duration::from_millis(30));
 }
