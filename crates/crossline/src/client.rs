@@ -117,30 +117,26 @@ impl Client {
     /// [`ClientError`] when the socket fails, closes, or carries an unreadable frame.
     pub fn receive(&mut self) -> Result<Option<(Header, Outbound)>, ClientError> {
         self.flush()?;
-        loop {
-            match split(&self.buffer[self.start..]) {
-                Ok(Some((header, body))) => {
-                    let message = Outbound::decode(&header, body)
-                        .map_err(|e| ClientError::Protocol(e.to_string()))?;
-                    self.start += usize::from(header.length);
-                    return Ok(Some((header, message)));
-                }
-                Ok(None) => {}
-                Err(error) => return Err(ClientError::Protocol(error.to_string())),
-            }
-            if self.start > 0 {
-                self.buffer.drain(..self.start);
-                self.start = 0;
-            }
-            let mut chunk = [0u8; 16 << 10];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(ClientError::Closed),
-                Ok(length) => self.buffer.extend_from_slice(&chunk[..length]),
-                Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(None),
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
+        read_frame(&mut self.stream, &mut self.buffer, &mut self.start)
+    }
+
+    /// Hands the reading of replies to another thread: the returned [`Replies`] reads
+    /// this session's replies with blocking reads (so each is seen, and can be
+    /// timestamped, the moment it arrives), while this half only sends. The socket turns
+    /// blocking: a send waits for room rather than queueing.
+    ///
+    /// # Errors
+    /// The socket could not be duplicated or reconfigured.
+    pub fn split_replies(&mut self, wait: Duration) -> Result<Replies, ClientError> {
+        self.flush()?;
+        self.stream.set_nonblocking(false)?;
+        let stream = self.stream.try_clone()?;
+        stream.set_read_timeout(Some(wait))?;
+        Ok(Replies {
+            stream,
+            buffer: std::mem::take(&mut self.buffer),
+            start: std::mem::take(&mut self.start),
+        })
     }
 
     /// Waits up to `timeout` for the next reply.
@@ -160,6 +156,60 @@ impl Client {
                 return Ok(None);
             }
             std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+}
+
+/// The reading half of a session split by [`Client::split_replies`].
+pub struct Replies {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    start: usize,
+}
+
+impl Replies {
+    /// The next reply, waiting for it up to the read timeout given at the split
+    /// (`None`: nothing arrived in that time).
+    ///
+    /// # Errors
+    /// As [`Client::receive`].
+    pub fn wait(&mut self) -> Result<Option<(Header, Outbound)>, ClientError> {
+        read_frame(&mut self.stream, &mut self.buffer, &mut self.start)
+    }
+}
+
+/// The next whole frame in `buffer` from `start`, reading `stream` for more when there
+/// is none; `None` when the socket has nothing now (non-blocking) or within its read
+/// timeout (blocking).
+fn read_frame(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    start: &mut usize,
+) -> Result<Option<(Header, Outbound)>, ClientError> {
+    loop {
+        match split(&buffer[*start..]) {
+            Ok(Some((header, body))) => {
+                let message = Outbound::decode(&header, body)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                *start += usize::from(header.length);
+                return Ok(Some((header, message)));
+            }
+            Ok(None) => {}
+            Err(error) => return Err(ClientError::Protocol(error.to_string())),
+        }
+        if *start > 0 {
+            buffer.drain(..*start);
+            *start = 0;
+        }
+        let mut chunk = [0u8; 16 << 10];
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err(ClientError::Closed),
+            Ok(length) => buffer.extend_from_slice(&chunk[..length]),
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Ok(None)
+            }
+            Err(error) if error.kind() == ErrorKind::Interrupted => {}
+            Err(error) => return Err(error.into()),
         }
     }
 }

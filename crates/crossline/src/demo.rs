@@ -5,8 +5,18 @@
 //! end, reply latency).
 //!
 //! Ports are chosen by the OS, so a demo never collides with anything already running.
-//! The journal and the live counters file go to a fresh directory that is kept: replay
-//! it with `crossline replay DIR`, watch the run with `crossline stat --journal DIR`.
+//! The journal and the live counters file go to a fresh temporary directory, removed at
+//! the end unless `--journal DIR` named one (then it is kept: replay it with `crossline
+//! replay DIR`); watch a run with `crossline stat --journal DIR`.
+//!
+//! **The flow.** Each simulated client sends inside its configured limits, as a real
+//! client's order system would: its share of the rate, or 80% of its own message rate if
+//! that is lower (the rest goes to the others); a client with a small credit limit trades
+//! only the cheap symbols, at a pace its credit lasts the run. One exception is on
+//! purpose: a client whose rate is capped sends a burst past its configured
+//! `message_burst` every two seconds, so the summary shows the rate control at work.
+//! Reply latency is taken by a thread per client that blocks on the socket and stamps
+//! each reply as it arrives, from the moment the order was handed to the socket.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -32,6 +42,7 @@ use hdrhistogram::Histogram;
 
 use crate::client::{Client, ClientError};
 use crate::stat;
+use crossline_protocol::frame::Header;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -48,6 +59,8 @@ pub struct DemoOptions {
     pub progress: bool,
     /// Seed of the clients' order stream.
     pub seed: u64,
+    /// Keep the journal directory at the end (it was named by the user).
+    pub keep_journal: bool,
 }
 
 impl DemoOptions {
@@ -66,6 +79,7 @@ impl DemoOptions {
                 .join(format!("crossline-demo-{stamp}-{}", std::process::id())),
             progress: true,
             seed: 1,
+            keep_journal: false,
         }
     }
 }
@@ -129,6 +143,10 @@ pub struct DemoReport {
     pub duration: Duration,
     /// The journal directory.
     pub journal_dir: PathBuf,
+    /// Whether the journal directory was kept.
+    pub journal_kept: bool,
+    /// Each client's plan (rate, symbols, deliberate bursts), in words.
+    pub plans: Vec<String>,
     /// Per client.
     pub clients: Vec<(u32, ClientTally)>,
     /// From sending a new order to its first reply, nanoseconds, all clients.
@@ -137,15 +155,6 @@ pub struct DemoReport {
     pub summary: Summary,
     /// Symbol names.
     pub names: Vec<(SymbolId, String)>,
-}
-
-/// The simulated clients: their ids and secrets from the configuration.
-fn demo_clients(config: &Config) -> Vec<(u32, String)> {
-    config
-        .secrets
-        .iter()
-        .map(|(id, secret)| (id.get(), secret.clone()))
-        .collect()
 }
 
 /// The configuration with every address on an OS-chosen loopback port.
@@ -205,37 +214,24 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         );
     }
 
-    let clients = demo_clients(&config);
+    let counters = CountersReader::open(pipeline.counters_path()).ok();
+    wait_for_quotes(counters.as_ref(), config.symbol_names.len());
+    let flows = plan_flows(&config, options, pipeline.client_address());
+    let plans: Vec<String> = flows.iter().map(ClientFlow::describe).collect();
     let trading = Arc::new(AtomicBool::new(true));
     let sent = Arc::new(AtomicU64::new(0));
-    let per_client = f64::from(options.orders_per_second) / clients.len().max(1) as f64;
-    let symbols: Vec<(SymbolId, i64, i64)> = config
-        .matcher
-        .symbols
-        .iter()
-        .map(|s| (s.symbol, s.reference_price.micros(), s.book.tick.micros()))
-        .collect();
     let start = Instant::now();
-    let mut threads = Vec::with_capacity(clients.len());
-    for (index, (client, secret)) in clients.into_iter().enumerate() {
-        let flow = ClientFlow {
-            address: pipeline.client_address(),
-            client,
-            secret,
-            per_second: per_client,
-            symbols: symbols.clone(),
-            seed: options.seed.wrapping_add(index as u64 * 7919),
-        };
+    let mut threads = Vec::with_capacity(flows.len());
+    for flow in flows {
         let (trading, sent) = (trading.clone(), sent.clone());
         threads.push(
             std::thread::Builder::new()
-                .name(format!("cx-client{client}"))
+                .name(format!("cx-client{}", flow.client))
                 .spawn(move || flow.run(&trading, &sent))
                 .map_err(|e| DemoError::Simulator(e.to_string()))?,
         );
     }
 
-    let counters = CountersReader::open(pipeline.counters_path()).ok();
     let mut last = (Instant::now(), Vec::new());
     while start.elapsed() < options.duration {
         std::thread::sleep(
@@ -285,9 +281,16 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         &mut summary,
         &mut |_| {},
     )?;
+    let journal_kept = options.keep_journal;
+    if !journal_kept {
+        // A temporary directory of this run's own: nothing else is in it.
+        let _ = std::fs::remove_dir_all(&options.journal_dir);
+    }
     Ok(DemoReport {
         duration,
         journal_dir: options.journal_dir.clone(),
+        journal_kept,
+        plans,
         clients: tallies,
         latency,
         summary,
@@ -409,6 +412,109 @@ fn simulate_venues(
     }
 }
 
+/// Waits (up to two seconds) until the feed has brought a quote for every symbol, so the
+/// first orders meet a market rather than "no reference price".
+fn wait_for_quotes(counters: Option<&CountersReader>, symbols: usize) {
+    let Some(reader) = counters else { return };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline
+        && stat::value(&reader.sample(), "feed.messages") < symbols as u64
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Fraction of its own message rate a rate-capped client uses.
+const RATE_USE: f64 = 0.8;
+/// How often a rate-capped client bursts past its `message_burst` on purpose.
+const BURST_EVERY: Duration = Duration::from_secs(2);
+/// Orders past `message_burst` in each deliberate burst.
+const BURST_EXCESS: u32 = 10;
+/// Largest order a simulated client sends, shares.
+const ORDER_SHARES_MAX: u32 = 1_000;
+/// Share of its credit a small account lets its orders reach over the run.
+const CREDIT_USE: f64 = 0.5;
+/// How long the clients take at the end to cancel what they still have open.
+const DAY_END: Duration = Duration::from_millis(1_500);
+
+/// Each configured client's flow: its share of `options.orders_per_second`, inside its
+/// own limits (see the module documentation).
+fn plan_flows(config: &Config, options: &DemoOptions, address: SocketAddr) -> Vec<ClientFlow> {
+    let symbols: Vec<(SymbolId, i64, i64)> = config
+        .matcher
+        .symbols
+        .iter()
+        .map(|s| (s.symbol, s.reference_price.micros(), s.book.tick.micros()))
+        .collect();
+    let share = f64::from(options.orders_per_second) / config.secrets.len().max(1) as f64;
+    let seconds = options.duration.as_secs_f64().max(1.0);
+    let mut flows: Vec<ClientFlow> = Vec::with_capacity(config.secrets.len());
+    for (index, (client, secret)) in config.secrets.iter().enumerate() {
+        let limits = config.risk.clients.iter().find(|l| l.client == *client);
+        let mut flow = ClientFlow {
+            address,
+            client: client.get(),
+            secret: secret.clone(),
+            per_second: share,
+            symbols: symbols.clone(),
+            seed: options.seed.wrapping_add(index as u64 * 7919),
+            burst: None,
+            capped_by: None,
+        };
+        if let Some(limits) = limits {
+            let rate = RATE_USE * f64::from(limits.messages_per_second);
+            if rate < flow.per_second {
+                flow.per_second = rate;
+                flow.burst = Some(limits.message_burst + BURST_EXCESS);
+                flow.capped_by = Some(format!(
+                    "its {} messages/s (burst {})",
+                    limits.messages_per_second, limits.message_burst
+                ));
+            }
+            // A small account: the symbols whose largest order is a tenth of its credit
+            // at most, at a pace its credit lasts the run.
+            let credit = limits.credit_limit.micros() as f64;
+            let affordable: Vec<_> = symbols
+                .iter()
+                .copied()
+                .filter(|(_, price, _)| {
+                    (*price as f64) * f64::from(ORDER_SHARES_MAX) * 10.0 <= credit
+                })
+                .collect();
+            let average_order = |list: &[(SymbolId, i64, i64)]| {
+                list.iter().map(|(_, p, _)| *p as f64).sum::<f64>() / list.len().max(1) as f64
+                    * f64::from(ORDER_SHARES_MAX + 100)
+                    / 2.0
+            };
+            let lasting = CREDIT_USE * credit / average_order(&symbols) / seconds;
+            if lasting < flow.per_second && !affordable.is_empty() {
+                let lasting = CREDIT_USE * credit / average_order(&affordable) / seconds;
+                flow.symbols = affordable;
+                flow.per_second = flow.per_second.min(lasting);
+                flow.capped_by = Some(format!(
+                    "its ${:.0} credit limit (cheap symbols only)",
+                    credit / 1e6
+                ));
+            }
+        }
+        flows.push(flow);
+    }
+    // What the capped clients do not send, the others share.
+    let capped: f64 = flows
+        .iter()
+        .filter(|f| f.capped_by.is_some())
+        .map(|f| f.per_second)
+        .sum();
+    let free = flows.iter().filter(|f| f.capped_by.is_none()).count();
+    if free > 0 {
+        let each = (f64::from(options.orders_per_second) - capped).max(0.0) / free as f64;
+        for flow in flows.iter_mut().filter(|f| f.capped_by.is_none()) {
+            flow.per_second = each;
+        }
+    }
+    flows
+}
+
 /// A random index below `n` (which is not zero).
 fn below(random: &mut Xorshift, n: usize) -> usize {
     usize::try_from(random.next() % n as u64).unwrap_or(0)
@@ -423,6 +529,10 @@ struct ClientFlow {
     /// Symbol, reference price and tick, micro-dollars.
     symbols: Vec<(SymbolId, i64, i64)>,
     seed: u64,
+    /// Orders sent at once every [`BURST_EVERY`], past the client's `message_burst`.
+    burst: Option<u32>,
+    /// What limits this client's pace, if anything does.
+    capped_by: Option<String>,
 }
 
 /// An order the client has open, under its current client order id.
@@ -438,7 +548,7 @@ struct Ledger {
     /// The last reply number received.
     last_reply: u32,
     tally: ClientTally,
-    /// From sending a new order to its first reply.
+    /// From handing a new order to the socket to its first reply's arrival.
     latency: Histogram<u64>,
     /// New orders sent and not yet answered, with their send times.
     awaiting: HashMap<u64, Instant>,
@@ -447,8 +557,9 @@ struct Ledger {
 }
 
 impl Ledger {
-    /// Follows one reply: latency of a new order's first answer, and each order's end.
-    fn take(&mut self, sequence: u32, reply: &Outbound) {
+    /// Follows one reply that arrived at `arrived`: latency of a new order's first
+    /// answer, and each order's end.
+    fn take(&mut self, sequence: u32, reply: &Outbound, arrived: Instant) {
         let Ledger {
             last_reply,
             tally,
@@ -495,7 +606,7 @@ impl Ledger {
             _ => return,
         };
         if let Some(sent) = awaiting.remove(&id.get()) {
-            let nanos = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let nanos = u64::try_from(arrived.duration_since(sent).as_nanos()).unwrap_or(u64::MAX);
             let _ = latency.record(nanos.max(1));
         }
         // Every new order is open from its sending: its first end counts it.
@@ -507,10 +618,38 @@ impl Ledger {
 
 type FlowResult = (u32, Result<(ClientTally, Histogram<u64>), ClientError>);
 
+/// A reply and when its frame was read off the socket.
+type Arrival = (Header, Outbound, Instant);
+
 impl ClientFlow {
     fn run(self, trading: &AtomicBool, sent: &AtomicU64) -> FlowResult {
         let client = self.client;
         (client, self.trade(trading, sent))
+    }
+
+    /// The plan in words, for the summary.
+    fn describe(&self) -> String {
+        let names: Vec<String> = self
+            .symbols
+            .iter()
+            .map(|(s, _, _)| s.get().to_string())
+            .collect();
+        let mut text = format!(
+            "client {}: {:.0} orders/s on symbols {}",
+            self.client,
+            self.per_second,
+            names.join(",")
+        );
+        if let Some(why) = &self.capped_by {
+            text.push_str(&format!(", paced by {why}"));
+        }
+        if let Some(burst) = self.burst {
+            text.push_str(&format!(
+                "; every {} s a burst of {burst} orders at once, past its burst limit on purpose",
+                BURST_EVERY.as_secs()
+            ));
+        }
+        text
     }
 
     fn trade(
@@ -524,7 +663,22 @@ impl ClientFlow {
             &self.secret,
             Duration::from_secs(5),
         )?;
-        let mut random = Xorshift::new(self.seed);
+        let mut replies = session.split_replies(Duration::from_millis(20))?;
+        let (arrivals_tx, arrivals) = mpsc::channel::<Arrival>();
+        let reading = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let reading = reading.clone();
+            std::thread::Builder::new()
+                .name(format!("cx-replies{}", self.client))
+                .spawn(move || -> Result<(), ClientError> {
+                    while reading.load(Ordering::Acquire) {
+                        if let Some((header, reply)) = replies.wait()? {
+                            let _ = arrivals_tx.send((header, reply, Instant::now()));
+                        }
+                    }
+                    Ok(())
+                })?
+        };
         let mut ledger = Ledger {
             last_reply,
             tally: ClientTally::default(),
@@ -532,95 +686,184 @@ impl ClientFlow {
             awaiting: HashMap::new(),
             open: HashMap::new(),
         };
-        let mut ids: Vec<u64> = Vec::new();
-        let mut next_id = u64::from(self.client) << 40;
-        let interval = Duration::from_secs_f64(1.0 / self.per_second.max(1.0));
+        let mut state = FlowState {
+            random: Xorshift::new(self.seed),
+            ids: Vec::new(),
+            next_id: u64::from(self.client) << 40,
+        };
+        let traded = self.send_flow(
+            &mut session,
+            &mut ledger,
+            &mut state,
+            &arrivals,
+            trading,
+            sent,
+        );
+        let ended =
+            traded.and_then(|()| self.end_day(&mut session, &mut ledger, &mut state, &arrivals));
+        let _ = session.send(&Inbound::Logout {});
+        reading.store(false, Ordering::Release);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(ClientError::Protocol("reply reader panicked".to_owned())));
+        ended?;
+        // The engine closes the session after the logout: that ends the reader.
+        if let Err(error) = read {
+            if !matches!(error, ClientError::Closed) {
+                return Err(error);
+            }
+        }
+        ledger.tally.open = ledger.open.len() as u64;
+        Ok((ledger.tally, ledger.latency))
+    }
+
+    /// Sends the flow at its pace until trading stops, following replies as they come.
+    fn send_flow(
+        &self,
+        session: &mut Client,
+        ledger: &mut Ledger,
+        state: &mut FlowState,
+        arrivals: &mpsc::Receiver<Arrival>,
+        trading: &AtomicBool,
+        sent: &AtomicU64,
+    ) -> Result<(), ClientError> {
+        let interval = Duration::from_secs_f64(1.0 / self.per_second.max(0.1));
         let start = Instant::now();
         let mut due = start;
+        let mut next_burst = start + BURST_EVERY;
         while trading.load(Ordering::Acquire) {
             let now = Instant::now();
             while due <= now {
                 due += interval;
-                next_id += 1;
-                let roll = random.next() % 100;
-                let target = (!ids.is_empty()).then(|| ids[below(&mut random, ids.len())]);
-                match (
-                    roll,
-                    target.and_then(|id| ledger.open.get(&id).map(|w| (id, *w))),
-                ) {
-                    (0..=9, Some((original, working))) => {
-                        session.send(&Inbound::Cancel {
-                            client_order_id: ClientOrderId::new(next_id),
-                            original_client_order_id: ClientOrderId::new(original),
-                            symbol: working.symbol,
-                        })?;
-                        ledger.tally.cancels += 1;
-                    }
-                    (10..=14, Some((original, working))) => {
-                        let (_, _, tick) = self.symbol(working.symbol);
-                        let step = (random.next() % 3) as i64 - 1;
-                        session.send(&Inbound::Replace {
-                            client_order_id: ClientOrderId::new(next_id),
-                            original_client_order_id: ClientOrderId::new(original),
-                            price: Price::from_micros(working.price.micros() + step * tick),
-                            quantity: Quantity::new(working.quantity),
-                        })?;
-                        ledger.tally.replaces += 1;
-                    }
-                    _ => {
-                        let order = self.new_order(&mut random, next_id);
-                        if let Inbound::NewOrder {
-                            symbol,
-                            price,
-                            quantity,
-                            ..
-                        } = order
-                        {
-                            ledger.open.insert(
-                                next_id,
-                                Working {
-                                    symbol,
-                                    price,
-                                    quantity: quantity.shares(),
-                                },
-                            );
-                            ids.push(next_id);
-                        }
-                        ledger.awaiting.insert(next_id, Instant::now());
-                        session.send(&order)?;
-                        ledger.tally.orders += 1;
-                        sent.fetch_add(1, Ordering::Relaxed);
-                    }
+                self.send_one(session, ledger, state, sent)?;
+            }
+            if let Some(burst) = self.burst.filter(|_| now >= next_burst) {
+                next_burst += BURST_EVERY;
+                for _ in 0..burst {
+                    self.send_new(session, ledger, state, sent)?;
                 }
             }
-            while let Some((header, reply)) = session.receive()? {
-                ledger.take(header.sequence, &reply);
+            while let Ok((header, reply, arrived)) = arrivals.try_recv() {
+                ledger.take(header.sequence, &reply, arrived);
             }
-            ids.retain(|id| ledger.open.contains_key(id));
+            state.ids.retain(|id| ledger.open.contains_key(id));
+            // Replies are read on their own thread: this one only sleeps until the next
+            // order is due.
             std::thread::sleep(
-                Duration::from_micros(200).min(due.saturating_duration_since(Instant::now())),
+                due.min(next_burst)
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
             );
         }
-        // The day ends: cancel what is still open, and wait for every order's end. A
-        // replace in flight gives an order a new id: it is cancelled again under it.
-        let mut cancel_id = next_id;
+        Ok(())
+    }
+
+    /// One step of the flow: a cancel or a replace of an open order, else a new order.
+    fn send_one(
+        &self,
+        session: &mut Client,
+        ledger: &mut Ledger,
+        state: &mut FlowState,
+        sent: &AtomicU64,
+    ) -> Result<(), ClientError> {
+        let roll = state.random.next() % 100;
+        let target = (!state.ids.is_empty())
+            .then(|| state.ids[below(&mut state.random, state.ids.len())])
+            .and_then(|id| ledger.open.get(&id).map(|w| (id, *w)));
+        state.next_id += 1;
+        match (roll, target) {
+            (0..=9, Some((original, working))) => {
+                session.send(&Inbound::Cancel {
+                    client_order_id: ClientOrderId::new(state.next_id),
+                    original_client_order_id: ClientOrderId::new(original),
+                    symbol: working.symbol,
+                })?;
+                ledger.tally.cancels += 1;
+            }
+            (10..=14, Some((original, working))) => {
+                let (_, _, tick) = self.symbol(working.symbol);
+                let step = (state.random.next() % 3) as i64 - 1;
+                session.send(&Inbound::Replace {
+                    client_order_id: ClientOrderId::new(state.next_id),
+                    original_client_order_id: ClientOrderId::new(original),
+                    price: Price::from_micros(working.price.micros() + step * tick),
+                    quantity: Quantity::new(working.quantity),
+                })?;
+                ledger.tally.replaces += 1;
+            }
+            _ => {
+                state.next_id -= 1;
+                self.send_new(session, ledger, state, sent)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send_new(
+        &self,
+        session: &mut Client,
+        ledger: &mut Ledger,
+        state: &mut FlowState,
+        sent: &AtomicU64,
+    ) -> Result<(), ClientError> {
+        state.next_id += 1;
+        let id = state.next_id;
+        let order = self.new_order(&mut state.random, id);
+        if let Inbound::NewOrder {
+            symbol,
+            price,
+            quantity,
+            ..
+        } = order
+        {
+            ledger.open.insert(
+                id,
+                Working {
+                    symbol,
+                    price,
+                    quantity: quantity.shares(),
+                },
+            );
+            state.ids.push(id);
+        }
+        ledger.awaiting.insert(id, Instant::now());
+        session.send(&order)?;
+        ledger.tally.orders += 1;
+        sent.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The day ends: cancel what is still open (inside the client's pace), and follow the
+    /// replies for [`DAY_END`] at most; what is still open then stays open (day orders).
+    fn end_day(
+        &self,
+        session: &mut Client,
+        ledger: &mut Ledger,
+        state: &mut FlowState,
+        arrivals: &mpsc::Receiver<Arrival>,
+    ) -> Result<(), ClientError> {
         let mut cancelled: HashSet<u64> = HashSet::new();
-        // Paced at 50 cancels a second, inside any client's message-rate limit.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + DAY_END;
+        // Cancels in batches every 10 ms at the client's own pace (its rate limit applies
+        // to cancels too).
+        // Orders a second over 100 batches a second, rounded up; a rate is at most a
+        // few thousand, so the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let batch = ((self.per_second / 100.0).ceil() as usize).max(1);
         let mut next_batch = Instant::now();
         while !ledger.open.is_empty() && Instant::now() < deadline {
             if Instant::now() >= next_batch {
-                next_batch += Duration::from_millis(100);
-                let mut batch = 5;
+                next_batch += Duration::from_millis(10);
+                let mut left = batch;
                 for (&original, working) in &ledger.open {
-                    if batch == 0 {
+                    if left == 0 {
                         break;
                     }
                     if cancelled.insert(original) {
-                        batch -= 1;
-                        cancel_id += 1;
+                        left -= 1;
+                        state.next_id += 1;
                         session.send(&Inbound::Cancel {
-                            client_order_id: ClientOrderId::new(cancel_id),
+                            client_order_id: ClientOrderId::new(state.next_id),
                             original_client_order_id: ClientOrderId::new(original),
                             symbol: working.symbol,
                         })?;
@@ -628,9 +871,9 @@ impl ClientFlow {
                     }
                 }
             }
-            if let Some((header, reply)) = session.receive_within(Duration::from_millis(10))? {
-                // A refused cancel (the client's message rate, or shares out at a venue)
-                // is sent again in a later batch.
+            if let Ok((header, reply, arrived)) = arrivals.recv_timeout(Duration::from_millis(5)) {
+                // A refused cancel (shares out at a venue, a replace in flight) is sent
+                // again in a later batch.
                 if let Outbound::CancelRejected {
                     original_client_order_id,
                     ..
@@ -638,12 +881,10 @@ impl ClientFlow {
                 {
                     cancelled.remove(&original_client_order_id.get());
                 }
-                ledger.take(header.sequence, &reply);
+                ledger.take(header.sequence, &reply, arrived);
             }
         }
-        let _ = session.send(&Inbound::Logout {});
-        ledger.tally.open = ledger.open.len() as u64;
-        Ok((ledger.tally, ledger.latency))
+        Ok(())
     }
 
     fn symbol(&self, symbol: SymbolId) -> (SymbolId, i64, i64) {
@@ -673,10 +914,13 @@ impl ClientFlow {
             1..=6 => (OrderType::Limit, TimeInForce::ImmediateOrCancel),
             _ => (OrderType::Limit, TimeInForce::Day),
         };
+        let lots = ORDER_SHARES_MAX / 100;
         Inbound::NewOrder {
             client_order_id: ClientOrderId::new(id),
             symbol,
-            quantity: Quantity::new(100 * (1 + (random.next() % 10) as u32)),
+            quantity: Quantity::new(
+                100 * (1 + u32::try_from(random.next() % u64::from(lots)).unwrap_or(0)),
+            ),
             price: if order_type == OrderType::Market {
                 Price::ZERO
             } else {
@@ -688,6 +932,15 @@ impl ClientFlow {
             capacity: Capacity::Agency,
         }
     }
+}
+
+/// What a client's flow draws from and numbers with.
+struct FlowState {
+    random: Xorshift,
+    /// Ids of orders it may cancel or replace.
+    ids: Vec<u64>,
+    /// The last client order id used.
+    next_id: u64,
 }
 
 impl std::fmt::Display for DemoReport {
@@ -778,7 +1031,11 @@ impl std::fmt::Display for DemoReport {
         }
         let rejected: u64 =
             s.risk_rejects.values().sum::<u64>() + s.matcher_rejects.values().sum::<u64>();
-        writeln!(f, "rejects       {rejected}")?;
+        writeln!(
+            f,
+            "rejects       {rejected} ({:.2}% of {orders} orders; the flow below says which are on purpose)",
+            100.0 * rejected as f64 / orders.max(1) as f64
+        )?;
         for (reason, count) in &s.risk_rejects {
             writeln!(f, "  {count:>8}  {reason} (risk gate)")?;
         }
@@ -788,7 +1045,7 @@ impl std::fmt::Display for DemoReport {
         let l = &self.latency;
         writeln!(
             f,
-            "latency       new order to first reply, over TCP loopback, {} orders: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  max {:.1} µs",
+            "latency       new order to first reply, {} orders: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  max {:.1} µs",
             l.len(),
             l.value_at_quantile(0.5) as f64 / 1e3,
             l.value_at_quantile(0.99) as f64 / 1e3,
@@ -797,9 +1054,24 @@ impl std::fmt::Display for DemoReport {
         )?;
         writeln!(
             f,
-            "journal       {} (replay it: crossline replay {})",
-            self.journal_dir.display(),
-            self.journal_dir.display()
-        )
+            "              (TCP loopback, from handing the order to the socket to the reply's arrival, stamped by a thread per client blocked on its socket)"
+        )?;
+        writeln!(f, "flow")?;
+        for plan in &self.plans {
+            writeln!(f, "  {plan}")?;
+        }
+        if self.journal_kept {
+            writeln!(
+                f,
+                "journal       {} (replay it: crossline replay {})",
+                self.journal_dir.display(),
+                self.journal_dir.display()
+            )
+        } else {
+            writeln!(
+                f,
+                "journal       removed with its temporary directory (give --journal DIR to keep it)"
+            )
+        }
     }
 }

@@ -5,7 +5,8 @@
 //! - every principal fill improves on the NBBO by at least the symbol's minimum;
 //! - the firm's position inside its long and short limits after every change;
 //! - every client order ends (filled, cancelled or rejected), every reply numbered in
-//!   order.
+//!   order;
+//! - rejects stay under 5% of orders, and the run ends soon after its trading time.
 
 use std::time::Duration;
 
@@ -96,8 +97,25 @@ fn the_demo_keeps_every_market_rule_and_ends_every_order() {
     options.duration = Duration::from_secs(4);
     options.orders_per_second = 1_500;
     options.journal_dir = dir.clone();
+    options.keep_journal = true;
     options.progress = false;
+    let started = std::time::Instant::now();
     let report = demo::run(&options).expect("the demo runs");
+    // The clients trade for 4 s; stopping, the day's end and the summary take little more.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(7), "the demo took {took:?}");
+    // Rejects are a small, explained minority (the deliberate bursts of the rate-capped
+    // client): under 5% of orders.
+    let orders: u64 = report.clients.iter().map(|(_, t)| t.orders).sum();
+    let s = &report.summary;
+    let rejected: u64 =
+        s.risk_rejects.values().sum::<u64>() + s.matcher_rejects.values().sum::<u64>();
+    assert!(
+        rejected * 20 < orders,
+        "{rejected} rejects of {orders} orders: {:?} {:?}",
+        s.risk_rejects,
+        s.matcher_rejects
+    );
 
     // Every order ended, and each client's replies arrived numbered one after another.
     for (client, tally) in &report.clients {

@@ -161,6 +161,7 @@ fn demo(
     }
     if let Some(dir) = journal {
         options.journal_dir = dir;
+        options.keep_journal = true;
     }
     match crossline::demo::run(&options) {
         Ok(report) => {
