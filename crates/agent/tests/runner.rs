@@ -208,7 +208,7 @@ fn stopping_at_once_still_drains_every_message_in_flight() {
         ThreadSpec::new("source", source).idle(Idle::Yield),
         ThreadSpec::new("sink", sink).idle(Idle::Yield),
     ];
-    // Stop immediately: upstream first, each drained before the next stops.
+    // Stop immediately: both threads keep running until they are at rest together.
     let reports = Runner::start(&cores, specs).unwrap().stop().unwrap();
     assert_eq!(received.load(Ordering::Relaxed) as u64, TOTAL);
     assert!(reports.iter().all(|report| report.drained), "{reports:?}");

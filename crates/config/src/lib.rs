@@ -7,7 +7,7 @@
 //! missing (set it there or in [symbol_defaults])`. The whole configuration is then
 //! checked by building the gate and the matcher from it, so a file that parses is a file
 //! the engine starts with. `docs/RISK.md` lists every key; [`DEFAULT`] is the embedded
-//! configuration (the engine demo, still to come, will run on it).
+//! configuration (`crossline demo` runs on it unless given `--config`).
 //!
 //! ```
 //! let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
@@ -211,7 +211,8 @@ pub struct JournalSettings {
     pub segment_bytes: u64,
     /// When records reach the disk.
     pub durability: Durability,
-    /// Commands between automatic snapshots; zero for snapshots only on command.
+    /// Commands between automatic snapshots; zero for snapshots only on command. Read
+    /// by nothing yet: the running pipeline takes no snapshots (`docs/JOURNAL.md`).
     pub snapshot_every: u64,
 }
 

@@ -14,9 +14,10 @@ pub enum Mode {
     /// Passive internalization: cross client orders, and fill arriving orders from the
     /// firm's inventory at an improved price when limits allow.
     Passive,
-    /// Active internalization: as passive, and the firm streams its own improved quote
-    /// (a [`crate::Event::FirmQuote`] whenever the NBBO or its inventory moves it) and
-    /// trades with resting client orders that the quote reaches.
+    /// Active internalization: as passive, and the firm keeps its own improved quote
+    /// (emitting a [`crate::Event::FirmQuote`] whenever the NBBO or its inventory moves
+    /// it) and trades with resting client orders that the quote reaches. No interface
+    /// carries the quote events out of the engine yet (`docs/ARCHITECTURE.md`).
     Active,
 }
 
@@ -60,12 +61,14 @@ pub struct SymbolSettings {
     /// Price improvement on a principal fill, as a fraction of the NBBO spread in parts
     /// per million.
     pub improvement_spread_ppm: u32,
-    /// The least price improvement on a principal fill (before inventory skew).
+    /// The least price improvement on a principal fill; inventory skew never takes it
+    /// lower (only the spread caps it below this).
     pub improvement_min: Price,
     /// Inventory skew, in parts per million of the improvement at a full position: at a
-    /// position of `long_max` shares the firm improves by `1 + skew` times as much on
-    /// fills that reduce it and `1 - skew` times as much (not below zero) on fills that
-    /// grow it, linearly in between.
+    /// position of `long_max` shares long (or `short_max` short) the firm improves by
+    /// `1 + skew` times as much on fills that reduce it and `1 - skew` times as much (not
+    /// below `improvement_min`) on fills that grow it, linearly from `soft_limit`. The
+    /// exact rule: `docs/RISK.md`, "Firm inventory and the hedger".
     pub skew_ppm: u32,
     /// Largest long position, in shares.
     pub long_max: u32,

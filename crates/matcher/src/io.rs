@@ -245,7 +245,16 @@ pub enum CancelReason {
     /// The symbol's book is full (orders or far-away levels).
     #[error("the symbol's book is full")]
     BookFull,
-    /// The venue cancelled the routed child and the order cannot rest.
+    /// Routed shares came back unfilled (an `Input::VenueCancel`) and the order may not
+    /// rest them: a market or immediate-or-cancel order (one a kill switch made
+    /// immediate-or-cancel while it was out included), an order accepted on an earlier
+    /// trading day, or a hedge. The router sends the cancel back whenever shares it was
+    /// given end up nowhere: the venue cancelled or refused the child (on its own, or
+    /// answering the router's cancel after an acknowledgement or fill timeout) and no
+    /// other venue takes the rest; no venue was up, or the child table was full, when the
+    /// order was routed; the venue was lost (disconnected, silent, a protocol error, a
+    /// cancel left unanswered) and the remainder was not re-routed. The pipeline also
+    /// cancels back, at start-up, whatever the previous run left out at venues.
     #[error("the venue cancelled the routed remainder")]
     VenueCancelled,
     /// A kill switch cancelled it (a mass cancel).

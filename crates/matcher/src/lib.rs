@@ -32,8 +32,8 @@
 //!    venue returns is worked again in-house and rests if it may.
 //!
 //! Fill-or-kill orders fill in full in-house or not at all (they are never routed). In
-//! [`Mode::Active`] the firm also publishes its quote and trades with resting orders that
-//! its quote reaches.
+//! [`Mode::Active`] the firm also keeps a quote of its own (emitted as
+//! [`Event::FirmQuote`]) and trades with resting orders that its quote reaches.
 //!
 //! ```
 //! use crossline_book::BookConfig;

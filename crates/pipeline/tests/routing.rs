@@ -28,7 +28,8 @@ use crossline_venue::Simulator;
 use toml::Table;
 
 const AAPL: SymbolId = SymbolId::new(1);
-/// The matcher's cancel reason code for "the venue cancelled the routed remainder".
+/// The matcher's cancel reason code for routed shares that came back unfilled and may not
+/// rest (`CancelReason::VenueCancelled`; every case in `docs/PROTOCOL.md`).
 const VENUE_CANCELLED: u8 = 9;
 /// Long enough that a held venue never answers within a test.
 const HOLD: Duration = Duration::from_secs(3_600);

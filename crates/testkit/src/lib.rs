@@ -20,7 +20,7 @@
 //! [`Xorshift`] is the deterministic stream of pseudo-random words that workload
 //! generators (tests and benchmarks) draw from, so a failing run can be repeated exactly.
 //!
-//! This is the one crate outside the ring, journal and net crates with `unsafe` code: the
+//! Its `unsafe` code (`docs/ARCHITECTURE.md` lists every crate that has some) is the
 //! `GlobalAlloc` implementation, which only forwards to the system allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,4 +1,4 @@
-//! The fixed-size messages that flow between agents through the rings.
+//! The fixed-size messages designed to flow between agents through the rings.
 //!
 //! A [`Message`] is 56 bytes: a sequence number, an event timestamp and a 40-byte tagged
 //! [`Body`]. In a ring slot it sits behind the ring's 8-byte publication stamp, so a slot
@@ -6,9 +6,10 @@
 //! very line the message arrives in, and one cache-line transfer delivers both the "ready"
 //! signal and the payload (see `crossline-ring`).
 //!
-//! Layouts are `#[repr(C)]` with compile-time size and offset checks below. The journal
-//! encodes these fields explicitly in little-endian order (never by copying the struct's
-//! bytes, whose padding is undefined), and `docs/` holds the byte tables.
+//! Layouts are `#[repr(C)]` with compile-time size and offset checks below, and
+//! `docs/MESSAGES.md` holds the byte tables. As built, the ring benchmarks move
+//! `Message`s; the pipeline's rings carry the engine's own types and the journal stores
+//! `bincode` of the sequencer's types (`docs/MESSAGES.md` says which).
 
 use core::mem::{align_of, offset_of, size_of};
 

@@ -1,5 +1,7 @@
-//! The journal harness: the risk gate, the journal and the matcher in one process under
-//! a steady load, for crash tests until the full pipeline runs them.
+//! The journal harness: the risk gate, the journal and the matcher in one process (the
+//! one-thread `Engine`, no sockets or rings) under a steady load, for the kill-and-recover
+//! crash tests (`tests/crash.rs`, `scripts/crash-test.sh`). `tests/restart.rs` kills the
+//! running pipeline (`crossline run`) instead.
 //!
 //! - `crossline-harness run --dir D [--seed N] [--commands N] [--snapshot-every N]`
 //!   opens (recovering) the engine on journal `D` with the default configuration and
