@@ -19,6 +19,7 @@ use crossline_engine::recovery;
 use crossline_matcher::{VenueCancel, VenueFill};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, Outbound};
+use crossline_protocol::frame::FLAG_RESENT;
 use crossline_risk::{Command, Record};
 use crossline_types::{
     Capacity, ClientOrderId, LiquiditySource, OrderId, OrderType, Price, Quantity, Side, SymbolId,
@@ -377,10 +378,19 @@ fn orders_out_at_a_venue_when_the_engine_stopped_are_cancelled_back_at_start() {
     // The same configuration (the journal's), with nothing listening at the venues.
     let journaled_text = recovery::read_config(&dir).unwrap();
     let mut engine = Engine::try_start(&dir, &journaled_text).expect("the engine restarts");
+    // The cancel-back is the restarted engine's first reply; once it is handed to the
+    // order ingress, a logon finds it numbered and kept.
+    engine.wait_for("the cancel-back's reply", |engine| {
+        engine.counter("replies.sent") >= 1
+    });
     let mut client = Client::logon(engine.address, 1);
     client.send(&Inbound::ResendRequest { from_sequence: 1 });
     assert!(matches!(client.receive(), Outbound::Accepted { .. }));
     expect_cancelled_back(&mut client, 100);
+    assert_eq!(
+        client.last_flags, FLAG_RESENT,
+        "both replies come from the resend"
+    );
     let stopped = engine.stop();
     assert_eq!(
         journaled(&stopped.records, cancels_for(order)),
