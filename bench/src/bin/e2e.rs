@@ -565,9 +565,8 @@ fn wire(
     let text = one_thread_config_text(text, cores.1)?;
     let mut config = on_free_ports(crossline_config::parse(&text).map_err(|e| e.to_string())?);
     let venues = Venues::start(&mut config).map_err(|e| e.to_string())?;
-    let (engine, _) = recovery::open(dir, &text).map_err(|e| e.to_string())?;
-    let pipeline =
-        Pipeline::start(&config, engine, dir, &Cores::detect()).map_err(|e| e.to_string())?;
+    let (pipeline, _) =
+        Pipeline::open(&config, &text, dir, &Cores::detect()).map_err(|e| e.to_string())?;
     venues.feed_to(pipeline.feed_address());
     let address = pipeline.client_address();
     let result = std::thread::scope(|scope| {

@@ -182,8 +182,12 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         .map_err(|e| DemoError::Config(format!("{}: {e}", options.journal_dir.display())))?;
 
     let venues = Venues::start(&mut config)?;
-    let (engine, _) = recovery::open(&options.journal_dir, &options.config_text)?;
-    let pipeline = Pipeline::start(&config, engine, &options.journal_dir, &Cores::detect())?;
+    let (pipeline, _) = Pipeline::open(
+        &config,
+        &options.config_text,
+        &options.journal_dir,
+        &Cores::detect(),
+    )?;
     venues.feed_to(pipeline.feed_address());
     if options.progress {
         println!(

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossline_agent::Cores;
-use crossline_engine::recovery;
 use crossline_pipeline::Pipeline;
 
 /// Why the engine could not run.
@@ -62,9 +61,8 @@ pub fn run(config_path: &Path, journal_dir: &Path) -> Result<(), RunError> {
         path: journal_dir.display().to_string(),
         error: e.to_string(),
     })?;
-    let (engine, report) = recovery::open(journal_dir, &text)?;
+    let (pipeline, report) = Pipeline::open(&config, &text, journal_dir, &Cores::detect())?;
     println!("crossline: {report}");
-    let pipeline = Pipeline::start(&config, engine, journal_dir, &Cores::detect())?;
     println!("clients: {}", pipeline.client_address());
     println!("market data: {}", pipeline.feed_address());
     println!("counters: {}", pipeline.counters_path().display());

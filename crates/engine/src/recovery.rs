@@ -120,6 +120,22 @@ pub fn open(
     dir: &Path,
     text: &str,
 ) -> Result<(Engine<MappedJournal>, RecoveryReport), EngineError> {
+    open_observed(dir, text, &mut ())
+}
+
+/// [`open`], with `observer` told of every record replayed and what it caused: from the
+/// journal's first record when no snapshot was loaded (`RecoveryReport::snapshot` is
+/// `None`), else from the snapshot's cut on. A caller that must see the whole day (the
+/// pipeline numbering every client's replies) so needs no second replay unless a
+/// snapshot was loaded.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_observed(
+    dir: &Path,
+    text: &str,
+    observer: &mut impl Observer,
+) -> Result<(Engine<MappedJournal>, RecoveryReport), EngineError> {
     let config = crossline_config::parse(text).map_err(|e| EngineError::Config(e.to_string()))?;
     if text.len() > PAYLOAD_MAX {
         return Err(EngineError::Config(format!(
@@ -159,7 +175,7 @@ pub fn open(
         Some(snapshot) => Engine::from_snapshot(snapshot, journal)?,
         None => Engine::new(&config, journal)?,
     };
-    let replayed = replay_from(dir, &mut engine, None, &mut (), &mut |_| {})?;
+    let replayed = replay_from(dir, &mut engine, None, observer, &mut |_| {})?;
     engine.finish_replay();
     engine.write_snapshots(dir.to_owned(), hash);
     let report = RecoveryReport {

@@ -44,7 +44,7 @@ use crossline_agent::{
 };
 use crossline_config::{AgentKind, Config, Placement, ThreadSettings};
 use crossline_counters::{Counter, Counters, CountersError, Kind};
-use crossline_engine::recovery::MappedJournal;
+use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
@@ -215,7 +215,11 @@ fn labels(threads: &[PlannedThread], venues: &[(u8, String)]) -> Vec<(String, Ki
     labels
 }
 
-/// The rings, in counters-file order.
+/// A ring's depth: the producer's monitor and the gauge it is written to.
+type DepthGauge = (Box<dyn Depth>, Counter);
+
+/// The rings' names in the counters file, in the order `Pipeline::start` takes their
+/// gauges.
 const RING_NAMES: [&str; 8] = [
     "commands",
     "market_data",
@@ -253,23 +257,65 @@ pub fn counters_path(config: &Config, journal_dir: &Path) -> PathBuf {
 }
 
 impl Pipeline {
-    /// Starts the agents of `engine` (opened on `config` over its journal in
-    /// `journal_dir`) on the threads `config.pipeline` places them on, with the counters
-    /// file in the journal directory (see [`counters_path`]).
+    /// Opens the engine on its journal in `journal_dir` (recovering it, or starting it
+    /// with `config_text`, the configuration `config` was parsed from) and starts its
+    /// agents on the threads `config.pipeline` places them on, with the counters file in
+    /// the journal directory (see [`counters_path`]). This is the one way the engine
+    /// starts: `crossline run`, `crossline demo`, the integration tests and the
+    /// benchmarks all call it.
     ///
     /// A restart changes nothing a client can see: each client's replies of the day are
-    /// rebuilt from the journal, with their numbers, for its resend requests; and orders
-    /// the recovered engine shows out at venues are cancelled back first (the previous
-    /// run's venue sessions, and with them its child orders, are gone).
+    /// rebuilt from the journal, with their numbers, for its resend requests (in the same
+    /// replay that recovers the engine, unless a snapshot let that replay skip the start
+    /// of the day); and orders the recovered engine shows out at venues are cancelled
+    /// back first (the previous run's venue sessions, and with them its child orders, are
+    /// gone).
     ///
     /// # Errors
     /// [`PipelineError`] naming what could not be set up.
-    pub fn start(
+    pub fn open(
+        config: &Config,
+        config_text: &str,
+        journal_dir: &Path,
+        cores: &Cores,
+    ) -> Result<(Pipeline, RecoveryReport), PipelineError> {
+        let mut sessions = sessions_for(config)?;
+        let mut client_net = Transport::new(&config.network.net)?;
+        let mut log = ReplyLog {
+            sessions: &mut sessions,
+            out: client_net.outbox(),
+            command: None,
+        };
+        let (engine, report) = recovery::open_observed(journal_dir, config_text, &mut log)?;
+        if report.snapshot.is_some() {
+            // The replay began at the snapshot: the replies before it need the whole day.
+            sessions = sessions_for(config)?;
+            rebuild_replies(config, journal_dir, &mut sessions, client_net.outbox())?;
+        }
+        let pipeline = Pipeline::start(
+            config,
+            engine,
+            Edges {
+                sessions,
+                client_net,
+            },
+            journal_dir,
+            cores,
+        )?;
+        Ok((pipeline, report))
+    }
+
+    fn start(
         config: &Config,
         engine: Engine<MappedJournal>,
+        edges: Edges,
         journal_dir: &Path,
         cores: &Cores,
     ) -> Result<Pipeline, PipelineError> {
+        let Edges {
+            sessions,
+            mut client_net,
+        } = edges;
         let counters_path = &counters_path(config, journal_dir);
         let plan = plan(config, cores)?;
         let network = &config.network;
@@ -282,16 +328,6 @@ impl Pipeline {
         let (out_tx, out_rx) = crossline_ring::channel(sizes.events_out)?;
         let (replies_tx, replies_rx) = crossline_ring::channel(sizes.replies)?;
         let (tops_tx, tops_rx) = crossline_ring::channel(sizes.venue_tops)?;
-        let monitors: Vec<Box<dyn Depth>> = vec![
-            Box::new(commands_tx.monitor()),
-            Box::new(nbbo_tx.monitor()),
-            Box::new(venue_tx.monitor()),
-            Box::new(sequenced_tx.monitor()),
-            Box::new(back_tx.monitor()),
-            Box::new(out_tx.monitor()),
-            Box::new(replies_tx.monitor()),
-            Box::new(tops_tx.monitor()),
-        ];
 
         let venues: Vec<(u8, String)> = config
             .router
@@ -306,23 +342,28 @@ impl Pipeline {
         let mut handles = handles.into_iter();
         let mut work: Vec<Option<Counter>> =
             AgentKind::ALL.iter().map(|_| handles.next()).collect();
-        let mut depths: Vec<Option<(Box<dyn Depth>, Counter)>> = monitors
-            .into_iter()
-            .map(|monitor| handles.next().map(|gauge| (monitor, gauge)))
-            .collect();
-        let mut duty: Vec<Option<Counter>> = plan.iter().map(|_| handles.next()).collect();
         let missing =
             || PipelineError::Placement("counters file has fewer values than labels".to_owned());
+        // Each ring's depth gauge, in `RING_NAMES` order (the file's labels).
+        let mut gauge = |monitor: Box<dyn Depth>| -> Result<DepthGauge, PipelineError> {
+            Ok((monitor, handles.next().ok_or_else(missing)?))
+        };
+        let commands_depth = gauge(Box::new(commands_tx.monitor()))?;
+        let market_data_depth = gauge(Box::new(nbbo_tx.monitor()))?;
+        let venue_reports_depth = gauge(Box::new(venue_tx.monitor()))?;
+        let sequenced_depth = gauge(Box::new(sequenced_tx.monitor()))?;
+        let events_back_depth = gauge(Box::new(back_tx.monitor()))?;
+        let events_out_depth = gauge(Box::new(out_tx.monitor()))?;
+        let replies_depth = gauge(Box::new(replies_tx.monitor()))?;
+        let venue_tops_depth = gauge(Box::new(tops_tx.monitor()))?;
+        let mut duty: Vec<Option<Counter>> = plan.iter().map(|_| handles.next()).collect();
         let requests = handles.next().ok_or_else(missing)?;
         let sessions_published = Published::take(&mut handles).ok_or_else(missing)?;
         let feed_published = Published::take(&mut handles).ok_or_else(missing)?;
         let egress_counters = EgressCounters::take(&mut handles, &venues).ok_or_else(missing)?;
 
         // Sockets: each I/O agent has its own transport.
-        let mut client_net = Transport::new(&network.net)?;
         let (listener, client_address) = client_net.listen(network.gateway.listen)?;
-        let mut sessions = sessions_for(config)?;
-        rebuild_replies(config, journal_dir, &mut sessions, client_net.outbox())?;
         let mut feed_net = Transport::new(&network.net)?;
         let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
         let venue_net = Transport::new(&network.net)?;
@@ -355,25 +396,15 @@ impl Pipeline {
             .max(network.net.provided_buffer_bytes as usize)
             / HEADER_BYTES;
 
-        // Each agent with the rings it drains (for its depth gauges).
+        // Each agent with the depth gauges of the rings it drains.
         let mut built: Vec<Option<Box<dyn Agent>>> = Vec::new();
-        let mut take_depths = |rings: &[&str]| -> Vec<(Box<dyn Depth>, Counter)> {
-            rings
-                .iter()
-                .filter_map(|ring| {
-                    debug_assert!(RING_NAMES.contains(ring), "no ring named {ring}");
-                    let index = RING_NAMES.iter().position(|name| name == ring)?;
-                    depths[index].take()
-                })
-                .collect()
-        };
-        let mut metered = |kind: AgentKind, agent: Box<dyn Agent>, rings: &[&str]| {
+        let mut metered = |kind: AgentKind, agent: Box<dyn Agent>, depths: Vec<DepthGauge>| {
             let index = AgentKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
             work[index].take().map(|work| -> Box<dyn Agent> {
                 Box::new(Metered {
                     agent,
                     work,
-                    depths: take_depths(rings),
+                    depths,
                     cycles: 0,
                 })
             })
@@ -393,7 +424,7 @@ impl Pipeline {
                 },
                 fault.clone(),
             )),
-            &["replies"],
+            vec![replies_depth],
         ));
         built.push(metered(
             AgentKind::MarketData,
@@ -406,7 +437,7 @@ impl Pipeline {
                 feed_published,
                 fault.clone(),
             )),
-            &[],
+            Vec::new(),
         ));
         built.push(metered(
             AgentKind::Sequencer,
@@ -419,7 +450,12 @@ impl Pipeline {
                 ),
                 fault: fault.clone(),
             }),
-            &["commands", "market_data", "venue_reports", "events_back"],
+            vec![
+                commands_depth,
+                market_data_depth,
+                venue_reports_depth,
+                events_back_depth,
+            ],
         ));
         built.push(metered(
             AgentKind::Matcher,
@@ -430,7 +466,7 @@ impl Pipeline {
                 out_tx,
                 Some(matcher_closed_tx),
             )),
-            &["sequenced"],
+            vec![sequenced_depth],
         ));
         built.push(metered(
             AgentKind::Egress,
@@ -448,7 +484,7 @@ impl Pipeline {
                 egress_counters,
                 fault.clone(),
             )),
-            &["events_out", "venue_tops"],
+            vec![events_out_depth, venue_tops_depth],
         ));
 
         let mut specs = Vec::with_capacity(plan.len());
@@ -550,27 +586,6 @@ fn rebuild_replies(
     sessions: &mut Sessions,
     out: &mut Outbox,
 ) -> Result<(), EngineError> {
-    struct ReplyLog<'a> {
-        sessions: &'a mut Sessions,
-        out: &'a mut Outbox,
-        command: Option<Command>,
-    }
-    impl Observer for ReplyLog<'_> {
-        fn record(&mut self, record: &Record) {
-            self.command = Some(record.command);
-        }
-        fn output(&mut self, output: &Output) {
-            let original = self.command.and_then(|command| command.original_order());
-            if let Some((client, reply)) = reject_reply(output, original) {
-                self.sessions.reply(self.out, client, &reply, 0);
-            }
-        }
-        fn event(&mut self, _input: &Sequenced, event: &Event) {
-            if let Some((client, reply)) = event_reply(event) {
-                self.sessions.reply(self.out, client, &reply, 0);
-            }
-        }
-    }
     let mut engine = Engine::new(config, NoJournal)?;
     let mut log = ReplyLog {
         sessions,
@@ -579,6 +594,38 @@ fn rebuild_replies(
     };
     recovery::replay_from(dir, &mut engine, None, &mut log, &mut |_| {})?;
     Ok(())
+}
+
+/// What the order ingress starts with: the client sessions, their replies of the day
+/// already numbered and kept, on the transport that will listen for clients.
+struct Edges {
+    sessions: Sessions,
+    client_net: Transport,
+}
+
+/// Numbers and keeps the client replies a replay causes, in journal order (the order the
+/// egress sent them in).
+struct ReplyLog<'a> {
+    sessions: &'a mut Sessions,
+    out: &'a mut Outbox,
+    command: Option<Command>,
+}
+
+impl Observer for ReplyLog<'_> {
+    fn record(&mut self, record: &Record) {
+        self.command = Some(record.command);
+    }
+    fn output(&mut self, output: &Output) {
+        let original = self.command.and_then(|command| command.original_order());
+        if let Some((client, reply)) = reject_reply(output, original) {
+            self.sessions.reply(self.out, client, &reply, 0);
+        }
+    }
+    fn event(&mut self, _input: &Sequenced, event: &Event) {
+        if let Some((client, reply)) = event_reply(event) {
+            self.sessions.reply(self.out, client, &reply, 0);
+        }
+    }
 }
 
 /// The sequencer agent, reporting its journal failure as the pipeline's fault.

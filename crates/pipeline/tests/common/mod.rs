@@ -150,9 +150,8 @@ pub(crate) fn logon(client: u32, secret: &str) -> Inbound {
     }
 }
 
-/// The engine as `crossline run` starts it (journal recovery, then
-/// [`crossline_pipeline::Pipeline::start`] on this machine's cores), on a fresh journal
-/// directory of its own.
+/// The engine as `crossline run` starts it ([`crossline_pipeline::Pipeline::open`] on
+/// this machine's cores), on a fresh journal directory of its own.
 pub(crate) struct Engine {
     pipeline: Option<Pipeline>,
     /// The journal directory (removed when the engine is dropped).
@@ -271,9 +270,8 @@ impl Engine {
     /// Starts (or restarts) the engine on `text` over the journal in `dir`.
     pub(crate) fn try_start(dir: &Path, text: &str) -> Result<Engine, String> {
         let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
-        let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
-        let pipeline =
-            Pipeline::start(&config, engine, dir, &Cores::detect()).map_err(|e| e.to_string())?;
+        let (pipeline, _) =
+            Pipeline::open(&config, text, dir, &Cores::detect()).map_err(|e| e.to_string())?;
         Ok(Engine {
             address: pipeline.client_address(),
             feed: pipeline.feed_address(),
