@@ -17,6 +17,12 @@
 //!   pre-faulted. The page cache is warm, as after a process crash.
 //! - `engine_replay_records_per_s`: for scale, a journal of engine commands replayed
 //!   through the risk gate and the matcher (what a restart without a snapshot costs).
+//! - `pipeline_restart_10m_s`: the running engine's restart, as `crossline run` restarts:
+//!   `Pipeline::open` on a closed journal of 10,000,000 generated engine commands (the
+//!   default configuration) until every agent runs, the journal recovered, the engine
+//!   rebuilt and every client's replies of the day numbered for resend. Written without
+//!   snapshots, and again (`pipeline_restart_snapshots_10m_s`) with a snapshot every
+//!   1,000,000 commands. `--quick`: 1,000,000 commands (`pipeline_restart_s`).
 //! - The machine's limit in the same run: `memcpy_gb_per_s`, a large memory copy, and the
 //!   append rate it would allow, `memcpy_64_byte_records_per_s`.
 //!
@@ -28,12 +34,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crossline::demo::on_free_ports;
+use crossline_agent::Cores;
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{report, Options};
 use crossline_engine::load::Generator;
 use crossline_engine::{recovery, Engine};
 use crossline_journal::{JournalConfig, Reader, Writer};
+use crossline_pipeline::Pipeline;
 use crossline_risk::{NoJournal, Stamped};
 use crossline_types::Timestamp;
 use serde_json::json;
@@ -184,6 +193,35 @@ fn engine_replay(dir: &Path, commands: u64) -> f64 {
     rate
 }
 
+/// Seconds `Pipeline::open` takes to restart the engine on a journal of `commands`
+/// generated commands with a snapshot every `snapshot_every` (0: none), and whether a
+/// snapshot was loaded.
+fn pipeline_restart(dir: &Path, commands: u64, snapshot_every: u64) -> (f64, bool) {
+    let _ = std::fs::remove_dir_all(dir);
+    {
+        let (mut engine, _) = recovery::open(dir, crossline_config::DEFAULT).expect("engine");
+        let mut generator = Generator::new(11, 1, snapshot_every);
+        for n in 1..=commands {
+            let stamped = Stamped {
+                time: Timestamp::new(1_700_000_000_000_000_000 + n * 1_000_000),
+                command: generator.next_command(),
+            };
+            engine.submit(&stamped, &mut ()).expect("submit");
+        }
+    }
+    // Sockets on free ports, and no venue to reach: the restart itself is measured.
+    let mut config =
+        on_free_ports(crossline_config::parse(crossline_config::DEFAULT).expect("default"));
+    config.router.venues.clear();
+    let started = Instant::now();
+    let (pipeline, report) =
+        Pipeline::open(&config, crossline_config::DEFAULT, dir, &Cores::detect()).expect("restart");
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(report.last_sequence, Some(commands));
+    pipeline.stop().expect("stop");
+    (elapsed, report.snapshot.is_some())
+}
+
 /// A large memory copy into a pre-touched destination; bytes per second.
 fn memcpy_bandwidth(bytes: usize) -> f64 {
     let source = vec![1u8; bytes];
@@ -214,6 +252,7 @@ fn main() -> ExitCode {
     let latency_records: u64 = if quick { 1_000_000 } else { 5_000_000 };
     let recovery_records: u64 = if quick { 1_000_000 } else { 10_000_000 };
     let engine_commands: u64 = if quick { 200_000 } else { 1_000_000 };
+    let restart_commands: u64 = if quick { 1_000_000 } else { 10_000_000 };
     let cpu_share = report::CpuShare::start(1);
     let clock = Clock::calibrate(std::time::Duration::from_millis(200));
 
@@ -264,6 +303,20 @@ fn main() -> ExitCode {
     let engine = engine_replay(&data.join("engine"), engine_commands);
     println!("engine replay: {:.2} M commands/s", engine / 1e6);
     let _ = std::fs::remove_dir_all(&data);
+    let (restart, _) = pipeline_restart(&data.join("restart"), restart_commands, 0);
+    println!("pipeline restart on {restart_commands} commands, no snapshot: {restart:.2} s");
+    let _ = std::fs::remove_dir_all(&data);
+    let (restart_snapshots, loaded) = pipeline_restart(
+        &data.join("restart"),
+        restart_commands,
+        restart_commands / 10,
+    );
+    assert!(loaded, "the restart loaded a snapshot");
+    println!(
+        "pipeline restart on {restart_commands} commands, a snapshot every {}: {restart_snapshots:.2} s",
+        restart_commands / 10
+    );
+    let _ = std::fs::remove_dir_all(&data);
 
     let append = median(&appends);
     let mut results = json!({
@@ -277,6 +330,11 @@ fn main() -> ExitCode {
         "recovery_s": recovery,
         "recovery_records": recovery_records,
         "engine_replay_records_per_s": engine.round(),
+        "pipeline_restart_10m_s": if quick { serde_json::Value::Null } else { json!(restart) },
+        "pipeline_restart_snapshots_10m_s": if quick { serde_json::Value::Null } else { json!(restart_snapshots) },
+        "pipeline_restart_s": restart,
+        "pipeline_restart_snapshots_s": restart_snapshots,
+        "pipeline_restart_commands": restart_commands,
         "memcpy_gb_per_s": memcpy / 1e9,
         "memcpy_64_byte_records_per_s": (memcpy / 64.0).round(),
         "append_rate_per_s": 1_000_000,
