@@ -774,31 +774,22 @@ impl ClientFlow {
         let target = (!state.ids.is_empty())
             .then(|| state.ids[below(&mut state.random, state.ids.len())])
             .and_then(|id| ledger.open.get(&id).map(|w| (id, *w)));
-        state.next_id += 1;
         match (roll, target) {
             (0..=9, Some((original, working))) => {
-                session.send(&Inbound::Cancel {
-                    client_order_id: ClientOrderId::new(state.next_id),
-                    original_client_order_id: ClientOrderId::new(original),
-                    symbol: working.symbol,
-                })?;
-                ledger.tally.cancels += 1;
+                cancel(session, &mut ledger.tally, state, original, working.symbol)?;
             }
             (10..=14, Some((original, working))) => {
                 let (_, _, tick) = self.symbol(working.symbol);
                 let step = (state.random.next() % 3) as i64 - 1;
                 session.send(&Inbound::Replace {
-                    client_order_id: ClientOrderId::new(state.next_id),
+                    client_order_id: state.take_id(),
                     original_client_order_id: ClientOrderId::new(original),
                     price: Price::from_micros(working.price.micros() + step * tick),
                     quantity: Quantity::new(working.quantity),
                 })?;
                 ledger.tally.replaces += 1;
             }
-            _ => {
-                state.next_id -= 1;
-                self.send_new(session, ledger, state, sent)?;
-            }
+            _ => self.send_new(session, ledger, state, sent)?,
         }
         Ok(())
     }
@@ -810,8 +801,7 @@ impl ClientFlow {
         state: &mut FlowState,
         sent: &AtomicU64,
     ) -> Result<(), ClientError> {
-        state.next_id += 1;
-        let id = state.next_id;
+        let id = state.take_id().get();
         let order = self.new_order(&mut state.random, id);
         if let Inbound::NewOrder {
             symbol,
@@ -865,13 +855,7 @@ impl ClientFlow {
                     }
                     if cancelled.insert(original) {
                         left -= 1;
-                        state.next_id += 1;
-                        session.send(&Inbound::Cancel {
-                            client_order_id: ClientOrderId::new(state.next_id),
-                            original_client_order_id: ClientOrderId::new(original),
-                            symbol: working.symbol,
-                        })?;
-                        ledger.tally.cancels += 1;
+                        cancel(session, &mut ledger.tally, state, original, working.symbol)?;
                     }
                 }
             }
@@ -945,6 +929,31 @@ struct FlowState {
     ids: Vec<u64>,
     /// The last client order id used.
     next_id: u64,
+}
+
+impl FlowState {
+    /// A fresh client order id for the next request.
+    fn take_id(&mut self) -> ClientOrderId {
+        self.next_id += 1;
+        ClientOrderId::new(self.next_id)
+    }
+}
+
+/// Sends a cancel of the client's order `original` in `symbol`.
+fn cancel(
+    session: &mut Client,
+    tally: &mut ClientTally,
+    state: &mut FlowState,
+    original: u64,
+    symbol: SymbolId,
+) -> Result<(), ClientError> {
+    session.send(&Inbound::Cancel {
+        client_order_id: state.take_id(),
+        original_client_order_id: ClientOrderId::new(original),
+        symbol,
+    })?;
+    tally.cancels += 1;
+    Ok(())
 }
 
 impl std::fmt::Display for DemoReport {

@@ -360,6 +360,7 @@ pub struct MarketDataIngress {
     nbbo: Producer<Stamped>,
     tops: Producer<TopChange>,
     published: Published<7>,
+    last_published_ns: u64,
     fault: Fault,
 }
 
@@ -426,6 +427,7 @@ impl MarketDataIngress {
             nbbo,
             tops,
             published,
+            last_published_ns: 0,
             fault,
         }
     }
@@ -477,7 +479,9 @@ impl Agent for MarketDataIngress {
             Err(error) => self.fault.raise(format!("market data: {error}")),
         }
         self.flush();
-        if work > 0 {
+        // The feed's figures at the housekeeping pace, not per datagram.
+        if self.side.now_ns.saturating_sub(self.last_published_ns) >= HOUSEKEEPING_NS {
+            self.last_published_ns = self.side.now_ns;
             self.publish();
         }
         work

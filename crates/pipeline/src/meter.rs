@@ -136,7 +136,7 @@ pub(crate) const SESSION_LABELS: [&str; 5] = [
 ];
 
 /// What the market-data ingress's feed did (`crossline_gateway::FeedStats`), published
-/// after each duty cycle that took datagrams and at stop.
+/// every 10 ms (the housekeeping interval) and at stop.
 pub(crate) const FEED_LABELS: [&str; 7] = [
     "feed.packets",
     "feed.messages",

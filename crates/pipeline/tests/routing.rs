@@ -267,15 +267,23 @@ fn routed_order_fills_at_a_venue_epoll() {
     routed_order_fills_at_a_venue(Backend::Epoll);
 }
 
-#[test]
-fn a_venue_lost_mid_order_has_its_child_rerouted() {
+/// An engine whose `[router] on_venue_loss` is `on_loss`, every venue holding its
+/// answers, and a client's market order out at one of them: the world, the client, the
+/// order and the venue holding its child.
+fn held_at_a_venue(on_loss: &str) -> (World, Client, OrderId, u8) {
     let world = start(Backend::IoUring, |doc| {
-        set(doc, "router.on_venue_loss", "reroute");
+        set(doc, "router.on_venue_loss", on_loss);
     });
     let mut client = Client::logon(world.engine.address, 1);
     world.hold_every_venue();
     let order = send_order(&mut client, 1);
     let holder = world.venue_holding_the_child();
+    (world, client, order, holder)
+}
+
+#[test]
+fn a_venue_lost_mid_order_has_its_child_rerouted() {
+    let (world, mut client, order, holder) = held_at_a_venue("reroute");
     // The holder drops; the others answer at once from now on.
     world.control.send(Control::Down(holder)).unwrap();
     for (id, _) in VENUES.into_iter().filter(|(id, _)| *id != holder) {
@@ -296,13 +304,7 @@ fn a_venue_lost_mid_order_has_its_child_rerouted() {
 
 #[test]
 fn a_venue_lost_mid_order_has_its_child_cancelled_back_when_so_configured() {
-    let world = start(Backend::IoUring, |doc| {
-        set(doc, "router.on_venue_loss", "cancel");
-    });
-    let mut client = Client::logon(world.engine.address, 1);
-    world.hold_every_venue();
-    let order = send_order(&mut client, 1);
-    let holder = world.venue_holding_the_child();
+    let (world, mut client, order, holder) = held_at_a_venue("cancel");
     world.control.send(Control::Down(holder)).unwrap();
     expect_cancelled_back(&mut client, 100);
     let stopped = world.finish();
