@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 
 use crossline_config::Config;
-use crossline_risk::Command;
+use crossline_sequencer::Command;
 use crossline_testkit::Xorshift;
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote,

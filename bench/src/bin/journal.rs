@@ -35,15 +35,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crossline::demo::on_free_ports;
+use crossline::load::Generator;
 use crossline_agent::Cores;
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{report, Options};
-use crossline_engine::load::Generator;
 use crossline_engine::{recovery, Engine};
 use crossline_journal::{JournalConfig, Reader, Writer};
 use crossline_pipeline::Pipeline;
-use crossline_risk::{NoJournal, Stamped};
+use crossline_sequencer::{NoJournal, Stamped};
 use crossline_types::Timestamp;
 use serde_json::json;
 

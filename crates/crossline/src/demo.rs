@@ -25,15 +25,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use crate::report::Summary;
 use crossline_agent::Cores;
 use crossline_config::Config;
 use crossline_counters::{CountersReader, Reading};
 use crossline_engine::recovery;
-use crossline_engine::report::Summary;
 use crossline_gateway::wall_clock_ns;
 use crossline_pipeline::Pipeline;
 use crossline_protocol::client::{Inbound, Outbound};
-use crossline_testkit::Xorshift;
 use crossline_types::{
     Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
 };
@@ -277,7 +276,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
     let mut summary = Summary::default();
     let text = recovery::read_config(&options.journal_dir)?;
     let parsed = crossline_config::parse(&text).map_err(|e| DemoError::Config(e.to_string()))?;
-    let mut engine = crossline_engine::Engine::new(&parsed, crossline_risk::NoJournal)?;
+    let mut engine = crossline_engine::Engine::new(&parsed, crossline_sequencer::NoJournal)?;
     recovery::replay_from(
         &options.journal_dir,
         &mut engine,
@@ -520,8 +519,8 @@ fn plan_flows(config: &Config, options: &DemoOptions, address: SocketAddr) -> Ve
 }
 
 /// A random index below `n` (which is not zero).
-fn below(random: &mut Xorshift, n: usize) -> usize {
-    usize::try_from(random.next() % n as u64).unwrap_or(0)
+fn below(random: &mut fastrand::Rng, n: usize) -> usize {
+    random.usize(..n)
 }
 
 /// One simulated client's order flow.
@@ -691,7 +690,7 @@ impl ClientFlow {
             open: HashMap::new(),
         };
         let mut state = FlowState {
-            random: Xorshift::new(self.seed),
+            random: fastrand::Rng::with_seed(self.seed),
             ids: Vec::new(),
             next_id: u64::from(self.client) << 40,
         };
@@ -770,7 +769,7 @@ impl ClientFlow {
         state: &mut FlowState,
         sent: &AtomicU64,
     ) -> Result<(), ClientError> {
-        let roll = state.random.next() % 100;
+        let roll = state.random.u64(..100);
         let target = (!state.ids.is_empty())
             .then(|| state.ids[below(&mut state.random, state.ids.len())])
             .and_then(|id| ledger.open.get(&id).map(|w| (id, *w)));
@@ -780,7 +779,7 @@ impl ClientFlow {
             }
             (10..=14, Some((original, working))) => {
                 let (_, _, tick) = self.symbol(working.symbol);
-                let step = (state.random.next() % 3) as i64 - 1;
+                let step = state.random.i64(-1..=1);
                 session.send(&Inbound::Replace {
                     client_order_id: state.take_id(),
                     original_client_order_id: ClientOrderId::new(original),
@@ -885,19 +884,19 @@ impl ClientFlow {
 
     /// A new order around the symbol's reference price: from five ticks through the
     /// market (marketable) to five behind it (resting), some IOC, a few market orders.
-    fn new_order(&self, random: &mut Xorshift, id: u64) -> Inbound {
+    fn new_order(&self, random: &mut fastrand::Rng, id: u64) -> Inbound {
         let (symbol, reference, tick) = self.symbols[below(random, self.symbols.len())];
-        let side = match random.next() % 10 {
+        let side = match random.u64(..10) {
             0..=4 => Side::Buy,
             _ => Side::Sell,
         };
-        let offset = ((random.next() % 11) as i64 - 5) * tick;
+        let offset = random.i64(-5..=5) * tick;
         let price = if side == Side::Buy {
             reference + offset
         } else {
             reference - offset
         };
-        let (order_type, time_in_force) = match random.next() % 20 {
+        let (order_type, time_in_force) = match random.u64(..20) {
             0 => (OrderType::Market, TimeInForce::ImmediateOrCancel),
             1..=6 => (OrderType::Limit, TimeInForce::ImmediateOrCancel),
             _ => (OrderType::Limit, TimeInForce::Day),
@@ -906,9 +905,7 @@ impl ClientFlow {
         Inbound::NewOrder {
             client_order_id: ClientOrderId::new(id),
             symbol,
-            quantity: Quantity::new(
-                100 * (1 + u32::try_from(random.next() % u64::from(lots)).unwrap_or(0)),
-            ),
+            quantity: Quantity::new(100 * (1 + random.u32(..lots))),
             price: if order_type == OrderType::Market {
                 Price::ZERO
             } else {
@@ -924,7 +921,7 @@ impl ClientFlow {
 
 /// What a client's flow draws from and numbers with.
 struct FlowState {
-    random: Xorshift,
+    random: fastrand::Rng,
     /// Ids of orders it may cancel or replace.
     ids: Vec<u64>,
     /// The last client order id used.

@@ -4,5 +4,7 @@
 
 pub mod client;
 pub mod demo;
+pub mod load;
+pub mod report;
 pub mod run;
 pub mod stat;

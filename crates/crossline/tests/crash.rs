@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crossline_engine::{codec, recovery};
 use crossline_journal::Reader;
-use crossline_risk::Command as Cmd;
+use crossline_sequencer::Command as Cmd;
 
 const HARNESS: &str = env!("CARGO_BIN_EXE_crossline-harness");
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crossline::demo::{self, DemoOptions};
 use crossline_engine::{recovery, Engine, Observer};
 use crossline_matcher::{Contra, Event};
-use crossline_risk::{NoJournal, Sequenced};
+use crossline_sequencer::{NoJournal, Sequenced};
 use crossline_types::{Side, SymbolId};
 
 #[derive(Default)]

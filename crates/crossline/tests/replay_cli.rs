@@ -82,7 +82,7 @@ fn the_audit_trail_links_crosses_and_routes_to_their_orders() {
     assert!(output.status.success(), "{}", text(&output));
     let trail = std::fs::read_to_string(&csv).unwrap();
     let mut lines = trail.lines();
-    assert_eq!(lines.next(), Some(crossline_engine::report::AUDIT_HEADER));
+    assert_eq!(lines.next(), Some(crossline::report::AUDIT_HEADER));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let new_orders: std::collections::HashSet<&str> = rows
         .iter()

@@ -8,7 +8,7 @@
 //! The payload's schema is the Rust types', so [`FORMAT`] changes whenever they do.
 
 use crossline_journal::{Entry, Position};
-use crossline_risk::{Command, Record, Verdict};
+use crossline_sequencer::{Command, Record, Verdict};
 use crossline_types::{SequenceNumber, Timestamp};
 
 /// Kind of the configuration record.

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use crossline_config::Config;
 use crossline_matcher::{Event, Input, Matcher};
-use crossline_risk::{
-    Command, Journal, JournalFailure, Output, Record, ReplayError, RiskGate, Sequenced, Sequencer,
+use crossline_risk::RiskGate;
+use crossline_sequencer::{
+    Command, Journal, JournalFailure, Output, Record, ReplayError, Sequenced, Sequencer,
     SequencerState, Stamped,
 };
 use crossline_types::SequenceNumber;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crossline_config::{Config, Durability};
 use crossline_journal::{Durability as JournalDurability, JournalConfig, Reader, TornTail, Writer};
-use crossline_risk::{Journal, JournalFailure, Record};
+use crossline_sequencer::{Journal, JournalFailure, Record};
 
 use crate::codec::{self, KIND_COMMAND, KIND_CONFIG};
 use crate::engine::{Engine, EngineError, Observer};

@@ -53,7 +53,7 @@ pub fn remove_unfinished(dir: &Path) -> std::io::Result<()> {
 /// A snapshot's three parts, serialized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parts {
-    /// The sequencer's state ([`crossline_risk::SequencerStateRef`]).
+    /// The sequencer's state ([`crossline_sequencer::SequencerStateRef`]).
     pub sequencer: Vec<u8>,
     /// The matcher events in flight at the cut.
     pub pending: Vec<u8>,

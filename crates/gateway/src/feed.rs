@@ -14,7 +14,7 @@
 use crossline_protocol::market_data::{
     decode_packet, Arrival, MarketData, Sequencer, ENTRIES_PER_PACKET_MAX,
 };
-use crossline_risk::Command;
+use crossline_sequencer::Command;
 use crossline_types::{Quote, SymbolId};
 
 /// Gaps and malformed packets logged, each; later ones are only counted.

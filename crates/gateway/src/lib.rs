@@ -17,7 +17,7 @@ use crossline_config::Config;
 use crossline_matcher::Event;
 use crossline_protocol::client::Outbound;
 use crossline_protocol::frame::Secret;
-use crossline_risk::Output;
+use crossline_sequencer::Output;
 use crossline_types::{ClientId, ClientOrderId};
 
 pub use feed::{Feed, FeedStats, TopChange, VenueTops};

@@ -19,7 +19,7 @@
 use crossline_net::{ConnId, Outbox};
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
 use crossline_protocol::frame::{each_frame, Header, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
-use crossline_risk::Command;
+use crossline_sequencer::Command;
 use crossline_types::{Cancel, ClientId, NewOrder, Replace};
 
 /// The largest heartbeat interval a client may ask for.

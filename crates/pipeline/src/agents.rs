@@ -1,5 +1,5 @@
 //! The pipeline's agents other than the sequencer (which is
-//! [`crossline_risk::SequencerAgent`]): the matcher, the order ingress, the market-data
+//! [`crate::SequencerAgent`]): the matcher, the order ingress, the market-data
 //! ingress and the egress. Each owns its state alone; they meet only at rings.
 //!
 //! Every agent that cannot hand something on (its output ring is full) keeps it in a
@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
+use crate::Report;
 use crossline_agent::Agent;
 use crossline_counters::Counter;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
@@ -22,8 +23,8 @@ use crossline_matcher::{Contra, Event, Matcher};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
-use crossline_risk::{Command, Output, Report, Stamped};
 use crossline_router::Router;
+use crossline_sequencer::{Command, Output, Stamped};
 use crossline_types::{ClientId, Timestamp};
 
 use crate::meter::{feed_values, router_values, session_values, Published, VenueGauges};

@@ -15,7 +15,7 @@
 //!   commands; replies from the egress go out numbered per client.
 //! - **market_data** owns the feed socket (or a recorded file): NBBOs become commands,
 //!   venue tops go to the egress for routing.
-//! - **sequencer** ([`crossline_risk::SequencerAgent`]) decides every command at the risk
+//! - **sequencer** ([`SequencerAgent`]) decides every command at the risk
 //!   gate, appends it to the journal, and only then passes it on.
 //! - **matcher** applies sequenced inputs; every event goes back to the gate and the ones
 //!   a client or venue hears of go to the egress, with the gate's rejects passed through,
@@ -35,6 +35,7 @@
 
 mod agents;
 mod meter;
+mod sequencer;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -56,8 +57,8 @@ use crossline_net::Outbox;
 use crossline_net::{NetError, Transport};
 use crossline_protocol::frame::HEADER_BYTES;
 use crossline_ring::RingError;
-use crossline_risk::{Command, Journal, NoJournal, Output, Record, Sequenced, SequencerAgent};
 use crossline_router::{Router, RouterConfigError};
+use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced};
 use crossline_types::SymbolId;
 
 pub use agents::{
@@ -66,6 +67,7 @@ pub use agents::{
 };
 use meter::{Depth, Metered, Timed, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS, SESSION_LABELS};
 pub use meter::{Published, VenueGauges};
+pub use sequencer::{Report, SequencerAgent};
 
 /// Why the pipeline could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::{config_text, fresh_dir, no_venues, set, Engine, Stopped};
-use crossline_risk::Command;
+use crossline_sequencer::Command;
 use crossline_venue::Simulator;
 
 fn now_ns() -> u64 {

@@ -20,7 +20,7 @@ use crossline_matcher::{VenueCancel, VenueFill};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_protocol::frame::FLAG_RESENT;
-use crossline_risk::{Command, Record};
+use crossline_sequencer::{Command, Record};
 use crossline_types::{
     Capacity, ClientOrderId, LiquiditySource, OrderId, OrderType, Price, Quantity, Side, SymbolId,
     TimeInForce,

@@ -51,7 +51,6 @@ mod gate;
 mod hash;
 mod inventory;
 mod reject;
-mod sequencer;
 mod tables;
 
 pub use admin::{AdminCause, AdminChange, AdminRecord, Setting};
@@ -59,7 +58,3 @@ pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRi
 pub use gate::{ControlError, KillTarget, RiskGate, PENDING_CHANGES_MAX};
 pub use inventory::PositionView;
 pub use reject::{KillScope, RiskReject};
-pub use sequencer::{
-    Command, Journal, JournalFailure, NoJournal, Output, Record, ReplayError, Report, Sequenced,
-    Sequencer, SequencerAgent, SequencerState, SequencerStateRef, Stamped, Verdict,
-};

@@ -38,7 +38,7 @@ use crossline_matcher::{RouteInstruction, VenueCancel, VenueFill};
 use crossline_net::{ConnId, Outbox, Transport};
 use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::venue::{FromVenue, ToVenue};
-use crossline_risk::Command;
+use crossline_sequencer::Command;
 use crossline_types::{OrderId, Price, Quantity, Quote, Side, SymbolId, TimeInForce};
 
 pub use config::{RouterConfig, RouterConfigError, VenueConfig, VenueLoss, VENUES_MAX};

@@ -28,7 +28,6 @@ use crossline_net::{ConnId, Handler, ListenerId, NetConfig, NetError, Outbox, Tr
 use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{FileWriter, MarketData, PacketWriter};
 use crossline_protocol::venue::{FromVenue, ToVenue};
-use crossline_testkit::Xorshift;
 use crossline_types::{Price, Quantity, Quote, Side, SymbolId, TimeInForce};
 
 /// Why the simulator could not start or stopped.
@@ -144,12 +143,12 @@ struct Symbol {
 }
 
 /// The simulation's random stream (quotes and fill draws), from `[simulator] seed`.
-struct Rng(Xorshift);
+struct Rng(fastrand::Rng);
 
 impl Rng {
     /// A number below `bound` (> 0).
     fn below(&mut self, bound: u64) -> u64 {
-        self.0.next() % bound
+        self.0.u64(..bound)
     }
 }
 
@@ -234,7 +233,7 @@ impl Simulator {
             venues,
             sessions: vec![None; net_config.connections_max],
             symbols,
-            rng: Rng(Xorshift::new(config.simulator.seed)),
+            rng: Rng(fastrand::Rng::with_seed(config.simulator.seed)),
             feed,
             feed_to,
             feed_sequence: 1,

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use crossline::demo::DemoOptions;
-use crossline_engine::report::{Audit, Both, Digest, Summary};
+use crossline::report::{Audit, Both, Digest, Summary};
 use crossline_engine::{recovery, snapshot, Engine, EngineError, Observer};
-use crossline_risk::NoJournal;
+use crossline_sequencer::NoJournal;
 
 use crossline::run;
 
@@ -347,7 +347,7 @@ fn replay(
         println!("state after sequence {until}:");
         print!(
             "{}",
-            crossline_engine::report::state_text(&engine, &config.symbol_names, &clients)
+            crossline::report::state_text(&engine, &config.symbol_names, &clients)
         );
     }
     if !verify {

@@ -15,10 +15,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use crossline_engine::load::Generator;
+use crossline::load::Generator;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_matcher::Event;
-use crossline_risk::{Command, NoJournal, Sequenced, Stamped};
+use crossline_sequencer::{Command, NoJournal, Sequenced, Stamped};
 use crossline_types::Timestamp;
 
 #[derive(Parser)]

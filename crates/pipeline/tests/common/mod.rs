@@ -14,7 +14,7 @@ use crossline_agent::Cores;
 use crossline_counters::{CountersReader, Reading};
 use crossline_engine::{recovery, Observer};
 use crossline_pipeline::Pipeline;
-use crossline_risk::{NoJournal, Record};
+use crossline_sequencer::{NoJournal, Record};
 use toml::{Table, Value};
 
 use crossline_protocol::client::{Inbound, Outbound, SessionRejectReason};

@@ -5,16 +5,18 @@
 // Workload generators narrow random words on purpose.
 #![allow(clippy::cast_possible_truncation)]
 
-mod common;
+#[path = "../../risk/tests/common/mod.rs"]
+mod risk_common;
 
-use common::{matcher_config, risk_config, CLIENTS, OTHER_SYMBOL, SYMBOL};
+use risk_common::{matcher_config, risk_config, CLIENTS, OTHER_SYMBOL, SYMBOL};
 use std::collections::VecDeque;
 
 use crossline_agent::Agent;
 use crossline_matcher::{CancelReason, Event, Matcher, OrderState, VenueFill, HEDGE_ORDER_BIT};
-use crossline_risk::{
-    AdminChange, Command, KillTarget, NoJournal, Output, Record, ReplayError, Report, RiskGate,
-    Sequencer, SequencerAgent, Setting, Stamped, Verdict,
+use crossline_pipeline::{Report, SequencerAgent};
+use crossline_risk::{AdminChange, KillTarget, RiskGate, Setting};
+use crossline_sequencer::{
+    Command, NoJournal, Output, Record, ReplayError, Sequencer, Stamped, Verdict,
 };
 use crossline_types::{
     Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, SequenceNumber,

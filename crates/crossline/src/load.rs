@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use crossline_matcher::{Event, VenueCancel, VenueFill};
-use crossline_risk::Command;
+use crossline_sequencer::Command;
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, NewOrder, OrderId, OrderType, Price, Quantity,
     Quote, Replace, Side, SymbolId, TimeInForce,

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crossline_matcher::{Contra, Event};
-use crossline_risk::{Command, Output, Record, Sequenced, Verdict};
+use crossline_sequencer::{Command, Output, Record, Sequenced, Verdict};
 use crossline_types::{ClientId, Price, Side, SymbolId};
 
-use crate::engine::Observer;
+use crossline_engine::Observer;
 
 /// Counts of what a replay went through.
 #[derive(Debug, Default, Clone)]
@@ -575,8 +575,8 @@ fn csv(text: &str) -> String {
 }
 
 /// The engine's state at a point, for `crossline replay --until`.
-pub fn state_text<J: crossline_risk::Journal>(
-    engine: &crate::Engine<J>,
+pub fn state_text<J: crossline_sequencer::Journal>(
+    engine: &crossline_engine::Engine<J>,
     names: &[(SymbolId, String)],
     clients: &[ClientId],
 ) -> String {
