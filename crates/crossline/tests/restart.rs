@@ -1,8 +1,9 @@
 //! `crossline run` killed with SIGKILL mid-session and started again on its journal:
 //! nothing a client can see changes. Its replies keep their numbers (a resend after the
 //! restart returns every reply of the day exactly as first sent), its resting orders are
-//! still there to cancel, and new orders go on where the old ones stopped. `crossline
-//! stat` reads the running engine's counters meanwhile.
+//! still there to cancel, and new orders go on where the old ones stopped; the same
+//! whether the restart replays the whole journal or starts from a snapshot the running
+//! engine took. `crossline stat` reads the running engine's counters meanwhile.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
@@ -19,8 +20,9 @@ use crossline_types::{
 
 const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
 
-/// Starts `crossline run` and returns it with the client and feed addresses it printed.
-fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr) {
+/// Starts `crossline run` and returns it with the client and feed addresses it printed,
+/// and its recovery report.
+fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr, String) {
     let mut child = Command::new(CROSSLINE)
         .args(["run", "--config"])
         .arg(config)
@@ -32,11 +34,15 @@ fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr) {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut address = None;
+    let mut recovery = String::new();
     let feed = loop {
         let line = lines
             .next()
             .expect("crossline run printed its addresses")
             .unwrap();
+        if line.starts_with("crossline: ") && recovery.is_empty() {
+            recovery = line.clone();
+        }
         if let Some(text) = line.strip_prefix("clients: ") {
             address = Some(text.parse().unwrap());
         }
@@ -50,6 +56,7 @@ fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr) {
         child,
         address.expect("the client address comes first"),
         feed,
+        recovery,
     )
 }
 
@@ -96,7 +103,19 @@ fn next_reply(client: &mut Client) -> (u32, Outbound) {
 
 #[test]
 fn a_kill_and_restart_changes_nothing_a_client_can_see() {
-    let dir = std::env::temp_dir().join(format!("crossline-restart-{}", std::process::id()));
+    kill_and_restart("full", None);
+}
+
+#[test]
+fn a_restart_from_the_running_engines_snapshot_changes_nothing_a_client_can_see() {
+    kill_and_restart("snapshots", Some(5));
+}
+
+/// The session above, with the running engine taking a snapshot every `snapshot_every`
+/// commands (`None`: the default configuration's, which this short session never
+/// reaches, so the restart replays the whole journal).
+fn kill_and_restart(name: &str, snapshot_every: Option<u64>) {
+    let dir = std::env::temp_dir().join(format!("crossline-restart-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     // The default configuration on free ports; no venues or feed are running, so orders
@@ -104,11 +123,17 @@ fn a_kill_and_restart_changes_nothing_a_client_can_see() {
     let text = crossline_config::DEFAULT
         .replace("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\"")
         .replace("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\"");
+    let default_every = "snapshot_every = 1000000";
+    assert!(text.contains(default_every), "the default takes snapshots");
+    let text = match snapshot_every {
+        Some(every) => text.replace(default_every, &format!("snapshot_every = {every}")),
+        None => text,
+    };
     let config = dir.join("crossline.toml");
     std::fs::write(&config, text).unwrap();
     let journal = dir.join("journal");
 
-    let (mut engine, address, feed) = start(&config, &journal);
+    let (mut engine, address, feed, _) = start(&config, &journal);
     let (mut client, last) =
         Client::logon(address, 1, "demo-secret-1", Duration::from_secs(5)).unwrap();
     assert_eq!(last, 0);
@@ -157,8 +182,40 @@ fn a_kill_and_restart_changes_nothing_a_client_can_see() {
     engine.kill().unwrap();
     engine.wait().unwrap();
     drop(client);
+    let snapshots = std::fs::read_dir(&journal)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".cxs"))
+        .count();
+    match snapshot_every {
+        // 20 orders and a quote: four snapshots were taken, the newest two kept.
+        Some(_) => assert_eq!(snapshots, 2, "the running engine keeps its two newest"),
+        None => assert_eq!(snapshots, 0),
+    }
+    // Each snapshot the running engine took holds the state a replay of its journal
+    // reaches at that cut.
+    let verify = Command::new(CROSSLINE)
+        .args(["replay", "--verify"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let checked = String::from_utf8_lossy(&verify.stdout)
+        .matches("recorded state equals the replay's")
+        .count();
+    assert_eq!(checked, snapshots, "every snapshot was checked");
 
-    let (mut engine, address, feed) = start(&config, &journal);
+    let (mut engine, address, feed, recovery) = start(&config, &journal);
+    assert_eq!(
+        recovery.contains("loaded snapshot at"),
+        snapshot_every.is_some(),
+        "{recovery}"
+    );
     let (mut client, last) =
         Client::logon(address, 1, "demo-secret-1", Duration::from_secs(5)).unwrap();
     assert_eq!(

@@ -64,6 +64,13 @@ pub trait Observer {
     fn event(&mut self, _input: &Sequenced, _event: &Event) {}
     /// A snapshot cut was reached, with the state hash there.
     fn cut(&mut self, _cut: u64, _state_hash: u64) {}
+    /// A live snapshot at `cut` is being written: the replies part to put in it (every
+    /// client's kept replies after the commands up to the cut; empty for none).
+    fn replies_at_cut(&mut self, _cut: u64) -> Vec<u8> {
+        Vec::new()
+    }
+    /// Recovery loaded `snapshot` and is about to replay the records after its cut.
+    fn snapshot_loaded(&mut self, _snapshot: &Snapshot) {}
 }
 
 impl Observer for () {}
@@ -90,6 +97,15 @@ impl<O: Observer> Observer for Option<O> {
             observer.cut(cut, state_hash);
         }
     }
+    fn replies_at_cut(&mut self, cut: u64) -> Vec<u8> {
+        self.as_mut()
+            .map_or_else(Vec::new, |observer| observer.replies_at_cut(cut))
+    }
+    fn snapshot_loaded(&mut self, snapshot: &Snapshot) {
+        if let Some(observer) = self {
+            observer.snapshot_loaded(snapshot);
+        }
+    }
 }
 
 /// A snapshot being assembled: the gate's part is taken when the Snapshot command is
@@ -114,7 +130,7 @@ pub struct Engine<J> {
 }
 
 fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EngineError> {
-    bincode::serialize(value).map_err(|e| EngineError::Snapshot(e.to_string()))
+    snapshot::encode_part(value).map_err(EngineError::Snapshot)
 }
 
 impl<J: Journal> Engine<J> {
@@ -256,6 +272,7 @@ impl<J: Journal> Engine<J> {
             sequencer: serialize(&self.sequencer.state())?,
             pending: serialize(&pending)?,
             matcher: serialize(&self.matcher)?,
+            replies: Vec::new(),
         }
         .hash())
     }
@@ -320,14 +337,16 @@ impl<J: Journal> Engine<J> {
         let Some(cut) = self.cut.take() else {
             return Ok(());
         };
-        let parts = Parts {
+        let mut parts = Parts {
             sequencer: cut.sequencer,
             pending: serialize(&cut.pending)?,
             matcher: cut.matcher,
+            replies: Vec::new(),
         };
         observer.cut(cut.cut, parts.hash());
         if live {
             if let Some((dir, config_hash)) = &self.snapshots {
+                parts.replies = observer.replies_at_cut(cut.cut);
                 snapshot::write(dir, cut.cut, *config_hash, &parts).map_err(|e| {
                     EngineError::Snapshot(format!("writing snapshot {}: {e}", cut.cut))
                 })?;

@@ -172,7 +172,10 @@ pub fn open_observed(
         buffer: Vec::with_capacity(256),
     };
     let mut engine = match &loaded {
-        Some(snapshot) => Engine::from_snapshot(snapshot, journal)?,
+        Some(snapshot) => {
+            observer.snapshot_loaded(snapshot);
+            Engine::from_snapshot(snapshot, journal)?
+        }
         None => Engine::new(&config, journal)?,
     };
     let replayed = replay_from(dir, &mut engine, None, observer, &mut |_| {})?;

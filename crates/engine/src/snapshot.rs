@@ -7,17 +7,23 @@
 //! ```text
 //!  0  8  magic "CRSLSNAP"
 //!  8  4  payload format (codec::FORMAT)
-//! 12  4  zero
+//! 12  4  layout version (LAYOUT, 2)
 //! 16  8  cut: the sequence number of the Snapshot command
 //! 24  8  bytes of the sequencer part (bincode of the gate and its counters)
 //! 32  8  bytes of the in-flight events part (bincode of Vec<Event>)
 //! 40  8  bytes of the matcher part (bincode of the matcher)
-//! 48  8  state hash: xxh3-64 of the three parts, in order
-//! 56  8  configuration hash: xxh3-64 of the configuration text
-//! 64  4  CRC32C of bytes 0..64 and the three parts
-//! 68 60  zero
-//! 128 …  the three parts
+//! 48  8  bytes of the replies part (every client's kept replies; may be empty)
+//! 56  8  state hash: xxh3-64 of the first three parts, in order
+//! 64  8  configuration hash: xxh3-64 of the configuration text
+//! 72  4  CRC32C of bytes 0..72 and the four parts
+//! 76 52  zero
+//! 128 …  the four parts
 //! ```
+//!
+//! The replies part is the order ingress's: each client's reply numbering and the
+//! replies it keeps for resend, at the cut (`Sessions::export_replies`). A snapshot the
+//! one-thread engine writes without an observer that keeps replies leaves it empty; a
+//! restart from such a snapshot numbers the replies by replaying the whole journal.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -26,7 +32,25 @@ use std::path::{Path, PathBuf};
 use crate::codec::FORMAT;
 
 const MAGIC: &[u8; 8] = b"CRSLSNAP";
-const HEADER: usize = 128;
+/// The header's size; the parts follow it.
+pub const HEADER: usize = 128;
+/// The header layout's version (offset 12). Version 1 had no replies part.
+pub const LAYOUT: u32 = 2;
+/// Where each header field starts, as `docs/JOURNAL.md`'s table gives it.
+pub const FIELDS: [(&str, usize, usize); 11] = [
+    ("magic", 0, 8),
+    ("payload format", 8, 4),
+    ("layout version", 12, 4),
+    ("cut", 16, 8),
+    ("sequencer part bytes", 24, 8),
+    ("in-flight events part bytes", 32, 8),
+    ("matcher part bytes", 40, 8),
+    ("replies part bytes", 48, 8),
+    ("state hash", 56, 8),
+    ("configuration hash", 64, 8),
+    ("CRC32C", 72, 4),
+];
+const CHECKED: usize = 72;
 /// The extension of snapshot files.
 pub const SNAPSHOT_EXTENSION: &str = "cxs";
 
@@ -50,7 +74,7 @@ pub fn remove_unfinished(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A snapshot's three parts, serialized.
+/// A snapshot's parts, serialized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parts {
     /// The sequencer's state ([`crossline_sequencer::SequencerStateRef`]).
@@ -59,10 +83,13 @@ pub struct Parts {
     pub pending: Vec<u8>,
     /// The matcher's state.
     pub matcher: Vec<u8>,
+    /// Every client's kept replies at the cut (empty: not recorded).
+    pub replies: Vec<u8>,
 }
 
 impl Parts {
-    /// The state hash: xxh3-64 of the parts in order.
+    /// The state hash: xxh3-64 of the engine's parts (sequencer, in-flight events,
+    /// matcher) in order; the replies are the edge's, not the engine's state.
     #[must_use]
     pub fn hash(&self) -> u64 {
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
@@ -70,6 +97,16 @@ impl Parts {
         hasher.update(&self.pending);
         hasher.update(&self.matcher);
         hasher.digest()
+    }
+
+    /// The parts' size in bytes, together.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.all().iter().map(|part| part.len()).sum()
+    }
+
+    fn all(&self) -> [&Vec<u8>; 4] {
+        [&self.sequencer, &self.pending, &self.matcher, &self.replies]
     }
 }
 
@@ -86,6 +123,29 @@ pub struct Snapshot {
     pub path: PathBuf,
 }
 
+/// One part of a snapshot, serialized as the file holds it (`bincode`).
+///
+/// # Errors
+/// What the serializer refused.
+pub fn encode_part<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+    bincode::serialize(value).map_err(|e| e.to_string())
+}
+
+/// Keeps the newest `kept` snapshot files in `dir` and removes the older ones; returns
+/// how many it removed.
+///
+/// # Errors
+/// The file system's.
+pub fn prune(dir: &Path, kept: usize) -> std::io::Result<usize> {
+    let listed = list(dir)?;
+    let mut removed = 0;
+    for (_, path) in listed.iter().skip(kept) {
+        std::fs::remove_file(path)?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// The path of the snapshot at `cut`.
 #[must_use]
 pub fn path(dir: &Path, cut: u64) -> PathBuf {
@@ -100,18 +160,21 @@ pub fn write(dir: &Path, cut: u64, config_hash: u64, parts: &Parts) -> std::io::
     let mut header = [0u8; HEADER];
     header[0..8].copy_from_slice(MAGIC);
     header[8..12].copy_from_slice(&FORMAT.to_le_bytes());
+    header[12..16].copy_from_slice(&LAYOUT.to_le_bytes());
     header[16..24].copy_from_slice(&cut.to_le_bytes());
     header[24..32].copy_from_slice(&(parts.sequencer.len() as u64).to_le_bytes());
     header[32..40].copy_from_slice(&(parts.pending.len() as u64).to_le_bytes());
     header[40..48].copy_from_slice(&(parts.matcher.len() as u64).to_le_bytes());
-    header[48..56].copy_from_slice(&parts.hash().to_le_bytes());
-    header[56..64].copy_from_slice(&config_hash.to_le_bytes());
-    let crc = [&parts.sequencer, &parts.pending, &parts.matcher]
+    header[48..56].copy_from_slice(&(parts.replies.len() as u64).to_le_bytes());
+    header[56..64].copy_from_slice(&parts.hash().to_le_bytes());
+    header[64..72].copy_from_slice(&config_hash.to_le_bytes());
+    let crc = parts
+        .all()
         .iter()
-        .fold(crc32c::crc32c(&header[0..64]), |crc, part| {
+        .fold(crc32c::crc32c(&header[0..CHECKED]), |crc, part| {
             crc32c::crc32c_append(crc, part)
         });
-    header[64..68].copy_from_slice(&crc.to_le_bytes());
+    header[CHECKED..CHECKED + 4].copy_from_slice(&crc.to_le_bytes());
     let final_path = path(dir, cut);
     let temporary = final_path.with_extension(UNFINISHED_EXTENSION);
     {
@@ -121,9 +184,9 @@ pub fn write(dir: &Path, cut: u64, config_hash: u64, parts: &Parts) -> std::io::
             .truncate(true)
             .open(&temporary)?;
         file.write_all(&header)?;
-        file.write_all(&parts.sequencer)?;
-        file.write_all(&parts.pending)?;
-        file.write_all(&parts.matcher)?;
+        for part in parts.all() {
+            file.write_all(part)?;
+        }
         file.sync_all()?;
     }
     std::fs::rename(&temporary, &final_path)?;
@@ -155,35 +218,45 @@ pub fn read(path: &Path, config_hash: u64) -> Result<Snapshot, String> {
             "payload format {format}, this build reads {FORMAT}"
         )));
     }
-    let lengths = [word(24), word(32), word(40)];
+    let layout = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    if layout != LAYOUT {
+        return Err(fail(&format!(
+            "header layout {layout}, this build reads {LAYOUT}"
+        )));
+    }
+    let lengths = [word(24), word(32), word(40), word(48)];
     let total = lengths
         .iter()
         .try_fold(HEADER as u64, |sum, length| sum.checked_add(*length));
     if total != Some(bytes.len() as u64) {
         return Err(fail("length does not match its header (cut short?)"));
     }
-    let computed = crc32c::crc32c_append(crc32c::crc32c(&bytes[0..64]), &bytes[HEADER..]);
-    if computed != u32::from_le_bytes([bytes[64], bytes[65], bytes[66], bytes[67]]) {
+    let computed = crc32c::crc32c_append(crc32c::crc32c(&bytes[0..CHECKED]), &bytes[HEADER..]);
+    let stored = &bytes[CHECKED..CHECKED + 4];
+    if computed != u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]) {
         return Err(fail("CRC mismatch"));
     }
-    if word(56) != config_hash {
+    if word(64) != config_hash {
         return Err(fail("made with a different configuration"));
     }
-    let (a, b) = (
-        HEADER + usize::try_from(lengths[0]).unwrap_or(0),
-        HEADER + usize::try_from(lengths[0] + lengths[1]).unwrap_or(0),
-    );
-    let parts = Parts {
-        sequencer: bytes[HEADER..a].to_vec(),
-        pending: bytes[a..b].to_vec(),
-        matcher: bytes[b..].to_vec(),
+    let mut at = HEADER;
+    let mut part = |length: u64| {
+        let start = at;
+        at += usize::try_from(length).unwrap_or(0);
+        bytes[start..at].to_vec()
     };
-    if parts.hash() != word(48) {
+    let parts = Parts {
+        sequencer: part(lengths[0]),
+        pending: part(lengths[1]),
+        matcher: part(lengths[2]),
+        replies: part(lengths[3]),
+    };
+    if parts.hash() != word(56) {
         return Err(fail("state hash mismatch"));
     }
     Ok(Snapshot {
         cut: word(16),
-        state_hash: word(48),
+        state_hash: word(56),
         parts,
         path: path.to_owned(),
     })

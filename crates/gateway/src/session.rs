@@ -395,11 +395,11 @@ impl Sessions {
         }
     }
 
-    /// Numbers, keeps and (if the client is connected) sends an order reply.
-    pub fn reply(&mut self, out: &mut Outbox, client: ClientId, reply: &Outbound, now_ns: u64) {
-        let Some(index) = self.client_index(client) else {
-            return; // the firm's own account, or a client without a session secret
-        };
+    /// Numbers and keeps an order reply without sending it (a replay of the journal
+    /// rebuilding the replies of the day). Returns the client's index and the slot the
+    /// reply is kept in; `None` for an account without a session (the firm's own).
+    pub fn keep(&mut self, client: ClientId, reply: &Outbound) -> Option<(usize, usize)> {
+        let index = self.client_index(client)?;
         let record = &mut self.clients[index];
         record.last_reply += 1;
         let slot = (record.last_reply as usize - 1) % self.limits.replies_max;
@@ -407,6 +407,96 @@ impl Sessions {
         #[allow(clippy::cast_possible_truncation)] // at most FRAME_BYTES_MAX
         let stored = length as u8;
         record.lengths[slot] = stored;
+        Some((index, slot))
+    }
+
+    /// Writes every client's kept replies into `out` (cleared first), for a snapshot:
+    /// the layout is `docs/JOURNAL.md`'s "replies part". Clients in id order; each with
+    /// its last reply number and the frames it keeps, oldest first.
+    pub fn export_replies(&self, out: &mut Vec<u8>) {
+        out.clear();
+        let clients = u32::try_from(self.clients.len()).unwrap_or(u32::MAX);
+        let replies_max = u32::try_from(self.limits.replies_max).unwrap_or(u32::MAX);
+        out.extend_from_slice(&clients.to_le_bytes());
+        for client in &self.clients {
+            let kept = client.last_reply.min(replies_max);
+            out.extend_from_slice(&client.id.get().to_le_bytes());
+            out.extend_from_slice(&client.last_reply.to_le_bytes());
+            out.extend_from_slice(&kept.to_le_bytes());
+            let last = client.last_reply as usize;
+            for number in last + 1 - kept as usize..=last {
+                let slot = (number - 1) % self.limits.replies_max;
+                let length = usize::from(client.lengths[slot]);
+                out.extend_from_slice(&client.replies[slot][..length]);
+            }
+        }
+    }
+
+    /// Takes back replies written by [`Sessions::export_replies`], replacing what every
+    /// client it names keeps. A client it names that is not configured, or more frames
+    /// than `replies_max` keeps, is an error: the snapshot was made for other sessions.
+    ///
+    /// # Errors
+    /// What is wrong with `bytes`, by offset.
+    pub fn import_replies(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut cursor = 0usize;
+        let mut read = |what: &str, size: usize| -> Result<&[u8], String> {
+            let field = bytes
+                .get(cursor..cursor + size)
+                .ok_or_else(|| format!("replies part cut short at byte {cursor} ({what})"))?;
+            cursor += size;
+            Ok(field)
+        };
+        let word = |field: &[u8]| u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
+        let clients = word(read("client count", 4)?);
+        for _ in 0..clients {
+            let id = word(read("client id", 4)?);
+            let last = word(read("last reply number", 4)?);
+            let kept = word(read("kept frames", 4)?) as usize;
+            let index = self
+                .client_index(ClientId::new(id))
+                .ok_or_else(|| format!("replies part names client {id}, which has no session"))?;
+            let replies_max = self.limits.replies_max;
+            if kept > replies_max || kept > last as usize {
+                return Err(format!(
+                    "replies part keeps {kept} replies for client {id} (last {last}); \
+                     replies_max is {replies_max}"
+                ));
+            }
+            let record = &mut self.clients[index];
+            record.last_reply = last;
+            for number in last as usize + 1 - kept..=last as usize {
+                let prefix = read("frame length", 2)?;
+                let prefix = [prefix[0], prefix[1]];
+                let length = usize::from(u16::from_le_bytes(prefix));
+                if !(8..=FRAME_BYTES_MAX).contains(&length) {
+                    return Err(format!("replies part: a frame of {length} bytes"));
+                }
+                let rest = read("frame", length - 2)?;
+                let slot = (number - 1) % replies_max;
+                record.replies[slot][..2].copy_from_slice(&prefix);
+                record.replies[slot][2..length].copy_from_slice(rest);
+                #[allow(clippy::cast_possible_truncation)] // at most FRAME_BYTES_MAX
+                let stored = length as u8;
+                record.lengths[slot] = stored;
+            }
+        }
+        if cursor != bytes.len() {
+            return Err(format!(
+                "replies part has {} bytes after its last client",
+                bytes.len() - cursor
+            ));
+        }
+        Ok(())
+    }
+
+    /// Numbers, keeps and (if the client is connected) sends an order reply.
+    pub fn reply(&mut self, out: &mut Outbox, client: ClientId, reply: &Outbound, now_ns: u64) {
+        let Some((index, slot)) = self.keep(client, reply) else {
+            return; // the firm's own account, or a client without a session secret
+        };
+        let record = &self.clients[index];
+        let length = usize::from(record.lengths[slot]);
         // Kept, not sent, while no session is open (or the one open is being closed).
         let Some(conn) = record.conn.filter(|&conn| out.is_open(conn)) else {
             return;
@@ -502,5 +592,113 @@ fn send(out: &mut Outbox, conn: ConnId, message: &Outbound, sequence: u32, flags
     let length = message.encode(sequence, flags, &mut frame);
     if out.send(conn, &frame[..length]).is_err() {
         out.close(conn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossline_types::{ClientOrderId, OrderId, SymbolId};
+
+    fn sessions(replies_max: usize) -> Sessions {
+        let limits = SessionLimits {
+            logon_timeout_ns: 1_000_000_000,
+            errors_max: 3,
+            replies_max,
+        };
+        let secrets = [
+            (ClientId::new(7), Secret([1; 32])),
+            (ClientId::new(3), Secret([2; 32])),
+        ];
+        Sessions::new(limits, &secrets, 4)
+    }
+
+    fn accepted(n: u64) -> Outbound {
+        Outbound::Accepted {
+            client_order_id: ClientOrderId::new(n),
+            order_id: OrderId::new(1_000 + n),
+            symbol: SymbolId::new(1),
+        }
+    }
+
+    /// The kept frames of client `index`, from the sessions themselves.
+    fn kept(sessions: &Sessions, index: usize) -> Vec<Vec<u8>> {
+        let client = &sessions.clients[index];
+        let count = (client.last_reply as usize).min(sessions.limits.replies_max);
+        (client.last_reply as usize + 1 - count..=client.last_reply as usize)
+            .map(|number| {
+                let slot = (number - 1) % sessions.limits.replies_max;
+                client.replies[slot][..usize::from(client.lengths[slot])].to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exported_replies_follow_the_documented_layout_and_come_back_whole() {
+        let mut original = sessions(4);
+        for n in 1..=6 {
+            original.keep(ClientId::new(7), &accepted(n));
+        }
+        original.keep(ClientId::new(3), &accepted(99));
+        let mut bytes = Vec::new();
+        original.export_replies(&mut bytes);
+
+        // docs/JOURNAL.md's replies part: clients, then per client in id order its id,
+        // last reply number, kept count and the kept frames, oldest first.
+        let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!(word(0), 2);
+        assert_eq!((word(4), word(8), word(12)), (3, 1, 1));
+        let frame = usize::from(u16::from_le_bytes([bytes[16], bytes[17]]));
+        let at = 16 + frame;
+        assert_eq!(
+            (word(at), word(at + 4), word(at + 8)),
+            (7, 6, 4),
+            "4 of 6 kept"
+        );
+        let frames_start = at + 12;
+        assert_eq!(bytes.len(), frames_start + 4 * frame);
+        // Oldest kept first: reply 3, whose frame carries its number.
+        assert_eq!(word(frames_start + 4), 3);
+
+        let mut restored = sessions(4);
+        restored.import_replies(&bytes).unwrap();
+        for index in 0..2 {
+            assert_eq!(
+                restored.clients[index].last_reply,
+                original.clients[index].last_reply
+            );
+            assert_eq!(kept(&restored, index), kept(&original, index));
+        }
+        // Numbering goes on after the restored replies.
+        let (index, slot) = restored.keep(ClientId::new(7), &accepted(7)).unwrap();
+        assert_eq!(restored.clients[index].last_reply, 7);
+        assert_eq!(
+            u32::from_le_bytes(
+                restored.clients[index].replies[slot][4..8]
+                    .try_into()
+                    .unwrap()
+            ),
+            7
+        );
+    }
+
+    #[test]
+    fn replies_for_other_sessions_are_refused_with_the_reason() {
+        let mut original = sessions(4);
+        original.keep(ClientId::new(7), &accepted(1));
+        let mut bytes = Vec::new();
+        original.export_replies(&mut bytes);
+        let why = sessions(4)
+            .import_replies(&bytes[..bytes.len() - 1])
+            .unwrap_err();
+        assert!(why.contains("cut short"), "{why}");
+        let mut smaller = sessions(4);
+        smaller.limits.replies_max = 0;
+        let why = smaller.import_replies(&bytes).unwrap_err();
+        assert!(why.contains("replies_max is 0"), "{why}");
+        let mut unknown = bytes.clone();
+        unknown[4..8].copy_from_slice(&5u32.to_le_bytes());
+        let why = sessions(4).import_replies(&unknown).unwrap_err();
+        assert!(why.contains("client 5, which has no session"), "{why}");
     }
 }

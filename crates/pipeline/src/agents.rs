@@ -12,14 +12,16 @@ use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
+use crate::snapshots::Piece;
 use crate::Report;
 use crossline_agent::Agent;
 use crossline_counters::Counter;
+use crossline_engine::snapshot::encode_part;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
     event_reply, for_egress, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
 };
-use crossline_matcher::{Contra, Event, Matcher};
+use crossline_matcher::{Contra, Event, Input, Matcher};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
@@ -38,11 +40,17 @@ const HOUSEKEEPING_NS: u64 = 10_000_000;
 /// A client reply on its way from the egress to the order ingress, which owns the
 /// client's session (its reply numbering and its socket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reply {
-    /// The client.
-    pub client: ClientId,
-    /// The reply.
-    pub reply: Outbound,
+pub enum Reply {
+    /// A reply for a client.
+    Client {
+        /// The client.
+        client: ClientId,
+        /// The reply.
+        reply: Outbound,
+    },
+    /// Every reply the commands up to this snapshot cut caused is ahead of this marker:
+    /// the ingress hands its kept replies to the snapshot (`crate::snapshots`).
+    Cut(u64),
 }
 
 /// The first fatal error any agent met; the pipeline's owner stops it.
@@ -115,6 +123,7 @@ pub struct MatcherAgent {
     back_queue: VecDeque<Event>,
     out_queue: VecDeque<Egressed>,
     closed: Option<Sender<Matcher>>,
+    snapshots: Option<Sender<Piece>>,
 }
 
 impl MatcherAgent {
@@ -135,7 +144,16 @@ impl MatcherAgent {
             back_queue: VecDeque::with_capacity(4 * BATCH),
             out_queue: VecDeque::with_capacity(4 * BATCH),
             closed,
+            snapshots: None,
         }
+    }
+
+    /// Hands the matcher's part of each live snapshot to `pieces`, and passes the cut on
+    /// to the egress (`crate::snapshots`).
+    #[must_use]
+    pub fn with_snapshots(mut self, pieces: Sender<Piece>) -> MatcherAgent {
+        self.snapshots = Some(pieces);
+        self
     }
 }
 
@@ -160,18 +178,31 @@ impl Agent for MatcherAgent {
             let (back, out) = (&mut self.back, &mut self.out);
             let (back_queue, out_queue) = (&mut self.back_queue, &mut self.out_queue);
             match report.output {
-                Output::Matcher(sequenced) => matcher.apply(
-                    sequenced.sequence,
-                    sequenced.time,
-                    &sequenced.input,
-                    &mut |event| {
-                        send(back_queue, back, event);
-                        if for_egress(&event) {
-                            let time = sequenced.time;
-                            send(out_queue, out, Egressed::Event { event, time });
+                Output::Matcher(sequenced) => {
+                    if sequenced.input == Input::Snapshot {
+                        if let Some(pieces) = &self.snapshots {
+                            let cut = sequenced.sequence.get();
+                            let _ = pieces.send(match encode_part(&*matcher) {
+                                Ok(state) => Piece::Matcher { cut, state },
+                                Err(why) => Piece::Failed { cut, why },
+                            });
                         }
-                    },
-                ),
+                    }
+                    let snapshots = self.snapshots.is_some();
+                    matcher.apply(
+                        sequenced.sequence,
+                        sequenced.time,
+                        &sequenced.input,
+                        &mut |event| {
+                            send(back_queue, back, event);
+                            let cut = snapshots && matches!(event, Event::Snapshot { .. });
+                            if for_egress(&event) || cut {
+                                let time = sequenced.time;
+                                send(out_queue, out, Egressed::Event { event, time });
+                            }
+                        },
+                    );
+                }
                 _ => send(out_queue, out, Egressed::Report(report)),
             }
             work += 1;
@@ -211,6 +242,7 @@ pub struct OrderIngress {
     last_housekeeping_ns: u64,
     counters: IngressCounters,
     fault: Fault,
+    snapshots: Option<Sender<Piece>>,
 }
 
 /// What the transport's handler borrows while the ingress polls.
@@ -254,7 +286,16 @@ impl OrderIngress {
             last_housekeeping_ns: 0,
             counters,
             fault,
+            snapshots: None,
         }
+    }
+
+    /// Hands every client's kept replies to `pieces` at each live snapshot's cut
+    /// (`crate::snapshots`).
+    #[must_use]
+    pub fn with_snapshots(mut self, pieces: Sender<Piece>) -> OrderIngress {
+        self.snapshots = Some(pieces);
+        self
     }
 
     fn publish(&self) {
@@ -312,9 +353,20 @@ impl Agent for OrderIngress {
             let Some(reply) = self.replies.try_pop() else {
                 break;
             };
-            self.side
-                .sessions
-                .reply(self.net.outbox(), reply.client, &reply.reply, now);
+            match reply {
+                Reply::Client { client, reply } => {
+                    self.side
+                        .sessions
+                        .reply(self.net.outbox(), client, &reply, now);
+                }
+                Reply::Cut(cut) => {
+                    if let Some(pieces) = &self.snapshots {
+                        let mut replies = Vec::new();
+                        self.side.sessions.export_replies(&mut replies);
+                        let _ = pieces.send(Piece::Replies { cut, replies });
+                    }
+                }
+            }
             work += 1;
         }
         if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
@@ -695,7 +747,7 @@ impl Egress {
         send(
             &mut self.reply_queue,
             &mut self.replies,
-            Reply { client, reply },
+            Reply::Client { client, reply },
         );
     }
 
@@ -732,7 +784,13 @@ impl Egress {
                 }
             };
             self.counters.count(&event);
-            if let Event::Route(route) = event {
+            if let Event::Snapshot { sequence } = event {
+                send(
+                    &mut self.reply_queue,
+                    &mut self.replies,
+                    Reply::Cut(sequence.get()),
+                );
+            } else if let Event::Route(route) = event {
                 let now = self.side.now_ns;
                 let side = &mut self.side;
                 side.router.route(

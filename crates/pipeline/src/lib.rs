@@ -36,6 +36,7 @@
 mod agents;
 mod meter;
 mod sequencer;
+pub mod snapshots;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -46,6 +47,7 @@ use crossline_agent::{
 use crossline_config::{AgentKind, Config, Placement, ThreadSettings};
 use crossline_counters::{Counter, Counters, CountersError, Kind};
 use crossline_engine::recovery::{MappedJournal, RecoveryReport};
+use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
@@ -53,7 +55,6 @@ use crossline_gateway::{
 };
 use crossline_matcher::Event;
 use crossline_matcher::{Matcher, VenueCancel};
-use crossline_net::Outbox;
 use crossline_net::{NetError, Transport};
 use crossline_protocol::frame::HEADER_BYTES;
 use crossline_ring::RingError;
@@ -68,6 +69,7 @@ pub use agents::{
 use meter::{Depth, Metered, Timed, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS, SESSION_LABELS};
 pub use meter::{Published, VenueGauges};
 pub use sequencer::{Report, SequencerAgent};
+use snapshots::{SnapshotWriter, WriterReport};
 
 /// Why the pipeline could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,9 @@ pub enum PipelineError {
     /// A thread could not be started or pinned, or did not stop.
     #[error("[pipeline] threads: {0}")]
     Runner(#[from] RunnerError),
+    /// The snapshot writer's thread could not be started.
+    #[error("snapshot writer: {0}")]
+    Snapshots(std::io::Error),
 }
 
 /// One thread of the resolved placement.
@@ -239,6 +244,8 @@ pub struct Stopped {
     pub threads: Vec<ThreadReport>,
     /// The matcher's final state (books, positions), when the matcher closed cleanly.
     pub matcher: Option<Matcher>,
+    /// The snapshots written while it ran (`[journal] snapshot_every`).
+    pub snapshots: WriterReport,
 }
 
 /// The running pipeline.
@@ -250,6 +257,7 @@ pub struct Pipeline {
     plan: Vec<PlannedThread>,
     fault: Fault,
     matcher_closed: mpsc::Receiver<Matcher>,
+    snapshots: Option<SnapshotWriter>,
 }
 
 /// Where the counters file of a journal in `journal_dir` goes.
@@ -281,25 +289,21 @@ impl Pipeline {
         journal_dir: &Path,
         cores: &Cores,
     ) -> Result<(Pipeline, RecoveryReport), PipelineError> {
-        let mut sessions = sessions_for(config)?;
-        let mut client_net = Transport::new(&config.network.net)?;
-        let mut log = ReplyLog {
-            sessions: &mut sessions,
-            out: client_net.outbox(),
-            command: None,
+        let mut keeper = ReplyKeeper::new(config)?;
+        let (engine, report) = recovery::open_observed(journal_dir, config_text, &mut keeper)?;
+        let sessions = if keeper.from_snapshot == Some(false) {
+            // The snapshot loaded keeps no replies: they need the whole day.
+            rebuild_replies(config, journal_dir)?
+        } else {
+            keeper.sessions
         };
-        let (engine, report) = recovery::open_observed(journal_dir, config_text, &mut log)?;
-        if report.snapshot.is_some() {
-            // The replay began at the snapshot: the replies before it need the whole day.
-            sessions = sessions_for(config)?;
-            rebuild_replies(config, journal_dir, &mut sessions, client_net.outbox())?;
-        }
         let pipeline = Pipeline::start(
             config,
             engine,
             Edges {
                 sessions,
-                client_net,
+                client_net: Transport::new(&config.network.net)?,
+                config_hash: recovery::config_hash(config_text),
             },
             journal_dir,
             cores,
@@ -317,6 +321,7 @@ impl Pipeline {
         let Edges {
             sessions,
             mut client_net,
+            config_hash,
         } = edges;
         let counters_path = &counters_path(config, journal_dir);
         let plan = plan(config, cores)?;
@@ -391,6 +396,14 @@ impl Pipeline {
         }
         let (sequencer, matcher) = engine.into_parts();
         let fault = Fault::default();
+        let every = config.journal.snapshot_every;
+        let (snapshots, pieces) = if every > 0 {
+            let (writer, pieces) = SnapshotWriter::start(journal_dir.to_owned(), config_hash)
+                .map_err(PipelineError::Snapshots)?;
+            (Some(writer), Some(pieces))
+        } else {
+            (None, None)
+        };
         let (matcher_closed_tx, matcher_closed) = mpsc::channel();
         let frames_max = network
             .net
@@ -413,19 +426,25 @@ impl Pipeline {
         };
         built.push(metered(
             AgentKind::OrderIngress,
-            Box::new(OrderIngress::new(
-                client_net,
-                listener,
-                sessions,
-                commands_tx,
-                replies_rx,
-                2 * frames_max,
-                IngressCounters {
-                    requests,
-                    sessions: sessions_published,
-                },
-                fault.clone(),
-            )),
+            Box::new({
+                let ingress = OrderIngress::new(
+                    client_net,
+                    listener,
+                    sessions,
+                    commands_tx,
+                    replies_rx,
+                    2 * frames_max,
+                    IngressCounters {
+                        requests,
+                        sessions: sessions_published,
+                    },
+                    fault.clone(),
+                );
+                match &pieces {
+                    Some(pieces) => ingress.with_snapshots(pieces.clone()),
+                    None => ingress,
+                }
+            }),
             vec![replies_depth],
         ));
         built.push(metered(
@@ -444,12 +463,18 @@ impl Pipeline {
         built.push(metered(
             AgentKind::Sequencer,
             Box::new(FaultWatch {
-                agent: SequencerAgent::new(
-                    sequencer,
-                    vec![commands_rx, nbbo_rx, venue_rx],
-                    back_rx,
-                    sequenced_tx,
-                ),
+                agent: {
+                    let agent = SequencerAgent::new(
+                        sequencer,
+                        vec![commands_rx, nbbo_rx, venue_rx],
+                        back_rx,
+                        sequenced_tx,
+                    );
+                    match &pieces {
+                        Some(pieces) => agent.with_snapshots(every, pieces.clone()),
+                        None => agent,
+                    }
+                },
                 fault: fault.clone(),
             }),
             vec![
@@ -461,13 +486,19 @@ impl Pipeline {
         ));
         built.push(metered(
             AgentKind::Matcher,
-            Box::new(MatcherAgent::new(
-                matcher,
-                sequenced_rx,
-                back_tx,
-                out_tx,
-                Some(matcher_closed_tx),
-            )),
+            Box::new({
+                let agent = MatcherAgent::new(
+                    matcher,
+                    sequenced_rx,
+                    back_tx,
+                    out_tx,
+                    Some(matcher_closed_tx),
+                );
+                match pieces {
+                    Some(pieces) => agent.with_snapshots(pieces),
+                    None => agent,
+                }
+            }),
             vec![sequenced_depth],
         ));
         built.push(metered(
@@ -532,6 +563,7 @@ impl Pipeline {
             plan,
             fault,
             matcher_closed,
+            snapshots,
         })
     }
 
@@ -572,30 +604,25 @@ impl Pipeline {
     /// [`PipelineError::Runner`] when a thread could not be joined.
     pub fn stop(self) -> Result<Stopped, PipelineError> {
         let threads = self.runner.stop()?;
+        // The agents, and with them the writer's senders, are gone: it finishes.
+        let snapshots = self.snapshots.map(SnapshotWriter::join).unwrap_or_default();
         Ok(Stopped {
             threads,
             matcher: self.matcher_closed.try_recv().ok(),
+            snapshots,
         })
     }
 }
 
 /// Numbers and keeps every client reply the journal in `dir` caused, in journal order
 /// (the order the egress sent them in), so a client's resend after a restart gets them
-/// again with the same numbers. A full replay of the day on a journal-less engine.
-fn rebuild_replies(
-    config: &Config,
-    dir: &Path,
-    sessions: &mut Sessions,
-    out: &mut Outbox,
-) -> Result<(), EngineError> {
+/// again with the same numbers: a replay of the whole day on a journal-less engine, for
+/// a snapshot that keeps no replies.
+fn rebuild_replies(config: &Config, dir: &Path) -> Result<Sessions, PipelineError> {
     let mut engine = Engine::new(config, NoJournal)?;
-    let mut log = ReplyLog {
-        sessions,
-        out,
-        command: None,
-    };
-    recovery::replay_from(dir, &mut engine, None, &mut log, &mut |_| {})?;
-    Ok(())
+    let mut keeper = ReplyKeeper::new(config)?;
+    recovery::replay_from(dir, &mut engine, None, &mut keeper, &mut |_| {})?;
+    Ok(keeper.sessions)
 }
 
 /// What the order ingress starts with: the client sessions, their replies of the day
@@ -603,30 +630,80 @@ fn rebuild_replies(
 struct Edges {
     sessions: Sessions,
     client_net: Transport,
+    config_hash: u64,
 }
 
-/// Numbers and keeps the client replies a replay causes, in journal order (the order the
-/// egress sent them in).
-struct ReplyLog<'a> {
-    sessions: &'a mut Sessions,
-    out: &'a mut Outbox,
+/// Numbers and keeps the client replies a replay of the journal causes, in journal order
+/// (the order the egress sends them in), the way the order ingress does live. When
+/// recovery loads a snapshot, it starts from the replies the snapshot keeps; as the
+/// observer of a one-thread engine writing snapshots, it puts the replies into them, as
+/// the running pipeline does.
+pub struct ReplyKeeper {
+    sessions: Sessions,
     command: Option<Command>,
+    /// `Some(restored)` once recovery loaded a snapshot: whether its replies part gave
+    /// every client's replies at the cut.
+    from_snapshot: Option<bool>,
+    scratch: Vec<u8>,
 }
 
-impl Observer for ReplyLog<'_> {
+impl ReplyKeeper {
+    /// A keeper for the sessions `config` names, with no replies yet.
+    ///
+    /// # Errors
+    /// [`PipelineError::Gateway`] for a session secret that does not parse.
+    pub fn new(config: &Config) -> Result<ReplyKeeper, PipelineError> {
+        Ok(ReplyKeeper {
+            sessions: sessions_for(config)?,
+            command: None,
+            from_snapshot: None,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The replies kept, as the order ingress's sessions.
+    #[must_use]
+    pub fn into_sessions(self) -> Sessions {
+        self.sessions
+    }
+}
+
+impl Observer for ReplyKeeper {
     fn record(&mut self, record: &Record) {
         self.command = Some(record.command);
     }
     fn output(&mut self, output: &Output) {
         let original = self.command.and_then(|command| command.original_order());
         if let Some((client, reply)) = reject_reply(output, original) {
-            self.sessions.reply(self.out, client, &reply, 0);
+            self.sessions.keep(client, &reply);
         }
     }
     fn event(&mut self, _input: &Sequenced, event: &Event) {
         if let Some((client, reply)) = event_reply(event) {
-            self.sessions.reply(self.out, client, &reply, 0);
+            self.sessions.keep(client, &reply);
         }
+    }
+    fn replies_at_cut(&mut self, _cut: u64) -> Vec<u8> {
+        self.sessions.export_replies(&mut self.scratch);
+        self.scratch.clone()
+    }
+    fn snapshot_loaded(&mut self, snapshot: &Snapshot) {
+        let restored = if snapshot.parts.replies.is_empty() {
+            false
+        } else {
+            match self.sessions.import_replies(&snapshot.parts.replies) {
+                Ok(()) => true,
+                Err(why) => {
+                    eprintln!(
+                        "crossline: {}: {why}; the client replies are rebuilt from the whole \
+                         journal instead",
+                        snapshot.path.display()
+                    );
+                    false
+                }
+            }
+        };
+        self.from_snapshot = Some(restored);
     }
 }
 

@@ -1,12 +1,16 @@
 //! The sequencer agent: the engine's sequencer between its rings.
 
 use std::collections::VecDeque;
+use std::sync::mpsc::Sender;
 
 use crossline_agent::Agent;
+use crossline_engine::snapshot::encode_part;
 use crossline_matcher::Event;
 use crossline_ring::{Consumer, Producer};
 use crossline_risk::PENDING_CHANGES_MAX;
-use crossline_sequencer::{Journal, Output, Sequencer, Stamped};
+use crossline_sequencer::{Command, Journal, Output, Sequencer, Stamped};
+
+use crate::snapshots::Piece;
 use crossline_types::{ClientOrderId, Timestamp};
 
 /// Commands taken from each input ring per duty cycle.
@@ -44,6 +48,19 @@ pub struct SequencerAgent<J> {
     queue: VecDeque<Report>,
     last_time: Timestamp,
     next_ring: usize,
+    snapshots: Option<Snapshots>,
+}
+
+/// The sequencer's side of live snapshots ([`crate::snapshots`]).
+struct Snapshots {
+    /// Commands between snapshots.
+    every: u64,
+    /// Commands sequenced since the last snapshot command.
+    since: u64,
+    /// Where the pieces go.
+    pieces: Sender<Piece>,
+    /// The cut in progress: its state, and the events taken back since.
+    open: Option<(u64, Vec<u8>, Vec<Event>)>,
 }
 
 impl<J: Journal + Send> SequencerAgent<J> {
@@ -65,7 +82,22 @@ impl<J: Journal + Send> SequencerAgent<J> {
             queue: VecDeque::with_capacity(capacity),
             last_time: Timestamp::new(0),
             next_ring: 0,
+            snapshots: None,
         }
+    }
+
+    /// Makes a `Snapshot` command after every `every` commands (none while the previous
+    /// cut is still collecting its in-flight events) and hands the sequencer's part of
+    /// each to `pieces`.
+    #[must_use]
+    pub fn with_snapshots(mut self, every: u64, pieces: Sender<Piece>) -> SequencerAgent<J> {
+        self.snapshots = (every > 0).then(|| Snapshots {
+            every,
+            since: 0,
+            pieces,
+            open: None,
+        });
+        self
     }
 
     /// The sequencer, for queries once the agent has stopped.
@@ -95,29 +127,95 @@ impl<J: Journal + Send> SequencerAgent<J> {
                 stamped.time = self.last_time;
             }
             self.last_time = stamped.time;
-            let (queue, original, time) = (
-                &mut self.queue,
-                stamped.command.original_order(),
-                stamped.time,
-            );
-            if let Err(failure) = self.sequencer.submit(&stamped, &mut |output| {
-                queue.push_back(Report {
-                    output,
-                    original,
-                    time,
-                });
-            }) {
-                // Fatal: the engine must stop and recover from the journal. The command
-                // taken is not lost: it was never acknowledged.
-                eprintln!("sequencer stopped: {failure}");
+            if !self.submit(&stamped) {
                 return false;
             }
             *work += 1;
+            if self.snapshot_due() {
+                let snapshot = Stamped {
+                    time: self.last_time,
+                    command: Command::Snapshot,
+                };
+                if !self.submit(&snapshot) {
+                    return false;
+                }
+                self.begin_cut();
+            }
             if !self.flush() {
                 return false;
             }
         }
         true
+    }
+
+    /// Sequences one command, queueing its outputs; `false` when the journal failed.
+    fn submit(&mut self, stamped: &Stamped) -> bool {
+        let (queue, original, time) = (
+            &mut self.queue,
+            stamped.command.original_order(),
+            stamped.time,
+        );
+        if let Err(failure) = self.sequencer.submit(stamped, &mut |output| {
+            queue.push_back(Report {
+                output,
+                original,
+                time,
+            });
+        }) {
+            // Fatal: the engine must stop and recover from the journal. The command
+            // taken is not lost: it was never acknowledged.
+            eprintln!("sequencer stopped: {failure}");
+            return false;
+        }
+        true
+    }
+
+    /// Counts a command; whether a snapshot command is due after it.
+    fn snapshot_due(&mut self) -> bool {
+        let Some(snapshots) = self.snapshots.as_mut() else {
+            return false;
+        };
+        snapshots.since += 1;
+        snapshots.since >= snapshots.every && snapshots.open.is_none()
+    }
+
+    /// The snapshot command was just decided: takes the gate's part at its cut.
+    fn begin_cut(&mut self) {
+        let Some(snapshots) = self.snapshots.as_mut() else {
+            return;
+        };
+        snapshots.since = 0;
+        let cut = self.sequencer.next_sequence().get() - 1;
+        match encode_part(&self.sequencer.state()) {
+            Ok(state) => {
+                let pending = self.sequencer.queued_events().copied().collect();
+                snapshots.open = Some((cut, state, pending));
+            }
+            Err(why) => {
+                let _ = snapshots.pieces.send(Piece::Failed { cut, why });
+            }
+        }
+    }
+
+    /// A matcher event taken back while a cut is open: in flight at the cut, up to the
+    /// matcher's `Event::Snapshot` for it, which completes the sequencer's part.
+    fn collect(&mut self, event: &Event) {
+        let Some(snapshots) = self.snapshots.as_mut() else {
+            return;
+        };
+        let Some((cut, _, pending)) = snapshots.open.as_mut() else {
+            return;
+        };
+        pending.push(*event);
+        if matches!(event, Event::Snapshot { sequence } if sequence.get() == *cut) {
+            if let Some((cut, state, pending)) = snapshots.open.take() {
+                let _ = snapshots.pieces.send(Piece::Sequencer {
+                    cut,
+                    state,
+                    pending,
+                });
+            }
+        }
     }
 }
 
@@ -130,6 +228,7 @@ impl<J: Journal + Send> Agent for SequencerAgent<J> {
         let mut work = 0;
         while let Some(event) = self.events.try_pop() {
             self.sequencer.on_event(&event);
+            self.collect(&event);
             work += 1;
             if work >= BATCH {
                 break;
