@@ -2,19 +2,20 @@
 //! latency, open-loop at fixed offered rates, beside the machine's limits measured in the
 //! same run.
 //!
-//! **In-process tick-to-trade** (100k, 500k and 1M orders/s): from the order-ingress ring
-//! to the outbound ring, through the pipeline's own sequencer agent (risk gate and
-//! journal, a memory-mapped journal on disk, every command appended before it is passed
-//! on) and matcher agent, on one thread as the shared placement runs them. A generator
-//! on the other core pushes each client order message (new order, cancel or replace)
-//! into the order-ingress ring when it falls due, with the NBBO quotes and venue reports
-//! of the flow in between (`crossline_bench::flow`), whatever has come back; the same
-//! thread drains the outbound ring (what the matcher hands the egress). An order's
-//! latency is the arrival of its first outbound item (accepted, rejected, replaced,
-//! cancelled, refused) minus the time it was *due*, so a stall is charged to every order
-//! it delayed (no coordinated omission). Each order is stamped with its due time, and
-//! outbound items carry the time of the command that caused them, which is how they are
-//! matched to their orders; every order must be answered, or the run fails.
+//! **In-process tick-to-trade** (100k, 500k and 1M orders/s): from the commands ring
+//! to the replies ring, through the pipeline's own core (`crossline_pipeline::Core`,
+//! built as `Pipeline::open` builds it: the sequencer agent with the risk gate and a
+//! memory-mapped journal on disk, every command appended before it is passed on, and the
+//! matcher agent), on one thread as the shared placement runs them. A generator on the
+//! other core pushes each client order message (new order, cancel or replace) into the
+//! commands ring when it falls due, with the NBBO quotes and venue reports of the flow in
+//! between (`crossline_bench::flow`), whatever has come back; the same thread drains the
+//! replies ring (what the order ingress would send the client) and the egress's ring
+//! (routes). An order's latency is the arrival of its first reply (accepted, rejected,
+//! replaced, cancelled, refused) minus the time it was *due*, so a stall is charged to
+//! every order it delayed (no coordinated omission). Each order is stamped with its due
+//! time, and replies carry the time of the command that caused them, which is how they
+//! are matched to their orders; every order must be answered, or the run fails.
 //!
 //! **Wire-to-wire** (50k and 100k orders/s): the whole pipeline (`crossline-pipeline`,
 //! the five agents on one pinned busy-spinning thread) with the venue simulator, and one
@@ -58,10 +59,9 @@ use crossline_bench::{core_to_core, pin_current_thread, report, Options};
 use crossline_config::Config;
 use crossline_engine::{recovery, Engine, Observer};
 use crossline_matcher::{Event, VenueCancel, VenueFill};
-use crossline_pipeline::SequencerAgent;
-use crossline_pipeline::{Egressed, MatcherAgent, Pipeline};
+use crossline_pipeline::{Core, CoreEdges, Egressed, Pipeline, Reply};
 use crossline_protocol::client::{Inbound, Outbound};
-use crossline_sequencer::{Command, NoJournal, Output, Sequenced, Stamped};
+use crossline_sequencer::{Command, NoJournal, Sequenced, Stamped};
 use crossline_types::{ClientId, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
@@ -83,6 +83,8 @@ const TARGET_WIRE: u64 = 100_000;
 const WIRE_CLIENTS: usize = 2;
 /// Time between starting an engine and offering it load.
 const SETTLE: Duration = Duration::from_millis(500);
+/// Reject reasons from the risk gate start above this (PROTOCOL.md's `Rejected`).
+const RISK_CODES: u16 = 100;
 /// Cache-line hand-offs between the two cores on an order's in-process path.
 const CROSS_CORE_HOPS: u64 = 2;
 
@@ -306,28 +308,36 @@ struct OutboundTally {
 }
 
 impl OutboundTally {
-    fn count(&mut self, item: &Egressed) {
-        match item {
-            Egressed::Event { event, .. } => match event {
-                Event::Accepted { .. } => self.accepted += 1,
-                Event::Rejected { .. } => self.rejected_by_matcher += 1,
-                Event::Filled(_) => self.fills += 1,
-                Event::Route(_) => self.routes += 1,
-                Event::Cancelled { .. } => self.cancelled += 1,
-                Event::Replaced { .. } => self.replaced += 1,
-                Event::CancelRejected { .. } => self.cancel_rejected += 1,
-                _ => self.other += 1,
-            },
-            Egressed::Report(report) => match report.output {
-                Output::Rejected { reason, .. } => {
-                    self.rejected_by_risk += 1;
-                    // Only the first few reasons are named: naming allocates.
-                    if self.rejected_by_risk <= 64 {
-                        *self.risk_reasons.entry(format!("{reason:?}")).or_default() += 1;
-                    }
+    /// A client reply the matcher agent handed the order ingress.
+    fn count(&mut self, reply: &Outbound) {
+        match reply {
+            Outbound::Accepted { .. } => self.accepted += 1,
+            Outbound::Rejected { reason, .. } if *reason < RISK_CODES => {
+                self.rejected_by_matcher += 1;
+            }
+            Outbound::Rejected { reason, .. } => {
+                self.rejected_by_risk += 1;
+                // Only the first few reasons are named: naming allocates.
+                if self.rejected_by_risk <= 64 {
+                    *self
+                        .risk_reasons
+                        .entry(format!("code {reason}"))
+                        .or_default() += 1;
                 }
-                _ => self.other += 1,
-            },
+            }
+            Outbound::Filled { .. } => self.fills += 1,
+            Outbound::Cancelled { .. } => self.cancelled += 1,
+            Outbound::Replaced { .. } => self.replaced += 1,
+            Outbound::CancelRejected { .. } => self.cancel_rejected += 1,
+            _ => self.other += 1,
+        }
+    }
+
+    /// What the matcher agent handed the egress.
+    fn count_egressed(&mut self, item: &Egressed) {
+        match item {
+            Egressed::Route { .. } => self.routes += 1,
+            Egressed::Report(_) => self.other += 1,
         }
     }
 
@@ -387,26 +397,22 @@ fn in_process(
     let ring = |e: crossline_ring::RingError| e.to_string();
     let (mut commands, commands_rx) =
         crossline_ring::channel::<Stamped>(sizes.commands).map_err(ring)?;
-    let (sequenced_tx, sequenced_rx) = crossline_ring::channel(sizes.sequenced).map_err(ring)?;
-    let (back_tx, back_rx) = crossline_ring::channel(sizes.events_back).map_err(ring)?;
-    let (out_tx, mut outbound) =
-        crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
-    let (sequencer, matcher) = engine.into_parts();
-    let core = Composite::new(vec![
-        Box::new(SequencerAgent::new(
-            sequencer,
-            vec![commands_rx],
-            back_rx,
-            sequenced_tx,
-        )),
-        Box::new(MatcherAgent::new(
-            matcher,
-            sequenced_rx,
-            back_tx,
-            out_tx,
-            None,
-        )),
-    ]);
+    let (out_tx, egressed) = crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
+    let (replies_tx, replies) = crossline_ring::channel::<Reply>(sizes.replies).map_err(ring)?;
+    // The pipeline's own core, built as `Pipeline::open` builds it.
+    let core = Core::new(
+        engine,
+        sizes,
+        CoreEdges {
+            commands: vec![commands_rx],
+            out: out_tx,
+            replies: replies_tx,
+        },
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let core = Composite::new(vec![Box::new(core.sequencer), Box::new(core.matcher)]);
+    let mut outbound = CoreOutput { replies, egressed };
     let runner = Runner::start(
         &Cores::detect(),
         vec![ThreadSpec::new("cx-core", Box::new(core))
@@ -496,6 +502,12 @@ fn directory_bytes(dir: &Path) -> u64 {
 }
 
 /// The in-process run's reader of the outbound ring.
+/// The two rings the core hands out: client replies and what goes to the egress.
+struct CoreOutput {
+    replies: crossline_ring::Consumer<Reply>,
+    egressed: crossline_ring::Consumer<Egressed>,
+}
+
 struct Sink<'a> {
     clock: &'a Clock,
     rate: u64,
@@ -511,22 +523,24 @@ struct Sink<'a> {
 impl Sink<'_> {
     /// Drains the outbound ring until the clock reaches `due`.
     #[inline]
-    fn wait_until(&mut self, outbound: &mut crossline_ring::Consumer<Egressed>, due: u64) {
+    fn wait_until(&mut self, outbound: &mut CoreOutput, due: u64) {
         while self.clock.now() < due {
             self.drain(outbound);
         }
     }
 
-    /// Takes everything on the outbound ring; the first item of each order times it.
+    /// Takes everything on the outbound rings; the first reply of each order times it.
     #[inline]
-    fn drain(&mut self, outbound: &mut crossline_ring::Consumer<Egressed>) {
-        while let Some(item) = outbound.try_pop() {
+    fn drain(&mut self, outbound: &mut CoreOutput) {
+        while let Some(item) = outbound.egressed.try_pop() {
+            self.outbound.count_egressed(&item);
+        }
+        while let Some(item) = outbound.replies.try_pop() {
             let now = self.clock.now();
-            self.outbound.count(&item);
-            let time = match item {
-                Egressed::Event { time, .. } => time,
-                Egressed::Report(report) => report.time,
+            let Reply::Client { reply, time, .. } = item else {
+                continue;
             };
+            self.outbound.count(&reply);
             let offset = time.nanos().wrapping_sub(BASE_NS);
             if self.last_ns.is_some_and(|last| offset <= last) || offset >= u64::MAX / 2 {
                 continue;

@@ -26,6 +26,9 @@
 //!   snapshots do, so the restart replays only the tail after the newest, once: the
 //!   newest is at 9,500,000, half an interval before the end (the average tail).
 //!   `--quick`: 1,000,000 commands (`pipeline_restart_s`).
+//! - `snapshot_sequencer_part_ms`, `snapshot_matcher_part_ms`, `snapshot_replies_part_ms`:
+//!   how long each agent's part of a live snapshot takes to take (serialized on its own
+//!   thread, the one time a snapshot holds up the hot path) at the end of that journal.
 //! - The machine's limit in the same run: `memcpy_gb_per_s`, a large memory copy, and the
 //!   append rate it would allow, `memcpy_64_byte_records_per_s`.
 //!
@@ -43,6 +46,8 @@ use crossline_agent::Cores;
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{report, Options};
+use crossline_engine::snapshot::encode_part;
+use crossline_engine::Observer;
 use crossline_engine::{recovery, Engine};
 use crossline_journal::{JournalConfig, Reader, Writer};
 use crossline_pipeline::{Pipeline, ReplyKeeper};
@@ -196,12 +201,25 @@ fn engine_replay(dir: &Path, commands: u64) -> f64 {
     rate
 }
 
-/// Seconds `Pipeline::open` takes to restart the engine on a journal of `commands`
-/// generated commands with a snapshot every `snapshot_every` (0: none), the cut of the
-/// snapshot loaded, and the commands replayed after it.
-fn pipeline_restart(dir: &Path, commands: u64, snapshot_every: u64) -> (f64, Option<u64>, u64) {
+/// What one restart measured.
+struct Restart {
+    /// Seconds `Pipeline::open` took.
+    seconds: f64,
+    /// The cut of the snapshot loaded.
+    snapshot: Option<u64>,
+    /// Commands replayed after it.
+    tail: u64,
+    /// Milliseconds each agent's part of a snapshot took to take at the journal's end
+    /// (what a live snapshot holds that agent's thread up for): sequencer, matcher,
+    /// order ingress.
+    stall_ms: [f64; 3],
+}
+
+/// `Pipeline::open` restarting the engine on a journal of `commands` generated commands
+/// with a snapshot every `snapshot_every` (0: none).
+fn pipeline_restart(dir: &Path, commands: u64, snapshot_every: u64) -> Restart {
     let _ = std::fs::remove_dir_all(dir);
-    {
+    let stall_ms = {
         let (mut engine, _) = recovery::open(dir, crossline_config::DEFAULT).expect("engine");
         let mut generator = Generator::new(11, 1, snapshot_every);
         // Its snapshots keep the clients' replies, as the running engine's do.
@@ -214,7 +232,19 @@ fn pipeline_restart(dir: &Path, commands: u64, snapshot_every: u64) -> (f64, Opt
             };
             engine.submit(&stamped, &mut replies).expect("submit");
         }
-    }
+        // The pieces a live snapshot takes on the agents' threads, at this state.
+        let timed = |take: &mut dyn FnMut() -> usize| {
+            let started = Instant::now();
+            black_box(take());
+            started.elapsed().as_secs_f64() * 1e3
+        };
+        let (sequencer, matcher) = (engine.sequencer(), engine.matcher());
+        [
+            timed(&mut || encode_part(&sequencer.state()).expect("sequencer").len()),
+            timed(&mut || encode_part(matcher).expect("matcher").len()),
+            timed(&mut || replies.replies_at_cut(0).len()),
+        ]
+    };
     // Sockets on free ports, and no venue to reach: the restart itself is measured.
     let mut config =
         on_free_ports(crossline_config::parse(crossline_config::DEFAULT).expect("default"));
@@ -225,7 +255,12 @@ fn pipeline_restart(dir: &Path, commands: u64, snapshot_every: u64) -> (f64, Opt
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(report.last_sequence, Some(commands));
     pipeline.stop().expect("stop");
-    (elapsed, report.snapshot, report.replayed)
+    Restart {
+        seconds: elapsed,
+        snapshot: report.snapshot,
+        tail: report.replayed,
+        stall_ms,
+    }
 }
 
 /// A large memory copy into a pre-touched destination; bytes per second.
@@ -309,14 +344,23 @@ fn main() -> ExitCode {
     let engine = engine_replay(&data.join("engine"), engine_commands);
     println!("engine replay: {:.2} M commands/s", engine / 1e6);
     let _ = std::fs::remove_dir_all(&data);
-    let (restart, _, _) = pipeline_restart(&data.join("restart"), restart_commands, 0);
+    let restart = pipeline_restart(&data.join("restart"), restart_commands, 0).seconds;
     println!("pipeline restart on {restart_commands} commands, no snapshot: {restart:.2} s");
     let _ = std::fs::remove_dir_all(&data);
     // The newest snapshot half an interval before the end: the average tail.
     let snapshot_every = restart_commands / 20 * 19;
-    let (restart_snapshots, loaded, tail) =
-        pipeline_restart(&data.join("restart"), restart_commands, snapshot_every);
-    let cut = loaded.expect("the restart loaded a snapshot");
+    let Restart {
+        seconds: restart_snapshots,
+        snapshot,
+        tail,
+        stall_ms,
+    } = pipeline_restart(&data.join("restart"), restart_commands, snapshot_every);
+    let cut = snapshot.expect("the restart loaded a snapshot");
+    println!(
+        "a snapshot's parts at the end of the journal: sequencer {:.1} ms, matcher {:.1} ms, \
+         replies {:.1} ms",
+        stall_ms[0], stall_ms[1], stall_ms[2]
+    );
     println!(
         "pipeline restart on {restart_commands} commands, a snapshot every {snapshot_every} \
          (the newest at {cut}, {tail} commands replayed after it): {restart_snapshots:.2} s"
@@ -342,6 +386,9 @@ fn main() -> ExitCode {
         "pipeline_restart_commands": restart_commands,
         "pipeline_restart_snapshot_every": snapshot_every,
         "pipeline_restart_snapshot_tail_commands": tail,
+        "snapshot_sequencer_part_ms": stall_ms[0],
+        "snapshot_matcher_part_ms": stall_ms[1],
+        "snapshot_replies_part_ms": stall_ms[2],
         "memcpy_gb_per_s": memcpy / 1e9,
         "memcpy_64_byte_records_per_s": (memcpy / 64.0).round(),
         "append_rate_per_s": 1_000_000,

@@ -294,6 +294,10 @@ fn validate_cores(cores: &Cores, specs: &[ThreadSpec]) -> Result<(), RunnerError
     Ok(())
 }
 
+/// The timer slack of every agent thread: the most the kernel may delay its sleeps' ends
+/// to batch wake-ups.
+const TIMER_SLACK_NS: std::num::NonZeroU64 = std::num::NonZeroU64::MIN;
+
 fn spawn(spec: ThreadSpec) -> Result<RunningThread, RunnerError> {
     let name = spec.name.clone();
     let core = spec.core;
@@ -306,6 +310,10 @@ fn spawn(spec: ThreadSpec) -> Result<RunningThread, RunnerError> {
         .spawn(move || {
             let pinned =
                 core.is_none_or(|core| core_affinity::set_for_current(Cores::core_id(core)));
+            // A sleeping agent wakes when its sleep ends, not up to the kernel's default
+            // timer slack (50 µs) later: on the shared placement a reply crosses two
+            // threads that may both be asleep.
+            let _ = rustix::thread::set_current_timer_slack(Some(TIMER_SLACK_NS));
             let _ = started_sender.send(pinned);
             run(spec, &thread_control, pinned)
         })

@@ -749,12 +749,19 @@ impl ClientFlow {
             while let Ok((header, reply, arrived)) = arrivals.try_recv() {
                 ledger.take(header.sequence, &reply, arrived);
             }
-            state.ids.retain(|id| ledger.open.contains_key(id));
+            // Ids of orders that ended are dropped now and then, not every step: a scan
+            // of every id each step grows with the orders left resting.
+            if state.ids.len() > 2 * ledger.open.len() + 64 {
+                state.ids.retain(|id| ledger.open.contains_key(id));
+            }
             // Replies are read on their own thread: this one only sleeps until the next
-            // order is due.
+            // order (or burst, for a client that bursts) is due.
+            let wake = match self.burst {
+                Some(_) => due.min(next_burst),
+                None => due,
+            };
             std::thread::sleep(
-                due.min(next_burst)
-                    .saturating_duration_since(Instant::now())
+                wake.saturating_duration_since(Instant::now())
                     .min(Duration::from_millis(50)),
             );
         }

@@ -20,9 +20,21 @@ use crossline_types::{
 
 const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
 
+/// A running `crossline run`, killed if the test fails before it stops it.
+struct Engine(Child);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `crossline run` and returns it with the client and feed addresses it printed,
 /// and its recovery report.
-fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr, String) {
+fn start(config: &Path, journal: &Path) -> (Engine, SocketAddr, SocketAddr, String) {
     let mut child = Command::new(CROSSLINE)
         .args(["run", "--config"])
         .arg(config)
@@ -53,7 +65,7 @@ fn start(config: &Path, journal: &Path) -> (Child, SocketAddr, SocketAddr, Strin
     // Keep reading its output so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     (
-        child,
+        Engine(child),
         address.expect("the client address comes first"),
         feed,
         recovery,
@@ -179,8 +191,8 @@ fn kill_and_restart(name: &str, snapshot_every: Option<u64>) {
     assert!(stat_text.contains("ring.sequenced.depth"), "{stat_text}");
 
     // Killed with no chance to clean up.
-    engine.kill().unwrap();
-    engine.wait().unwrap();
+    engine.0.kill().unwrap();
+    engine.0.wait().unwrap();
     drop(client);
     let snapshots = std::fs::read_dir(&journal)
         .unwrap()
@@ -271,9 +283,9 @@ fn kill_and_restart(name: &str, snapshot_every: Option<u64>) {
     }
     let _ = Command::new("kill")
         .arg("-TERM")
-        .arg(engine.id().to_string())
+        .arg(engine.0.id().to_string())
         .status();
-    let status = engine.wait().unwrap();
+    let status = engine.0.wait().unwrap();
     assert!(status.success(), "a SIGTERM stops it cleanly: {status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

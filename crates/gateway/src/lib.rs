@@ -99,19 +99,6 @@ pub fn reject_reply(
     Some((client, reply))
 }
 
-/// Whether a client or a venue hears of `event`: the events [`event_reply`] answers, and
-/// routes. A check of the kind only, for the matcher's hot path.
-#[must_use]
-pub fn for_egress(event: &Event) -> bool {
-    !matches!(
-        event,
-        Event::PositionChanged { .. }
-            | Event::FirmQuote(_)
-            | Event::InputRejected { .. }
-            | Event::Snapshot { .. }
-    )
-}
-
 /// The client reply a matcher event causes, if any (routes, positions, quotes and
 /// snapshots reach no client).
 #[must_use]

@@ -19,9 +19,9 @@ use crossline_counters::Counter;
 use crossline_engine::snapshot::encode_part;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
-    event_reply, for_egress, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
+    event_reply, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
 };
-use crossline_matcher::{Contra, Event, Input, Matcher};
+use crossline_matcher::{Contra, Event, Input, Matcher, RouteInstruction};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
@@ -37,7 +37,7 @@ const BATCH: usize = 256;
 /// Session and router upkeep (heartbeats, timeouts, reconnects) at most this often.
 const HOUSEKEEPING_NS: u64 = 10_000_000;
 
-/// A client reply on its way from the egress to the order ingress, which owns the
+/// A client reply on its way from the matcher agent to the order ingress, which owns the
 /// client's session (its reply numbering and its socket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {
@@ -47,6 +47,9 @@ pub enum Reply {
         client: ClientId,
         /// The reply.
         reply: Outbound,
+        /// The time of the command that caused it (journal time: the arrival stamp), so
+        /// a reply can be traced back to its request's arrival.
+        time: Timestamp,
     },
     /// Every reply the commands up to this snapshot cut caused is ahead of this marker:
     /// the ingress hands its kept replies to the snapshot (`crate::snapshots`).
@@ -93,35 +96,47 @@ fn send<T: Copy + Send>(queue: &mut VecDeque<T>, ring: &mut Producer<T>, item: T
     }
 }
 
-/// What the matcher hands the egress, in journal order.
+/// What the matcher hands the egress, in journal order: what the venues hear of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Egressed {
-    /// An event a client or a venue hears of.
-    Event {
-        /// The event.
-        event: Event,
-        /// The time of the command that caused it (journal time: the arrival stamp), so
-        /// what the egress sends can be traced back to the order's arrival.
+    /// A route to a venue.
+    Route {
+        /// The route.
+        route: RouteInstruction,
+        /// The time of the command that caused it.
         time: Timestamp,
     },
-    /// A sequencer output passed through (a risk reject, an admin record).
+    /// A sequencer output no client hears of (a refused control command, an admin
+    /// record), passed through for the egress to log.
     Report(Report),
 }
 
+/// The rings the matcher agent joins.
+pub struct MatcherRings {
+    /// The sequencer's outputs, in sequence order.
+    pub inputs: Consumer<Report>,
+    /// Every event, back to the sequencer (the gate follows positions and open orders).
+    pub back: Producer<Event>,
+    /// Routes (and what the egress logs), to the egress.
+    pub out: Producer<Egressed>,
+    /// Client replies, to the order ingress.
+    pub replies: Producer<Reply>,
+}
+
 /// The matcher as an agent: the sequencer's outputs in, in sequence order. Matcher
-/// inputs are applied: every event goes back to the sequencer (the gate follows
-/// positions and open orders) and the events a client or venue hears of go on to the
-/// egress. The other outputs (risk rejects, admin records) go on to the egress as they
-/// are, so the egress sees everything in journal order and a client's replies are
-/// numbered the same live and when rebuilt from the journal.
+/// inputs are applied: every event goes back to the sequencer, routes go on to the
+/// egress, and every client reply (an event's, or a risk reject's passed through) goes
+/// straight to the order ingress, so a client's replies leave in journal order and are
+/// numbered the same live and when rebuilt from the journal. An acknowledgement so
+/// crosses three rings from the order ingress back to it: commands, sequenced, replies.
 pub struct MatcherAgent {
     /// Taken at close, to hand it back.
     matcher: Option<Matcher>,
-    inputs: Consumer<Report>,
-    back: Producer<Event>,
-    out: Producer<Egressed>,
+    rings: MatcherRings,
     back_queue: VecDeque<Event>,
     out_queue: VecDeque<Egressed>,
+    reply_queue: VecDeque<Reply>,
+    counters: Option<OrderCounters>,
     closed: Option<Sender<Matcher>>,
     snapshots: Option<Sender<Piece>>,
 }
@@ -131,29 +146,65 @@ impl MatcherAgent {
     #[must_use]
     pub fn new(
         matcher: Matcher,
-        inputs: Consumer<Report>,
-        back: Producer<Event>,
-        out: Producer<Egressed>,
+        rings: MatcherRings,
         closed: Option<Sender<Matcher>>,
     ) -> MatcherAgent {
         MatcherAgent {
             matcher: Some(matcher),
-            inputs,
-            back,
-            out,
+            rings,
             back_queue: VecDeque::with_capacity(4 * BATCH),
             out_queue: VecDeque::with_capacity(4 * BATCH),
+            reply_queue: VecDeque::with_capacity(4 * BATCH),
+            counters: None,
             closed,
             snapshots: None,
         }
     }
 
+    /// Counts orders, fills and replies into `counters` as it hands them on.
+    #[must_use]
+    pub fn with_counters(mut self, counters: OrderCounters) -> MatcherAgent {
+        self.counters = Some(counters);
+        self
+    }
+
     /// Hands the matcher's part of each live snapshot to `pieces`, and passes the cut on
-    /// to the egress (`crate::snapshots`).
+    /// to the order ingress (`crate::snapshots`).
     #[must_use]
     pub fn with_snapshots(mut self, pieces: Sender<Piece>) -> MatcherAgent {
         self.snapshots = Some(pieces);
         self
+    }
+
+    fn queues_empty(&self) -> bool {
+        self.back_queue.is_empty() && self.out_queue.is_empty() && self.reply_queue.is_empty()
+    }
+}
+
+/// Where the matcher agent's client replies go, for one input.
+struct ToClient<'a> {
+    queue: &'a mut VecDeque<Reply>,
+    ring: &'a mut Producer<Reply>,
+    counters: Option<&'a OrderCounters>,
+    /// The time of the command the input came from.
+    time: Timestamp,
+}
+
+impl ToClient<'_> {
+    fn reply(&mut self, client: ClientId, reply: Outbound) {
+        if let Some(counters) = self.counters {
+            counters.replies.add(1);
+        }
+        let time = self.time;
+        self.send(Reply::Client {
+            client,
+            reply,
+            time,
+        });
+    }
+
+    fn send(&mut self, reply: Reply) {
+        send(self.queue, self.ring, reply);
     }
 }
 
@@ -163,8 +214,15 @@ impl Agent for MatcherAgent {
     }
 
     fn do_work(&mut self) -> usize {
-        let flushed = flush(&mut self.back_queue, &mut self.back);
-        if !(flush(&mut self.out_queue, &mut self.out) && flushed) {
+        let MatcherRings {
+            inputs,
+            back,
+            out,
+            replies,
+        } = &mut self.rings;
+        let backed = flush(&mut self.back_queue, back);
+        let routed = flush(&mut self.out_queue, out);
+        if !(flush(&mut self.reply_queue, replies) && backed && routed) {
             return 1;
         }
         let Some(matcher) = self.matcher.as_mut() else {
@@ -172,11 +230,17 @@ impl Agent for MatcherAgent {
         };
         let mut work = 0;
         while work < BATCH {
-            let Some(report) = self.inputs.try_pop() else {
+            let Some(report) = inputs.try_pop() else {
                 break;
             };
-            let (back, out) = (&mut self.back, &mut self.out);
             let (back_queue, out_queue) = (&mut self.back_queue, &mut self.out_queue);
+            let time = report.time;
+            let mut to_client = ToClient {
+                queue: &mut self.reply_queue,
+                ring: replies,
+                counters: self.counters.as_ref(),
+                time,
+            };
             match report.output {
                 Output::Matcher(sequenced) => {
                     if sequenced.input == Input::Snapshot {
@@ -195,18 +259,41 @@ impl Agent for MatcherAgent {
                         &sequenced.input,
                         &mut |event| {
                             send(back_queue, back, event);
-                            let cut = snapshots && matches!(event, Event::Snapshot { .. });
-                            if for_egress(&event) || cut {
-                                let time = sequenced.time;
-                                send(out_queue, out, Egressed::Event { event, time });
+                            if let Some(counters) = to_client.counters {
+                                counters.count(&event);
+                            }
+                            match event {
+                                Event::Route(route) => {
+                                    send(out_queue, out, Egressed::Route { route, time });
+                                }
+                                Event::Snapshot { sequence } if snapshots => {
+                                    to_client.send(Reply::Cut(sequence.get()));
+                                }
+                                _ => {
+                                    if let Some((client, reply)) = event_reply(&event) {
+                                        to_client.reply(client, reply);
+                                    }
+                                }
                             }
                         },
                     );
                 }
-                _ => send(out_queue, out, Egressed::Report(report)),
+                output => {
+                    if let Some((client, reply)) = reject_reply(&output, report.original) {
+                        if let Some(counters) = to_client.counters {
+                            counters.rejected_by_risk.add(1);
+                        }
+                        to_client.reply(client, reply);
+                    } else {
+                        send(out_queue, out, Egressed::Report(report));
+                    }
+                }
             }
             work += 1;
-            if !(self.back_queue.is_empty() && self.out_queue.is_empty()) {
+            if !(self.back_queue.is_empty()
+                && self.out_queue.is_empty()
+                && self.reply_queue.is_empty())
+            {
                 break;
             }
         }
@@ -214,7 +301,7 @@ impl Agent for MatcherAgent {
     }
 
     fn has_pending_work(&self) -> bool {
-        !(self.back_queue.is_empty() && self.out_queue.is_empty())
+        !self.queues_empty()
     }
 
     fn on_close(&mut self) {
@@ -354,7 +441,7 @@ impl Agent for OrderIngress {
                 break;
             };
             match reply {
-                Reply::Client { client, reply } => {
+                Reply::Client { client, reply, .. } => {
                     self.side
                         .sessions
                         .reply(self.net.outbox(), client, &reply, now);
@@ -553,8 +640,9 @@ impl Agent for MarketDataIngress {
     }
 }
 
-/// The counters the egress keeps (see `meter::EGRESS_LABELS`).
-pub struct EgressCounters {
+/// The counters of orders, fills and replies the matcher agent keeps as it hands events
+/// on (see `meter::EGRESS_LABELS`).
+pub struct OrderCounters {
     /// Orders accepted, by the matcher.
     pub accepted: Counter,
     /// Client requests the risk gate rejected.
@@ -575,23 +663,28 @@ pub struct EgressCounters {
     pub routed_shares: Counter,
     /// Client replies handed to the order ingress.
     pub replies: Counter,
-    /// Venue fills and cancels handed to the sequencer.
-    pub venue_reports: Counter,
     /// Price improvement on internal executions, micro-dollars.
     pub improvement_micros: Counter,
+}
+
+/// The counters the egress keeps.
+pub struct EgressCounters {
+    /// Venue fills and cancels handed to the sequencer.
+    pub venue_reports: Counter,
     /// What the router did (`meter::ROUTER_LABELS`).
     pub router: Published<10>,
     /// Each venue's state.
     pub venues: VenueGauges,
 }
 
-impl EgressCounters {
-    /// Takes the counters in `EGRESS_LABELS` order.
+impl OrderCounters {
+    /// Takes the order counters and the egress's, in `EGRESS_LABELS` order and then the
+    /// router's and the venues'.
     pub(crate) fn take(
         counters: &mut impl Iterator<Item = Counter>,
         venues: &[(u8, String)],
-    ) -> Option<EgressCounters> {
-        Some(EgressCounters {
+    ) -> Option<(OrderCounters, EgressCounters)> {
+        let orders = OrderCounters {
             accepted: counters.next()?,
             rejected_by_risk: counters.next()?,
             rejected_by_matcher: counters.next()?,
@@ -602,11 +695,14 @@ impl EgressCounters {
             executions: counters.next()?,
             routed_shares: counters.next()?,
             replies: counters.next()?,
-            venue_reports: counters.next()?,
             improvement_micros: counters.next()?,
+        };
+        let egress = EgressCounters {
+            venue_reports: counters.next()?,
             router: Published::take(counters)?,
             venues: VenueGauges::take(venues, counters)?,
-        })
+        };
+        Some((orders, egress))
     }
 
     fn count(&self, event: &Event) {
@@ -634,17 +730,14 @@ impl EgressCounters {
     }
 }
 
-/// Router and egress: the matcher's events become client replies (handed to the order
-/// ingress) and child orders at venues; the sequencer's rejects become client replies;
-/// venue reports come back as commands for the sequencer.
+/// Router and egress: the matcher's routes become child orders at venues; venue reports
+/// come back as commands for the sequencer.
 pub struct Egress {
     net: Transport,
     side: VenueSide,
     events: Consumer<Egressed>,
     top_changes: Consumer<TopChange>,
-    replies: Producer<Reply>,
     venue_commands: Producer<Stamped>,
-    reply_queue: VecDeque<Reply>,
     last_housekeeping_ns: u64,
     counters: EgressCounters,
     fault: Fault,
@@ -689,12 +782,10 @@ impl Handler for VenueSide {
 
 /// Ring sizes and start-up work of the egress.
 pub struct EgressRings {
-    /// Events from the matcher, and the sequencer's rejects it passed on.
+    /// Routes from the matcher, and the sequencer outputs it passed on to log.
     pub events: Consumer<Egressed>,
     /// Venue-top changes from the market-data ingress.
     pub top_changes: Consumer<TopChange>,
-    /// Client replies to the order ingress.
-    pub replies: Producer<Reply>,
     /// Venue fills and cancels to the sequencer.
     pub venue_commands: Producer<Stamped>,
 }
@@ -727,9 +818,7 @@ impl Egress {
             },
             events: rings.events,
             top_changes: rings.top_changes,
-            replies: rings.replies,
             venue_commands: rings.venue_commands,
-            reply_queue: VecDeque::with_capacity(4 * BATCH),
             last_housekeeping_ns: 0,
             counters,
             fault,
@@ -742,31 +831,13 @@ impl Egress {
         self.counters.venues.publish(router);
     }
 
-    fn reply(&mut self, client: ClientId, reply: Outbound) {
-        self.counters.replies.add(1);
-        send(
-            &mut self.reply_queue,
-            &mut self.replies,
-            Reply::Client { client, reply },
-        );
-    }
-
     fn flush(&mut self) -> bool {
         let before = self.side.commands.len();
         let commands = flush(&mut self.side.commands, &mut self.venue_commands);
         self.counters
             .venue_reports
             .add((before - self.side.commands.len()) as u64);
-        flush(&mut self.reply_queue, &mut self.replies) && commands
-    }
-
-    fn take_report(&mut self, report: &Report) {
-        if let Some((client, reply)) = reject_reply(&report.output, report.original) {
-            self.counters.rejected_by_risk.add(1);
-            self.reply(client, reply);
-        } else if let Output::Refused { sequence, error } = report.output {
-            eprintln!("crossline: command {sequence} refused: {error}");
-        }
+        commands
     }
 
     fn take_events(&mut self) -> usize {
@@ -776,34 +847,25 @@ impl Egress {
                 break;
             };
             work += 1;
-            let event = match egressed {
-                Egressed::Event { event, .. } => event,
-                Egressed::Report(report) => {
-                    self.take_report(&report);
-                    continue;
+            match egressed {
+                Egressed::Route { route, .. } => {
+                    let now = self.side.now_ns;
+                    let side = &mut self.side;
+                    side.router.route(
+                        self.net.outbox(),
+                        &route,
+                        &side.tops,
+                        now,
+                        &mut VenueSide::emit(&mut side.commands, now),
+                    );
                 }
-            };
-            self.counters.count(&event);
-            if let Event::Snapshot { sequence } = event {
-                send(
-                    &mut self.reply_queue,
-                    &mut self.replies,
-                    Reply::Cut(sequence.get()),
-                );
-            } else if let Event::Route(route) = event {
-                let now = self.side.now_ns;
-                let side = &mut self.side;
-                side.router.route(
-                    self.net.outbox(),
-                    &route,
-                    &side.tops,
-                    now,
-                    &mut VenueSide::emit(&mut side.commands, now),
-                );
-            } else if let Some((client, reply)) = event_reply(&event) {
-                self.reply(client, reply);
+                Egressed::Report(report) => {
+                    if let Output::Refused { sequence, error } = report.output {
+                        eprintln!("crossline: command {sequence} refused: {error}");
+                    }
+                }
             }
-            if !(self.reply_queue.is_empty() && self.side.commands.is_empty()) {
+            if !self.side.commands.is_empty() {
                 break;
             }
         }
@@ -856,7 +918,7 @@ impl Agent for Egress {
     }
 
     fn has_pending_work(&self) -> bool {
-        !(self.reply_queue.is_empty() && self.side.commands.is_empty())
+        !self.side.commands.is_empty()
     }
 
     fn on_close(&mut self) {

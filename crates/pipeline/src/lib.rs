@@ -4,34 +4,36 @@
 //! ```text
 //!  clients ─TCP─▶ order_ingress ─commands──┐
 //!  feed ─UDP─▶ market_data ─market_data────┼─▶ sequencer ─sequenced─▶ matcher ─events_out─▶ egress ─TCP─▶ venues
-//!                  │                       │   (risk gate,  ◀─events_back─┘                │ │  │
-//!                  │                       │    journal)                                   │ │  │
-//!                  └─venue_tops────────────┼──────────────────────────────────────────────▶┘ │  │
-//!                                          └◀─venue_reports─ (venue fills and cancels) ──────┘  │
-//!  clients ◀─TCP─ order_ingress ◀─replies─ (client replies, numbered per client) ◀─────────────┘
+//!                  │                       │   (risk gate,  ◀─events_back─┘ │   (routes)    │ │
+//!                  │                       │    journal)                    │               │ │
+//!                  └─venue_tops────────────┼────────────────────────────────┼──────────────▶┘ │
+//!                                          └◀─venue_reports─ (venue fills and cancels) ───────┘
+//!  clients ◀─TCP─ order_ingress ◀─replies─ (client replies, numbered per client) ◀─┘
 //! ```
 //!
 //! - **order_ingress** owns the client listener and sessions: requests become stamped
-//!   commands; replies from the egress go out numbered per client.
+//!   commands; replies from the matcher agent go out numbered per client.
 //! - **market_data** owns the feed socket (or a recorded file): NBBOs become commands,
 //!   venue tops go to the egress for routing.
 //! - **sequencer** ([`SequencerAgent`]) decides every command at the risk
 //!   gate, appends it to the journal, and only then passes it on.
-//! - **matcher** applies sequenced inputs; every event goes back to the gate and the ones
-//!   a client or venue hears of go to the egress, with the gate's rejects passed through,
-//!   so the egress sees everything in journal order.
-//! - **egress** owns the router and the venue connections: events become client replies
-//!   and child orders, venue reports become commands.
+//! - **matcher** ([`MatcherAgent`]) applies sequenced inputs; every event goes back to
+//!   the gate, every client reply (an event's, or a risk reject's passed through) goes to
+//!   the order ingress in journal order, and routes go to the egress. An acknowledgement
+//!   so crosses three rings: commands, sequenced, replies.
+//! - **egress** owns the router and the venue connections: routes become child orders,
+//!   venue reports become commands.
 //!
 //! Only the three I/O agents read the clock (once per duty cycle) or make system calls;
 //! the sequencer and matcher take time from their inputs. Where the agents run comes from
 //! `[pipeline]` ([`crossline_config::PipelineSettings`]): each on its own pinned core, or
 //! several sharing a thread. Start-up checks the placement against the machine's cores
-//! and names what does not fit.
+//! and names what does not fit. [`Core`] builds the sequencer and matcher agents and the
+//! rings between them; the in-process benchmark runs the same core.
 //!
 //! Every agent writes its counters into a memory-mapped file (`crossline stat` reads it
 //! from another process): its work, its input rings' depths, each thread's longest duty
-//! cycle, and what the egress saw.
+//! cycle, what the matcher agent told clients and what the egress sent venues.
 
 mod agents;
 mod meter;
@@ -44,7 +46,7 @@ use std::sync::mpsc;
 use crossline_agent::{
     Agent, Composite, Cores, Idle, Runner, RunnerError, ThreadReport, ThreadSpec,
 };
-use crossline_config::{AgentKind, Config, Placement, ThreadSettings};
+use crossline_config::{AgentKind, Config, Placement, RingSizes, ThreadSettings};
 use crossline_counters::{Counter, Counters, CountersError, Kind};
 use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::snapshot::Snapshot;
@@ -57,14 +59,14 @@ use crossline_matcher::Event;
 use crossline_matcher::{Matcher, VenueCancel};
 use crossline_net::{NetError, Transport};
 use crossline_protocol::frame::HEADER_BYTES;
-use crossline_ring::RingError;
+use crossline_ring::{Consumer, Producer, RingError};
 use crossline_router::{Router, RouterConfigError};
-use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced};
+use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced, Stamped};
 use crossline_types::SymbolId;
 
 pub use agents::{
     Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
-    MatcherAgent, OrderIngress, Reply,
+    MatcherAgent, MatcherRings, OrderCounters, OrderIngress, Reply,
 };
 use meter::{Depth, Metered, Timed, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS, SESSION_LABELS};
 pub use meter::{Published, VenueGauges};
@@ -330,10 +332,28 @@ impl Pipeline {
         let (commands_tx, commands_rx) = crossline_ring::channel(sizes.commands)?;
         let (nbbo_tx, nbbo_rx) = crossline_ring::channel(sizes.market_data)?;
         let (venue_tx, venue_rx) = crossline_ring::channel(sizes.venue_reports)?;
-        let (sequenced_tx, sequenced_rx) = crossline_ring::channel(sizes.sequenced)?;
-        let (back_tx, back_rx) = crossline_ring::channel(sizes.events_back)?;
         let (out_tx, out_rx) = crossline_ring::channel(sizes.events_out)?;
         let (replies_tx, replies_rx) = crossline_ring::channel(sizes.replies)?;
+        let events_out_monitor = out_tx.monitor();
+        let replies_monitor = replies_tx.monitor();
+        let mut cancel_back = Vec::new();
+        engine.matcher().for_each_routed(|order| {
+            cancel_back.push(Command::VenueCancel(VenueCancel {
+                order_id: order.order_id,
+                quantity: order.routed,
+            }));
+        });
+        let (matcher_closed_tx, matcher_closed) = mpsc::channel();
+        let core = Core::new(
+            engine,
+            sizes,
+            CoreEdges {
+                commands: vec![commands_rx, nbbo_rx, venue_rx],
+                out: out_tx,
+                replies: replies_tx,
+            },
+            Some(matcher_closed_tx),
+        )?;
         let (tops_tx, tops_rx) = crossline_ring::channel(sizes.venue_tops)?;
 
         let venues: Vec<(u8, String)> = config
@@ -358,16 +378,17 @@ impl Pipeline {
         let commands_depth = gauge(Box::new(commands_tx.monitor()))?;
         let market_data_depth = gauge(Box::new(nbbo_tx.monitor()))?;
         let venue_reports_depth = gauge(Box::new(venue_tx.monitor()))?;
-        let sequenced_depth = gauge(Box::new(sequenced_tx.monitor()))?;
-        let events_back_depth = gauge(Box::new(back_tx.monitor()))?;
-        let events_out_depth = gauge(Box::new(out_tx.monitor()))?;
-        let replies_depth = gauge(Box::new(replies_tx.monitor()))?;
+        let sequenced_depth = gauge(core.sequenced_depth)?;
+        let events_back_depth = gauge(core.events_back_depth)?;
+        let events_out_depth = gauge(Box::new(events_out_monitor))?;
+        let replies_depth = gauge(Box::new(replies_monitor))?;
         let venue_tops_depth = gauge(Box::new(tops_tx.monitor()))?;
         let mut duty: Vec<Option<Counter>> = plan.iter().map(|_| handles.next()).collect();
         let requests = handles.next().ok_or_else(missing)?;
         let sessions_published = Published::take(&mut handles).ok_or_else(missing)?;
         let feed_published = Published::take(&mut handles).ok_or_else(missing)?;
-        let egress_counters = EgressCounters::take(&mut handles, &venues).ok_or_else(missing)?;
+        let (order_counters, egress_counters) =
+            OrderCounters::take(&mut handles, &venues).ok_or_else(missing)?;
 
         // Sockets: each I/O agent has its own transport.
         let (listener, client_address) = client_net.listen(network.gateway.listen)?;
@@ -380,13 +401,6 @@ impl Pipeline {
         };
         let symbols: Vec<SymbolId> = config.symbol_names.iter().map(|(id, _)| *id).collect();
 
-        let mut cancel_back = Vec::new();
-        engine.matcher().for_each_routed(|order| {
-            cancel_back.push(Command::VenueCancel(VenueCancel {
-                order_id: order.order_id,
-                quantity: order.routed,
-            }));
-        });
         if !cancel_back.is_empty() {
             eprintln!(
                 "crossline: {} orders were out at venues when the engine stopped; their routed \
@@ -394,7 +408,6 @@ impl Pipeline {
                 cancel_back.len()
             );
         }
-        let (sequencer, matcher) = engine.into_parts();
         let fault = Fault::default();
         let every = config.journal.snapshot_every;
         let (snapshots, pieces) = if every > 0 {
@@ -404,7 +417,6 @@ impl Pipeline {
         } else {
             (None, None)
         };
-        let (matcher_closed_tx, matcher_closed) = mpsc::channel();
         let frames_max = network
             .net
             .receive_buffer_bytes
@@ -463,17 +475,9 @@ impl Pipeline {
         built.push(metered(
             AgentKind::Sequencer,
             Box::new(FaultWatch {
-                agent: {
-                    let agent = SequencerAgent::new(
-                        sequencer,
-                        vec![commands_rx, nbbo_rx, venue_rx],
-                        back_rx,
-                        sequenced_tx,
-                    );
-                    match &pieces {
-                        Some(pieces) => agent.with_snapshots(every, pieces.clone()),
-                        None => agent,
-                    }
+                agent: match &pieces {
+                    Some(pieces) => core.sequencer.with_snapshots(every, pieces.clone()),
+                    None => core.sequencer,
                 },
                 fault: fault.clone(),
             }),
@@ -487,13 +491,7 @@ impl Pipeline {
         built.push(metered(
             AgentKind::Matcher,
             Box::new({
-                let agent = MatcherAgent::new(
-                    matcher,
-                    sequenced_rx,
-                    back_tx,
-                    out_tx,
-                    Some(matcher_closed_tx),
-                );
+                let agent = core.matcher.with_counters(order_counters);
                 match pieces {
                     Some(pieces) => agent.with_snapshots(pieces),
                     None => agent,
@@ -510,7 +508,6 @@ impl Pipeline {
                 EgressRings {
                     events: out_rx,
                     top_changes: tops_rx,
-                    replies: replies_tx,
                     venue_commands: venue_tx,
                 },
                 cancel_back,
@@ -610,6 +607,64 @@ impl Pipeline {
             threads,
             matcher: self.matcher_closed.try_recv().ok(),
             snapshots,
+        })
+    }
+}
+
+/// The engine core as the pipeline runs it: the sequencer agent and the matcher agent,
+/// joined by the sequenced and events-back rings, between the rings at its edges.
+/// [`Pipeline::open`] builds its core with it, and so does the in-process end-to-end
+/// benchmark, which feeds the commands ring and drains the other two itself.
+pub struct Core {
+    /// The sequencer (risk gate and journal) between its rings.
+    pub sequencer: SequencerAgent<MappedJournal>,
+    /// The matcher between its rings.
+    pub matcher: MatcherAgent,
+    sequenced_depth: Box<dyn Depth>,
+    events_back_depth: Box<dyn Depth>,
+}
+
+/// The rings at the core's edges.
+pub struct CoreEdges {
+    /// Commands from each ingress, in the order the sequencer takes turns over them.
+    pub commands: Vec<Consumer<Stamped>>,
+    /// Routes (and outputs to log) to the egress.
+    pub out: Producer<Egressed>,
+    /// Client replies to the order ingress.
+    pub replies: Producer<Reply>,
+}
+
+impl Core {
+    /// Splits `engine` into its two agents, joined by rings of `sizes`; at close the
+    /// matcher sends its final state to `closed`.
+    ///
+    /// # Errors
+    /// [`PipelineError::Ring`] for a ring size that is not a power of two.
+    pub fn new(
+        engine: Engine<MappedJournal>,
+        sizes: RingSizes,
+        edges: CoreEdges,
+        closed: Option<mpsc::Sender<Matcher>>,
+    ) -> Result<Core, PipelineError> {
+        let (sequenced_tx, sequenced_rx) = crossline_ring::channel(sizes.sequenced)?;
+        let (back_tx, back_rx) = crossline_ring::channel(sizes.events_back)?;
+        let sequenced_depth: Box<dyn Depth> = Box::new(sequenced_tx.monitor());
+        let events_back_depth: Box<dyn Depth> = Box::new(back_tx.monitor());
+        let (sequencer, matcher) = engine.into_parts();
+        Ok(Core {
+            sequencer: SequencerAgent::new(sequencer, edges.commands, back_rx, sequenced_tx),
+            matcher: MatcherAgent::new(
+                matcher,
+                MatcherRings {
+                    inputs: sequenced_rx,
+                    back: back_tx,
+                    out: edges.out,
+                    replies: edges.replies,
+                },
+                closed,
+            ),
+            sequenced_depth,
+            events_back_depth,
         })
     }
 }

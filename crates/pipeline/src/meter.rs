@@ -21,8 +21,8 @@ pub(crate) const EGRESS_LABELS: [(&str, Kind); 12] = [
     ("fills.executions", Kind::Counter),
     ("routes.shares", Kind::Counter),
     ("replies.sent", Kind::Counter),
-    ("venue.reports", Kind::Counter),
     ("improvement.micros", Kind::Counter),
+    ("venue.reports", Kind::Counter),
 ];
 
 /// A ring's depth, read from the consumer's side without touching the hot lines.

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every command README.md and docs/OPERATIONS.md give a user, word for word but
+# shortened (fewer commands, seconds or trials, --quick benchmarks) and with their paths
+# in a temporary directory, so a command the docs show cannot stop working unnoticed.
+# CI runs it after the tests. The README's two set-up commands are CI's own steps, and
+# `crossline run --config … --journal …` and `crossline stat --journal …` (OPERATIONS.md)
+# are driven by crates/crossline/tests/restart.rs.
+#   scripts/doc-commands.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+step() { echo "== $*"; "$@"; }
+
+# README, "Journal, recovery and replay".
+step cargo run --release -q -p crossline --bin crossline-harness -- run --dir "$dir/j" --commands 100000
+step cargo run --release -q -p crossline -- replay "$dir/j" --verify --audit "$dir/j/audit.csv"
+test -s "$dir/j/audit.csv" || { echo "replay --audit wrote no audit trail" >&2; exit 1; }
+step cargo run --release -q -p crossline -- replay "$dir/j" --until 5000
+step scripts/crash-test.sh 3
+
+# README, "Venues and the feed": a short recording, which must hold packets.
+step cargo run --release -q -p crossline-venue -- --seconds 2 --record "$dir/feed.cxmd"
+test -s "$dir/feed.cxmd" || { echo "crossline-venue --record wrote nothing" >&2; exit 1; }
+
+# README, "Benchmarks": each one's short run, and the list.
+step scripts/bench.sh --list
+for name in $(scripts/bench.sh --list); do
+  step scripts/bench.sh "$name" --quick > "$dir/bench-$name.txt" \
+    || { cat "$dir/bench-$name.txt"; echo "scripts/bench.sh $name --quick failed" >&2; exit 1; }
+  test -s "target/bench/$name.json" || { echo "no target/bench/$name.json" >&2; exit 1; }
+done
+echo "every command in README.md and docs/OPERATIONS.md ran"
