@@ -18,7 +18,6 @@ pub mod chart;
 pub mod clock;
 pub mod core_to_core;
 pub mod echo;
-pub mod flow;
 pub mod memory;
 pub mod report;
 pub mod stats;

@@ -9,7 +9,7 @@
 //! matcher agent), on one thread as the shared placement runs them. A generator on the
 //! other core pushes each client order message (new order, cancel or replace) into the
 //! commands ring when it falls due, with the NBBO quotes and venue reports of the flow in
-//! between (`crossline_bench::flow`), whatever has come back; the same thread drains the
+//! between (`crossline::flow`, the one order-flow generator), whatever has come back; the same thread drains the
 //! replies ring (what the order ingress would send the client) and the egress's ring
 //! (routes). An order's latency is the arrival of its first reply (accepted, rejected,
 //! replaced, cancelled, refused) minus the time it was *due*, so a stall is charged to
@@ -49,10 +49,10 @@ use std::time::{Duration, Instant};
 
 use crossline::client::Client;
 use crossline::demo::{on_free_ports, Venues};
+use crossline::flow::OrderFlow;
 use crossline_agent::{Composite, Cores, Idle, Runner, ThreadSpec};
 use crossline_bench::chart::{write_hgrm, write_percentile_chart, Series};
 use crossline_bench::clock::Clock;
-use crossline_bench::flow::OrderFlow;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::tcp::{self, EchoServer};
 use crossline_bench::{core_to_core, pin_current_thread, report, Options};

@@ -182,7 +182,8 @@ fn engine_replay(dir: &Path, commands: u64) -> f64 {
     let _ = std::fs::remove_dir_all(dir);
     {
         let (mut engine, _) = recovery::open(dir, crossline_config::DEFAULT).expect("engine");
-        let mut generator = Generator::new(7, 1, 0);
+        let config = crossline_config::parse(crossline_config::DEFAULT).expect("default");
+        let mut generator = Generator::new(&config, 7, 1, 0);
         for n in 1..=commands {
             let stamped = Stamped {
                 time: Timestamp::new(1_700_000_000_000_000_000 + n * 1_000_000),
@@ -221,9 +222,9 @@ fn pipeline_restart(dir: &Path, commands: u64, snapshot_every: u64) -> Restart {
     let _ = std::fs::remove_dir_all(dir);
     let stall_ms = {
         let (mut engine, _) = recovery::open(dir, crossline_config::DEFAULT).expect("engine");
-        let mut generator = Generator::new(11, 1, snapshot_every);
         // Its snapshots keep the clients' replies, as the running engine's do.
         let config = crossline_config::parse(crossline_config::DEFAULT).expect("default");
+        let mut generator = Generator::new(&config, 11, 1, snapshot_every);
         let mut replies = ReplyKeeper::new(&config).expect("sessions");
         for n in 1..=commands {
             let stamped = Stamped {

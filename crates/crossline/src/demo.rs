@@ -15,8 +15,12 @@
 //! only the cheap symbols, at a pace its credit lasts the run. One exception is on
 //! purpose: a client whose rate is capped sends a burst past its configured
 //! `message_burst` every two seconds, so the summary shows the rate control at work.
-//! Reply latency is taken by a thread per client that blocks on the socket and stamps
-//! each reply as it arrives, from the moment the order was handed to the socket.
+//! Its new orders come from the one order-flow generator ([`crate::flow::OrderFlow`]),
+//! restricted to that client and the symbols it trades, without short sales (the demo
+//! has no locates); its cancels and replaces pick among the orders its replies show
+//! still open. Reply latency is taken by a thread per client that blocks on the socket
+//! and stamps each reply as it arrives, from the moment the order was handed to the
+//! socket.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -25,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use crate::flow::OrderFlow;
 use crate::report::Summary;
 use crossline_agent::Cores;
 use crossline_config::Config;
@@ -33,9 +38,8 @@ use crossline_engine::recovery;
 use crossline_gateway::wall_clock_ns;
 use crossline_pipeline::Pipeline;
 use crossline_protocol::client::{Inbound, Outbound};
-use crossline_types::{
-    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
-};
+use crossline_sequencer::Command;
+use crossline_types::{ClientOrderId, Price, Quantity, SymbolId};
 use crossline_venue::Simulator;
 use hdrhistogram::Histogram;
 
@@ -460,7 +464,11 @@ fn plan_flows(config: &Config, options: &DemoOptions, address: SocketAddr) -> Ve
             secret: secret.clone(),
             per_second: share,
             symbols: symbols.clone(),
-            seed: options.seed.wrapping_add(index as u64 * 7919),
+            orders: OrderFlow::new(config, options.seed.wrapping_add(index as u64 * 7919), 0)
+                .for_client(*client)
+                .lots_max(ORDER_SHARES_MAX / 100)
+                .without_short_sales()
+                .ids_after(u64::from(client.get()) << 40),
             burst: None,
             capped_by: None,
         };
@@ -518,11 +526,6 @@ fn plan_flows(config: &Config, options: &DemoOptions, address: SocketAddr) -> Ve
     flows
 }
 
-/// A random index below `n` (which is not zero).
-fn below(random: &mut fastrand::Rng, n: usize) -> usize {
-    random.usize(..n)
-}
-
 /// One simulated client's order flow.
 struct ClientFlow {
     address: SocketAddr,
@@ -531,7 +534,8 @@ struct ClientFlow {
     per_second: f64,
     /// Symbol, reference price and tick, micro-dollars.
     symbols: Vec<(SymbolId, i64, i64)>,
-    seed: u64,
+    /// Its orders' generator, before it is narrowed to the client's symbols.
+    orders: OrderFlow,
     /// Orders sent at once every [`BURST_EVERY`], past the client's `message_burst`.
     burst: Option<u32>,
     /// What limits this client's pace, if anything does.
@@ -689,10 +693,10 @@ impl ClientFlow {
             awaiting: HashMap::new(),
             open: HashMap::new(),
         };
+        let symbols: Vec<SymbolId> = self.symbols.iter().map(|(symbol, _, _)| *symbol).collect();
         let mut state = FlowState {
-            random: fastrand::Rng::with_seed(self.seed),
+            orders: self.orders.clone().in_symbols(&symbols),
             ids: Vec::new(),
-            next_id: u64::from(self.client) << 40,
         };
         let traded = self.send_flow(
             &mut session,
@@ -776,9 +780,9 @@ impl ClientFlow {
         state: &mut FlowState,
         sent: &AtomicU64,
     ) -> Result<(), ClientError> {
-        let roll = state.random.u64(..100);
+        let roll = state.orders.below(100);
         let target = (!state.ids.is_empty())
-            .then(|| state.ids[below(&mut state.random, state.ids.len())])
+            .then(|| state.ids[state.orders.below(state.ids.len())])
             .and_then(|id| ledger.open.get(&id).map(|w| (id, *w)));
         match (roll, target) {
             (0..=9, Some((original, working))) => {
@@ -786,9 +790,9 @@ impl ClientFlow {
             }
             (10..=14, Some((original, working))) => {
                 let (_, _, tick) = self.symbol(working.symbol);
-                let step = state.random.i64(-1..=1);
+                let step = i64::try_from(state.orders.below(3)).unwrap_or(1) - 1;
                 session.send(&Inbound::Replace {
-                    client_order_id: state.take_id(),
+                    client_order_id: state.orders.take_id(),
                     original_client_order_id: ClientOrderId::new(original),
                     price: Price::from_micros(working.price.micros() + step * tick),
                     quantity: Quantity::new(working.quantity),
@@ -807,27 +811,30 @@ impl ClientFlow {
         state: &mut FlowState,
         sent: &AtomicU64,
     ) -> Result<(), ClientError> {
-        let id = state.take_id().get();
-        let order = self.new_order(&mut state.random, id);
-        if let Inbound::NewOrder {
-            symbol,
-            price,
-            quantity,
-            ..
-        } = order
-        {
-            ledger.open.insert(
-                id,
-                Working {
-                    symbol,
-                    price,
-                    quantity: quantity.shares(),
-                },
-            );
-            state.ids.push(id);
-        }
+        let Command::NewOrder(order) = state.orders.new_order() else {
+            return Ok(());
+        };
+        let id = order.client_order_id.get();
+        ledger.open.insert(
+            id,
+            Working {
+                symbol: order.symbol,
+                price: order.price,
+                quantity: order.quantity.shares(),
+            },
+        );
+        state.ids.push(id);
         ledger.awaiting.insert(id, Instant::now());
-        session.send(&order)?;
+        session.send(&Inbound::NewOrder {
+            client_order_id: order.client_order_id,
+            symbol: order.symbol,
+            quantity: order.quantity,
+            price: order.price,
+            side: order.side,
+            order_type: order.order_type,
+            time_in_force: order.time_in_force,
+            capacity: order.capacity,
+        })?;
         ledger.tally.orders += 1;
         sent.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -888,59 +895,14 @@ impl ClientFlow {
             .find(|(id, _, _)| *id == symbol)
             .unwrap_or((symbol, 1_000_000, 10_000))
     }
-
-    /// A new order around the symbol's reference price: from five ticks through the
-    /// market (marketable) to five behind it (resting), some IOC, a few market orders.
-    fn new_order(&self, random: &mut fastrand::Rng, id: u64) -> Inbound {
-        let (symbol, reference, tick) = self.symbols[below(random, self.symbols.len())];
-        let side = match random.u64(..10) {
-            0..=4 => Side::Buy,
-            _ => Side::Sell,
-        };
-        let offset = random.i64(-5..=5) * tick;
-        let price = if side == Side::Buy {
-            reference + offset
-        } else {
-            reference - offset
-        };
-        let (order_type, time_in_force) = match random.u64(..20) {
-            0 => (OrderType::Market, TimeInForce::ImmediateOrCancel),
-            1..=6 => (OrderType::Limit, TimeInForce::ImmediateOrCancel),
-            _ => (OrderType::Limit, TimeInForce::Day),
-        };
-        let lots = ORDER_SHARES_MAX / 100;
-        Inbound::NewOrder {
-            client_order_id: ClientOrderId::new(id),
-            symbol,
-            quantity: Quantity::new(100 * (1 + random.u32(..lots))),
-            price: if order_type == OrderType::Market {
-                Price::ZERO
-            } else {
-                Price::from_micros(price)
-            },
-            side,
-            order_type,
-            time_in_force,
-            capacity: Capacity::Agency,
-        }
-    }
 }
 
 /// What a client's flow draws from and numbers with.
 struct FlowState {
-    random: fastrand::Rng,
+    /// Its orders, draws and client order ids.
+    orders: OrderFlow,
     /// Ids of orders it may cancel or replace.
     ids: Vec<u64>,
-    /// The last client order id used.
-    next_id: u64,
-}
-
-impl FlowState {
-    /// A fresh client order id for the next request.
-    fn take_id(&mut self) -> ClientOrderId {
-        self.next_id += 1;
-        ClientOrderId::new(self.next_id)
-    }
 }
 
 /// Sends a cancel of the client's order `original` in `symbol`.
@@ -952,7 +914,7 @@ fn cancel(
     symbol: SymbolId,
 ) -> Result<(), ClientError> {
     session.send(&Inbound::Cancel {
-        client_order_id: state.take_id(),
+        client_order_id: state.orders.take_id(),
         original_client_order_id: ClientOrderId::new(original),
         symbol,
     })?;

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod demo;
+pub mod flow;
 pub mod load;
 pub mod report;
 pub mod run;

@@ -90,7 +90,9 @@ fn run(args: Args) -> Result<(), EngineError> {
             let (mut engine, report) = recovery::open(&dir, &text)?;
             eprintln!("recovered: {report}");
             let next = engine.sequencer().next_sequence().get();
-            let mut generator = Generator::new(seed ^ next, next, snapshot_every);
+            let config =
+                crossline_config::parse(&text).map_err(|e| EngineError::Config(e.to_string()))?;
+            let mut generator = Generator::new(&config, seed ^ next, next, snapshot_every);
             let mut time = last_time(&dir, report.last_sequence)?.max(1_700_000_000_000_000_000);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());

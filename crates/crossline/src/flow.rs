@@ -1,28 +1,31 @@
-//! The order flow of the end-to-end benchmark (`scripts/bench.sh e2e`): client order
-//! messages (new orders, cancels, replaces) from several clients over the configured
-//! symbols, and the NBBO quotes they trade against.
+//! The one order-flow generator: client order messages (new orders, cancels, replaces)
+//! from the configured clients over the configured symbols, and the NBBO quotes they
+//! trade against, deterministic for a seed. The end-to-end benchmark sends its stream;
+//! the crash-test harness and the journal benchmark drive the one-thread engine with it
+//! (through [`crate::load`], which adds venue answers, locates, the end of the day and
+//! snapshots); each of the demo's simulated clients draws its new orders from one
+//! restricted to that client and the symbols it trades.
 //!
-//! - **New orders**: buys, sells and short sales, limit prices from four ticks through
-//!   the NBBO midpoint (marketable) to four behind it (resting), a twentieth market
-//!   orders, a fifth immediate-or-cancel, the rest day orders.
-//! - **Cancels and replaces** of day orders sent earlier: a message in ten cancels one
-//!   and one in twenty replaces one. Day orders are remembered up to a bound; past it the
-//!   oldest is cancelled, so the books hold a steady working set the way a real session's
-//!   do instead of growing without end. Since every day order is cancelled in the end,
-//!   the mix settles at about 55% new orders, 41% cancels and 3% replaces. A cancel or
-//!   replace of an order that has meanwhile filled is refused by the engine, which is
-//!   part of the flow too.
+//! - **New orders**: buys, sells and (unless turned off) short sales, limit prices from
+//!   four ticks through the NBBO midpoint (marketable) to four behind it (resting), a
+//!   twentieth market orders, a fifth immediate-or-cancel, the rest day orders; 100 to
+//!   `lots_max` × 100 shares.
+//! - **Cancels and replaces** ([`OrderFlow::next_order`]) of day orders sent earlier: a
+//!   message in ten cancels one and one in twenty replaces one. Day orders are remembered
+//!   up to a bound; past it the oldest is cancelled, so the books hold a steady working
+//!   set the way a real session's do instead of growing without end. Since every day
+//!   order is cancelled in the end, the mix settles at about 55% new orders, 41% cancels
+//!   and 3% replaces. A cancel or replace of an order that has meanwhile filled is
+//!   refused by the engine, which is part of the flow too.
 //! - **Quotes**: the NBBO of one symbol at a time, its midpoint walking a tick at a time
 //!   and pulled back towards the reference price, one to two ticks either side.
 //!
 //! Every client order id is unique across clients, so a reply names its request alone.
-//! The flow is deterministic for a seed.
 
 use std::collections::VecDeque;
 
 use crossline_config::Config;
 use crossline_sequencer::Command;
-use crossline_testkit::Xorshift;
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote,
     Replace, Side, SymbolId, TimeInForce,
@@ -40,19 +43,23 @@ struct Traded {
 const WANDER_TICKS: i64 = 10;
 
 /// The generator. See the module documentation.
+#[derive(Clone)]
 pub struct OrderFlow {
-    random: Xorshift,
+    random: fastrand::Rng,
     symbols: Vec<Traded>,
     mids: Vec<i64>,
     clients: Vec<ClientId>,
     next_id: u64,
     resting: VecDeque<(ClientId, SymbolId, ClientOrderId, Price)>,
     resting_max: usize,
+    lots_max: u32,
+    short_sales: bool,
 }
 
 impl OrderFlow {
-    /// A flow over `config`'s symbols and clients from `seed`, keeping at most
-    /// `resting_max` day orders working before it cancels the oldest.
+    /// A flow over `config`'s symbols and clients (those with a session secret) from
+    /// `seed`, keeping at most `resting_max` day orders working before it cancels the
+    /// oldest (0: it remembers none, and [`OrderFlow::next_order`] only sends new ones).
     #[must_use]
     pub fn new(config: &Config, seed: u64, resting_max: usize) -> OrderFlow {
         let symbols: Vec<Traded> = config
@@ -66,13 +73,71 @@ impl OrderFlow {
             })
             .collect();
         OrderFlow {
-            random: Xorshift::new(seed),
+            random: fastrand::Rng::with_seed(seed),
             mids: symbols.iter().map(|s| s.reference).collect(),
             symbols,
             clients: config.secrets.iter().map(|(id, _)| *id).collect(),
             next_id: 0,
             resting: VecDeque::with_capacity(resting_max + 1),
-            resting_max: resting_max.max(1),
+            resting_max,
+            lots_max: 10,
+            short_sales: true,
+        }
+    }
+
+    /// Orders from `client` alone.
+    #[must_use]
+    pub fn for_client(mut self, client: ClientId) -> OrderFlow {
+        self.clients = vec![client];
+        self
+    }
+
+    /// Orders in these of the configured symbols only (all of them if none match).
+    #[must_use]
+    pub fn in_symbols(mut self, symbols: &[SymbolId]) -> OrderFlow {
+        let kept: Vec<usize> = (0..self.symbols.len())
+            .filter(|&index| symbols.contains(&self.symbols[index].symbol))
+            .collect();
+        if !kept.is_empty() {
+            self.mids = kept.iter().map(|&index| self.mids[index]).collect();
+            self.symbols = kept.iter().map(|&index| self.symbols[index]).collect();
+        }
+        self
+    }
+
+    /// New orders of 100 to `lots_max` × 100 shares (default 10).
+    #[must_use]
+    pub fn lots_max(mut self, lots_max: u32) -> OrderFlow {
+        self.lots_max = lots_max.max(1);
+        self
+    }
+
+    /// No short sales (a flow without locates, whose short sales Reg SHO would refuse).
+    #[must_use]
+    pub fn without_short_sales(mut self) -> OrderFlow {
+        self.short_sales = false;
+        self
+    }
+
+    /// Client order ids from `after` + 1 on.
+    #[must_use]
+    pub fn ids_after(mut self, after: u64) -> OrderFlow {
+        self.next_id = after;
+        self
+    }
+
+    /// A fresh client order id (for a request the caller builds itself).
+    pub fn take_id(&mut self) -> ClientOrderId {
+        self.next_id += 1;
+        ClientOrderId::new(self.next_id)
+    }
+
+    /// A number below `n` from the flow's stream (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            self.random.usize(..n)
         }
     }
 
@@ -82,13 +147,16 @@ impl OrderFlow {
         &self.clients
     }
 
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.random.next() % n.max(1) as u64).unwrap_or(0)
+    /// The symbols it trades.
+    pub fn symbols(&self) -> impl Iterator<Item = SymbolId> + '_ {
+        self.symbols.iter().map(|traded| traded.symbol)
     }
 
-    fn next_id(&mut self) -> ClientOrderId {
-        self.next_id += 1;
-        ClientOrderId::new(self.next_id)
+    /// The flow's midpoint of `symbol` (its quotes centre on it).
+    #[must_use]
+    pub fn mid(&self, symbol: SymbolId) -> Option<Price> {
+        let index = self.symbols.iter().position(|t| t.symbol == symbol)?;
+        Some(Price::from_micros(self.mids[index]))
     }
 
     /// A locate of `shares` for every client in every symbol, so short sales pass Reg SHO.
@@ -145,9 +213,10 @@ impl OrderFlow {
         }
     }
 
-    /// The next client order message.
+    /// The next client order message: a cancel or replace of a day order it sent, or a
+    /// new order.
     pub fn next_order(&mut self) -> Command {
-        if self.resting.len() > self.resting_max {
+        if self.resting_max > 0 && self.resting.len() > self.resting_max {
             if let Some((client, symbol, original, _)) = self.resting.pop_front() {
                 return self.cancel(client, symbol, original);
             }
@@ -163,7 +232,7 @@ impl OrderFlow {
                 return self.cancel(client, symbol, original);
             }
             let (client, _, original, price) = self.resting[index];
-            let client_order_id = self.next_id();
+            let client_order_id = self.take_id();
             self.resting[index].2 = client_order_id;
             return Command::Replace(Replace {
                 client,
@@ -180,12 +249,13 @@ impl OrderFlow {
         Command::Cancel(Cancel {
             client,
             symbol,
-            client_order_id: self.next_id(),
+            client_order_id: self.take_id(),
             original_client_order_id: original,
         })
     }
 
-    fn new_order(&mut self) -> Command {
+    /// The next new order (a `Command::NewOrder`).
+    pub fn new_order(&mut self) -> Command {
         let index = self.below(self.symbols.len());
         let Traded { symbol, tick, .. } = self.symbols[index];
         let pick = self.below(self.clients.len());
@@ -193,7 +263,8 @@ impl OrderFlow {
         let side = match self.below(20) {
             0..=8 => Side::Buy,
             9..=16 => Side::Sell,
-            _ => Side::SellShort,
+            _ if self.short_sales => Side::SellShort,
+            _ => Side::Sell,
         };
         // Positive: through the midpoint towards the far side (marketable at two ticks).
         let offset = (i64::try_from(self.below(9)).unwrap_or(4) - 4) * tick;
@@ -213,8 +284,8 @@ impl OrderFlow {
         } else {
             Price::from_micros(price)
         };
-        let client_order_id = self.next_id();
-        if time_in_force == TimeInForce::Day {
+        let client_order_id = self.take_id();
+        if time_in_force == TimeInForce::Day && self.resting_max > 0 {
             self.resting
                 .push_back((client, symbol, client_order_id, price));
         }
@@ -223,7 +294,7 @@ impl OrderFlow {
             symbol,
             client_order_id,
             price,
-            quantity: Quantity::new(100 * (1 + u32::try_from(self.below(10)).unwrap_or(0))),
+            quantity: Quantity::new(100 * (1 + self.random.u32(..self.lots_max))),
             side,
             order_type,
             time_in_force,
