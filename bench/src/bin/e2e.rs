@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use crossline::client::Client;
 use crossline::demo::{on_free_ports, Venues};
-use crossline::flow::OrderFlow;
+use crossline::flow::{on_the_wire, OrderFlow};
 use crossline_agent::{Composite, Cores, Idle, Runner, ThreadSpec};
 use crossline_bench::chart::{write_hgrm, write_percentile_chart, Series};
 use crossline_bench::clock::Clock;
@@ -60,7 +60,7 @@ use crossline_config::Config;
 use crossline_engine::{recovery, Engine, Observer};
 use crossline_matcher::{Event, VenueCancel, VenueFill};
 use crossline_pipeline::{Core, CoreEdges, Egressed, Pipeline, Reply};
-use crossline_protocol::client::{Inbound, Outbound};
+use crossline_protocol::client::Outbound;
 use crossline_sequencer::{Command, NoJournal, Sequenced, Stamped};
 use crossline_types::{ClientId, Timestamp};
 use hdrhistogram::Histogram;
@@ -645,48 +645,15 @@ fn wire_client(
         while clock.now() < due {
             waiting.poll(&mut sessions)?;
         }
-        let (client, message, id) = match flow.next_order() {
-            Command::NewOrder(order) => (
-                order.client,
-                Inbound::NewOrder {
-                    client_order_id: order.client_order_id,
-                    symbol: order.symbol,
-                    quantity: order.quantity,
-                    price: order.price,
-                    side: order.side,
-                    order_type: order.order_type,
-                    time_in_force: order.time_in_force,
-                    capacity: order.capacity,
-                },
-                order.client_order_id,
-            ),
-            Command::Cancel(cancel) => {
-                waiting.cancels.insert(
-                    cancel.original_client_order_id.get(),
-                    cancel.client_order_id.get(),
-                );
-                (
-                    cancel.client,
-                    Inbound::Cancel {
-                        client_order_id: cancel.client_order_id,
-                        original_client_order_id: cancel.original_client_order_id,
-                        symbol: cancel.symbol,
-                    },
-                    cancel.client_order_id,
-                )
-            }
-            Command::Replace(replace) => (
-                replace.client,
-                Inbound::Replace {
-                    client_order_id: replace.client_order_id,
-                    original_client_order_id: replace.original_client_order_id,
-                    price: replace.price,
-                    quantity: replace.quantity,
-                },
-                replace.client_order_id,
-            ),
-            other => return Err(format!("the flow made {other:?}, not an order message")),
-        };
+        let command = flow.next_order();
+        let (client, message, id) = on_the_wire(&command)
+            .ok_or_else(|| format!("the flow made {command:?}, not an order message"))?;
+        if let Command::Cancel(cancel) = command {
+            waiting.cancels.insert(
+                cancel.original_client_order_id.get(),
+                cancel.client_order_id.get(),
+            );
+        }
         let recorded = index >= warmup;
         waiting.recorded_waiting += u64::from(recorded);
         waiting.due.insert(id.get(), (due, recorded));

@@ -349,7 +349,7 @@ fn main() -> ExitCode {
     println!("pipeline restart on {restart_commands} commands, no snapshot: {restart:.2} s");
     let _ = std::fs::remove_dir_all(&data);
     // The newest snapshot half an interval before the end: the average tail.
-    let snapshot_every = restart_commands / 20 * 19;
+    let snapshot_every = restart_commands / 200 * 19;
     let Restart {
         seconds: restart_snapshots,
         snapshot,

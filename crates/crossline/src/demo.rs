@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use crate::flow::OrderFlow;
+use crate::flow::{on_the_wire, OrderFlow};
 use crate::report::Summary;
 use crossline_agent::Cores;
 use crossline_config::Config;
@@ -811,7 +811,9 @@ impl ClientFlow {
         state: &mut FlowState,
         sent: &AtomicU64,
     ) -> Result<(), ClientError> {
-        let Command::NewOrder(order) = state.orders.new_order() else {
+        let command = state.orders.new_order();
+        let (Command::NewOrder(order), Some((_, message, _))) = (command, on_the_wire(&command))
+        else {
             return Ok(());
         };
         let id = order.client_order_id.get();
@@ -825,16 +827,7 @@ impl ClientFlow {
         );
         state.ids.push(id);
         ledger.awaiting.insert(id, Instant::now());
-        session.send(&Inbound::NewOrder {
-            client_order_id: order.client_order_id,
-            symbol: order.symbol,
-            quantity: order.quantity,
-            price: order.price,
-            side: order.side,
-            order_type: order.order_type,
-            time_in_force: order.time_in_force,
-            capacity: order.capacity,
-        })?;
+        session.send(&message)?;
         ledger.tally.orders += 1;
         sent.fetch_add(1, Ordering::Relaxed);
         Ok(())

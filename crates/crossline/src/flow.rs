@@ -25,6 +25,7 @@
 use std::collections::VecDeque;
 
 use crossline_config::Config;
+use crossline_protocol::client::Inbound;
 use crossline_sequencer::Command;
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote,
@@ -301,6 +302,49 @@ impl OrderFlow {
             capacity: Capacity::Agency,
         })
     }
+}
+
+/// A client order message of the flow as the client sends it on the wire: the client it
+/// comes from, the request (the session, not the frame, names the client), and its
+/// client order id. `None` for a command that is not a client order message.
+#[must_use]
+pub fn on_the_wire(command: &Command) -> Option<(ClientId, Inbound, ClientOrderId)> {
+    Some(match *command {
+        Command::NewOrder(order) => (
+            order.client,
+            Inbound::NewOrder {
+                client_order_id: order.client_order_id,
+                symbol: order.symbol,
+                quantity: order.quantity,
+                price: order.price,
+                side: order.side,
+                order_type: order.order_type,
+                time_in_force: order.time_in_force,
+                capacity: order.capacity,
+            },
+            order.client_order_id,
+        ),
+        Command::Cancel(cancel) => (
+            cancel.client,
+            Inbound::Cancel {
+                client_order_id: cancel.client_order_id,
+                original_client_order_id: cancel.original_client_order_id,
+                symbol: cancel.symbol,
+            },
+            cancel.client_order_id,
+        ),
+        Command::Replace(replace) => (
+            replace.client,
+            Inbound::Replace {
+                client_order_id: replace.client_order_id,
+                original_client_order_id: replace.original_client_order_id,
+                price: replace.price,
+                quantity: replace.quantity,
+            },
+            replace.client_order_id,
+        ),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
