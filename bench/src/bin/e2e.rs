@@ -21,8 +21,8 @@
 //! the five agents on one pinned busy-spinning thread) with the venue simulator, and one
 //! client thread on the other core holding sessions for two clients
 //! (`crossline::client`), sending each order of the same flow when due and timing its
-//! first reply. The wire has no locates, so its short sales are refused by the gate
-//! (Reg SHO), a tenth of the orders. In
+//! first reply. The wire has no locates, so its short sales (3 new orders in 20) are
+//! refused by the gate (Reg SHO). In
 //! the same run, at the same rate and on the same two cores, a plain blocking
 //! `std::net` echo server gives the kernel's loopback round trip: the floor for any
 //! engine answering over TCP on this machine.

@@ -211,8 +211,8 @@ pub struct JournalSettings {
     pub segment_bytes: u64,
     /// When records reach the disk.
     pub durability: Durability,
-    /// Commands between automatic snapshots; zero for snapshots only on command. Read
-    /// by nothing yet: the running pipeline takes no snapshots (`docs/JOURNAL.md`).
+    /// Commands between snapshots of the running engine (the embedded default sets
+    /// 1,000,000); zero, or the key left out, for none (`docs/JOURNAL.md`).
     pub snapshot_every: u64,
 }
 

@@ -107,13 +107,14 @@ pub struct RingSizes {
     pub market_data: usize,
     /// Egress to sequencer: venue fills and cancels.
     pub venue_reports: usize,
-    /// Sequencer to matcher: sequenced inputs, and the rejects the matcher passes on.
+    /// Sequencer to matcher: sequenced inputs, and the rejects the matcher turns into
+    /// replies.
     pub sequenced: usize,
     /// Matcher back to sequencer: events the gate follows.
     pub events_back: usize,
-    /// Matcher to egress: events for replies and routes, and the sequencer's rejects.
+    /// Matcher to egress: routes, and the sequencer's outputs the egress logs.
     pub events_out: usize,
-    /// Egress to order ingress: client replies.
+    /// Matcher to order ingress: client replies, in journal order.
     pub replies: usize,
     /// Market-data ingress to egress: venue tops for routing.
     pub venue_tops: usize,

@@ -2,8 +2,9 @@
 //! from the configured clients over the configured symbols, and the NBBO quotes they
 //! trade against, deterministic for a seed. The end-to-end benchmark sends its stream;
 //! the crash-test harness and the journal benchmark drive the one-thread engine with it
-//! (through [`crate::load`], which adds venue answers, locates, the end of the day and
-//! snapshots); each of the demo's simulated clients draws its new orders from one
+//! (through [`crate::load`], which adds locates, the end of the day, snapshots, and
+//! venue answers to the routes of a caller that hands it the engine's events, as the
+//! harness does); each of the demo's simulated clients draws its new orders from one
 //! restricted to that client and the symbols it trades.
 //!
 //! - **New orders**: buys, sells and (unless turned off) short sales, limit prices from

@@ -1,10 +1,12 @@
 //! A deterministic stream of commands that exercises the whole engine: the one order
 //! flow ([`crate::flow::OrderFlow`]: quotes, client orders of every type on both sides,
 //! some marketable, some resting, some short, and cancels and replaces of day orders),
-//! venue fills and cancels answering the routes the matcher sends, locates, the end of
-//! the trading day every 20,000 commands, and now and then a snapshot. The crash tests,
-//! the journal harness and the journal benchmark drive the one-thread engine with it.
-//! Time comes from the caller.
+//! venue fills and cancels answering the routes the matcher sends (to a caller that
+//! hands it the engine's events through [`Generator::on_event`]: the crash-test harness
+//! does, the journal benchmark does not), locates, the end of the trading day every
+//! 20,000 commands, and now and then a snapshot. The crash tests, the journal harness
+//! and the journal benchmark drive the one-thread engine with it. Time comes from the
+//! caller.
 
 use std::collections::VecDeque;
 

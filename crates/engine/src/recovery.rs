@@ -125,9 +125,9 @@ pub fn open(
 
 /// [`open`], with `observer` told of every record replayed and what it caused: from the
 /// journal's first record when no snapshot was loaded (`RecoveryReport::snapshot` is
-/// `None`), else from the snapshot's cut on. A caller that must see the whole day (the
-/// pipeline numbering every client's replies) so needs no second replay unless a
-/// snapshot was loaded.
+/// `None`), else from the snapshot's cut on, after `Observer::snapshot_loaded` handed
+/// it the snapshot (whose replies part lets the pipeline number every client's replies
+/// from the cut on; only a snapshot without one needs a second replay of the whole day).
 ///
 /// # Errors
 /// As [`open`].

@@ -320,7 +320,7 @@ pub struct IngressCounters {
 }
 
 /// Client order entry: accepts sessions, turns their requests into stamped commands for
-/// the sequencer, and sends the replies the egress hands back, numbered per client.
+/// the sequencer, and sends the replies the matcher agent hands it, numbered per client.
 pub struct OrderIngress {
     net: Transport,
     side: IngressSide,

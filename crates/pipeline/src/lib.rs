@@ -277,9 +277,9 @@ impl Pipeline {
     /// benchmarks all call it.
     ///
     /// A restart changes nothing a client can see: each client's replies of the day are
-    /// rebuilt from the journal, with their numbers, for its resend requests (in the same
-    /// replay that recovers the engine, unless a snapshot let that replay skip the start
-    /// of the day); and orders the recovered engine shows out at venues are cancelled
+    /// rebuilt, with their numbers, for its resend requests, in the same replay that
+    /// recovers the engine (starting from the replies the loaded snapshot keeps; only a
+    /// snapshot without a replies part needs a second replay of the whole day); and orders the recovered engine shows out at venues are cancelled
     /// back first (the previous run's venue sessions, and with them its child orders, are
     /// gone).
     ///
@@ -670,7 +670,7 @@ impl Core {
 }
 
 /// Numbers and keeps every client reply the journal in `dir` caused, in journal order
-/// (the order the egress sent them in), so a client's resend after a restart gets them
+/// (the order the matcher agent handed them to the order ingress), so a client's resend after a restart gets them
 /// again with the same numbers: a replay of the whole day on a journal-less engine, for
 /// a snapshot that keeps no replies.
 fn rebuild_replies(config: &Config, dir: &Path) -> Result<Sessions, PipelineError> {
@@ -689,7 +689,7 @@ struct Edges {
 }
 
 /// Numbers and keeps the client replies a replay of the journal causes, in journal order
-/// (the order the egress sends them in), the way the order ingress does live. When
+/// (the order the matcher agent hands them to the order ingress), the way the order ingress does live. When
 /// recovery loads a snapshot, it starts from the replies the snapshot keeps; as the
 /// observer of a one-thread engine writing snapshots, it puts the replies into them, as
 /// the running pipeline does.

@@ -1,6 +1,6 @@
 //! The live counters the agents write: each agent's work and its input rings' depths,
-//! each thread's longest duty cycle, and what the egress saw (orders, fills by source,
-//! rejects). Names are `<what>.<detail>`; `crossline stat` shows counters as rates,
+//! each thread's longest duty cycle, what the matcher agent told clients (orders, fills
+//! by source, rejects, replies) and what the egress's router did. Names are `<what>.<detail>`; `crossline stat` shows counters as rates,
 //! gauges and maxima as they are.
 
 use std::time::Instant;
@@ -9,7 +9,8 @@ use crossline_agent::Agent;
 use crossline_counters::{Counter, Kind};
 use crossline_ring::Monitor;
 
-/// The counters the egress keeps, in file order after the agents' and threads'.
+/// The matcher agent's order counters, then the egress's `venue.reports`, in file order
+/// after the agents' and threads'.
 pub(crate) const EGRESS_LABELS: [(&str, Kind); 12] = [
     ("orders.accepted", Kind::Counter),
     ("orders.rejected_by_risk", Kind::Counter),

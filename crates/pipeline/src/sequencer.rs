@@ -17,9 +17,9 @@ use crossline_types::{ClientOrderId, Timestamp};
 const BATCH: usize = 256;
 
 /// What the sequencer agent sends on, in sequence order, on its one output ring: matcher
-/// inputs, and the outputs the egress turns into client replies (which the matcher
-/// passes through, so replies leave in journal order), each with the order a refused
-/// cancel or replace was for.
+/// inputs, and the other outputs (risk rejects, which the matcher agent turns into
+/// client replies in journal order, and refused or admin records it passes to the
+/// egress to log), each with the order a refused cancel or replace was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
     /// The output.
@@ -32,8 +32,8 @@ pub struct Report {
 
 /// The sequencer as an agent: commands in from each ingress ring (client orders, market
 /// data, venue reports), the matcher's events back in, and every output out on one ring
-/// to the matcher, in sequence order (the matcher passes rejects and audit records on to
-/// the egress). Outputs that do not fit
+/// to the matcher, in sequence order (the matcher agent turns rejects into client replies
+/// and passes audit records on to the egress). Outputs that do not fit
 /// downstream wait in a queue, and no new command is taken until it is empty, so a full
 /// ring slows ingress instead of losing anything.
 ///
