@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every command README.md and docs/OPERATIONS.md give a user, word for word but
+# Runs every command README.md gives a user (besides the perf/ profiling scripts, which
+# need perf and the host's permission), word for word but
 # shortened (fewer commands, seconds or trials, --quick benchmarks) and with their paths
 # in a temporary directory, so a command the docs show cannot stop working unnoticed.
 # CI runs it after the tests. The README's two set-up commands are CI's own steps, and
@@ -28,8 +29,9 @@ test -s "$dir/feed.cxmd" || { echo "crossline-venue --record wrote nothing" >&2;
 # README, "Benchmarks": each one's short run, and the list.
 step scripts/bench.sh --list
 for name in $(scripts/bench.sh --list); do
-  step scripts/bench.sh "$name" --quick > "$dir/bench-$name.txt" \
+  echo "== scripts/bench.sh $name --quick"
+  scripts/bench.sh "$name" --quick > "$dir/bench-$name.txt" 2>&1 \
     || { cat "$dir/bench-$name.txt"; echo "scripts/bench.sh $name --quick failed" >&2; exit 1; }
   test -s "target/bench/$name.json" || { echo "no target/bench/$name.json" >&2; exit 1; }
 done
-echo "every command in README.md and docs/OPERATIONS.md ran"
+echo "every command README.md shows ran (OPERATIONS.md's: crates/crossline/tests/restart.rs)"
