@@ -168,11 +168,11 @@ impl MatcherAgent {
         self
     }
 
-    /// Hands the matcher's part of each live snapshot to `pieces`, and passes the cut on
-    /// to the order ingress (`crate::snapshots`).
+    /// Hands the matcher's part of each live snapshot to `pieces` (`None`: no live
+    /// snapshots), and passes the cut on to the order ingress (`crate::snapshots`).
     #[must_use]
-    pub fn with_snapshots(mut self, pieces: Sender<Piece>) -> MatcherAgent {
-        self.snapshots = Some(pieces);
+    pub fn with_snapshots(mut self, pieces: Option<Sender<Piece>>) -> MatcherAgent {
+        self.snapshots = pieces;
         self
     }
 
@@ -378,10 +378,10 @@ impl OrderIngress {
     }
 
     /// Hands every client's kept replies to `pieces` at each live snapshot's cut
-    /// (`crate::snapshots`).
+    /// (`None`: no live snapshots; `crate::snapshots`).
     #[must_use]
-    pub fn with_snapshots(mut self, pieces: Sender<Piece>) -> OrderIngress {
-        self.snapshots = Some(pieces);
+    pub fn with_snapshots(mut self, pieces: Option<Sender<Piece>>) -> OrderIngress {
+        self.snapshots = pieces;
         self
     }
 

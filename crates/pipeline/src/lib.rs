@@ -452,10 +452,7 @@ impl Pipeline {
                     },
                     fault.clone(),
                 );
-                match &pieces {
-                    Some(pieces) => ingress.with_snapshots(pieces.clone()),
-                    None => ingress,
-                }
+                ingress.with_snapshots(pieces.clone())
             }),
             vec![replies_depth],
         ));
@@ -475,10 +472,7 @@ impl Pipeline {
         built.push(metered(
             AgentKind::Sequencer,
             Box::new(FaultWatch {
-                agent: match &pieces {
-                    Some(pieces) => core.sequencer.with_snapshots(every, pieces.clone()),
-                    None => core.sequencer,
-                },
+                agent: core.sequencer.with_snapshots(every, pieces.clone()),
                 fault: fault.clone(),
             }),
             vec![
@@ -491,11 +485,9 @@ impl Pipeline {
         built.push(metered(
             AgentKind::Matcher,
             Box::new({
-                let agent = core.matcher.with_counters(order_counters);
-                match pieces {
-                    Some(pieces) => agent.with_snapshots(pieces),
-                    None => agent,
-                }
+                core.matcher
+                    .with_counters(order_counters)
+                    .with_snapshots(pieces)
             }),
             vec![sequenced_depth],
         ));
@@ -699,7 +691,6 @@ pub struct ReplyKeeper {
     /// `Some(restored)` once recovery loaded a snapshot: whether its replies part gave
     /// every client's replies at the cut.
     from_snapshot: Option<bool>,
-    scratch: Vec<u8>,
 }
 
 impl ReplyKeeper {
@@ -712,7 +703,6 @@ impl ReplyKeeper {
             sessions: sessions_for(config)?,
             command: None,
             from_snapshot: None,
-            scratch: Vec::new(),
         })
     }
 
@@ -739,8 +729,9 @@ impl Observer for ReplyKeeper {
         }
     }
     fn replies_at_cut(&mut self, _cut: u64) -> Vec<u8> {
-        self.sessions.export_replies(&mut self.scratch);
-        self.scratch.clone()
+        let mut replies = Vec::new();
+        self.sessions.export_replies(&mut replies);
+        replies
     }
     fn snapshot_loaded(&mut self, snapshot: &Snapshot) {
         let restored = if snapshot.parts.replies.is_empty() {

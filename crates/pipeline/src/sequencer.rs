@@ -88,10 +88,14 @@ impl<J: Journal + Send> SequencerAgent<J> {
 
     /// Makes a `Snapshot` command after every `every` commands (none while the previous
     /// cut is still collecting its in-flight events) and hands the sequencer's part of
-    /// each to `pieces`.
+    /// each to `pieces` (`None`, or `every` zero: no live snapshots).
     #[must_use]
-    pub fn with_snapshots(mut self, every: u64, pieces: Sender<Piece>) -> SequencerAgent<J> {
-        self.snapshots = (every > 0).then(|| Snapshots {
+    pub fn with_snapshots(
+        mut self,
+        every: u64,
+        pieces: Option<Sender<Piece>>,
+    ) -> SequencerAgent<J> {
+        self.snapshots = pieces.filter(|_| every > 0).map(|pieces| Snapshots {
             every,
             since: 0,
             pieces,
