@@ -571,3 +571,58 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         pipeline: file.pipeline.settings()?,
     })
 }
+
+/// The configuration `text` as the journal keeps it: every client's logon `secret` left
+/// out (replay does not need them, and the journal must not hold them in clear), the rest
+/// exactly as written, comments included. docs/JOURNAL.md.
+///
+/// # Errors
+/// [`ConfigError::Toml`] when `text` is not TOML.
+pub fn without_secrets(text: &str) -> Result<String, ConfigError> {
+    let mut document: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| ConfigError::Toml(e.to_string()))?;
+    let forget = |table: &mut dyn toml_edit::TableLike| {
+        table.remove("secret");
+    };
+    if let Some(defaults) = document
+        .get_mut("client_defaults")
+        .and_then(toml_edit::Item::as_table_like_mut)
+    {
+        forget(defaults);
+    }
+    match document.get_mut("clients") {
+        Some(toml_edit::Item::ArrayOfTables(clients)) => {
+            clients.iter_mut().for_each(|client| forget(client));
+        }
+        Some(toml_edit::Item::Value(toml_edit::Value::Array(clients))) => {
+            for client in clients.iter_mut() {
+                if let toml_edit::Value::InlineTable(client) = client {
+                    forget(client);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(document.to_string())
+}
+
+#[cfg(test)]
+mod secrets_tests {
+    use super::*;
+
+    #[test]
+    fn the_journaled_text_keeps_no_secret_and_parses_to_the_same_engine() {
+        let kept = without_secrets(DEFAULT).unwrap();
+        assert!(!kept.contains("demo-secret"), "{kept}");
+        let (given, recorded) = (parse(DEFAULT).unwrap(), parse(&kept).unwrap());
+        assert!(recorded.secrets.is_empty());
+        assert_eq!(
+            (given.risk, given.matcher, given.symbol_names),
+            (recorded.risk, recorded.matcher, recorded.symbol_names)
+        );
+        // Inline tables too.
+        let inline = without_secrets("clients = [{ id = 1, secret = \"s3cr3t\" }]").unwrap();
+        assert!(!inline.contains("s3cr3t"), "{inline}");
+    }
+}

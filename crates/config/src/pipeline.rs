@@ -289,6 +289,15 @@ impl PipelineFile {
                 .clone()
                 .unwrap_or_else(|| format!("thread{index}"));
             let table = format!("pipeline.threads[{index}] ({name})");
+            // The name labels the thread's duty-cycle counter and its OS thread.
+            if threads.iter().any(|other: &ThreadSettings| other.name == name) {
+                return Err(ConfigError::Invalid {
+                    table,
+                    key: "name",
+                    value: format!("\"{name}\""),
+                    expected: "a name no other thread has",
+                });
+            }
             if thread.agents.is_empty() {
                 return Err(ConfigError::Invalid {
                     table,
@@ -475,6 +484,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(same_core.contains("core = 3"), "{same_core}");
+
+        let same_name = parse(
+            r#"
+            [[threads]]
+            name = "io"
+            agents = ["order_ingress", "market_data", "egress"]
+            [[threads]]
+            name = "io"
+            agents = ["sequencer", "matcher"]
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            same_name,
+            "pipeline.threads[1] (io): name = \"io\": a name no other thread has"
+        );
     }
 
     #[test]

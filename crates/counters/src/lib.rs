@@ -22,6 +22,7 @@
 //! relaxed loads and stores, which is exact for its writer and never torn for a reader.
 
 use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -155,16 +156,12 @@ impl Counter {
 }
 
 impl Counters {
-    /// Creates (or replaces) the file at `path` with one value per label, all zero, and
-    /// returns a handle for each, in the order given.
+    /// Checks `labels` the way [`Counters::create`] does, without making a file: at
+    /// most 4,096, none empty, longer than 60 bytes or given twice.
     ///
     /// # Errors
-    /// A bad label, or the file could not be made.
-    pub fn create(
-        path: &Path,
-        labels: &[(&str, Kind)],
-        start_time_ns: u64,
-    ) -> Result<(Counters, Vec<Counter>), CountersError> {
+    /// [`CountersError::Label`] naming the first label refused and why.
+    pub fn check(labels: &[(&str, Kind)]) -> Result<(), CountersError> {
         if labels.len() > COUNTERS_MAX {
             return Err(CountersError::Label {
                 label: labels[COUNTERS_MAX].0.to_owned(),
@@ -188,6 +185,20 @@ impl Counters {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Creates (or replaces) the file at `path` with one value per label, all zero, and
+    /// returns a handle for each, in the order given.
+    ///
+    /// # Errors
+    /// A bad label, or the file could not be made.
+    pub fn create(
+        path: &Path,
+        labels: &[(&str, Kind)],
+        start_time_ns: u64,
+    ) -> Result<(Counters, Vec<Counter>), CountersError> {
+        Counters::check(labels)?;
         let count = labels.len();
         let length = LINE_BYTES * (1 + 2 * count);
         // A fresh file: a reader of the old one keeps its own (unlinked) inode.
@@ -196,6 +207,8 @@ impl Counters {
             .read(true)
             .write(true)
             .create_new(true)
+            // Operators' group may read it; nobody else (docs/OPERATIONS.md).
+            .mode(0o640)
             .open(path)
             .map_err(io(path))?;
         file.set_len(length as u64).map_err(io(path))?;

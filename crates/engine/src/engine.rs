@@ -33,11 +33,14 @@ pub enum EngineError {
     /// The configuration is invalid.
     #[error("configuration: {0}")]
     Config(String),
-    /// The journal was started with a different configuration.
-    #[error("journal {dir} was started with a different configuration (first difference at line {line}); replay it with `crossline replay`, or start a new journal directory")]
+    /// The journal was started with a configuration that differs in what replay depends
+    /// on.
+    #[error("journal {dir} was started with a different configuration: this one changes {part} (first difference at line {line} of the text the journal keeps, secrets left out); replay decides every record with the journal's, so change these on a new journal directory (a new trading day). Operational settings ([journal], [network], [pipeline], [router], [simulator], secrets) may change on restart")]
     ConfigMismatch {
         /// The journal directory.
         dir: PathBuf,
+        /// What differs.
+        part: &'static str,
         /// The first line that differs.
         line: usize,
     },

@@ -84,6 +84,12 @@ pub struct RecoveryReport {
     pub skipped_snapshots: Vec<String>,
     /// Command records replayed after the snapshot (or from the start).
     pub replayed: u64,
+    /// The hash of the journal's configuration record, which its snapshots carry.
+    pub config_hash: u64,
+    /// The operational settings this run's configuration changes from the journal's
+    /// (the parts replay does not depend on: `[journal]`, `[network]`, `[pipeline]`,
+    /// `[router]`, `[simulator]`, client secrets), by table; empty when unchanged.
+    pub config_changes: Vec<&'static str>,
 }
 
 impl std::fmt::Display for RecoveryReport {
@@ -102,6 +108,14 @@ impl std::fmt::Display for RecoveryReport {
         }
         for skipped in &self.skipped_snapshots {
             write!(f, "; skipped {skipped}")?;
+        }
+        if !self.config_changes.is_empty() {
+            write!(
+                f,
+                "; this run changes {} from the journal's configuration (operational \
+                 settings: the journal keeps its own)",
+                self.config_changes.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -143,13 +157,18 @@ pub fn open_observed(
             text.len()
         )));
     }
+    let kept = crossline_config::without_secrets(text)
+        .map_err(|e| EngineError::Config(e.to_string()))?;
     let (mut writer, opened) = Writer::open(journal_config(dir, &config))?;
-    if opened.records == 0 {
-        writer.append(KIND_CONFIG, 0, 0, text.as_bytes())?;
+    let (recorded, config_changes) = if opened.records == 0 {
+        writer.append(KIND_CONFIG, 0, 0, kept.as_bytes())?;
+        (kept, Vec::new())
     } else {
-        check_config(dir, text)?;
-    }
-    let hash = config_hash(text);
+        check_config(dir, &kept, &config)?
+    };
+    // Snapshots belong to the journal's configuration, not to the file's operational
+    // settings (a changed thread plan or secret keeps them usable).
+    let hash = config_hash(&recorded);
     snapshot::remove_unfinished(dir).map_err(|e| EngineError::Snapshot(e.to_string()))?;
     let mut skipped = Vec::new();
     let mut loaded = None;
@@ -188,6 +207,8 @@ pub fn open_observed(
         snapshot: loaded.map(|s| s.cut),
         skipped_snapshots: skipped,
         replayed,
+        config_hash: hash,
+        config_changes,
     };
     Ok((engine, report))
 }
@@ -212,21 +233,56 @@ pub fn read_config(dir: &Path) -> Result<String, EngineError> {
         .map_err(|_| no_config("text that is not UTF-8".to_owned()))
 }
 
-fn check_config(dir: &Path, text: &str) -> Result<(), EngineError> {
+/// Checks this run's configuration (`kept`: its text as the journal keeps it, parsed
+/// as `config`) against the journal's: the same text, or one that differs only in
+/// operational settings (returned by table), is accepted; a change to what replay
+/// depends on (risk limits, clients, symbols, matcher policies) is refused, naming the
+/// part and the first line that differs. Returns the journal's text.
+fn check_config(
+    dir: &Path,
+    kept: &str,
+    config: &Config,
+) -> Result<(String, Vec<&'static str>), EngineError> {
     let recorded = read_config(dir)?;
-    if recorded == text {
-        return Ok(());
+    if recorded == kept {
+        return Ok((recorded, Vec::new()));
     }
-    let line = recorded
-        .lines()
-        .zip(text.lines())
-        .position(|(a, b)| a != b)
-        .unwrap_or_else(|| recorded.lines().count().min(text.lines().count()))
-        + 1;
-    Err(EngineError::ConfigMismatch {
-        dir: dir.to_owned(),
-        line,
-    })
+    // A journal written before secrets were left out holds the full text.
+    let journaled = crossline_config::parse(&recorded)
+        .map_err(|e| EngineError::Config(format!("the journal's configuration: {e}")))?;
+    let replayed_part = if journaled.risk != config.risk {
+        Some("the risk limits and clients ([risk], [[clients]], [client_defaults])")
+    } else if journaled.matcher != config.matcher || journaled.symbol_names != config.symbol_names
+    {
+        Some("the symbols or the matcher's policies ([[symbols]], [symbol_defaults], [matcher])")
+    } else {
+        None
+    };
+    if let Some(part) = replayed_part {
+        let line = recorded
+            .lines()
+            .zip(kept.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| recorded.lines().count().min(kept.lines().count()))
+            + 1;
+        return Err(EngineError::ConfigMismatch {
+            dir: dir.to_owned(),
+            part,
+            line,
+        });
+    }
+    let changes = [
+        ("[journal]", journaled.journal != config.journal),
+        ("[network]", journaled.network != config.network),
+        ("[pipeline]", journaled.pipeline != config.pipeline),
+        ("[router]", journaled.router != config.router),
+        ("[simulator]", journaled.simulator != config.simulator),
+        ("client secrets", journaled.secrets != config.secrets),
+    ]
+    .into_iter()
+    .filter_map(|(table, changed)| changed.then_some(table))
+    .collect();
+    Ok((recorded, changes))
 }
 
 /// Replays the command records of the journal in `dir` into `engine`, from its next

@@ -27,6 +27,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::codec::FORMAT;
@@ -182,6 +183,7 @@ pub fn write(dir: &Path, cut: u64, config_hash: u64, parts: &Parts) -> std::io::
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(crossline_journal::FILE_MODE)
             .open(&temporary)?;
         file.write_all(&header)?;
         for part in parts.all() {

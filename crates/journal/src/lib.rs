@@ -48,5 +48,5 @@ mod writer;
 pub use error::{JournalError, Position};
 pub use reader::{Entry, Reader};
 pub use recovery::{Scan, TornTail};
-pub use segment::{segment_path, SEGMENT_EXTENSION};
-pub use writer::{verify, Durability, JournalConfig, Opened, Writer, WriterStats};
+pub use segment::{segment_path, FILE_MODE, SEGMENT_EXTENSION};
+pub use writer::{verify, Durability, JournalConfig, Opened, Writer, WriterStats, DIR_MODE};

@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -147,13 +148,20 @@ impl Segment {
     }
 }
 
-/// Opens `path` for reading and writing, creating it (empty) when `create` is set.
+/// Who may read what the engine writes to disk: the owner reads and writes, the
+/// owner's group reads (an operator's replay or audit), nobody else has access (the
+/// journal holds every client's orders). docs/JOURNAL.md.
+pub const FILE_MODE: u32 = 0o640;
+
+/// Opens `path` for reading and writing, creating it (empty, [`FILE_MODE`]) when
+/// `create` is set.
 pub(crate) fn open_rw(path: &Path, create: bool) -> Result<File, JournalError> {
     OpenOptions::new()
         .read(true)
         .write(true)
         .create(create)
         .truncate(false)
+        .mode(FILE_MODE)
         .open(path)
         .map_err(|e| JournalError::io(path, e))
 }

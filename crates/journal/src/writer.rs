@@ -1,6 +1,7 @@
 //! The journal's single writer: opens (recovering the end), appends, rolls segments and
 //! hands durability to a flusher thread when the policy asks for it.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -119,6 +120,10 @@ pub struct WriterStats {
     pub roll_waits: u64,
 }
 
+/// The mode of a journal directory the writer creates: the owner's, the group may list
+/// it, nobody else has access (see [`crate::FILE_MODE`]).
+pub const DIR_MODE: u32 = 0o750;
+
 /// The journal's writer. One per journal: the directory's lock file keeps a second one
 /// (in this process or another) out.
 pub struct Writer {
@@ -146,7 +151,11 @@ impl Writer {
     /// changed); [`JournalError::Io`] and [`JournalError::Config`].
     pub fn open(config: JournalConfig) -> Result<(Writer, Opened), JournalError> {
         config.validate()?;
-        std::fs::create_dir_all(&config.dir).map_err(|e| JournalError::io(&config.dir, e))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(&config.dir)
+            .map_err(|e| JournalError::io(&config.dir, e))?;
         let lock = segment::lock(&config.dir)?;
         let found = scan_dir(&config.dir, config.payload_max)?;
         let (segment, offset) = Writer::resume(&config, &found)?;

@@ -121,7 +121,8 @@ pub struct PlannedThread {
 /// Resolves the configured placement on a machine with `cores`.
 ///
 /// # Errors
-/// [`PipelineError::Placement`] when pinned placement needs more cores than there are.
+/// [`PipelineError::Placement`] when pinned placement needs more cores than there are, a
+/// listed thread's core is not one this process may use, or an idle strategy is unknown.
 pub fn plan(config: &Config, cores: &Cores) -> Result<Vec<PlannedThread>, PipelineError> {
     let settings = &config.pipeline;
     let agents = AgentKind::ALL.len();
@@ -168,11 +169,11 @@ pub fn plan(config: &Config, cores: &Cores) -> Result<Vec<PlannedThread>, Pipeli
             },
         ]
     };
-    match &settings.placement {
-        Placement::Auto if cores.len() > agents => pinned(cores),
-        Placement::Auto | Placement::Shared => Ok(shared()),
-        Placement::Pinned => pinned(cores),
-        Placement::Threads(threads) => Ok(threads
+    let threads = match &settings.placement {
+        Placement::Auto if cores.len() > agents => pinned(cores)?,
+        Placement::Auto | Placement::Shared => shared(),
+        Placement::Pinned => pinned(cores)?,
+        Placement::Threads(threads) => threads
             .iter()
             .map(|thread: &ThreadSettings| PlannedThread {
                 name: thread.name.clone(),
@@ -186,8 +187,22 @@ pub fn plan(config: &Config, cores: &Cores) -> Result<Vec<PlannedThread>, Pipeli
                     }
                 }),
             })
-            .collect()),
+            .collect(),
+    };
+    for thread in &threads {
+        Idle::from_name(&thread.idle).map_err(|e| {
+            PipelineError::Placement(format!("thread \"{}\": {e}", thread.name))
+        })?;
+        if let Some(core) = thread.core.filter(|core| !cores.ids().contains(core)) {
+            return Err(PipelineError::Placement(format!(
+                "thread \"{}\" is configured for core {core}, which this process may not \
+                 use (it may use {:?})",
+                thread.name,
+                cores.ids()
+            )));
+        }
     }
+    Ok(threads)
 }
 
 /// The counters file's labels for `threads` and `venues`: each agent's work and
@@ -291,6 +306,9 @@ impl Pipeline {
         journal_dir: &Path,
         cores: &Cores,
     ) -> Result<(Pipeline, RecoveryReport), PipelineError> {
+        // Everything that can refuse to start is checked, and every socket bound, before
+        // the journal is opened: a start that fails leaves the journal as it was.
+        let prepared = Prepared::new(config, cores)?;
         let mut keeper = ReplyKeeper::new(config)?;
         let (engine, report) = recovery::open_observed(journal_dir, config_text, &mut keeper)?;
         let sessions = if keeper.from_snapshot == Some(false) {
@@ -302,10 +320,10 @@ impl Pipeline {
         let pipeline = Pipeline::start(
             config,
             engine,
+            prepared,
             Edges {
                 sessions,
-                client_net: Transport::new(&config.network.net)?,
-                config_hash: recovery::config_hash(config_text),
+                config_hash: report.config_hash,
             },
             journal_dir,
             cores,
@@ -316,17 +334,29 @@ impl Pipeline {
     fn start(
         config: &Config,
         engine: Engine<MappedJournal>,
+        prepared: Prepared,
         edges: Edges,
         journal_dir: &Path,
         cores: &Cores,
     ) -> Result<Pipeline, PipelineError> {
         let Edges {
             sessions,
-            mut client_net,
             config_hash,
         } = edges;
+        let Prepared {
+            plan,
+            labels,
+            venues,
+            client_net,
+            listener,
+            client_address,
+            feed_net,
+            feed_address,
+            venue_net,
+            replay,
+            router,
+        } = prepared;
         let counters_path = &counters_path(config, journal_dir);
-        let plan = plan(config, cores)?;
         let network = &config.network;
         let sizes = config.pipeline.rings;
         let (commands_tx, commands_rx) = crossline_ring::channel(sizes.commands)?;
@@ -356,13 +386,6 @@ impl Pipeline {
         )?;
         let (tops_tx, tops_rx) = crossline_ring::channel(sizes.venue_tops)?;
 
-        let venues: Vec<(u8, String)> = config
-            .router
-            .venues
-            .iter()
-            .map(|venue| (venue.id, venue.name.clone()))
-            .collect();
-        let labels = labels(&plan, &venues);
         let label_refs: Vec<(&str, Kind)> = labels.iter().map(|(l, k)| (l.as_str(), *k)).collect();
         // The handles keep the file's mapping alive.
         let (_, handles) = Counters::create(counters_path, &label_refs, wall_clock_ns())?;
@@ -390,15 +413,6 @@ impl Pipeline {
         let (order_counters, egress_counters) =
             OrderCounters::take(&mut handles, &venues).ok_or_else(missing)?;
 
-        // Sockets: each I/O agent has its own transport.
-        let (listener, client_address) = client_net.listen(network.gateway.listen)?;
-        let mut feed_net = Transport::new(&network.net)?;
-        let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
-        let venue_net = Transport::new(&network.net)?;
-        let replay = match &network.market_data.replay {
-            Some((path, pace)) => Some(Replay::open(path, *pace).map_err(GatewayError::from)?),
-            None => None,
-        };
         let symbols: Vec<SymbolId> = config.symbol_names.iter().map(|(id, _)| *id).collect();
 
         if !cancel_back.is_empty() {
@@ -495,7 +509,7 @@ impl Pipeline {
             AgentKind::Egress,
             Box::new(Egress::new(
                 venue_net,
-                Router::new(&config.router)?,
+                router,
                 VenueTops::new(symbols),
                 EgressRings {
                     events: out_rx,
@@ -672,12 +686,68 @@ fn rebuild_replies(config: &Config, dir: &Path) -> Result<Sessions, PipelineErro
     Ok(keeper.sessions)
 }
 
-/// What the order ingress starts with: the client sessions, their replies of the day
-/// already numbered and kept, on the transport that will listen for clients.
+/// What the order ingress starts with (the client sessions, their replies of the day
+/// already numbered and kept) and the hash snapshots carry.
 struct Edges {
     sessions: Sessions,
-    client_net: Transport,
     config_hash: u64,
+}
+
+/// What start-up makes before it touches the journal: the thread plan and counter labels
+/// checked, every socket bound, the recorded feed opened, the router built. A
+/// configuration that cannot start fails here, leaving the journal untouched.
+struct Prepared {
+    plan: Vec<PlannedThread>,
+    labels: Vec<(String, Kind)>,
+    venues: Vec<(u8, String)>,
+    client_net: Transport,
+    listener: crossline_net::ListenerId,
+    client_address: std::net::SocketAddr,
+    feed_net: Transport,
+    feed_address: std::net::SocketAddr,
+    venue_net: Transport,
+    replay: Option<Replay>,
+    router: Router,
+}
+
+impl Prepared {
+    fn new(config: &Config, cores: &Cores) -> Result<Prepared, PipelineError> {
+        let plan = plan(config, cores)?;
+        let venues: Vec<(u8, String)> = config
+            .router
+            .venues
+            .iter()
+            .map(|venue| (venue.id, venue.name.clone()))
+            .collect();
+        let labels = labels(&plan, &venues);
+        let label_refs: Vec<(&str, Kind)> = labels.iter().map(|(l, k)| (l.as_str(), *k)).collect();
+        Counters::check(&label_refs)?;
+        let router = Router::new(&config.router)?;
+        // Sockets: each I/O agent has its own transport.
+        let network = &config.network;
+        let mut client_net = Transport::new(&network.net)?;
+        let (listener, client_address) = client_net.listen(network.gateway.listen)?;
+        let mut feed_net = Transport::new(&network.net)?;
+        let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
+        let venue_net = Transport::new(&network.net)?;
+        let replay = match &network.market_data.replay {
+            Some((path, pace)) => Some(Replay::open(path, *pace).map_err(GatewayError::from)?),
+            None => None,
+        };
+        Ok(Prepared {
+            plan,
+            labels,
+            venues,
+            client_net,
+            listener,
+            client_address,
+            feed_net,
+            feed_address,
+            venue_net,
+            replay,
+            router,
+        })
+    }
 }
 
 /// Numbers and keeps the client replies a replay of the journal causes, in journal order

@@ -51,8 +51,18 @@ impl Client {
 
     /// Logs on asking for heartbeats every `heartbeat_ms`.
     pub(crate) fn logon_with(address: SocketAddr, client: u32, heartbeat_ms: u32) -> Client {
+        Client::logon_as(address, client, &format!("demo-secret-{client}"), heartbeat_ms)
+    }
+
+    /// Logs on with `secret`, asking for heartbeats every `heartbeat_ms`.
+    pub(crate) fn logon_as(
+        address: SocketAddr,
+        client: u32,
+        secret: &str,
+        heartbeat_ms: u32,
+    ) -> Client {
         let mut session = Client::connect(address);
-        let mut message = logon(client, &format!("demo-secret-{client}"));
+        let mut message = logon(client, secret);
         if let Inbound::Logon {
             heartbeat_ms: ms, ..
         } = &mut message
