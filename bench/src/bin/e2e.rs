@@ -17,6 +17,14 @@
 //! time, and replies carry the time of the command that caused them, which is how they
 //! are matched to their orders; every order must be answered, or the run fails.
 //!
+//! **The cost of durability**: the in-process run again at 100k and 500k orders/s (100k
+//! with `--quick`) under `[journal] durability = "sync_per_batch"`, named
+//! `in_process_sync_per_batch_at_*`: the sequencer ends a batch every duty cycle, the
+//! journal's flusher thread `msync`s it, and a reply is taken from the replies ring only
+//! once its record is on disk (the order ingress's acknowledgement gate,
+//! `crossline_pipeline::queue::AckGate`, which the sink runs too). Under the default
+//! `"process"` the gate passes everything at once.
+//!
 //! **Wire-to-wire** (50k and 100k orders/s): the whole pipeline (`crossline-pipeline`,
 //! the five agents on one pinned busy-spinning thread) with the venue simulator, and one
 //! client thread on the other core holding sessions for two clients
@@ -59,6 +67,7 @@ use crossline_bench::{core_to_core, pin_current_thread, report, Options};
 use crossline_config::Config;
 use crossline_engine::{recovery, Engine, Observer};
 use crossline_matcher::{Event, VenueCancel, VenueFill};
+use crossline_pipeline::queue::AckGate;
 use crossline_pipeline::{Core, CoreEdges, Egressed, Pipeline, Reply};
 use crossline_protocol::client::Outbound;
 use crossline_sequencer::{Command, NoJournal, Sequenced, Stamped};
@@ -87,11 +96,15 @@ const SETTLE: Duration = Duration::from_millis(500);
 const RISK_CODES: u16 = 100;
 /// Cache-line hand-offs between the two cores on an order's in-process path.
 const CROSS_CORE_HOPS: u64 = 2;
+/// The in-process rate both durability policies are measured at (`--quick`).
+const SYNC_RATE: u64 = 100_000;
 
 #[derive(Debug, Clone)]
 struct Settings {
     rounds: usize,
     in_process_rates: Vec<u64>,
+    /// In-process rates run again under `durability = "sync_per_batch"`.
+    sync_rates: Vec<u64>,
     wire_rates: Vec<u64>,
     seconds: f64,
     warmup_seconds: f64,
@@ -116,6 +129,7 @@ fn main() -> ExitCode {
         Settings {
             rounds: 1,
             in_process_rates: vec![TARGET_IN_PROCESS],
+            sync_rates: vec![SYNC_RATE],
             wire_rates: vec![TARGET_WIRE],
             seconds: 0.5,
             warmup_seconds: 0.1,
@@ -124,6 +138,7 @@ fn main() -> ExitCode {
         Settings {
             rounds: options.rounds.map_or(3, |rounds| rounds.min(99)),
             in_process_rates: vec![100_000, 500_000, TARGET_IN_PROCESS],
+            sync_rates: vec![SYNC_RATE, 500_000],
             wire_rates: vec![50_000, TARGET_WIRE],
             seconds: 2.0,
             warmup_seconds: 0.2,
@@ -133,6 +148,7 @@ fn main() -> ExitCode {
     if let Some(rate) = options.rate_per_s {
         // One in-process rate alone, for exploring where the engine saturates.
         settings.in_process_rates = vec![rate];
+        settings.sync_rates = Vec::new();
         settings.wire_rates = Vec::new();
     }
     match run(cores, &settings) {
@@ -179,6 +195,22 @@ fn bench_config_text() -> Result<String, String> {
         text = text.replacen(from, to, 1);
     }
     Ok(text)
+}
+
+/// `text` with `[journal] durability` set to `policy`.
+fn with_durability(text: &str, policy: &str) -> Result<String, String> {
+    let from = "durability = \"process\"";
+    if !text.contains(from) {
+        return Err(format!(
+            "the default configuration no longer has {from:?}; update with_durability"
+        ));
+    }
+    Ok(text.replacen(from, &format!("durability = \"{policy}\""), 1))
+}
+
+/// The name of the in-process run at `rate` under `durability = "sync_per_batch"`.
+fn sync_name(rate: u64) -> String {
+    format!("in_process_sync_per_batch_at_{}", rate_label(rate))
 }
 
 /// The benchmark configuration with all five agents on one thread pinned to `core`,
@@ -393,6 +425,8 @@ fn in_process(
     let _ = std::fs::remove_dir_all(dir);
     let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
     let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
+    // Replies leave once their records are durable, as the order ingress lets them.
+    let durable = engine.sequencer().journal().writer().durable_sequence();
     let sizes = config.pipeline.rings;
     let ring = |e: crossline_ring::RingError| e.to_string();
     let (mut commands, commands_rx) =
@@ -412,7 +446,11 @@ fn in_process(
     )
     .map_err(|e| e.to_string())?;
     let core = Composite::new(vec![Box::new(core.sequencer), Box::new(core.matcher)]);
-    let mut outbound = CoreOutput { replies, egressed };
+    let mut outbound = CoreOutput {
+        replies,
+        gate: AckGate::new(durable, sizes.replies),
+        egressed,
+    };
     let runner = Runner::start(
         &Cores::detect(),
         vec![ThreadSpec::new("cx-core", Box::new(core))
@@ -505,6 +543,8 @@ fn directory_bytes(dir: &Path) -> u64 {
 /// The two rings the core hands out: client replies and what goes to the egress.
 struct CoreOutput {
     replies: crossline_ring::Consumer<Reply>,
+    /// The order ingress's acknowledgement gate.
+    gate: AckGate<Reply>,
     egressed: crossline_ring::Consumer<Egressed>,
 }
 
@@ -535,28 +575,36 @@ impl Sink<'_> {
         while let Some(item) = outbound.egressed.try_pop() {
             self.outbound.count_egressed(&item);
         }
-        while let Some(item) = outbound.replies.try_pop() {
-            let now = self.clock.now();
-            let Reply::Client { reply, time, .. } = item else {
-                continue;
-            };
-            self.outbound.count(&reply);
-            let offset = time.nanos().wrapping_sub(BASE_NS);
-            if self.last_ns.is_some_and(|last| offset <= last) || offset >= u64::MAX / 2 {
-                continue;
-            }
-            let slot = u64::try_from(u128::from(offset) * u128::from(self.rate) / 1_000_000_000)
-                .unwrap_or(u64::MAX);
-            if slot_ns(slot, self.rate) != offset {
-                continue; // a quote's or venue report's answer
-            }
-            self.last_ns = Some(offset);
-            self.answered += 1;
-            if slot >= self.warmup {
-                let due = self.start + self.clock.ticks(offset as f64);
-                let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
-                self.histogram.saturating_record(nanos);
-            }
+        let CoreOutput { replies, gate, .. } = outbound;
+        gate.pump(replies, usize::MAX, |item| {
+            self.take(item);
+            true
+        });
+    }
+
+    /// One reply as it leaves: the first of each order times it.
+    #[inline]
+    fn take(&mut self, item: Reply) {
+        let now = self.clock.now();
+        let Reply::Client { reply, time, .. } = item else {
+            return;
+        };
+        self.outbound.count(&reply);
+        let offset = time.nanos().wrapping_sub(BASE_NS);
+        if self.last_ns.is_some_and(|last| offset <= last) || offset >= u64::MAX / 2 {
+            return;
+        }
+        let slot = u64::try_from(u128::from(offset) * u128::from(self.rate) / 1_000_000_000)
+            .unwrap_or(u64::MAX);
+        if slot_ns(slot, self.rate) != offset {
+            return; // a quote's or venue report's answer
+        }
+        self.last_ns = Some(offset);
+        self.answered += 1;
+        if slot >= self.warmup {
+            let due = self.start + self.clock.ticks(offset as f64);
+            let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
+            self.histogram.saturating_record(nanos);
         }
     }
 }
@@ -809,6 +857,7 @@ fn rate_label(rate: u64) -> String {
 fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
     let clock = Clock::calibrate(Duration::from_millis(200));
     let text = bench_config_text()?;
+    let sync_text = with_durability(&text, "sync_per_batch")?;
     let config = crossline_config::parse(&text).map_err(|e| e.to_string())?;
     let scratch = std::env::temp_dir().join(format!("crossline-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
@@ -835,7 +884,17 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
         println!("round {round}");
         let limit = core_to_core::measure(&clock, cores, 200_000, 20_000);
         collected.add("core_to_core_one_way", &limit.histogram)?;
-        for &rate in &settings.in_process_rates {
+        let durabilities = settings
+            .in_process_rates
+            .iter()
+            .map(|rate| (*rate, &text, in_process_name(*rate)))
+            .chain(
+                settings
+                    .sync_rates
+                    .iter()
+                    .map(|rate| (*rate, &sync_text, sync_name(*rate))),
+            );
+        for (rate, text, name) in durabilities {
             let warmup = slots_for(rate, settings.warmup_seconds);
             let slots = slots_for(rate, settings.seconds);
             let load = Load {
@@ -843,15 +902,15 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
                 warmup,
                 orders: slots,
             };
+            println!("  {name}");
             let run = in_process(
                 &clock,
                 cores,
-                &text,
+                text,
                 &planned,
                 load,
                 &scratch.join("in-process"),
             )?;
-            let name = in_process_name(rate);
             collected.add(&name, &run.histogram)?;
             collected
                 .notes

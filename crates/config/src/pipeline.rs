@@ -290,7 +290,10 @@ impl PipelineFile {
                 .unwrap_or_else(|| format!("thread{index}"));
             let table = format!("pipeline.threads[{index}] ({name})");
             // The name labels the thread's duty-cycle counter and its OS thread.
-            if threads.iter().any(|other: &ThreadSettings| other.name == name) {
+            if threads
+                .iter()
+                .any(|other: &ThreadSettings| other.name == name)
+            {
                 return Err(ConfigError::Invalid {
                     table,
                     key: "name",

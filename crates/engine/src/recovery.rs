@@ -47,6 +47,15 @@ impl Journal for MappedJournal {
             .map(|_| ())
             .map_err(|e| failure(e.to_string()))
     }
+
+    #[inline]
+    fn end_batch(&mut self) {
+        self.writer.end_batch();
+    }
+
+    fn flush_soon(&mut self) {
+        self.writer.flush_soon();
+    }
 }
 
 /// The journal settings of `config` for the journal in `dir`.
@@ -157,8 +166,8 @@ pub fn open_observed(
             text.len()
         )));
     }
-    let kept = crossline_config::without_secrets(text)
-        .map_err(|e| EngineError::Config(e.to_string()))?;
+    let kept =
+        crossline_config::without_secrets(text).map_err(|e| EngineError::Config(e.to_string()))?;
     let (mut writer, opened) = Writer::open(journal_config(dir, &config))?;
     let (recorded, config_changes) = if opened.records == 0 {
         writer.append(KIND_CONFIG, 0, 0, kept.as_bytes())?;
@@ -252,8 +261,7 @@ fn check_config(
         .map_err(|e| EngineError::Config(format!("the journal's configuration: {e}")))?;
     let replayed_part = if journaled.risk != config.risk {
         Some("the risk limits and clients ([risk], [[clients]], [client_defaults])")
-    } else if journaled.matcher != config.matcher || journaled.symbol_names != config.symbol_names
-    {
+    } else if journaled.matcher != config.matcher || journaled.symbol_names != config.symbol_names {
         Some("the symbols or the matcher's policies ([[symbols]], [symbol_defaults], [matcher])")
     } else {
         None

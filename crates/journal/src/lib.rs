@@ -49,4 +49,6 @@ pub use error::{JournalError, Position};
 pub use reader::{Entry, Reader};
 pub use recovery::{Scan, TornTail};
 pub use segment::{segment_path, FILE_MODE, SEGMENT_EXTENSION};
-pub use writer::{verify, Durability, JournalConfig, Opened, Writer, WriterStats, DIR_MODE};
+pub use writer::{
+    verify, Durability, Durable, JournalConfig, Opened, Writer, WriterStats, DIR_MODE,
+};

@@ -179,7 +179,13 @@ impl Writer {
         let _ = requests.send(segment.index + 1);
         let flusher = match config.durability {
             Durability::Process => None,
-            policy => Some(Flusher::start(policy, &segment, offset, &config.dir)?),
+            policy => Some(Flusher::start(
+                policy,
+                &segment,
+                offset,
+                found.last_sequence.unwrap_or(0),
+                &config.dir,
+            )?),
         };
         let opened = Opened {
             records: found.records,
@@ -288,6 +294,9 @@ impl Writer {
             flusher
                 .committed
                 .store(pack(self.segment.index, self.offset), Ordering::Release);
+            flusher
+                .committed_sequence
+                .store(sequence, Ordering::Release);
         }
         Ok(Position {
             segment: self.segment.index,
@@ -378,6 +387,15 @@ impl Writer {
         }
     }
 
+    /// Has the flusher thread write everything appended so far to disk now, whatever the
+    /// policy's pace (the engine is stopping, and what waits for the disk must not wait
+    /// for the next interval). Never blocks; nothing under [`Durability::Process`].
+    pub fn flush_soon(&self) {
+        if let Some(flusher) = &self.flusher {
+            flusher.wake();
+        }
+    }
+
     /// How far the journal is durable under the configured policy: everything before
     /// this position. Under [`Durability::Process`], everything appended.
     #[must_use]
@@ -386,6 +404,18 @@ impl Writer {
             Some(flusher) => unpack(flusher.synced.load(Ordering::Acquire)),
             None => self.position(),
         }
+    }
+
+    /// The journal's durability as other threads follow it: the last sequence number on
+    /// disk, for releasing what must wait for it (an acknowledgement), and the `msync`s
+    /// made.
+    #[must_use]
+    pub fn durable_sequence(&self) -> Durable {
+        Durable(
+            self.flusher
+                .as_ref()
+                .map(|flusher| Arc::clone(&flusher.durable)),
+        )
     }
 
     /// Writes everything appended so far to disk and waits for it (for shutdown, or
@@ -478,11 +508,55 @@ fn unpack(packed: u64) -> Position {
     }
 }
 
+/// How far the journal is on disk, as the threads that wait for it see it
+/// ([`Writer::durable_sequence`]). Cheap to clone and to read (one atomic load).
+#[derive(Debug, Clone, Default)]
+pub struct Durable(Option<Arc<DurableShared>>);
+
+#[derive(Debug)]
+struct DurableShared {
+    /// The last record's sequence number known to be on disk.
+    sequence: AtomicU64,
+    /// `msync` calls made.
+    msyncs: AtomicU64,
+}
+
+impl Durable {
+    /// The last sequence number on disk: every record up to it survives a power loss.
+    /// Under [`Durability::Process`] (no flusher), `u64::MAX`: every appended record is as
+    /// safe as the policy makes it.
+    #[inline]
+    #[must_use]
+    pub fn sequence(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(u64::MAX, |shared| shared.sequence.load(Ordering::Acquire))
+    }
+
+    /// Whether anything waits for the disk (a flusher runs: `sync_per_batch` or
+    /// `sync_interval`).
+    #[must_use]
+    pub fn gated(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// `msync` calls the flusher has made.
+    #[must_use]
+    pub fn msyncs(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |shared| shared.msyncs.load(Ordering::Relaxed))
+    }
+}
+
 /// The durability thread: `msync`s what the writer committed, off the hot thread.
 struct Flusher {
     policy: Durability,
     committed: Arc<AtomicU64>,
+    /// The last record's sequence number, stored after `committed`.
+    committed_sequence: Arc<AtomicU64>,
     synced: Arc<AtomicU64>,
+    durable: Arc<DurableShared>,
     shared: Arc<FlushShared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -498,11 +572,17 @@ impl Flusher {
         policy: Durability,
         segment: &Segment,
         offset: usize,
+        last_sequence: u64,
         dir: &Path,
     ) -> Result<Flusher, JournalError> {
         let start = pack(segment.index, offset.max(HEADER_BYTES));
         let committed = Arc::new(AtomicU64::new(start));
+        let committed_sequence = Arc::new(AtomicU64::new(last_sequence));
         let synced = Arc::new(AtomicU64::new(start));
+        let durable = Arc::new(DurableShared {
+            sequence: AtomicU64::new(last_sequence),
+            msyncs: AtomicU64::new(0),
+        });
         let shared = Arc::new(FlushShared {
             maps: Mutex::new(vec![(
                 segment.index,
@@ -516,20 +596,24 @@ impl Flusher {
             _ => None,
         };
         let thread = {
-            let (committed, synced, shared) = (
-                Arc::clone(&committed),
-                Arc::clone(&synced),
-                Arc::clone(&shared),
-            );
+            let progress = Progress {
+                committed: Arc::clone(&committed),
+                committed_sequence: Arc::clone(&committed_sequence),
+                synced: Arc::clone(&synced),
+                durable: Arc::clone(&durable),
+            };
+            let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("journal-flush".to_owned())
-                .spawn(move || flush_loop(&committed, &synced, &shared, interval))
+                .spawn(move || flush_loop(&progress, &shared, interval))
                 .map_err(|e| JournalError::io(dir, e))?
         };
         Ok(Flusher {
             policy,
             committed,
+            committed_sequence,
             synced,
+            durable,
             shared,
             thread: Some(thread),
         })
@@ -562,12 +646,21 @@ impl Flusher {
     }
 }
 
-fn flush_loop(
-    committed: &AtomicU64,
-    synced: &AtomicU64,
-    shared: &FlushShared,
-    interval: Option<Duration>,
-) {
+/// What the flusher reads from the writer and publishes back.
+struct Progress {
+    committed: Arc<AtomicU64>,
+    committed_sequence: Arc<AtomicU64>,
+    synced: Arc<AtomicU64>,
+    durable: Arc<DurableShared>,
+}
+
+fn flush_loop(progress: &Progress, shared: &FlushShared, interval: Option<Duration>) {
+    let Progress {
+        committed,
+        committed_sequence,
+        synced,
+        durable,
+    } = progress;
     loop {
         let stopping = shared.stop.load(Ordering::Acquire);
         if !stopping {
@@ -577,13 +670,16 @@ fn flush_loop(
                 None => std::thread::park(),
             }
         }
+        // The sequence first: the writer stores a record's position before its
+        // sequence, so the position read after it covers that record at least.
+        let sequence = committed_sequence.load(Ordering::Acquire);
         let target = unpack(committed.load(Ordering::Acquire));
         let from = unpack(synced.load(Ordering::Acquire));
+        let mut failed = false;
         if target > from {
             let Ok(mut maps) = shared.maps.lock() else {
                 return;
             };
-            let mut failed = false;
             for (index, map, path) in maps.iter() {
                 if *index < from.segment || *index > target.segment {
                     continue;
@@ -608,6 +704,7 @@ fn flush_loop(
                         failed = true;
                         break;
                     }
+                    durable.msyncs.fetch_add(1, Ordering::Relaxed);
                 }
             }
             if !failed {
@@ -617,6 +714,9 @@ fn flush_loop(
                 );
                 maps.retain(|(index, _, _)| *index >= target.segment);
             }
+        }
+        if !failed {
+            durable.sequence.fetch_max(sequence, Ordering::Release);
         }
         if stopping {
             return;

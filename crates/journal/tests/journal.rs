@@ -213,10 +213,17 @@ fn sync_policies_advance_the_durable_position() {
         for n in 1..=500 {
             writer.append(7, n, n, &payload(n)).unwrap();
         }
+        let durable = writer.durable_sequence();
+        assert!(durable.gated());
+        // Under sync_per_batch nothing is synced before the batch ends.
+        if policy == Durability::SyncPerBatch {
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!((durable.sequence(), durable.msyncs()), (0, 0));
+        }
         writer.end_batch();
         let target = writer.position();
         let mut waited = 0;
-        while writer.durable() < target {
+        while writer.durable() < target || durable.sequence() < 500 {
             std::thread::sleep(Duration::from_millis(1));
             waited += 1;
             assert!(
@@ -225,9 +232,19 @@ fn sync_policies_advance_the_durable_position() {
                 writer.durable()
             );
         }
+        assert_eq!(durable.sequence(), 500, "{policy:?}");
+        assert!(durable.msyncs() > 0, "{policy:?}");
         drop(writer);
         std::fs::remove_dir_all(&dir).ok();
     }
+    // Under "process" there is no flusher: nothing waits.
+    let dir = dir("durable-process");
+    let (writer, _) = Writer::open(config(&dir)).unwrap();
+    let durable = writer.durable_sequence();
+    assert!(!durable.gated());
+    assert_eq!((durable.sequence(), durable.msyncs()), (u64::MAX, 0));
+    drop(writer);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The offset of record `n` (1-based) in segment 0, for records written by `write`.

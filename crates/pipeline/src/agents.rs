@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
+use crate::queue::{AckGate, Journaled};
 use crate::snapshots::Piece;
 use crate::Report;
 use crossline_agent::Agent;
@@ -50,10 +51,21 @@ pub enum Reply {
         /// The time of the command that caused it (journal time: the arrival stamp), so
         /// a reply can be traced back to its request's arrival.
         time: Timestamp,
+        /// The journal sequence number it waits for ([`crate::Report::sequence`]).
+        sequence: u64,
     },
     /// Every reply the commands up to this snapshot cut caused is ahead of this marker:
     /// the ingress hands its kept replies to the snapshot (`crate::snapshots`).
     Cut(u64),
+}
+
+impl Journaled for Reply {
+    #[inline]
+    fn sequence(&self) -> u64 {
+        match self {
+            Reply::Client { sequence, .. } | Reply::Cut(sequence) => *sequence,
+        }
+    }
 }
 
 /// The first fatal error any agent met; the pipeline's owner stops it.
@@ -105,10 +117,22 @@ pub enum Egressed {
         route: RouteInstruction,
         /// The time of the command that caused it.
         time: Timestamp,
+        /// The journal sequence number it waits for ([`crate::Report::sequence`]).
+        sequence: u64,
     },
     /// A sequencer output no client hears of (a refused control command, an admin
     /// record), passed through for the egress to log.
     Report(Report),
+}
+
+impl Journaled for Egressed {
+    #[inline]
+    fn sequence(&self) -> u64 {
+        match self {
+            Egressed::Route { sequence, .. } => *sequence,
+            Egressed::Report(report) => report.sequence,
+        }
+    }
 }
 
 /// The rings the matcher agent joins.
@@ -188,6 +212,8 @@ struct ToClient<'a> {
     counters: Option<&'a OrderCounters>,
     /// The time of the command the input came from.
     time: Timestamp,
+    /// The journal sequence number the input's replies wait for.
+    sequence: u64,
 }
 
 impl ToClient<'_> {
@@ -195,11 +221,12 @@ impl ToClient<'_> {
         if let Some(counters) = self.counters {
             counters.replies.add(1);
         }
-        let time = self.time;
+        let (time, sequence) = (self.time, self.sequence);
         self.send(Reply::Client {
             client,
             reply,
             time,
+            sequence,
         });
     }
 
@@ -234,12 +261,13 @@ impl Agent for MatcherAgent {
                 break;
             };
             let (back_queue, out_queue) = (&mut self.back_queue, &mut self.out_queue);
-            let time = report.time;
+            let (time, sequence) = (report.time, report.sequence);
             let mut to_client = ToClient {
                 queue: &mut self.reply_queue,
                 ring: replies,
                 counters: self.counters.as_ref(),
                 time,
+                sequence,
             };
             match report.output {
                 Output::Matcher(sequenced) => {
@@ -264,7 +292,12 @@ impl Agent for MatcherAgent {
                             }
                             match event {
                                 Event::Route(route) => {
-                                    send(out_queue, out, Egressed::Route { route, time });
+                                    let route = Egressed::Route {
+                                        route,
+                                        time,
+                                        sequence,
+                                    };
+                                    send(out_queue, out, route);
                                 }
                                 Event::Snapshot { sequence } if snapshots => {
                                     to_client.send(Reply::Cut(sequence.get()));
@@ -317,6 +350,9 @@ pub struct IngressCounters {
     pub requests: Counter,
     /// What the sessions did (`meter::SESSION_LABELS`).
     pub sessions: Published<5>,
+    /// The journal's `msync`s and the replies that waited for them
+    /// (`meter::DURABILITY_LABELS`).
+    pub durability: Published<2>,
 }
 
 /// Client order entry: accepts sessions, turns their requests into stamped commands for
@@ -326,6 +362,8 @@ pub struct OrderIngress {
     side: IngressSide,
     commands: Producer<Stamped>,
     replies: Consumer<Reply>,
+    /// Replies wait here until their journal records are on disk.
+    gate: AckGate<Reply>,
     last_housekeeping_ns: u64,
     counters: IngressCounters,
     fault: Fault,
@@ -346,7 +384,8 @@ struct IngressSide {
 
 impl OrderIngress {
     /// The ingress on `net`, whose client listener is `listener`. `pending_max` bounds
-    /// the commands one poll may bring (frames in a receive buffer).
+    /// the commands one poll may bring (frames in a receive buffer); `gate` holds
+    /// replies until the journal has their records on disk.
     #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -355,6 +394,7 @@ impl OrderIngress {
         sessions: Sessions,
         commands: Producer<Stamped>,
         replies: Consumer<Reply>,
+        gate: AckGate<Reply>,
         pending_max: usize,
         counters: IngressCounters,
         fault: Fault,
@@ -370,6 +410,7 @@ impl OrderIngress {
             },
             commands,
             replies,
+            gate,
             last_housekeeping_ns: 0,
             counters,
             fault,
@@ -388,6 +429,9 @@ impl OrderIngress {
     fn publish(&self) {
         let stats = self.side.sessions.stats();
         self.counters.sessions.publish(session_values(&stats));
+        self.counters
+            .durability
+            .publish([self.gate.msyncs(), self.gate.held_total()]);
     }
 
     fn flush(&mut self) -> bool {
@@ -435,27 +479,22 @@ impl Agent for OrderIngress {
     fn do_work(&mut self) -> usize {
         self.side.now_ns = self.side.now_ns.max(wall_clock_ns());
         let now = self.side.now_ns;
-        let mut work = 0;
-        while work < BATCH {
-            let Some(reply) = self.replies.try_pop() else {
-                break;
-            };
+        let (sessions, net, snapshots) = (&mut self.side.sessions, &mut self.net, &self.snapshots);
+        let mut work = self.gate.pump(&mut self.replies, BATCH, |reply| {
             match reply {
                 Reply::Client { client, reply, .. } => {
-                    self.side
-                        .sessions
-                        .reply(self.net.outbox(), client, &reply, now);
+                    sessions.reply(net.outbox(), client, &reply, now);
                 }
                 Reply::Cut(cut) => {
-                    if let Some(pieces) = &self.snapshots {
+                    if let Some(pieces) = snapshots {
                         let mut replies = Vec::new();
-                        self.side.sessions.export_replies(&mut replies);
+                        sessions.export_replies(&mut replies);
                         let _ = pieces.send(Piece::Replies { cut, replies });
                     }
                 }
             }
-            work += 1;
-        }
+            true
+        });
         if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
             self.last_housekeeping_ns = now;
             self.side.sessions.tick(self.net.outbox(), now);
@@ -478,7 +517,7 @@ impl Agent for OrderIngress {
     }
 
     fn has_pending_work(&self) -> bool {
-        !self.side.pending.is_empty()
+        !self.side.pending.is_empty() || self.gate.held() > 0
     }
 
     fn close_intake(&mut self) {
@@ -671,6 +710,8 @@ pub struct OrderCounters {
 pub struct EgressCounters {
     /// Venue fills and cancels handed to the sequencer.
     pub venue_reports: Counter,
+    /// Routes that waited for the journal's disk (`meter::DURABILITY_LABELS`).
+    pub held: Published<1>,
     /// What the router did (`meter::ROUTER_LABELS`).
     pub router: Published<10>,
     /// Each venue's state.
@@ -679,10 +720,11 @@ pub struct EgressCounters {
 
 impl OrderCounters {
     /// Takes the order counters and the egress's, in `EGRESS_LABELS` order and then the
-    /// router's and the venues'.
+    /// router's and the venues'; `held` counts the routes that waited for the disk.
     pub(crate) fn take(
         counters: &mut impl Iterator<Item = Counter>,
         venues: &[(u8, String)],
+        held: Published<1>,
     ) -> Option<(OrderCounters, EgressCounters)> {
         let orders = OrderCounters {
             accepted: counters.next()?,
@@ -699,6 +741,7 @@ impl OrderCounters {
         };
         let egress = EgressCounters {
             venue_reports: counters.next()?,
+            held,
             router: Published::take(counters)?,
             venues: VenueGauges::take(venues, counters)?,
         };
@@ -736,6 +779,8 @@ pub struct Egress {
     net: Transport,
     side: VenueSide,
     events: Consumer<Egressed>,
+    /// Routes wait here until their journal records are on disk.
+    gate: AckGate<Egressed>,
     top_changes: Consumer<TopChange>,
     venue_commands: Producer<Stamped>,
     last_housekeeping_ns: u64,
@@ -784,6 +829,8 @@ impl Handler for VenueSide {
 pub struct EgressRings {
     /// Routes from the matcher, and the sequencer outputs it passed on to log.
     pub events: Consumer<Egressed>,
+    /// Holds routes until the journal has their records on disk.
+    pub gate: AckGate<Egressed>,
     /// Venue-top changes from the market-data ingress.
     pub top_changes: Consumer<TopChange>,
     /// Venue fills and cancels to the sequencer.
@@ -817,6 +864,7 @@ impl Egress {
                 now_ns: now,
             },
             events: rings.events,
+            gate: rings.gate,
             top_changes: rings.top_changes,
             venue_commands: rings.venue_commands,
             last_housekeeping_ns: 0,
@@ -829,6 +877,7 @@ impl Egress {
         let router = &self.side.router;
         self.counters.router.publish(router_values(&router.stats()));
         self.counters.venues.publish(router);
+        self.counters.held.publish([self.gate.held_total()]);
     }
 
     fn flush(&mut self) -> bool {
@@ -841,18 +890,13 @@ impl Egress {
     }
 
     fn take_events(&mut self) -> usize {
-        let mut work = 0;
-        while work < BATCH {
-            let Some(egressed) = self.events.try_pop() else {
-                break;
-            };
-            work += 1;
+        let (side, outbox) = (&mut self.side, self.net.outbox());
+        self.gate.pump(&mut self.events, BATCH, |egressed| {
             match egressed {
                 Egressed::Route { route, .. } => {
-                    let now = self.side.now_ns;
-                    let side = &mut self.side;
+                    let now = side.now_ns;
                     side.router.route(
-                        self.net.outbox(),
+                        outbox,
                         &route,
                         &side.tops,
                         now,
@@ -865,11 +909,9 @@ impl Egress {
                     }
                 }
             }
-            if !self.side.commands.is_empty() {
-                break;
-            }
-        }
-        work
+            // Venue reports the router made wait for the sequencer's ring first.
+            side.commands.is_empty()
+        })
     }
 }
 
@@ -918,7 +960,7 @@ impl Agent for Egress {
     }
 
     fn has_pending_work(&self) -> bool {
-        !self.side.commands.is_empty()
+        !self.side.commands.is_empty() || self.gate.held() > 0
     }
 
     fn on_close(&mut self) {

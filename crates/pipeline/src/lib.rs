@@ -37,6 +37,7 @@
 
 mod agents;
 mod meter;
+pub mod queue;
 mod sequencer;
 pub mod snapshots;
 
@@ -68,8 +69,12 @@ pub use agents::{
     Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
     MatcherAgent, MatcherRings, OrderCounters, OrderIngress, Reply,
 };
-use meter::{Depth, Metered, Timed, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS, SESSION_LABELS};
+use meter::{
+    Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS,
+    SESSION_LABELS,
+};
 pub use meter::{Published, VenueGauges};
+use queue::AckGate;
 pub use sequencer::{Report, SequencerAgent};
 use snapshots::{SnapshotWriter, WriterReport};
 
@@ -190,9 +195,8 @@ pub fn plan(config: &Config, cores: &Cores) -> Result<Vec<PlannedThread>, Pipeli
             .collect(),
     };
     for thread in &threads {
-        Idle::from_name(&thread.idle).map_err(|e| {
-            PipelineError::Placement(format!("thread \"{}\": {e}", thread.name))
-        })?;
+        Idle::from_name(&thread.idle)
+            .map_err(|e| PipelineError::Placement(format!("thread \"{}\": {e}", thread.name)))?;
         if let Some(core) = thread.core.filter(|core| !cores.ids().contains(core)) {
             return Err(PipelineError::Placement(format!(
                 "thread \"{}\" is configured for core {core}, which this process may not \
@@ -231,6 +235,7 @@ fn labels(threads: &[PlannedThread], venues: &[(u8, String)]) -> Vec<(String, Ki
     };
     totals(&mut labels, &SESSION_LABELS);
     totals(&mut labels, &FEED_LABELS);
+    totals(&mut labels, &DURABILITY_LABELS);
     for (label, kind) in EGRESS_LABELS {
         labels.push((label.to_owned(), kind));
     }
@@ -366,6 +371,9 @@ impl Pipeline {
         let (replies_tx, replies_rx) = crossline_ring::channel(sizes.replies)?;
         let events_out_monitor = out_tx.monitor();
         let replies_monitor = replies_tx.monitor();
+        // Replies and child orders leave once the journal has their records on disk
+        // (under a durability that syncs).
+        let durable = engine.sequencer().journal().writer().durable_sequence();
         let mut cancel_back = Vec::new();
         engine.matcher().for_each_routed(|order| {
             cancel_back.push(Command::VenueCancel(VenueCancel {
@@ -410,8 +418,10 @@ impl Pipeline {
         let requests = handles.next().ok_or_else(missing)?;
         let sessions_published = Published::take(&mut handles).ok_or_else(missing)?;
         let feed_published = Published::take(&mut handles).ok_or_else(missing)?;
+        let durability = Published::take(&mut handles).ok_or_else(missing)?;
+        let routes_held = Published::take(&mut handles).ok_or_else(missing)?;
         let (order_counters, egress_counters) =
-            OrderCounters::take(&mut handles, &venues).ok_or_else(missing)?;
+            OrderCounters::take(&mut handles, &venues, routes_held).ok_or_else(missing)?;
 
         let symbols: Vec<SymbolId> = config.symbol_names.iter().map(|(id, _)| *id).collect();
 
@@ -459,10 +469,12 @@ impl Pipeline {
                     sessions,
                     commands_tx,
                     replies_rx,
+                    AckGate::new(durable.clone(), sizes.replies),
                     2 * frames_max,
                     IngressCounters {
                         requests,
                         sessions: sessions_published,
+                        durability,
                     },
                     fault.clone(),
                 );
@@ -513,6 +525,7 @@ impl Pipeline {
                 VenueTops::new(symbols),
                 EgressRings {
                     events: out_rx,
+                    gate: AckGate::new(durable, sizes.events_out),
                     top_changes: tops_rx,
                     venue_commands: venue_tx,
                 },

@@ -148,6 +148,14 @@ pub(crate) const FEED_LABELS: [&str; 7] = [
     "feed.unknown_symbols",
 ];
 
+/// The journal's `msync`s and what waited for them (`docs/JOURNAL.md`): published by the
+/// order ingress (the first two) and the egress (the last) at each housekeeping round.
+pub(crate) const DURABILITY_LABELS: [&str; 3] = [
+    "journal.msyncs",
+    "replies.held_for_disk",
+    "routes.held_for_disk",
+];
+
 /// What the egress's router did (`crossline_router::RouterStats`, less the fees, which
 /// can be negative), published at each housekeeping round and at stop.
 pub(crate) const ROUTER_LABELS: [&str; 10] = [

@@ -28,6 +28,9 @@ pub struct Report {
     pub original: Option<ClientOrderId>,
     /// The command's time.
     pub time: Timestamp,
+    /// The journal's last sequence number once the command was decided: the output
+    /// may leave the process once the journal is durable up to it (`docs/JOURNAL.md`).
+    pub sequence: u64,
 }
 
 /// The sequencer as an agent: commands in from each ingress ring (client orders, market
@@ -49,6 +52,7 @@ pub struct SequencerAgent<J> {
     last_time: Timestamp,
     next_ring: usize,
     snapshots: Option<Snapshots>,
+    stopping: Stopping,
 }
 
 /// The sequencer's side of live snapshots ([`crate::snapshots`]).
@@ -83,6 +87,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
             last_time: Timestamp::new(0),
             next_ring: 0,
             snapshots: None,
+            stopping: Stopping::No,
         }
     }
 
@@ -159,17 +164,24 @@ impl<J: Journal + Send> SequencerAgent<J> {
             stamped.command.original_order(),
             stamped.time,
         );
+        let first = queue.len();
         if let Err(failure) = self.sequencer.submit(stamped, &mut |output| {
             queue.push_back(Report {
                 output,
                 original,
                 time,
+                sequence: 0,
             });
         }) {
             // Fatal: the engine must stop and recover from the journal. The command
             // taken is not lost: it was never acknowledged.
             eprintln!("sequencer stopped: {failure}");
             return false;
+        }
+        // Its record (and those of admin changes expiring before it) is journaled.
+        let sequence = self.sequencer.next_sequence().get() - 1;
+        for report in self.queue.range_mut(first..) {
+            report.sequence = sequence;
         }
         true
     }
@@ -253,10 +265,34 @@ impl<J: Journal + Send> Agent for SequencerAgent<J> {
             }
         }
         self.next_ring = (self.next_ring + 1) % rings.max(1);
+        if work > 0 || self.stopping == Stopping::Closed {
+            // One batch per duty cycle: under sync_per_batch the flusher syncs it. Once
+            // intake closes, every batch (and the first cycle) goes to disk at once, so
+            // what waits for it can leave before the engine stops.
+            self.sequencer.end_batch(self.stopping != Stopping::No);
+            if self.stopping == Stopping::Closed {
+                self.stopping = Stopping::Flushed;
+            }
+        }
         work
     }
 
     fn has_pending_work(&self) -> bool {
         !self.queue.is_empty()
     }
+
+    fn close_intake(&mut self) {
+        self.stopping = Stopping::Closed;
+    }
+}
+
+/// Where the sequencer agent is in the pipeline's stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    /// Running.
+    No,
+    /// Intake just closed: the journal is to be flushed on the next cycle.
+    Closed,
+    /// Draining: every batch is flushed as it ends.
+    Flushed,
 }

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::{config_text, entry, fresh_dir, set, Client, Engine, Stopped};
-use crossline_engine::recovery;
 use crossline_matcher::{VenueCancel, VenueFill};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, Outbound};
@@ -377,9 +376,9 @@ fn orders_out_at_a_venue_when_the_engine_stopped_are_cancelled_back_at_start() {
     let (dir, first) = world.finish_keeping_journal();
     assert_eq!(journaled(&first.records, cancels_for(order)), 0);
 
-    // The same configuration (the journal's), with nothing listening at the venues.
-    let journaled_text = recovery::read_config(&dir).unwrap();
-    let mut engine = Engine::try_start(&dir, &journaled_text).expect("the engine restarts");
+    // The same configuration, with the venues at addresses nothing listens at (an
+    // operational change the journal accepts).
+    let mut engine = Engine::try_start(&dir, &text).expect("the engine restarts");
     // The cancel-back is the restarted engine's first reply; once it is handed to the
     // order ingress, a logon finds it numbered and kept.
     engine.wait_for("the cancel-back's reply", |engine| {

@@ -58,7 +58,11 @@ fn pinned_to_core_999(doc: &mut Table) {
     let threads = doc["pipeline"]["threads"].as_array().unwrap().clone();
     let mut thread = threads[0].as_table().unwrap().clone();
     thread.insert("core".into(), 999.into());
-    set(doc, "pipeline.threads", Value::Array(vec![Value::Table(thread)]));
+    set(
+        doc,
+        "pipeline.threads",
+        Value::Array(vec![Value::Table(thread)]),
+    );
 }
 
 fn journal_is_untouched(dir: &Path) {
@@ -100,7 +104,11 @@ fn a_configuration_that_cannot_start_leaves_the_journal_for_the_corrected_one() 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_port = config_text(|doc| {
         no_venues(doc);
-        set(doc, "gateway.listen", taken.local_addr().unwrap().to_string());
+        set(
+            doc,
+            "gateway.listen",
+            taken.local_addr().unwrap().to_string(),
+        );
     });
     let error = Engine::try_start(&dir, &busy_port).err().expect("refused");
     assert!(error.contains("network"), "{error}");
@@ -184,7 +192,10 @@ fn the_journal_keeps_no_secret_and_nothing_on_disk_is_world_readable() {
         assert_eq!(mode & 0o007, 0, "{} is mode {mode:o}", path.display());
         files += 1;
     }
-    assert!(files >= 4, "segments, a snapshot, the counters and the lock");
+    assert!(
+        files >= 4,
+        "segments, a snapshot, the counters and the lock"
+    );
     let mode = std::fs::metadata(&engine.dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & 0o007, 0, "the journal directory is mode {mode:o}");
 }

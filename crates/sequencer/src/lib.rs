@@ -131,6 +131,14 @@ pub trait Journal {
     /// nothing on and refuses every later command: its state has moved past a record the
     /// journal does not hold, so the engine must stop and recover from the journal.
     fn append(&mut self, record: &Record) -> Result<(), JournalFailure>;
+
+    /// Ends a batch of appends (one duty cycle of the sequencer): a journal that syncs
+    /// per batch starts writing them to disk. Never blocks; by default nothing.
+    fn end_batch(&mut self) {}
+
+    /// Starts writing everything appended to disk now, whatever the policy's pace (the
+    /// engine is stopping). Never blocks; by default nothing.
+    fn flush_soon(&mut self) {}
 }
 
 /// A journal could not take a record.
@@ -325,6 +333,15 @@ impl<J: Journal> Sequencer<J> {
     /// The journal.
     pub fn journal(&self) -> &J {
         &self.journal
+    }
+
+    /// Ends the batch of records appended since the last call ([`Journal::end_batch`]);
+    /// with `stopping`, has the journal write it to disk now ([`Journal::flush_soon`]).
+    pub fn end_batch(&mut self, stopping: bool) {
+        self.journal.end_batch();
+        if stopping {
+            self.journal.flush_soon();
+        }
     }
 
     /// The sequence number the next command will get.

@@ -51,7 +51,12 @@ impl Client {
 
     /// Logs on asking for heartbeats every `heartbeat_ms`.
     pub(crate) fn logon_with(address: SocketAddr, client: u32, heartbeat_ms: u32) -> Client {
-        Client::logon_as(address, client, &format!("demo-secret-{client}"), heartbeat_ms)
+        Client::logon_as(
+            address,
+            client,
+            &format!("demo-secret-{client}"),
+            heartbeat_ms,
+        )
     }
 
     /// Logs on with `secret`, asking for heartbeats every `heartbeat_ms`.
