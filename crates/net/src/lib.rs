@@ -315,7 +315,7 @@ pub struct Transport {
 
 enum Inner {
     Uring(Box<uring::Uring>),
-    Epoll(epoll::Epoll),
+    Epoll(Box<epoll::Epoll>),
 }
 
 impl Transport {
@@ -327,7 +327,7 @@ impl Transport {
         config.validate()?;
         let inner = match config.backend {
             Backend::IoUring => Inner::Uring(Box::new(uring::Uring::new(config)?)),
-            Backend::Epoll => Inner::Epoll(epoll::Epoll::new(config)?),
+            Backend::Epoll => Inner::Epoll(Box::new(epoll::Epoll::new(config)?)),
         };
         Ok(Transport { inner })
     }
