@@ -926,6 +926,19 @@ mod tests {
     }
 
     #[test]
+    fn a_log_line_a_second_at_most_and_the_next_says_how_many_were_left_out() {
+        let mut limit = LogLimit::default();
+        assert_eq!(limit.admit(5), Some(0));
+        for at in 1..=3 {
+            assert_eq!(limit.admit(5 + at * 100_000_000), None);
+        }
+        assert_eq!(limit.admit(5 + LOG_INTERVAL_NS), Some(3));
+        assert_eq!(limit.admit(5 + LOG_INTERVAL_NS + 1), None);
+        // A clock that steps back leaves lines out rather than writing more.
+        assert_eq!(limit.admit(0), None);
+    }
+
+    #[test]
     fn replies_for_other_sessions_are_refused_with_the_reason() {
         let mut original = sessions(4);
         original.keep(ClientId::new(7), &accepted(1));
