@@ -316,7 +316,7 @@ impl Sessions {
                 self.clients[client].conn = None;
             }
             if session.resend_next != 0 {
-                self.resends_active -= 1;
+                self.resends_active = self.resends_active.saturating_sub(1);
             }
         }
     }
@@ -625,7 +625,7 @@ impl Sessions {
             }
         }
         if done {
-            self.resends_active -= 1;
+            self.resends_active = self.resends_active.saturating_sub(1);
         }
         queued
     }
