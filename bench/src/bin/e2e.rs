@@ -184,6 +184,8 @@ fn bench_config_text() -> Result<String, String> {
         // this buffer; the benchmark's client is kept on to measure the backlog instead.
         ("send_buffer_kib = 256", "send_buffer_kib = 4096"),
         ("connections_max = 64 ", "connections_max = 16 "),
+        // The 16 slots must cover the 4 clients with a secret plus those waiting to log on.
+        ("pending_logons_max = 16 ", "pending_logons_max = 8 "),
         ("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\""),
         ("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\""),
     ] {

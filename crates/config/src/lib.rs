@@ -88,6 +88,24 @@ pub enum ConfigError {
         /// What it must be.
         expected: &'static str,
     },
+    /// `[net] connections_max` leaves a configured client, or a connection waiting to
+    /// log on within `[gateway] pending_logons_max`, without a slot.
+    #[error(
+        "[net]: connections_max = {connections_max}: must be at least {needed}, the \
+         {clients} clients with a secret plus [gateway] pending_logons_max = \
+         {pending_logons_max} (every client must find a slot however many connections wait \
+         to log on)"
+    )]
+    TooFewConnections {
+        /// `[net] connections_max`.
+        connections_max: usize,
+        /// `[[clients]]` entries with a `secret`.
+        clients: usize,
+        /// `[gateway] pending_logons_max`.
+        pending_logons_max: usize,
+        /// Their sum.
+        needed: usize,
+    },
     /// The risk gate refused the limits.
     #[error("risk limits: {0}")]
     Risk(#[from] crossline_risk::RiskConfigError),
@@ -559,12 +577,28 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     RiskGate::new(&risk)?;
     Matcher::new(&matcher)?;
     let (router, simulator) = routing::settings(&file.router, &file.venues, &file.simulator)?;
+    let network = network::settings(&file.net, &file.gateway, &file.market_data)?;
+    // Slots are reserved: a client that logs on must find one however many connections
+    // are waiting to log on (the gateway closes the oldest of those past their budget).
+    let (connections_max, pending_logons_max) = (
+        network.net.connections_max,
+        network.gateway.pending_logons_max,
+    );
+    let needed = secrets.len().saturating_add(pending_logons_max);
+    if connections_max < needed {
+        return Err(ConfigError::TooFewConnections {
+            connections_max,
+            clients: secrets.len(),
+            pending_logons_max,
+            needed,
+        });
+    }
     Ok(Config {
         risk,
         matcher,
         symbol_names,
         journal: file.journal.settings()?,
-        network: network::settings(&file.net, &file.gateway, &file.market_data)?,
+        network,
         secrets,
         router,
         simulator,

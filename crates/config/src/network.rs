@@ -32,6 +32,9 @@ pub struct GatewaySettings {
     pub session_errors_max: u32,
     /// Order replies kept per client for resend after a reconnect.
     pub replies_max: usize,
+    /// Connections that have not logged on yet, at most: past it the oldest is closed.
+    /// `[net] connections_max` must cover it and every client with a secret.
+    pub pending_logons_max: usize,
 }
 
 /// The market-data feed.
@@ -83,6 +86,7 @@ pub(crate) struct GatewayFile {
     logon_timeout_ms: u64,
     session_errors_max: u32,
     replies_max: usize,
+    pending_logons_max: usize,
 }
 
 impl Default for GatewayFile {
@@ -92,6 +96,7 @@ impl Default for GatewayFile {
             logon_timeout_ms: 5_000,
             session_errors_max: 10,
             replies_max: 65_536,
+            pending_logons_max: 16,
         }
     }
 }
@@ -225,6 +230,14 @@ pub(crate) fn settings(
             "between 16 and 16777216",
         ));
     }
+    if gateway.pending_logons_max == 0 {
+        return Err(invalid(
+            "[gateway]",
+            "pending_logons_max",
+            "0".into(),
+            "at least 1 (a client must be able to connect to log on)",
+        ));
+    }
     if gateway.logon_timeout_ms == 0 {
         return Err(invalid(
             "[gateway]",
@@ -240,6 +253,7 @@ pub(crate) fn settings(
             logon_timeout_ms: gateway.logon_timeout_ms,
             session_errors_max: gateway.session_errors_max,
             replies_max: gateway.replies_max,
+            pending_logons_max: gateway.pending_logons_max,
         },
         market_data: MarketDataSettings {
             listen: address("[market_data]", "listen", &market_data.listen)?,

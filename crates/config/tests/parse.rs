@@ -227,3 +227,33 @@ fn a_replay_file_is_the_feed_source_when_set() {
         "{error}"
     );
 }
+
+#[test]
+fn connection_slots_cover_every_client_and_the_logon_budget() {
+    let config = parse(DEFAULT).unwrap();
+    assert_eq!(config.network.gateway.pending_logons_max, 16);
+    let clients = config.secrets.len();
+    // Exactly enough: every client with a secret plus the connections waiting to log on.
+    let exact = format!("connections_max = {}", clients + 16);
+    with("connections_max = 64", &exact).unwrap();
+    let short = format!("connections_max = {}", clients + 15);
+    let error = with("connections_max = 64", &short).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "[net]: connections_max = {}: must be at least {}, the {clients} clients with a \
+             secret plus [gateway] pending_logons_max = 16 (every client must find a slot \
+             however many connections wait to log on)",
+            clients + 15,
+            clients + 16
+        )
+    );
+    let error = with("pending_logons_max = 16", "pending_logons_max = 0").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "[gateway]: pending_logons_max = 0: at least 1 (a client must be able to connect to log \
+         on)"
+    );
+    let error = with("pending_logons_max = 16", "pending_logons_max = -1").unwrap_err();
+    assert!(error.to_string().contains("pending_logons_max"), "{error}");
+}

@@ -53,6 +53,7 @@ pub fn sessions_for(config: &Config) -> Result<Sessions, GatewayError> {
         logon_timeout_ns: network.gateway.logon_timeout_ms * 1_000_000,
         errors_max: network.gateway.session_errors_max,
         replies_max: network.gateway.replies_max,
+        pending_logons_max: network.gateway.pending_logons_max,
     };
     Ok(Sessions::new(limits, &secrets, network.net.connections_max))
 }

@@ -13,8 +13,18 @@
 //!   logon, never from the frame.
 //! - Order replies are numbered per client for the whole day and kept (the last
 //!   `replies_max`), so a client that reconnects asks for them again from a number.
-//! - A client that does not read its replies (its send buffer fills) is disconnected; its
-//!   replies stay kept for the resend.
+//! - A resend is paced by the connection's send buffer: each duty cycle sends the next
+//!   kept replies that fit ([`Sessions::pump_resends`]), so it goes on as the client
+//!   reads, through the whole kept range. Live replies that arrive meanwhile are kept and
+//!   sent after it, in number order (not flagged resent): the client sees one numbered
+//!   stream.
+//! - A client that does not read its replies is disconnected: live, when a reply does not
+//!   fit its send buffer; during a resend, when the next reply it is due is no longer kept
+//!   (more than `replies_max` replies arrived since). Its replies stay kept for a resend.
+//! - Admission: connections that have not logged on have their own budget,
+//!   `pending_logons_max`. A connection past it, or one arriving when every slot is in
+//!   use, closes the oldest connection still waiting to log on, never a logged-on one.
+//!   Evictions and refusals are counted, and logged at most once a second.
 
 use crossline_net::{ConnId, Outbox};
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
@@ -34,7 +44,18 @@ pub struct SessionLimits {
     pub errors_max: u32,
     /// Replies kept per client.
     pub replies_max: usize,
+    /// Connections not yet logged on, at most (the oldest is closed to make room).
+    pub pending_logons_max: usize,
 }
+
+/// Bytes of a connection's send buffer a resend leaves free (at most a quarter of the
+/// buffer), so the session messages sent meanwhile (heartbeats, rejects) fit.
+const RESEND_HEADROOM_BYTES: usize = 16 * FRAME_BYTES_MAX;
+/// Replies one session's resend queues per duty cycle, at most: a resend into a large
+/// send buffer still leaves the cycle to the other sessions.
+const RESEND_FRAMES_PER_CYCLE_MAX: usize = 4096;
+/// The least time between two log lines about one kind of event a peer can cause at will.
+const LOG_INTERVAL_NS: u64 = 1_000_000_000;
 
 /// Counters of what sessions did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +70,33 @@ pub struct SessionStats {
     pub disconnects: u64,
     /// Replies sent again on request.
     pub resent: u64,
+    /// Connections not yet logged on, closed to make room for a newer one.
+    pub pending_evicted: u64,
+    /// Connections refused: every slot in use and none waiting to log on to close.
+    pub connections_refused: u64,
+}
+
+/// At most one log line per [`LOG_INTERVAL_NS`] for an event a peer can cause at will;
+/// the next line says how many were left out.
+#[derive(Debug, Clone, Copy, Default)]
+struct LogLimit {
+    last_ns: Option<u64>,
+    suppressed: u64,
+}
+
+impl LogLimit {
+    /// `Some(lines left out since the last one)` when a line may be written now.
+    fn admit(&mut self, now_ns: u64) -> Option<u64> {
+        if self
+            .last_ns
+            .is_some_and(|last| now_ns.saturating_sub(last) < LOG_INTERVAL_NS)
+        {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last_ns = Some(now_ns);
+        Some(std::mem::take(&mut self.suppressed))
+    }
 }
 
 /// One client's day: its secret, its session (if any) and its numbered replies.
@@ -95,6 +143,10 @@ struct Session {
     heartbeat_ns: u64,
     last_inbound_ns: u64,
     last_outbound_ns: u64,
+    /// The next reply number a resend in progress sends (0: none in progress); replies
+    /// up to `resend_end` go flagged resent, later ones (live, kept meanwhile) plain.
+    resend_next: u32,
+    resend_end: u32,
 }
 
 /// Every session and every client's replies.
@@ -104,6 +156,10 @@ pub struct Sessions {
     /// Sessions by connection slot.
     sessions: Vec<Option<Session>>,
     stats: SessionStats,
+    /// Sessions with a resend in progress.
+    resends_active: usize,
+    evictions_log: LogLimit,
+    refusals_log: LogLimit,
     /// Compared against when the client id is unknown, so a refusal takes the same time
     /// whether or not the id exists.
     decoy: Secret,
@@ -135,6 +191,9 @@ impl Sessions {
             clients,
             sessions: vec![None; connections_max],
             stats: SessionStats::default(),
+            resends_active: 0,
+            evictions_log: LogLimit::default(),
+            refusals_log: LogLimit::default(),
             decoy: Secret([0x5a; 32]),
         }
     }
@@ -149,8 +208,14 @@ impl Sessions {
         self.clients.binary_search_by_key(&client, |c| c.id).ok()
     }
 
-    /// A connection arrived.
-    pub fn open(&mut self, conn: ConnId, now_ns: u64) {
+    /// A connection arrived. Past `pending_logons_max` connections waiting to log on, the
+    /// oldest of them is closed.
+    pub fn open(&mut self, out: &mut Outbox, conn: ConnId, now_ns: u64) {
+        if let Some(stale) = self.sessions[conn.slot()] {
+            // The transport reports every close before it reuses a slot; this only keeps
+            // the books straight should it not.
+            self.closed(stale.conn);
+        }
         self.sessions[conn.slot()] = Some(Session {
             conn,
             state: State::Pending { since_ns: now_ns },
@@ -159,7 +224,89 @@ impl Sessions {
             heartbeat_ns: 0,
             last_inbound_ns: now_ns,
             last_outbound_ns: now_ns,
+            resend_next: 0,
+            resend_end: 0,
         });
+        let (pending, oldest) = self.oldest_pending(out, Some(conn));
+        if pending > self.limits.pending_logons_max {
+            if let Some((oldest, since_ns)) = oldest {
+                self.evict(out, oldest, pending, now_ns, since_ns);
+            }
+        }
+    }
+
+    /// Every slot is in use and a connection waits for one: closes the oldest connection
+    /// waiting to log on. Returns whether a slot will be free (one was closed now or is
+    /// closing already); `false` refuses the newcomer (counted and logged).
+    pub fn make_room(&mut self, out: &mut Outbox, now_ns: u64) -> bool {
+        let (pending, oldest) = self.oldest_pending(out, None);
+        if let Some((oldest, since_ns)) = oldest {
+            self.evict(out, oldest, pending, now_ns, since_ns);
+            return true;
+        }
+        let closing = self
+            .sessions
+            .iter()
+            .flatten()
+            .any(|session| !out.is_open(session.conn));
+        if closing {
+            return true;
+        }
+        self.stats.connections_refused += 1;
+        if let Some(suppressed) = self.refusals_log.admit(now_ns) {
+            eprintln!(
+                "crossline: connection refused: every slot holds a logged-on session \
+                 ({suppressed} such lines left out since the last)"
+            );
+        }
+        false
+    }
+
+    /// How many connections wait to log on (open, not closing), and the oldest of them
+    /// other than `except` with the time it connected.
+    fn oldest_pending(
+        &self,
+        out: &Outbox,
+        except: Option<ConnId>,
+    ) -> (usize, Option<(ConnId, u64)>) {
+        let mut count = 0;
+        let mut oldest: Option<(ConnId, u64)> = None;
+        for session in self.sessions.iter().flatten() {
+            let State::Pending { since_ns } = session.state else {
+                continue;
+            };
+            if !out.is_open(session.conn) {
+                continue;
+            }
+            count += 1;
+            if Some(session.conn) != except && oldest.is_none_or(|(_, since)| since_ns < since) {
+                oldest = Some((session.conn, since_ns));
+            }
+        }
+        (count, oldest)
+    }
+
+    /// Closes a connection waiting to log on to make room for a newer one.
+    fn evict(
+        &mut self,
+        out: &mut Outbox,
+        conn: ConnId,
+        pending: usize,
+        now_ns: u64,
+        since_ns: u64,
+    ) {
+        self.stats.pending_evicted += 1;
+        out.close(conn);
+        let waited_ns = now_ns.saturating_sub(since_ns);
+        if let Some(suppressed) = self.evictions_log.admit(now_ns) {
+            eprintln!(
+                "crossline: {pending} connections waiting to log on (pending_logons_max {}): \
+                 the oldest, waiting {} ms, closed to make room ({suppressed} such lines left \
+                 out since the last)",
+                self.limits.pending_logons_max,
+                waited_ns / 1_000_000
+            );
+        }
     }
 
     /// A connection ended.
@@ -167,6 +314,9 @@ impl Sessions {
         if let Some(session) = self.sessions[conn.slot()].take_if(|session| session.conn == conn) {
             if let State::Active { client } = session.state {
                 self.clients[client].conn = None;
+            }
+            if session.resend_next != 0 {
+                self.resends_active = self.resends_active.saturating_sub(1);
             }
         }
     }
@@ -278,7 +428,7 @@ impl Sessions {
             Inbound::Logon { .. } | Inbound::Heartbeat {} => {}
             Inbound::Logout {} => out.close(conn),
             Inbound::ResendRequest { from_sequence } => {
-                self.resend(out, conn, client, from_sequence);
+                self.start_resend(out, conn, client, from_sequence, now_ns);
             }
             Inbound::NewOrder {
                 client_order_id,
@@ -377,22 +527,107 @@ impl Sessions {
         send(out, conn, &reply, 0, 0);
     }
 
-    /// Sends the kept replies from `from` to the last; the request was checked by
-    /// [`Client::resend_refusal`].
-    fn resend(&mut self, out: &mut Outbox, conn: ConnId, client: usize, from: u32) {
-        let record = &self.clients[client];
-        for number in from..=record.last_reply {
-            let index = (number as usize - 1) % self.limits.replies_max;
-            let mut frame = record.replies[index];
-            let length = usize::from(record.lengths[index]);
-            frame[3] |= FLAG_RESENT;
-            if out.send(conn, &frame[..length]).is_err() {
-                self.stats.disconnects += 1;
-                out.close(conn);
-                return;
-            }
-            self.stats.resent += 1;
+    /// Starts sending the kept replies from `from` to the last (the request was checked
+    /// by [`Client::resend_refusal`]), and sends what fits now. A request while another
+    /// resend is in progress starts over from its own number.
+    fn start_resend(
+        &mut self,
+        out: &mut Outbox,
+        conn: ConnId,
+        client: usize,
+        from: u32,
+        now_ns: u64,
+    ) {
+        debug_assert!(from >= 1 && from <= self.clients[client].last_reply);
+        let last_reply = self.clients[client].last_reply;
+        let Some(session) = self.sessions[conn.slot()].as_mut() else {
+            return;
+        };
+        if session.resend_next == 0 {
+            self.resends_active += 1;
         }
+        session.resend_next = from;
+        session.resend_end = last_reply;
+        self.pump(out, conn.slot(), now_ns);
+    }
+
+    /// Goes on with every resend in progress as far as each connection's send buffer
+    /// allows. Called each duty cycle; returns the replies queued (zero, at once, when no
+    /// resend is in progress).
+    pub fn pump_resends(&mut self, out: &mut Outbox, now_ns: u64) -> usize {
+        if self.resends_active == 0 {
+            return 0;
+        }
+        let mut queued = 0;
+        for slot in 0..self.sessions.len() {
+            if self.sessions[slot].is_some_and(|session| session.resend_next != 0) {
+                queued += self.pump(out, slot, now_ns);
+            }
+        }
+        queued
+    }
+
+    /// Queues the next replies of the resend on `slot` while they fit beside the
+    /// headroom left for session messages; ends the resend when the last reply kept has
+    /// gone, and the session when the next reply due is no longer kept. Returns the
+    /// replies queued. Nothing is allocated: each frame is copied through the stack.
+    fn pump(&mut self, out: &mut Outbox, slot: usize, now_ns: u64) -> usize {
+        let Some(session) = self.sessions[slot] else {
+            return 0;
+        };
+        let State::Active { client } = session.state else {
+            return 0;
+        };
+        if session.resend_next == 0 || !out.is_open(session.conn) {
+            return 0;
+        }
+        let conn = session.conn;
+        let headroom = RESEND_HEADROOM_BYTES.min(out.buffer_bytes() / 4);
+        let record = &self.clients[client];
+        let kept = u32::try_from(self.limits.replies_max).unwrap_or(u32::MAX);
+        let oldest = record.last_reply.saturating_sub(kept) + 1;
+        let (mut next, mut queued, mut resent) = (session.resend_next, 0, 0);
+        let behind = next < oldest;
+        while !behind && next <= record.last_reply && queued < RESEND_FRAMES_PER_CYCLE_MAX {
+            let index = (next as usize - 1) % self.limits.replies_max;
+            let length = usize::from(record.lengths[index]);
+            if out.room(conn) < length + headroom {
+                break; // the rest when the client has read some
+            }
+            let mut frame = record.replies[index];
+            if next <= session.resend_end {
+                frame[3] |= FLAG_RESENT;
+                resent += 1;
+            }
+            if out.send(conn, &frame[..length]).is_err() {
+                break; // cannot happen: the room was checked
+            }
+            next += 1;
+            queued += 1;
+        }
+        let done = next > record.last_reply;
+        let client_id = record.id;
+        self.stats.resent += resent;
+        if behind {
+            // The reply due was overwritten: the client fell more than replies_max
+            // replies behind. It reconnects and asks again from what is kept.
+            eprintln!(
+                "crossline: client {client_id} fell behind its resend (reply {next} is no \
+                 longer kept): disconnected; it may ask again from {oldest}"
+            );
+            self.disconnect(out, conn);
+            return queued;
+        }
+        if let Some(session) = self.sessions[slot].as_mut() {
+            session.resend_next = if done { 0 } else { next };
+            if queued > 0 {
+                session.last_outbound_ns = now_ns;
+            }
+        }
+        if done {
+            self.resends_active = self.resends_active.saturating_sub(1);
+        }
+        queued
     }
 
     /// Numbers and keeps an order reply without sending it (a replay of the journal
@@ -501,6 +736,10 @@ impl Sessions {
         let Some(conn) = record.conn.filter(|&conn| out.is_open(conn)) else {
             return;
         };
+        if self.sessions[conn.slot()].is_some_and(|session| session.resend_next != 0) {
+            // A resend is in progress: it sends this reply after the ones before it.
+            return;
+        }
         if out.send(conn, &record.replies[slot][..length]).is_err() {
             // A client that does not read is cut off; the reply is kept for its resend.
             eprintln!(
@@ -563,6 +802,9 @@ impl Sessions {
             let Some(session) = self.sessions[index] else {
                 continue;
             };
+            if !out.is_open(session.conn) {
+                continue; // closing already: its end is counted once
+            }
             match session.state {
                 State::Pending { since_ns } => {
                     if now_ns.saturating_sub(since_ns) > self.limits.logon_timeout_ns {
@@ -605,6 +847,7 @@ mod tests {
             logon_timeout_ns: 1_000_000_000,
             errors_max: 3,
             replies_max,
+            pending_logons_max: 2,
         };
         let secrets = [
             (ClientId::new(7), Secret([1; 32])),
@@ -680,6 +923,19 @@ mod tests {
             ),
             7
         );
+    }
+
+    #[test]
+    fn a_log_line_a_second_at_most_and_the_next_says_how_many_were_left_out() {
+        let mut limit = LogLimit::default();
+        assert_eq!(limit.admit(5), Some(0));
+        for at in 1..=3 {
+            assert_eq!(limit.admit(5 + at * 100_000_000), None);
+        }
+        assert_eq!(limit.admit(5 + LOG_INTERVAL_NS), Some(3));
+        assert_eq!(limit.admit(5 + LOG_INTERVAL_NS + 1), None);
+        // A clock that steps back leaves lines out rather than writing more.
+        assert_eq!(limit.admit(0), None);
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub(crate) struct Epoll {
     datagram: Box<[u8]>,
     dirty: Vec<u32>,
     busy_poll_us: u32,
+    /// A connection accepted while every slot was in use, after the handler made room
+    /// ([`Handler::make_room`]), and the listener it came from: it gets the first slot
+    /// freed, and no other connection is accepted before it.
+    parked: Option<(TcpStream, u32)>,
 }
 
 impl Epoll {
@@ -66,6 +70,7 @@ impl Epoll {
             datagram: vec![0u8; DATAGRAM_BYTES_MAX].into_boxed_slice(),
             dirty: Vec::with_capacity(config.connections_max),
             busy_poll_us: config.busy_poll_us,
+            parked: None,
         })
     }
 
@@ -133,6 +138,7 @@ impl Epoll {
         timeout: Option<Duration>,
     ) -> Result<usize, NetError> {
         self.flush(handler);
+        self.place_parked(handler);
         let timeout_ms = timeout.map_or(0, |wait| {
             i32::try_from(wait.as_millis().max(1)).unwrap_or(i32::MAX)
         });
@@ -161,20 +167,22 @@ impl Epoll {
             }
         }
         self.flush(handler);
+        self.place_parked(handler);
         Ok(count)
     }
 
     fn accept<H: Handler>(&mut self, handler: &mut H, index: u32) {
         loop {
+            // A parked connection goes first; while it waits, the rest wait in the
+            // kernel's backlog (the listener stays readable).
+            if !self.place_parked(handler) {
+                return;
+            }
             let Some(listener) = self.listeners.get(index as usize) else {
                 return;
             };
             match listener.accept() {
-                Ok((stream, _)) => match self.add_stream(stream) {
-                    Ok(conn) => handler.on_accept(&mut self.outbox, ListenerId(index), conn),
-                    // The stream is dropped (closed): the peer sees the refusal at once.
-                    Err(error) => eprintln!("crossline-net: connection refused: {error}"),
-                },
+                Ok((stream, _)) => self.admit(handler, index, stream),
                 Err(error) if error.kind() == ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == ErrorKind::Interrupted => {}
                 Err(error) => {
@@ -184,6 +192,36 @@ impl Epoll {
                 }
             }
         }
+    }
+
+    /// Gives `stream` a slot; with none free, parks it if the handler makes room, else
+    /// drops it (closed: the peer sees the refusal at once).
+    fn admit<H: Handler>(&mut self, handler: &mut H, index: u32, stream: TcpStream) {
+        if !self.outbox.has_free_slot() {
+            if handler.make_room(&mut self.outbox, ListenerId(index)) {
+                self.parked = Some((stream, index));
+            }
+            return;
+        }
+        match self.add_stream(stream) {
+            Ok(conn) => handler.on_accept(&mut self.outbox, ListenerId(index), conn),
+            Err(error) => eprintln!("crossline-net: connection refused: {error}"),
+        }
+    }
+
+    /// Gives the parked connection the slot it waits for, if one is free now. Returns
+    /// whether nothing is parked any more.
+    fn place_parked<H: Handler>(&mut self, handler: &mut H) -> bool {
+        if self.parked.is_none() {
+            return true;
+        }
+        if !self.outbox.has_free_slot() {
+            return false;
+        }
+        if let Some((stream, index)) = self.parked.take() {
+            self.admit(handler, index, stream);
+        }
+        true
     }
 
     fn receive_datagrams<H: Handler>(&mut self, handler: &mut H, index: u32) {

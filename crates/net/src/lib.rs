@@ -240,6 +240,20 @@ pub trait Handler {
     /// next arrival.
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize;
 
+    /// A connection arrived on `listener` and every slot is in use. Return `true` after
+    /// closing a connection (with [`Outbox::close`]) to make room: the transport holds the
+    /// new connection, accepting no other, until a slot is free, then offers it to
+    /// [`Handler::on_accept`]. Return `false` to refuse it: it is closed at once. The
+    /// default logs the refusal and refuses; a handler facing the open internet
+    /// overrides it (its own budget, a rate-limited log).
+    fn make_room(&mut self, _out: &mut Outbox, listener: ListenerId) -> bool {
+        eprintln!(
+            "crossline-net: connection on listener {} refused: every slot is in use",
+            listener.0
+        );
+        false
+    }
+
     /// A connection ended; its id is stale from now on.
     fn on_close(&mut self, _conn: ConnId, _reason: CloseReason) {}
 
@@ -301,7 +315,7 @@ pub struct Transport {
 
 enum Inner {
     Uring(Box<uring::Uring>),
-    Epoll(epoll::Epoll),
+    Epoll(Box<epoll::Epoll>),
 }
 
 impl Transport {
@@ -313,7 +327,7 @@ impl Transport {
         config.validate()?;
         let inner = match config.backend {
             Backend::IoUring => Inner::Uring(Box::new(uring::Uring::new(config)?)),
-            Backend::Epoll => Inner::Epoll(epoll::Epoll::new(config)?),
+            Backend::Epoll => Inner::Epoll(Box::new(epoll::Epoll::new(config)?)),
         };
         Ok(Transport { inner })
     }

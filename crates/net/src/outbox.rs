@@ -115,6 +115,39 @@ impl Outbox {
         }
     }
 
+    /// The largest send `conn` takes now: [`Outbox::send`] of this many bytes or fewer
+    /// succeeds (zero when closed, closing or stale). Both backends share this buffer, so
+    /// the figure means the same on each: it grows as the kernel takes queued bytes, that
+    /// is, as the peer reads. A caller with more to send than fits (a resend) sends what
+    /// fits and comes back for the rest, instead of overrunning the buffer.
+    #[must_use]
+    pub fn room(&self, conn: ConnId) -> usize {
+        match self.slots.get(conn.slot()) {
+            Some(slot) if slot.generation == conn.generation && slot.state == SlotState::Open => {
+                // `send` compacts the buffer when the kernel holds none of it, so then
+                // the sent bytes before `head` are room too.
+                let used = if slot.in_flight == 0 {
+                    slot.tail - slot.head
+                } else {
+                    slot.tail
+                };
+                slot.buffer.len() - used
+            }
+            _ => 0,
+        }
+    }
+
+    /// Each connection's send buffer size, bytes (`NetConfig::send_buffer_bytes`).
+    #[must_use]
+    pub fn buffer_bytes(&self) -> usize {
+        self.slots.first().map_or(0, |slot| slot.buffer.len())
+    }
+
+    /// Whether a connection slot is free: an accept now would find room.
+    pub(crate) fn has_free_slot(&self) -> bool {
+        self.slots.iter().any(|slot| slot.state == SlotState::Free)
+    }
+
     /// Whether `conn` is open (not closing, closed or stale).
     #[must_use]
     pub fn is_open(&self, conn: ConnId) -> bool {
@@ -268,10 +301,31 @@ mod tests {
         outbox.sent(conn.slot, 8);
         // Eight bytes sent: compaction makes room for ten more.
         outbox.send(conn, &[2; 10]).unwrap();
+        assert_eq!(outbox.room(conn), 4);
         assert_eq!(
             outbox.waiting(conn.slot).1,
             &[1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
         );
+    }
+
+    #[test]
+    fn room_is_exactly_the_largest_send_that_fits() {
+        let mut outbox = Outbox::new(1, 16);
+        let conn = outbox.open().unwrap();
+        assert_eq!((outbox.room(conn), outbox.buffer_bytes()), (16, 16));
+        outbox.send(conn, &[1; 10]).unwrap();
+        assert_eq!(outbox.room(conn), 6);
+        // Four bytes with the kernel: the buffer cannot be compacted under them.
+        outbox.start_send(conn.slot, 4);
+        assert_eq!(outbox.room(conn), 6);
+        assert!(outbox.send(conn, &[2; 7]).is_err());
+        outbox.sent(conn.slot, 4);
+        // Nothing in flight: the four sent bytes are room again (by compaction).
+        assert_eq!(outbox.room(conn), 10);
+        outbox.send(conn, &[2; 10]).unwrap();
+        assert_eq!(outbox.room(conn), 0);
+        outbox.close(conn);
+        assert_eq!(outbox.room(conn), 0, "a closing connection takes nothing");
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub(crate) struct Uring {
     completions: Vec<(u64, i32, u32)>,
     dirty: Vec<u32>,
     busy_poll_us: u32,
+    /// A connection accepted while every slot was in use, after the handler made room
+    /// ([`Handler::make_room`]), and the listener it came from: it gets the first slot
+    /// freed, and its listener's accept is re-armed only then.
+    parked: Option<(TcpStream, u32)>,
 }
 
 // SAFETY: the raw buffer-ring pointer is owned by this value alone (no alias leaves it),
@@ -239,6 +243,7 @@ impl Uring {
             completions: Vec::with_capacity(COMPLETIONS_PER_ROUND_MAX),
             dirty: Vec::with_capacity(config.connections_max),
             busy_poll_us: config.busy_poll_us,
+            parked: None,
         })
     }
 
@@ -373,6 +378,7 @@ impl Uring {
         timeout: Option<Duration>,
     ) -> Result<usize, NetError> {
         self.flush(handler);
+        self.place_parked(handler);
         self.submit(timeout)?;
         let mut handled = 0;
         loop {
@@ -395,6 +401,7 @@ impl Uring {
             }
         }
         self.flush(handler);
+        self.place_parked(handler);
         if !self.ring.submission().is_empty() {
             self.submit(None)?;
         }
@@ -461,9 +468,16 @@ impl Uring {
         if result >= 0 {
             // SAFETY: a successful accept's result is a new descriptor owned by no one else.
             let fd = unsafe { OwnedFd::from_raw_fd(result) };
-            match self.add_stream(TcpStream::from(fd)) {
-                Ok(conn) => handler.on_accept(&mut self.outbox, ListenerId(index), conn),
-                Err(error) => eprintln!("crossline-net: connection refused: {error}"),
+            let stream = TcpStream::from(fd);
+            if !self.outbox.has_free_slot() {
+                if handler.make_room(&mut self.outbox, ListenerId(index)) {
+                    // The accept is re-armed once the parked connection has its slot.
+                    self.parked = Some((stream, index));
+                    return;
+                }
+                // Dropped (closed): the peer sees the refusal at once.
+            } else {
+                self.admit(handler, index, stream);
             }
         } else if result != -libc::ECANCELED {
             eprintln!(
@@ -472,6 +486,25 @@ impl Uring {
             );
         }
         self.arm_accept(index);
+    }
+
+    fn admit<H: Handler>(&mut self, handler: &mut H, index: u32, stream: TcpStream) {
+        match self.add_stream(stream) {
+            Ok(conn) => handler.on_accept(&mut self.outbox, ListenerId(index), conn),
+            Err(error) => eprintln!("crossline-net: connection refused: {error}"),
+        }
+    }
+
+    /// Gives the parked connection the slot it waits for, if one is free now, and
+    /// re-arms its listener's accept.
+    fn place_parked<H: Handler>(&mut self, handler: &mut H) {
+        if self.parked.is_none() || !self.outbox.has_free_slot() {
+            return;
+        }
+        if let Some((stream, index)) = self.parked.take() {
+            self.admit(handler, index, stream);
+            self.arm_accept(index);
+        }
     }
 
     fn datagram<H: Handler>(&mut self, handler: &mut H, index: u32, result: i32, flags: u32) {

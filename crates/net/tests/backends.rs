@@ -43,6 +43,8 @@ both!(
     connects_out_and_talks_both_ways,
     receives_datagrams,
     refuses_connections_past_the_maximum,
+    holds_a_connection_while_the_handler_makes_room,
+    room_grows_as_the_peer_reads,
     closes_a_connection_whose_frame_outgrows_the_buffer,
     a_stale_id_cannot_send,
 );
@@ -76,6 +78,9 @@ struct Recorder {
     datagrams: Vec<Vec<u8>>,
     frame_bytes: usize,
     echo: bool,
+    /// Asked for room with every slot in use: close the oldest connection still open.
+    evict_oldest: bool,
+    room_asked: usize,
 }
 
 impl Handler for Recorder {
@@ -94,6 +99,21 @@ impl Handler for Recorder {
     }
     fn on_close(&mut self, conn: ConnId, reason: CloseReason) {
         self.closed.push((conn, reason));
+    }
+    fn make_room(&mut self, out: &mut Outbox, _listener: ListenerId) -> bool {
+        self.room_asked += 1;
+        let oldest = self
+            .accepted
+            .iter()
+            .copied()
+            .find(|&conn| out.is_open(conn));
+        match oldest {
+            Some(conn) if self.evict_oldest => {
+                out.close(conn);
+                true
+            }
+            _ => false,
+        }
     }
     fn on_datagram(&mut self, _out: &mut Outbox, _socket: UdpId, data: &[u8]) {
         self.datagrams.push(data.to_vec());
@@ -322,6 +342,76 @@ fn refuses_connections_past_the_maximum(setup: Setup) {
         vec![3u8; 8]
     );
     assert_eq!(net.connections_open(), 8);
+}
+
+fn holds_a_connection_while_the_handler_makes_room(setup: Setup) {
+    let (mut net, address) = server(setup);
+    let mut handler = Recorder {
+        evict_oldest: true,
+        ..echo_recorder()
+    };
+    let mut clients: Vec<TcpStream> = (0..8).map(|_| client(address)).collect();
+    poll_until(&mut net, &mut handler, |h| h.accepted.len() == 8);
+    let first = handler.accepted[0];
+    // A ninth: the handler closes the oldest, and the ninth gets its slot.
+    let mut ninth = client(address);
+    poll_until(&mut net, &mut handler, |h| h.accepted.len() == 9);
+    assert_eq!(handler.room_asked, 1);
+    assert_eq!(handler.closed, vec![(first, CloseReason::Local)]);
+    assert_eq!(handler.accepted[8].slot(), first.slot());
+    ninth.write_all(&[9u8; 8]).unwrap();
+    assert_eq!(
+        read_exact(&mut net, &mut handler, &mut ninth, 8),
+        vec![9u8; 8]
+    );
+    let mut byte = [0u8; 1];
+    let start = Instant::now();
+    loop {
+        match clients[0].read(&mut byte) {
+            Ok(0) => break,
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
+            _ => {}
+        }
+        net.poll(&mut handler, None).unwrap();
+        assert!(start.elapsed() < DEADLINE, "the oldest was not closed");
+    }
+    assert_eq!(net.connections_open(), 8);
+}
+
+fn room_grows_as_the_peer_reads(setup: Setup) {
+    let (mut net, address) = server(setup);
+    let mut handler = Recorder::default();
+    let mut peer = client(address);
+    poll_until(&mut net, &mut handler, |h| h.accepted.len() == 1);
+    let conn = handler.accepted[0];
+    let capacity = net.outbox().buffer_bytes();
+    assert_eq!(net.outbox().room(conn), capacity);
+    // Far more than the send buffer holds, sent only as room allows: all of it arrives
+    // in order, and no send is refused.
+    let total = capacity * 64;
+    let mut sent = 0usize;
+    let mut received = Vec::with_capacity(total);
+    let start = Instant::now();
+    while received.len() < total {
+        let room = net.outbox().room(conn);
+        let chunk = room.min(total - sent);
+        if chunk > 0 {
+            let bytes: Vec<u8> = (sent..sent + chunk).map(|i| i as u8).collect();
+            net.outbox()
+                .send(conn, &bytes)
+                .expect("what room allows fits");
+            sent += chunk;
+        }
+        net.poll(&mut handler, None).unwrap();
+        let mut chunk = [0u8; 1024];
+        if let Ok(n) = peer.read(&mut chunk) {
+            received.extend_from_slice(&chunk[..n]);
+        }
+        assert!(start.elapsed() < DEADLINE, "stalled at {}", received.len());
+    }
+    assert!(received.iter().enumerate().all(|(i, &b)| b == i as u8));
+    net.outbox().close(conn);
+    assert_eq!(net.outbox().room(conn), 0);
 }
 
 fn closes_a_connection_whose_frame_outgrows_the_buffer(setup: Setup) {

@@ -349,7 +349,7 @@ pub struct IngressCounters {
     /// Client requests handed to the sequencer.
     pub requests: Counter,
     /// What the sessions did (`meter::SESSION_LABELS`).
-    pub sessions: Published<5>,
+    pub sessions: Published<7>,
     /// The journal's `msync`s and the replies that waited for them
     /// (`meter::DURABILITY_LABELS`).
     pub durability: Published<2>,
@@ -449,8 +449,16 @@ impl Handler for IngressSide {
         if self.intake_closed {
             out.close(conn);
         } else if listener == self.listener {
-            self.sessions.open(conn, self.now_ns);
+            self.sessions.open(out, conn, self.now_ns);
         }
+    }
+
+    fn make_room(&mut self, out: &mut Outbox, listener: ListenerId) -> bool {
+        // Only the client listener exists on this transport; a stopping engine takes no
+        // one (the newcomer is refused, as a closed intake refuses every accept).
+        !self.intake_closed
+            && listener == self.listener
+            && self.sessions.make_room(out, self.now_ns)
     }
 
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
@@ -495,6 +503,8 @@ impl Agent for OrderIngress {
             }
             true
         });
+        // Resends go on as far as each client has read (their sends leave at the poll).
+        work += self.side.sessions.pump_resends(self.net.outbox(), now);
         if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
             self.last_housekeeping_ns = now;
             self.side.sessions.tick(self.net.outbox(), now);

@@ -128,12 +128,14 @@ impl<A: Agent> Agent for Timed<A> {
 
 /// What the order ingress's sessions did (`crossline_gateway::SessionStats`), published
 /// at each housekeeping round and at stop.
-pub(crate) const SESSION_LABELS: [&str; 5] = [
+pub(crate) const SESSION_LABELS: [&str; 7] = [
     "sessions.logons",
     "sessions.logons_refused",
     "sessions.frames_refused",
     "sessions.disconnects",
     "sessions.resent",
+    "sessions.pending_evicted",
+    "sessions.connections_refused",
 ];
 
 /// What the market-data ingress's feed did (`crossline_gateway::FeedStats`), published
@@ -191,13 +193,15 @@ impl<const N: usize> Published<N> {
 }
 
 /// The session figures in [`SESSION_LABELS`] order.
-pub(crate) fn session_values(stats: &crossline_gateway::SessionStats) -> [u64; 5] {
+pub(crate) fn session_values(stats: &crossline_gateway::SessionStats) -> [u64; 7] {
     [
         stats.logons,
         stats.logons_refused,
         stats.frames_refused,
         stats.disconnects,
         stats.resent,
+        stats.pending_evicted,
+        stats.connections_refused,
     ]
 }
 

@@ -28,6 +28,8 @@ pub(crate) struct Client {
     pub(crate) sequence: u32,
     /// The flags of the last frame received.
     pub(crate) last_flags: u8,
+    /// The sequence number of the last frame received.
+    pub(crate) last_sequence: u32,
 }
 
 impl Client {
@@ -42,6 +44,7 @@ impl Client {
             buffer: Vec::new(),
             sequence: 0,
             last_flags: 0,
+            last_sequence: 0,
         }
     }
 
@@ -104,6 +107,7 @@ impl Client {
                 let length = usize::from(header.length);
                 let message = Outbound::decode(&header, body).expect("engine frame decodes");
                 self.last_flags = header.flags;
+                self.last_sequence = header.sequence;
                 self.buffer.drain(..length);
                 return Some(message);
             }
