@@ -391,6 +391,19 @@ impl Transport {
         }
     }
 
+    /// Whether any connection has bytes its peer has not yet received: queued here and
+    /// not taken by the kernel, or in the kernel's send queue and not acknowledged, or a
+    /// close still to carry out. A stop waits for them before the transport goes: closing
+    /// a socket discards what its kernel still holds to send once the peer sends more.
+    /// One `ioctl` per open connection: for stops, not for the hot path.
+    #[must_use]
+    pub fn has_unsent(&self) -> bool {
+        match &self.inner {
+            Inner::Uring(uring) => uring.outbox_ref().has_unsent() || uring.kernel_unsent(),
+            Inner::Epoll(epoll) => epoll.outbox_ref().has_unsent() || epoll.kernel_unsent(),
+        }
+    }
+
     /// Does one round of I/O: hands queued sends and closes to the kernel, then delivers
     /// what has arrived to `handler`, then hands over what the handler queued. With
     /// `timeout` `None` it never blocks; otherwise it waits up to `timeout` for something

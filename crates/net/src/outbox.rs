@@ -137,6 +137,17 @@ impl Outbox {
         }
     }
 
+    /// Whether any connection has bytes not yet taken by the kernel, or a close to carry
+    /// out.
+    #[must_use]
+    pub fn has_unsent(&self) -> bool {
+        !self.dirty.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|slot| slot.state != SlotState::Free && slot.tail > slot.head)
+    }
+
     /// Each connection's send buffer size, bytes (`NetConfig::send_buffer_bytes`).
     #[must_use]
     pub fn buffer_bytes(&self) -> usize {

@@ -86,3 +86,16 @@ pub(crate) fn set_busy_poll(fd: RawFd, microseconds: u32) {
 pub(crate) fn errno(error: &io::Error) -> i32 {
     error.raw_os_error().unwrap_or(libc::EIO)
 }
+
+/// Bytes in `fd`'s kernel send queue not yet acknowledged by the peer (`SIOCOUTQ`); zero
+/// when the call fails (the socket is gone: nothing more will be sent on it).
+pub(crate) fn unsent_bytes(fd: RawFd) -> usize {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: `queued` is a valid c_int for the duration of the call; the kernel writes
+    // the count into it and keeps no pointer.
+    let result = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    if result < 0 {
+        return 0;
+    }
+    usize::try_from(queued).unwrap_or(0)
+}

@@ -251,6 +251,21 @@ impl Uring {
         self.multishot
     }
 
+    pub(crate) fn outbox_ref(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Whether a connection's kernel send queue still holds bytes the peer has not
+    /// acknowledged.
+    pub(crate) fn kernel_unsent(&self) -> bool {
+        self.connections.iter().any(|connection| {
+            connection
+                .stream
+                .as_ref()
+                .is_some_and(|stream| sys::unsent_bytes(stream.as_raw_fd()) > 0)
+        })
+    }
+
     pub(crate) fn outbox(&mut self) -> &mut Outbox {
         &mut self.outbox
     }

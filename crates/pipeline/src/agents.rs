@@ -376,9 +376,9 @@ struct IngressSide {
     sessions: Sessions,
     pending: VecDeque<Stamped>,
     now_ns: u64,
-    /// The engine is stopping: no connection is accepted and no request is read (a
-    /// request left unread was never acknowledged; the client sends it again after the
-    /// restart).
+    /// The engine is stopping: no connection is accepted and no request is taken (a
+    /// request read and dropped was never acknowledged; the client sends it again after
+    /// the restart).
     intake_closed: bool,
 }
 
@@ -463,7 +463,10 @@ impl Handler for IngressSide {
 
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
         if self.intake_closed {
-            return 0;
+            // Read and dropped, never answered (the client sends them again after the
+            // restart): a socket closed with unread bytes resets the connection, and
+            // the kernel would drop the replies it still holds for the client.
+            return data.len();
         }
         let (now, pending) = (self.now_ns, &mut self.pending);
         self.sessions.on_data(out, conn, data, now, &mut |command| {
@@ -527,7 +530,9 @@ impl Agent for OrderIngress {
     }
 
     fn has_pending_work(&self) -> bool {
-        !self.side.pending.is_empty() || self.gate.held() > 0
+        // At stop, replies still in a send buffer are pending too: the connections
+        // close only once the kernel has them.
+        !self.side.pending.is_empty() || self.gate.held() > 0 || self.net.has_unsent()
     }
 
     fn close_intake(&mut self) {
@@ -970,7 +975,7 @@ impl Agent for Egress {
     }
 
     fn has_pending_work(&self) -> bool {
-        !self.side.commands.is_empty() || self.gate.held() > 0
+        !self.side.commands.is_empty() || self.gate.held() > 0 || self.net.has_unsent()
     }
 
     fn on_close(&mut self) {
