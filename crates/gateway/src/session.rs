@@ -74,6 +74,26 @@ pub struct SessionStats {
     pub pending_evicted: u64,
     /// Connections refused: every slot in use and none waiting to log on to close.
     pub connections_refused: u64,
+    /// `SessionReject`s sent, by reason: entry `r - 1` for reason code `r` (PROTOCOL.md).
+    pub rejects_by_reason: [u64; SESSION_REJECT_REASONS],
+    /// `LogonRejected`s sent, by reason: entry `r - 1` for reason code `r`.
+    pub logons_refused_by_reason: [u64; LOGON_REJECT_REASONS],
+}
+
+/// Session reject reason codes (1 to 10).
+pub const SESSION_REJECT_REASONS: usize = 10;
+/// Logon reject reason codes (1 to 5).
+pub const LOGON_REJECT_REASONS: usize = 5;
+
+impl SessionStats {
+    fn rejected(&mut self, reason: SessionRejectReason) {
+        if let Some(count) = self
+            .rejects_by_reason
+            .get_mut(usize::from(reason as u8) - 1)
+        {
+            *count += 1;
+        }
+    }
 }
 
 /// At most one log line per [`LOG_INTERVAL_NS`] for an event a peer can cause at will;
@@ -502,6 +522,13 @@ impl Sessions {
         };
         if let Some(reason) = refusal {
             self.stats.logons_refused += 1;
+            if let Some(count) = self
+                .stats
+                .logons_refused_by_reason
+                .get_mut(usize::from(reason as u8) - 1)
+            {
+                *count += 1;
+            }
             let reply = Outbound::LogonRejected {
                 reason: reason as u8,
             };
@@ -767,6 +794,7 @@ impl Sessions {
         expected: u32,
     ) {
         self.stats.frames_refused += 1;
+        self.stats.rejected(reason);
         let reply = Outbound::SessionReject {
             ref_sequence: sequence,
             related_sequence: expected,
@@ -785,6 +813,7 @@ impl Sessions {
                 ref_kind: kind,
                 reason: SessionRejectReason::TooManyErrors as u8,
             };
+            self.stats.rejected(SessionRejectReason::TooManyErrors);
             send(out, conn, &reply, 0, 0);
             self.disconnect(out, conn);
         }

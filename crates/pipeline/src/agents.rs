@@ -30,7 +30,9 @@ use crossline_router::Router;
 use crossline_sequencer::{Command, Output, Stamped};
 use crossline_types::{ClientId, Timestamp};
 
-use crate::meter::{feed_values, router_values, session_values, Published, VenueGauges};
+use crate::meter::{
+    feed_values, router_values, session_reason_values, session_values, Published, VenueGauges,
+};
 
 /// Inputs or messages an agent takes from one ring per duty cycle.
 const BATCH: usize = 256;
@@ -350,6 +352,8 @@ pub struct IngressCounters {
     pub requests: Counter,
     /// What the sessions did (`meter::SESSION_LABELS`).
     pub sessions: Published<7>,
+    /// Their rejects by reason (`meter::SESSION_REASON_LABELS`).
+    pub reasons: Published<15>,
     /// The journal's `msync`s and the replies that waited for them
     /// (`meter::DURABILITY_LABELS`).
     pub durability: Published<2>,
@@ -429,6 +433,7 @@ impl OrderIngress {
     fn publish(&self) {
         let stats = self.side.sessions.stats();
         self.counters.sessions.publish(session_values(&stats));
+        self.counters.reasons.publish(session_reason_values(&stats));
         self.counters
             .durability
             .publish([self.gate.msyncs(), self.gate.held_total()]);
@@ -728,7 +733,7 @@ pub struct EgressCounters {
     /// Routes that waited for the journal's disk (`meter::DURABILITY_LABELS`).
     pub held: Published<1>,
     /// What the router did (`meter::ROUTER_LABELS`).
-    pub router: Published<10>,
+    pub router: Published<12>,
     /// Each venue's state.
     pub venues: VenueGauges,
 }

@@ -71,7 +71,7 @@ pub use agents::{
 };
 use meter::{
     Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS,
-    SESSION_LABELS,
+    SESSION_LABELS, SESSION_REASON_LABELS,
 };
 pub use meter::{Published, VenueGauges};
 use queue::AckGate;
@@ -234,6 +234,7 @@ fn labels(threads: &[PlannedThread], venues: &[(u8, String)]) -> Vec<(String, Ki
         );
     };
     totals(&mut labels, &SESSION_LABELS);
+    totals(&mut labels, &SESSION_REASON_LABELS);
     totals(&mut labels, &FEED_LABELS);
     totals(&mut labels, &DURABILITY_LABELS);
     for (label, kind) in EGRESS_LABELS {
@@ -417,6 +418,7 @@ impl Pipeline {
         let mut duty: Vec<Option<Counter>> = plan.iter().map(|_| handles.next()).collect();
         let requests = handles.next().ok_or_else(missing)?;
         let sessions_published = Published::take(&mut handles).ok_or_else(missing)?;
+        let reasons = Published::take(&mut handles).ok_or_else(missing)?;
         let feed_published = Published::take(&mut handles).ok_or_else(missing)?;
         let durability = Published::take(&mut handles).ok_or_else(missing)?;
         let routes_held = Published::take(&mut handles).ok_or_else(missing)?;
@@ -474,6 +476,7 @@ impl Pipeline {
                     IngressCounters {
                         requests,
                         sessions: sessions_published,
+                        reasons,
                         durability,
                     },
                     fault.clone(),

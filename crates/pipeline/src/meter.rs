@@ -158,9 +158,10 @@ pub(crate) const DURABILITY_LABELS: [&str; 3] = [
     "routes.held_for_disk",
 ];
 
-/// What the egress's router did (`crossline_router::RouterStats`, less the fees, which
-/// can be negative), published at each housekeeping round and at stop.
-pub(crate) const ROUTER_LABELS: [&str; 10] = [
+/// What the egress's router did (`crossline_router::RouterStats`: the fees paid and
+/// the rebates received apart, as each is a total that only grows), published at each
+/// housekeeping round and at stop.
+pub(crate) const ROUTER_LABELS: [&str; 12] = [
     "router.children_sent",
     "router.reroutes",
     "router.shares_filled",
@@ -171,7 +172,38 @@ pub(crate) const ROUTER_LABELS: [&str; 10] = [
     "router.venues_lost",
     "router.children_lost",
     "router.venue_errors",
+    "router.fees_paid_micros",
+    "router.rebates_micros",
 ];
+
+/// Session rejects by reason (`SessionRejectReason`, codes 1 to 10, in code order), then
+/// logon rejects by reason (`LogonRejectReason`, codes 1 to 5).
+pub(crate) const SESSION_REASON_LABELS: [&str; 15] = [
+    "sessions.rejected.not_logged_on",
+    "sessions.rejected.already_logged_on",
+    "sessions.rejected.sequence_gap",
+    "sessions.rejected.unknown_type",
+    "sessions.rejected.wrong_length",
+    "sessions.rejected.bad_field",
+    "sessions.rejected.reserved_flags",
+    "sessions.rejected.framing",
+    "sessions.rejected.resend_unavailable",
+    "sessions.rejected.too_many_errors",
+    "sessions.logon_refused.unknown_client",
+    "sessions.logon_refused.bad_secret",
+    "sessions.logon_refused.already_connected",
+    "sessions.logon_refused.bad_heartbeat",
+    "sessions.logon_refused.bad_sequence",
+];
+
+/// The session reject figures in [`SESSION_REASON_LABELS`] order.
+pub(crate) fn session_reason_values(stats: &crossline_gateway::SessionStats) -> [u64; 15] {
+    let mut values = [0; 15];
+    let (rejects, logons) = values.split_at_mut(stats.rejects_by_reason.len());
+    rejects.copy_from_slice(&stats.rejects_by_reason);
+    logons.copy_from_slice(&stats.logons_refused_by_reason);
+    values
+}
 
 /// A group of totals one agent owns and publishes as a whole (the component keeps the
 /// figures; the counters file shows their latest values).
@@ -219,7 +251,7 @@ pub(crate) fn feed_values(stats: &crossline_gateway::FeedStats) -> [u64; 7] {
 }
 
 /// The router figures in [`ROUTER_LABELS`] order.
-pub(crate) fn router_values(stats: &crossline_router::RouterStats) -> [u64; 10] {
+pub(crate) fn router_values(stats: &crossline_router::RouterStats) -> [u64; 12] {
     [
         stats.children_sent,
         stats.reroutes,
@@ -231,6 +263,8 @@ pub(crate) fn router_values(stats: &crossline_router::RouterStats) -> [u64; 10] 
         stats.venues_lost,
         stats.children_lost,
         stats.venue_errors,
+        stats.fees_paid_micros,
+        stats.rebates_micros,
     ]
 }
 

@@ -367,6 +367,48 @@ fn hostile_client_changes_nothing_for_others(backend: Backend) {
     assert!(logons_refused >= 4, "{logons_refused} logons refused");
     let disconnects = stopped.counter("sessions.disconnects");
     assert!(disconnects >= 3, "{disconnects} disconnects");
+
+    // Each reject counted by its reason, as operators see them in `crossline stat`.
+    let reasons = [
+        ("not_logged_on", 1),
+        ("already_logged_on", 1),
+        ("sequence_gap", 6),
+        ("unknown_type", 1),
+        ("wrong_length", 1),
+        ("bad_field", 1),
+        ("reserved_flags", 1),
+        ("framing", 1),
+        ("resend_unavailable", 1),
+        ("too_many_errors", 1),
+    ];
+    let mut by_reason = 0;
+    for (reason, at_least) in reasons {
+        let label = format!("sessions.rejected.{reason}");
+        let count = stopped.counter(&label);
+        assert!(count >= at_least, "{label} = {count}");
+        assert_eq!(
+            control_stopped.counter(&label),
+            0,
+            "{label} without the hostile client"
+        );
+        if reason != "too_many_errors" {
+            by_reason += count;
+        }
+    }
+    assert_eq!(
+        by_reason, refused,
+        "every refused frame has its reason counted"
+    );
+    for reason in [
+        "unknown_client",
+        "bad_secret",
+        "already_connected",
+        "bad_heartbeat",
+        "bad_sequence",
+    ] {
+        let label = format!("sessions.logon_refused.{reason}");
+        assert_eq!(stopped.counter(&label), 1, "{label}");
+    }
 }
 
 #[test]

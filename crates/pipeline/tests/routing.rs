@@ -249,6 +249,13 @@ fn routed_order_fills_at_a_venue(backend: Backend) {
     assert_eq!(stopped.counter("router.children_sent"), 1);
     assert_eq!(stopped.counter("router.shares_filled"), 100);
     assert_eq!(stopped.counter("router.cancelled_back"), 0);
+    // 100 shares taken at one of the venues' fees ($0.0030, $0.0029 or $0.0020 a share).
+    let fees = stopped.counter("router.fees_paid_micros");
+    assert!(
+        [300_000, 290_000, 200_000].contains(&fees),
+        "router.fees_paid_micros = {fees}"
+    );
+    assert_eq!(stopped.counter("router.rebates_micros"), 0);
     assert_eq!(
         journaled(&stopped.records, fills_for(order)),
         1,

@@ -73,6 +73,11 @@ pub struct RouterStats {
     pub shares_filled: u64,
     /// Venue fees reported, micro-dollars (negative: rebates).
     pub fees_micros: i64,
+    /// Of those, the fees paid (positive fees), micro-dollars.
+    pub fees_paid_micros: u64,
+    /// Of those, the rebates received (negative fees, as a positive amount),
+    /// micro-dollars.
+    pub rebates_micros: u64,
     /// Remainders cancelled back to their parents.
     pub cancelled_back: u64,
     /// Child orders the venues refused.
@@ -539,6 +544,11 @@ impl Router {
                 self.children[slot as usize] = Some(child);
                 self.stats.shares_filled += u64::from(shares);
                 self.stats.fees_micros = self.stats.fees_micros.saturating_add(fee);
+                if fee >= 0 {
+                    self.stats.fees_paid_micros += fee.unsigned_abs();
+                } else {
+                    self.stats.rebates_micros += fee.unsigned_abs();
+                }
                 emit(Command::VenueFill(VenueFill {
                     order_id: child.parent.order_id,
                     quantity,
