@@ -593,6 +593,16 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             needed,
         });
     }
+    // The egress's transport has the same slots: one per venue at least.
+    if router.venues.len() > connections_max {
+        return Err(ConfigError::Invalid {
+            table: "[net]".to_owned(),
+            key: "connections_max",
+            value: connections_max.to_string(),
+            expected: "at least one slot per [[venues]] entry (the egress's transport has \
+                       connections_max slots too)",
+        });
+    }
     Ok(Config {
         risk,
         matcher,

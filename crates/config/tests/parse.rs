@@ -257,3 +257,24 @@ fn connection_slots_cover_every_client_and_the_logon_budget() {
     let error = with("pending_logons_max = 16", "pending_logons_max = -1").unwrap_err();
     assert!(error.to_string().contains("pending_logons_max"), "{error}");
 }
+
+#[test]
+fn the_venue_transport_has_a_slot_for_every_venue() {
+    let config = parse(DEFAULT).unwrap();
+    assert_eq!(config.router.venues.len(), 3);
+    // No client with a secret and one pending logon: two slots are enough for clients,
+    // not for three venues.
+    let text = DEFAULT
+        .lines()
+        .filter(|line| !line.starts_with("secret = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replacen("connections_max = 64", "connections_max = 2", 1)
+        .replacen("pending_logons_max = 16", "pending_logons_max = 1", 1);
+    let error = parse(&text).unwrap_err().to_string();
+    assert!(
+        error.starts_with("[net]: connections_max = 2: at least one slot per [[venues]] entry"),
+        "{error}"
+    );
+    parse(&text.replacen("connections_max = 2", "connections_max = 3", 1)).unwrap();
+}
