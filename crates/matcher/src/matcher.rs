@@ -374,6 +374,16 @@ impl Matcher {
         self.orders.len()
     }
 
+    /// An upper bound on the events one input makes, for sizing the queues that take
+    /// them: an input touches each working order at most once, and each order it
+    /// touches yields at most two events (a fill of each side, or a cancel and the
+    /// cancel of its routed shares), beside a bounded number for the input's own order
+    /// (its acceptance, a principal fill, a route, a remainder's cancel, a hedge).
+    #[must_use]
+    pub fn events_per_input_max(&self) -> usize {
+        2 * self.orders.capacity() as usize + 64
+    }
+
     fn state_of(&self, slot: u32) -> OrderState {
         let order = self.orders.get(slot);
         OrderState {

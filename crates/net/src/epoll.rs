@@ -162,6 +162,11 @@ impl Epoll {
         for index in 0..count {
             let event = self.events[index];
             let (tag, slot, generation) = untoken(event.u64);
+            if handler.deliveries_max() == 0 && matches!(tag, Some(Tag::Datagram | Tag::Receive)) {
+                // The handler is full: level-triggered, the event comes back next time
+                // (its sends wait for the next flush too).
+                continue;
+            }
             match tag {
                 Some(Tag::Accept) => self.accept(handler, slot),
                 Some(Tag::Datagram) => self.receive_datagrams(handler, slot),
@@ -241,6 +246,9 @@ impl Epoll {
 
     fn receive_datagrams<H: Handler>(&mut self, handler: &mut H, index: u32) {
         for _ in 0..DATAGRAMS_PER_POLL_MAX {
+            if handler.deliveries_max() == 0 {
+                return;
+            }
             let Some(socket) = self.udp.get(index as usize) else {
                 return;
             };

@@ -259,6 +259,17 @@ pub trait Handler {
 
     /// A datagram arrived on a UDP socket.
     fn on_datagram(&mut self, _out: &mut Outbox, _socket: UdpId, _data: &[u8]) {}
+
+    /// How many more arrivals (an [`Handler::on_data`] call with new bytes, or a
+    /// datagram) the handler can take now; by default no limit. The transport asks
+    /// before each one, and at zero it stops delivering for this poll: what has arrived
+    /// waits where it is (in the completion queue, or in the socket for the next
+    /// readiness), so the kernel's buffers and TCP flow control push back on the sender.
+    /// A handler whose queue for what arrivals produce is bounded returns the arrivals
+    /// that still fit.
+    fn deliveries_max(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// Why a transport operation failed.

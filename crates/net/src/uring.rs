@@ -398,7 +398,11 @@ impl Uring {
         let mut handled = 0;
         loop {
             self.completions.clear();
-            for entry in self.ring.completion().take(COMPLETIONS_PER_ROUND_MAX) {
+            // Each completion delivers at most one arrival: take no more than the
+            // handler can take; the rest wait in the completion queue (their provided
+            // buffers with them, so the kernel stops receiving once those run out).
+            let take = COMPLETIONS_PER_ROUND_MAX.min(handler.deliveries_max());
+            for entry in self.ring.completion().take(take) {
                 self.completions
                     .push((entry.user_data(), entry.result(), entry.flags()));
             }

@@ -47,6 +47,7 @@ both!(
     room_grows_as_the_peer_reads,
     closes_a_connection_whose_frame_outgrows_the_buffer,
     a_stale_id_cannot_send,
+    a_full_handler_gets_no_arrivals_until_it_has_room,
 );
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -81,6 +82,9 @@ struct Recorder {
     /// Asked for room with every slot in use: close the oldest connection still open.
     evict_oldest: bool,
     room_asked: usize,
+    /// Arrivals it can still take (`None`: no limit); each `on_data` or datagram takes one.
+    deliveries: Option<usize>,
+    arrivals: usize,
 }
 
 impl Handler for Recorder {
@@ -88,6 +92,11 @@ impl Handler for Recorder {
         self.accepted.push(conn);
     }
     fn on_data(&mut self, out: &mut Outbox, conn: ConnId, data: &[u8]) -> usize {
+        self.arrivals += 1;
+        if let Some(left) = self.deliveries.as_mut() {
+            assert!(*left > 0, "an arrival the handler had no room for");
+            *left -= 1;
+        }
         if self.frame_bytes == 0 {
             return 0;
         }
@@ -116,7 +125,15 @@ impl Handler for Recorder {
         }
     }
     fn on_datagram(&mut self, _out: &mut Outbox, _socket: UdpId, data: &[u8]) {
+        self.arrivals += 1;
+        if let Some(left) = self.deliveries.as_mut() {
+            assert!(*left > 0, "a datagram the handler had no room for");
+            *left -= 1;
+        }
         self.datagrams.push(data.to_vec());
+    }
+    fn deliveries_max(&self) -> usize {
+        self.deliveries.unwrap_or(usize::MAX)
     }
 }
 
@@ -438,4 +455,32 @@ fn a_stale_id_cannot_send(setup: Setup) {
     assert_eq!(handler.accepted[1].slot(), first.slot());
     assert_eq!(net.outbox().send(first, b"x"), Err(SendError::Closed));
     net.outbox().send(handler.accepted[1], b"y").unwrap();
+}
+
+fn a_full_handler_gets_no_arrivals_until_it_has_room(setup: Setup) {
+    let (mut net, address) = server(setup);
+    let mut handler = echo_recorder();
+    let (_, udp_address) = net.bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut stream = client(address);
+    poll_until(&mut net, &mut handler, |h| h.accepted.len() == 1);
+    // Full: frames and datagrams arrive, and wait.
+    handler.deliveries = Some(0);
+    stream.write_all(&[7u8; 64]).unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.send_to(b"datagram", udp_address).unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(200) {
+        net.poll(&mut handler, Some(Duration::from_millis(5)))
+            .unwrap();
+    }
+    assert_eq!(
+        handler.arrivals, 0,
+        "nothing was delivered to a full handler"
+    );
+    assert!(handler.closed.is_empty(), "waiting is not an error");
+    // Room again: everything arrives, the frames echoed whole and in order.
+    handler.deliveries = None;
+    poll_until(&mut net, &mut handler, |h| h.datagrams.len() == 1);
+    let echoed = read_exact(&mut net, &mut handler, &mut stream, 64);
+    assert_eq!(echoed, vec![7u8; 64]);
 }

@@ -8,11 +8,10 @@
 //! their sockets meanwhile, so the kernel's buffers and TCP flow control push back on
 //! the senders.
 
-use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
-use crate::queue::{AckGate, Journaled};
+use crate::queue::{overflows, AckGate, Bounded, Journaled};
 use crate::snapshots::Piece;
 use crate::Report;
 use crossline_agent::Agent;
@@ -93,20 +92,21 @@ impl Fault {
 }
 
 /// Moves queued items into a ring; `true` when the queue is empty afterwards.
-fn flush<T: Copy + Send>(queue: &mut VecDeque<T>, ring: &mut Producer<T>) -> bool {
+fn flush<T: Copy + Send>(queue: &mut Bounded<T>, ring: &mut Producer<T>) -> bool {
     while let Some(item) = queue.front() {
         if ring.try_push(*item).is_err() {
             return false;
         }
-        queue.pop_front();
+        queue.pop();
     }
     true
 }
 
-/// Pushes `item`, or queues it behind earlier ones when the ring is full.
-fn send<T: Copy + Send>(queue: &mut VecDeque<T>, ring: &mut Producer<T>, item: T) {
+/// Pushes `item`, or queues it behind earlier ones when the ring is full (within the
+/// queue's bound: the caller takes no more input than the bound covers).
+fn send<T: Copy + Send>(queue: &mut Bounded<T>, ring: &mut Producer<T>, item: T) {
     if !queue.is_empty() || ring.try_push(item).is_err() {
-        queue.push_back(item);
+        queue.push_past_bound(item);
     }
 }
 
@@ -159,9 +159,11 @@ pub struct MatcherAgent {
     /// Taken at close, to hand it back.
     matcher: Option<Matcher>,
     rings: MatcherRings,
-    back_queue: VecDeque<Event>,
-    out_queue: VecDeque<Egressed>,
-    reply_queue: VecDeque<Reply>,
+    /// Each holds what one input made beyond what its ring took: at most
+    /// [`Matcher::events_per_input_max`] (no input is taken while any is not empty).
+    back_queue: Bounded<Event>,
+    out_queue: Bounded<Egressed>,
+    reply_queue: Bounded<Reply>,
     counters: Option<OrderCounters>,
     closed: Option<Sender<Matcher>>,
     snapshots: Option<Sender<Piece>>,
@@ -175,12 +177,13 @@ impl MatcherAgent {
         rings: MatcherRings,
         closed: Option<Sender<Matcher>>,
     ) -> MatcherAgent {
+        let bound = matcher.events_per_input_max();
         MatcherAgent {
             matcher: Some(matcher),
             rings,
-            back_queue: VecDeque::with_capacity(4 * BATCH),
-            out_queue: VecDeque::with_capacity(4 * BATCH),
-            reply_queue: VecDeque::with_capacity(4 * BATCH),
+            back_queue: Bounded::new("matcher events_back", bound),
+            out_queue: Bounded::new("matcher events_out", bound),
+            reply_queue: Bounded::new("matcher replies", bound),
             counters: None,
             closed,
             snapshots: None,
@@ -209,7 +212,7 @@ impl MatcherAgent {
 
 /// Where the matcher agent's client replies go, for one input.
 struct ToClient<'a> {
-    queue: &'a mut VecDeque<Reply>,
+    queue: &'a mut Bounded<Reply>,
     ring: &'a mut Producer<Reply>,
     counters: Option<&'a OrderCounters>,
     /// The time of the command the input came from.
@@ -354,9 +357,9 @@ pub struct IngressCounters {
     pub sessions: Published<7>,
     /// Their rejects by reason (`meter::SESSION_REASON_LABELS`).
     pub reasons: Published<15>,
-    /// The journal's `msync`s and the replies that waited for them
-    /// (`meter::DURABILITY_LABELS`).
-    pub durability: Published<2>,
+    /// The journal's `msync`s, the replies that waited for them, and the queues'
+    /// overflows (`meter::DURABILITY_LABELS`).
+    pub durability: Published<3>,
 }
 
 /// Client order entry: accepts sessions, turns their requests into stamped commands for
@@ -378,7 +381,10 @@ pub struct OrderIngress {
 struct IngressSide {
     listener: ListenerId,
     sessions: Sessions,
-    pending: VecDeque<Stamped>,
+    /// Commands read and not yet on the commands ring: what one poll's arrivals made,
+    /// at most `frames_per_arrival` per arrival ([`Handler::deliveries_max`]).
+    pending: Bounded<Stamped>,
+    frames_per_arrival: usize,
     now_ns: u64,
     /// The engine is stopping: no connection is accepted and no request is taken (a
     /// request read and dropped was never acknowledged; the client sends it again after
@@ -387,9 +393,9 @@ struct IngressSide {
 }
 
 impl OrderIngress {
-    /// The ingress on `net`, whose client listener is `listener`. `pending_max` bounds
-    /// the commands one poll may bring (frames in a receive buffer); `gate` holds
-    /// replies until the journal has their records on disk.
+    /// The ingress on `net`, whose client listener is `listener`. `frames_per_arrival`
+    /// bounds the commands one arrival of bytes makes (the frames a connection's receive
+    /// buffer holds); `gate` holds replies until the journal has their records on disk.
     #[must_use]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -399,7 +405,7 @@ impl OrderIngress {
         commands: Producer<Stamped>,
         replies: Consumer<Reply>,
         gate: AckGate<Reply>,
-        pending_max: usize,
+        frames_per_arrival: usize,
         counters: IngressCounters,
         fault: Fault,
     ) -> OrderIngress {
@@ -408,7 +414,8 @@ impl OrderIngress {
             side: IngressSide {
                 listener,
                 sessions,
-                pending: VecDeque::with_capacity(pending_max),
+                pending: Bounded::new("order ingress commands", 2 * frames_per_arrival),
+                frames_per_arrival,
                 now_ns: 0,
                 intake_closed: false,
             },
@@ -436,7 +443,7 @@ impl OrderIngress {
         self.counters.reasons.publish(session_reason_values(&stats));
         self.counters
             .durability
-            .publish([self.gate.msyncs(), self.gate.held_total()]);
+            .publish([self.gate.msyncs(), self.gate.held_total(), overflows()]);
     }
 
     fn flush(&mut self) -> bool {
@@ -475,11 +482,16 @@ impl Handler for IngressSide {
         }
         let (now, pending) = (self.now_ns, &mut self.pending);
         self.sessions.on_data(out, conn, data, now, &mut |command| {
-            pending.push_back(Stamped {
+            pending.push_past_bound(Stamped {
                 time: Timestamp::new(now),
                 command,
             });
         })
+    }
+
+    fn deliveries_max(&self) -> usize {
+        (self.pending.bound() - self.pending.len().min(self.pending.bound()))
+            / self.frames_per_arrival
     }
 
     fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
@@ -565,8 +577,11 @@ pub struct MarketDataIngress {
 
 struct FeedSide {
     feed: Feed,
-    pending: VecDeque<Stamped>,
-    pending_tops: VecDeque<TopChange>,
+    /// What one arrival's datagram made: at most `per_datagram` each
+    /// ([`Handler::deliveries_max`]).
+    pending: Bounded<Stamped>,
+    pending_tops: Bounded<TopChange>,
+    per_datagram: usize,
     now_ns: u64,
     /// The engine is stopping: datagrams are dropped (the feed is a stream of latest
     /// quotes, and a stopped engine quotes nothing) and a recorded feed is not replayed.
@@ -579,12 +594,12 @@ impl FeedSide {
         self.feed.on_datagram_tops(
             datagram,
             &mut |command| {
-                pending.push_back(Stamped {
+                pending.push_past_bound(Stamped {
                     time: Timestamp::new(now),
                     command,
                 });
             },
-            &mut |change| pending_tops.push_back(change),
+            &mut |change| pending_tops.push_past_bound(change),
         );
     }
 }
@@ -599,14 +614,22 @@ impl Handler for FeedSide {
             self.take(data);
         }
     }
+
+    fn deliveries_max(&self) -> usize {
+        let used = self.pending.len().max(self.pending_tops.len());
+        (self.pending.bound() - used.min(self.pending.bound())) / self.per_datagram
+    }
 }
 
 impl MarketDataIngress {
     /// The ingress on `net` (its UDP socket bound), replaying `replay` if given.
+    /// `per_datagram` bounds the commands (and venue-top changes) one datagram makes.
     #[must_use]
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         net: Transport,
         feed: Feed,
+        per_datagram: usize,
         replay: Option<Replay>,
         nbbo: Producer<Stamped>,
         tops: Producer<TopChange>,
@@ -617,8 +640,9 @@ impl MarketDataIngress {
             net,
             side: FeedSide {
                 feed,
-                pending: VecDeque::with_capacity(4 * BATCH),
-                pending_tops: VecDeque::with_capacity(4 * BATCH),
+                pending: Bounded::new("market data commands", 2 * per_datagram),
+                pending_tops: Bounded::new("market data venue tops", 2 * per_datagram),
+                per_datagram,
                 now_ns: 0,
                 intake_closed: false,
             },
@@ -812,14 +836,18 @@ pub struct Egress {
 struct VenueSide {
     router: Router,
     tops: VenueTops,
-    commands: VecDeque<Stamped>,
+    /// Venue reports (and cancels back) not yet on the venue_reports ring: at most the
+    /// start-up cancels back, a housekeeping round's (a cancel per child order) or
+    /// `frames_per_arrival` per arrival ([`Handler::deliveries_max`]).
+    commands: Bounded<Stamped>,
+    frames_per_arrival: usize,
     now_ns: u64,
 }
 
 impl VenueSide {
-    fn emit(commands: &mut VecDeque<Stamped>, now: u64) -> impl FnMut(Command) + '_ {
+    fn emit(commands: &mut Bounded<Stamped>, now: u64) -> impl FnMut(Command) + '_ {
         move |command| {
-            commands.push_back(Stamped {
+            commands.push_past_bound(Stamped {
                 time: Timestamp::new(now),
                 command,
             });
@@ -843,6 +871,11 @@ impl Handler for VenueSide {
     fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
         self.router.on_close(conn, self.now_ns);
     }
+
+    fn deliveries_max(&self) -> usize {
+        (self.commands.bound() - self.commands.len().min(self.commands.bound()))
+            / self.frames_per_arrival
+    }
 }
 
 /// Ring sizes and start-up work of the egress.
@@ -859,11 +892,14 @@ pub struct EgressRings {
 
 impl Egress {
     /// The egress on `net` with `router`. `cancel_back` are venue cancels to send first
-    /// (the routed shares a recovered engine shows out at venues of the previous run).
+    /// (the routed shares a recovered engine shows out at venues of the previous run);
+    /// `frames_per_arrival` bounds the venue reports one arrival of bytes makes.
     #[must_use]
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         net: Transport,
         router: Router,
+        frames_per_arrival: usize,
         tops: VenueTops,
         rings: EgressRings,
         cancel_back: Vec<Command>,
@@ -871,7 +907,8 @@ impl Egress {
         fault: Fault,
     ) -> Egress {
         let now = wall_clock_ns();
-        let mut commands = VecDeque::with_capacity(cancel_back.len().max(4 * BATCH));
+        let bound = cancel_back.len() + router.children_max() + 2 * frames_per_arrival;
+        let mut commands = Bounded::new("egress venue reports", bound);
         cancel_back
             .into_iter()
             .for_each(VenueSide::emit(&mut commands, now));
@@ -881,6 +918,7 @@ impl Egress {
                 router,
                 tops,
                 commands,
+                frames_per_arrival,
                 now_ns: now,
             },
             events: rings.events,

@@ -60,6 +60,7 @@ use crossline_matcher::Event;
 use crossline_matcher::{Matcher, VenueCancel};
 use crossline_net::{NetError, Transport};
 use crossline_protocol::frame::HEADER_BYTES;
+use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_ring::{Consumer, Producer, RingError};
 use crossline_router::{Router, RouterConfigError};
 use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced, Stamped};
@@ -443,7 +444,10 @@ impl Pipeline {
         } else {
             (None, None)
         };
-        let frames_max = network
+        // One arrival hands over at most a receive buffer (old bytes and new) or a
+        // provided buffer, whichever is larger: at most this many frames, each at least
+        // a header long, each one command at most.
+        let frames_per_arrival = network
             .net
             .receive_buffer_bytes
             .max(network.net.provided_buffer_bytes as usize)
@@ -472,7 +476,7 @@ impl Pipeline {
                     commands_tx,
                     replies_rx,
                     AckGate::new(durable.clone(), sizes.replies),
-                    2 * frames_max,
+                    frames_per_arrival,
                     IngressCounters {
                         requests,
                         sessions: sessions_published,
@@ -490,6 +494,9 @@ impl Pipeline {
             Box::new(MarketDataIngress::new(
                 feed_net,
                 Feed::new(symbols.clone()),
+                // A datagram's entries, or an empty NBBO per symbol and a clear of every
+                // venue top at a gap before them.
+                ENTRIES_PER_PACKET_MAX + symbols.len() + 1,
                 replay,
                 nbbo_tx,
                 tops_tx,
@@ -525,6 +532,7 @@ impl Pipeline {
             Box::new(Egress::new(
                 venue_net,
                 router,
+                frames_per_arrival,
                 VenueTops::new(symbols),
                 EgressRings {
                     events: out_rx,

@@ -150,11 +150,13 @@ pub(crate) const FEED_LABELS: [&str; 7] = [
     "feed.unknown_symbols",
 ];
 
-/// The journal's `msync`s and what waited for them (`docs/JOURNAL.md`): published by the
-/// order ingress (the first two) and the egress (the last) at each housekeeping round.
-pub(crate) const DURABILITY_LABELS: [&str; 3] = [
+/// The journal's `msync`s and what waited for them (`docs/JOURNAL.md`), and pushes past
+/// a queue's bound (`crate::queue::overflows`): published by the order ingress (the first
+/// three) and the egress (the last) at each housekeeping round.
+pub(crate) const DURABILITY_LABELS: [&str; 4] = [
     "journal.msyncs",
     "replies.held_for_disk",
+    "queues.overflows",
     "routes.held_for_disk",
 ];
 

@@ -3,9 +3,21 @@
 //! not leave the process until the journal has it on disk.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossline_journal::Durable;
 use crossline_ring::Consumer;
+
+/// Pushes past a queue's bound in this process ([`Bounded::push_past_bound`]).
+static OVERFLOWS: AtomicU64 = AtomicU64::new(0);
+
+/// Pushes past any queue's bound since the process started: each is a defect in a
+/// bound's derivation (`docs/ARCHITECTURE.md`, bounded queues), shown as
+/// `queues.overflows` in the live counters. Zero in every test and benchmark run.
+#[must_use]
+pub fn overflows() -> u64 {
+    OVERFLOWS.load(Ordering::Relaxed)
+}
 
 /// A first-in first-out queue of at most `bound` items, all allocated when it is made:
 /// a push never reallocates, and a push to a full queue hands the item back, so the
@@ -14,19 +26,45 @@ use crossline_ring::Consumer;
 pub struct Bounded<T> {
     items: VecDeque<T>,
     bound: usize,
+    name: &'static str,
 }
 
 impl<T> Bounded<T> {
-    /// An empty queue for `bound` items (at least one).
+    /// An empty queue `name`d (for its overflow log) for `bound` items (at least one).
     #[must_use]
-    pub fn new(bound: usize) -> Bounded<T> {
+    pub fn new(name: &'static str, bound: usize) -> Bounded<T> {
         let bound = bound.max(1);
         let items = VecDeque::with_capacity(bound);
         assert!(
             items.capacity() >= bound,
             "the queue's storage is made at start"
         );
-        Bounded { items, bound }
+        Bounded { items, bound, name }
+    }
+
+    /// Appends `item` where the bound's derivation says it always fits (the caller took
+    /// no more input than its bound covers). Nothing is ever dropped: should the bound
+    /// have been derived wrong, the item goes in anyway, the queue grows (the one
+    /// allocation this type ever makes), and the overflow is counted ([`overflows`]) and
+    /// logged once per queue.
+    #[inline]
+    pub fn push_past_bound(&mut self, item: T) {
+        if self.items.len() >= self.bound {
+            self.overflow();
+        }
+        self.items.push_back(item);
+    }
+
+    #[cold]
+    fn overflow(&mut self) {
+        OVERFLOWS.fetch_add(1, Ordering::Relaxed);
+        if self.items.len() == self.bound {
+            eprintln!(
+                "crossline: queue {} went past its bound of {} (a defect: nothing is dropped, \
+                 the queue grows; counted as queues.overflows)",
+                self.name, self.bound
+            );
+        }
     }
 
     /// Appends `item`, or hands it back when the queue is full.
@@ -119,7 +157,7 @@ impl<T: Journaled + Copy + Send> AckGate<T> {
         AckGate {
             durable,
             known,
-            held: Bounded::new(bound),
+            held: Bounded::new("ack gate", bound),
             held_total: 0,
         }
     }
@@ -221,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_bounded_queue_hands_back_what_does_not_fit() {
-        let mut queue = Bounded::new(2);
+        let mut queue = Bounded::new("test", 2);
         assert_eq!(
             (queue.push(1), queue.push(2), queue.push(3)),
             (Ok(()), Ok(()), Err(3))
@@ -229,6 +267,13 @@ mod tests {
         assert_eq!(queue.pop(), Some(1));
         assert_eq!(queue.push(3), Ok(()));
         assert_eq!((queue.len(), queue.bound()), (2, 2));
+        let before = overflows();
+        queue.push_past_bound(4);
+        assert_eq!((queue.len(), overflows()), (3, before + 1));
+        assert_eq!(
+            (queue.pop(), queue.pop(), queue.pop()),
+            (Some(2), Some(3), Some(4))
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The sequencer agent: the engine's sequencer between its rings.
 
-use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 
 use crossline_agent::Agent;
@@ -10,6 +9,7 @@ use crossline_ring::{Consumer, Producer};
 use crossline_risk::PENDING_CHANGES_MAX;
 use crossline_sequencer::{Command, Journal, Output, Sequencer, Stamped};
 
+use crate::queue::Bounded;
 use crate::snapshots::Piece;
 use crossline_types::{ClientOrderId, Timestamp};
 
@@ -48,7 +48,9 @@ pub struct SequencerAgent<J> {
     commands: Vec<Consumer<Stamped>>,
     events: Consumer<Event>,
     out: Producer<Report>,
-    queue: VecDeque<Report>,
+    /// Outputs not yet on the ring: those of the last command (and of the snapshot
+    /// command after it), as no command is taken while any wait.
+    queue: Bounded<Report>,
     last_time: Timestamp,
     next_ring: usize,
     snapshots: Option<Snapshots>,
@@ -76,14 +78,15 @@ impl<J: Journal + Send> SequencerAgent<J> {
         out: Producer<Report>,
     ) -> SequencerAgent<J> {
         // Each command yields at most its own output, a mass cancel, and the records and
-        // mass cancels of the admin changes expiring before it.
-        let capacity = BATCH * 2 + 2 * PENDING_CHANGES_MAX;
+        // mass cancels of the admin changes expiring before it; a snapshot command may
+        // follow it before the queue is flushed.
+        let bound = 2 * (2 + 2 * PENDING_CHANGES_MAX);
         SequencerAgent {
             sequencer,
             commands,
             events,
             out,
-            queue: VecDeque::with_capacity(capacity),
+            queue: Bounded::new("sequencer outputs", bound),
             last_time: Timestamp::new(0),
             next_ring: 0,
             snapshots: None,
@@ -120,7 +123,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
             if self.out.try_push(*report).is_err() {
                 return false;
             }
-            self.queue.pop_front();
+            self.queue.pop();
         }
         true
     }
@@ -166,7 +169,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
         );
         let first = queue.len();
         if let Err(failure) = self.sequencer.submit(stamped, &mut |output| {
-            queue.push_back(Report {
+            queue.push_past_bound(Report {
                 output,
                 original,
                 time,
@@ -180,7 +183,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
         }
         // Its record (and those of admin changes expiring before it) is journaled.
         let sequence = self.sequencer.next_sequence().get() - 1;
-        for report in self.queue.range_mut(first..) {
+        for report in self.queue.tail_mut(first) {
             report.sequence = sequence;
         }
         true

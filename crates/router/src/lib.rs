@@ -238,6 +238,12 @@ impl Router {
         (self.venues.get(index)?.conn == Some(conn)).then_some(index)
     }
 
+    /// Child orders it tracks at once (`[router] children_max`).
+    #[must_use]
+    pub fn children_max(&self) -> usize {
+        self.children.len()
+    }
+
     /// What the router has done.
     #[must_use]
     pub fn stats(&self) -> RouterStats {
