@@ -5,19 +5,21 @@
 //! - every request a client got a reply to (an acknowledged order or cancel) is in the
 //!   journal, and no request left without a reply is;
 //! - `crossline replay --verify` passes on the journal: two replays agree, and every
-//!   snapshot the running engine took (a snapshot every 64 commands, so restarts load
-//!   them and restarted engines take them) holds the state a clean replay reaches there;
+//!   snapshot the running engine took (one every 64 commands, so restarts load them
+//!   and restarted engines take them) holds the state a clean replay reaches there;
 //! - each client logs on again, is told a last reply number no lower than the last it
 //!   saw, and asks for a resend from up to four replies before the first it missed: the
 //!   replies it had come again unchanged, the missed ones follow, all flagged resent and
 //!   numbered with no gap; then a new order is accepted, and the live replies go on with
 //!   the next numbers.
 //!
-//! All trials run on one journal, as production runs one journal a day: each restart
-//! recovers what the earlier kills left (a torn tail, a snapshot cut short, 1 MiB
-//! segments rolled mid-trial), and reply numbers must run on across every restart, which
-//! a fresh journal per trial would never test. The journal stays small (a few hundred
-//! commands a trial), so the checks after each kill stay quick.
+//! Trials run 20 to a journal, as production runs one journal a day: each restart
+//! recovers what the earlier kills on that journal left (a torn tail, a snapshot cut
+//! short, 1 MiB segments rolled mid-trial), and reply numbers must run on across every
+//! restart of the day, which a fresh journal per trial would never test. The next 20
+//! start a new journal because `replay --verify` after each kill replays the whole
+//! journal: on one journal for all 200 trials its cost grows with every trial (the
+//! first 200-trial run took 480 s, mostly in it), on 20 it stays a fraction of a second.
 //!
 //! 2 trials here; `scripts/crash-test.sh --engine 200` runs 200
 //! (`CROSSLINE_CRASH_ENGINE_TRIALS`). The seed printed first
@@ -45,6 +47,15 @@ use crossline_types::{
     Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
 };
 
+/// Trials on one journal before the next trial starts a new one: enough restarts for
+/// reply numbers to run on across many, few enough that `replay --verify` after each
+/// kill stays quick (it replays the whole journal twice, and hashes the whole state at
+/// each of its snapshot records, one every [`SNAPSHOT_EVERY`] commands).
+const TRIALS_PER_JOURNAL: u64 = 20;
+/// Commands between the running engine's snapshots. It counts from its start, and a
+/// run here is a few hundred commands long, so most runs take some and most restarts
+/// load one.
+const SNAPSHOT_EVERY: u64 = 64;
 /// The clients that send the load (two clients with the default limits).
 const CLIENTS: [(u32, &str); 2] = [(1, "demo-secret-1"), (2, "demo-secret-2")];
 /// Requests one client has out without a reply at once.
@@ -87,49 +98,76 @@ fn kill_nine_of_crossline_run_under_load_loses_nothing_acknowledged() {
     let dir = std::env::temp_dir().join(format!("crossline-crash-engine-{}", std::process::id()));
     println!(
         "crash_engine: seed {seed} (CROSSLINE_CRASH_ENGINE_SEED={seed} repeats it), {trials} \
-         trials, journal in {}",
+         trials, journals in {}",
         dir.display()
     );
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let config_path = dir.join("crossline.toml");
-    std::fs::write(&config_path, engine_config()).unwrap();
-    let journal = dir.join("journal");
+    let config = dir.join("crossline.toml");
+    std::fs::write(&config, engine_config()).unwrap();
 
+    let mut random = fastrand::Rng::with_seed(seed);
+    let feed = Feed::start();
+    let mut run = Run::default();
+    let mut sessions = Vec::new();
+    let started = Instant::now();
+    let mut trial = 0;
+    while trial < trials {
+        let count = TRIALS_PER_JOURNAL.min(trials - trial);
+        let journal = dir.join(format!("journal-{trial}"));
+        let day_seed = random.u64(..);
+        sessions.extend(kill_on_one_journal(
+            &config, &journal, &feed, trial, count, day_seed, &mut run,
+        ));
+        trial += count;
+    }
+    feed.stop();
+    run.report(trials, &sessions, started.elapsed(), seed);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Trials `first` to `first + count - 1`, all on `journal`, a new one (a trading day):
+/// the engine starts on it, then each trial reconnects the clients, loads, kills and
+/// checks, and restarts the engine; after the last the clients reconnect once more
+/// and the engine is stopped. Returns the day's clients, for the totals.
+fn kill_on_one_journal(
+    config: &Path,
+    journal: &Path,
+    feed: &Feed,
+    first: u64,
+    count: u64,
+    seed: u64,
+    run: &mut Run,
+) -> Vec<Session> {
     let mut random = fastrand::Rng::with_seed(seed);
     let mut sessions: Vec<Session> = CLIENTS
         .iter()
         .map(|&(client, secret)| Session::new(client, secret, seed ^ u64::from(client)))
         .collect();
-    let feed = Feed::start();
-    let mut run = Run::default();
-    let started = Instant::now();
-    let (mut engine, mut address) = restart(&config_path, &journal, &feed, &mut run);
+    let (mut engine, mut address) = restart(config, journal, feed, run);
     let mut journaled = Journaled::default();
-    for trial in 0..trials {
+    for trial in first..first + count {
         reconnect_all(&mut sessions, address, &journaled);
         let delay = Duration::from_micros(random.u64(0..KILL_AFTER_US_MAX));
         load_and_kill(&mut sessions, &mut engine, delay);
-        journaled = Journaled::read(&journal);
+        journaled = Journaled::read(journal);
         for session in &sessions {
             session.check_journaled(&journaled, trial);
         }
-        run.snapshots_checked += verify(&journal)
+        run.snapshots_checked += verify(journal)
             .matches("recorded state equals the replay's")
             .count();
-        (engine, address) = restart(&config_path, &journal, &feed, &mut run);
+        (engine, address) = restart(config, journal, feed, run);
     }
     // After the last kill too: the resends, and a new order accepted.
     reconnect_all(&mut sessions, address, &journaled);
     stop(engine);
-    feed.stop();
-    let journaled = Journaled::read(&journal);
+    let journaled = Journaled::read(journal);
     for session in &sessions {
-        session.check_journaled(&journaled, trials);
+        session.check_journaled(&journaled, first + count);
     }
-    verify(&journal);
-    run.report(trials, &sessions, started.elapsed(), seed);
-    std::fs::remove_dir_all(&dir).ok();
+    verify(journal);
+    sessions
 }
 
 /// A number from the environment variable `name`, if it is set.
@@ -142,14 +180,15 @@ fn environment(name: &str) -> Option<u64> {
 }
 
 /// The default configuration on free ports, with 1 MiB segments (so the journal rolls
-/// during the run), a snapshot every 64 commands (so restarts load snapshots the
-/// running engine took), and its venues on ports 1 to 3, where nothing listens: a venue
+/// during the run), a snapshot every [`SNAPSHOT_EVERY`] commands (so restarts load
+/// snapshots the running engine took), and its venues on ports 1 to 3, where nothing listens: a venue
 /// simulator someone runs on the default ports must not answer this engine's routes,
 /// which are cancelled back at once instead, the same every run.
 fn engine_config() -> String {
+    let snapshot_every = format!("snapshot_every = {SNAPSHOT_EVERY}");
     config(&[
         ("segment_mib = 64", "segment_mib = 1"),
-        ("snapshot_every = 1000000", "snapshot_every = 64"),
+        ("snapshot_every = 1000000", &snapshot_every),
         ("address = \"127.0.0.1:9301\"", "address = \"127.0.0.1:1\""),
         ("address = \"127.0.0.1:9302\"", "address = \"127.0.0.1:2\""),
         ("address = \"127.0.0.1:9303\"", "address = \"127.0.0.1:3\""),
@@ -176,13 +215,14 @@ impl Run {
         let resent_new = sum(|session| session.resent_new);
         let resent_again = sum(|session| session.resent_again);
         println!(
-            "{trials} kills of crossline run in {:.1} s: {orders} acknowledged orders and \
+            "{trials} kills of crossline run ({} journals) in {:.1} s: {orders} acknowledged orders and \
              {cancels} acknowledged cancels, all in the journal after every kill ({lost} \
              requests unanswered at a kill, none of them journaled); {replies} replies \
              numbered with no gap, {resent_new} first received in a resend after a \
              restart, {resent_again} resent unchanged; {} of {} restarts from a snapshot, {} \
              cleared a torn record; replay --verify passed after every kill, {} snapshot \
              states equal to a clean replay; seed {seed}",
+            trials.div_ceil(TRIALS_PER_JOURNAL),
             elapsed.as_secs_f64(),
             self.from_snapshot,
             self.restarts,
