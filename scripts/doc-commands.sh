@@ -21,6 +21,7 @@ step cargo run --release -q -p crossline -- replay "$dir/j" --verify --audit "$d
 test -s "$dir/j/audit.csv" || { echo "replay --audit wrote no audit trail" >&2; exit 1; }
 step cargo run --release -q -p crossline -- replay "$dir/j" --until 5000
 step scripts/crash-test.sh 3
+step scripts/crash-test.sh --engine 10
 
 # README, "Venues and the feed": a short recording, which must hold packets.
 step cargo run --release -q -p crossline-venue -- --seconds 2 --record "$dir/feed.cxmd"

@@ -5,85 +5,22 @@
 //! whether the restart replays the whole journal or starts from a snapshot the running
 //! engine took. `crossline stat` reads the running engine's counters meanwhile.
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::Duration;
 
+use common::{config, send_quote, start, verify, CROSSLINE};
 use crossline::client::Client;
 use crossline_protocol::client::{Inbound, Outbound};
-use crossline_protocol::market_data::{MarketData, PacketWriter};
 use crossline_types::{
-    Capacity, ClientOrderId, OrderType, Price, Quantity, Quote, Side, SymbolId, TimeInForce,
+    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
 };
 
-const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
-
-/// A running `crossline run`, killed if the test fails before it stops it.
-struct Engine(Child);
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Starts `crossline run` and returns it with the client and feed addresses it printed,
-/// and its recovery report.
-fn start(config: &Path, journal: &Path) -> (Engine, SocketAddr, SocketAddr, String) {
-    let mut child = Command::new(CROSSLINE)
-        .args(["run", "--config"])
-        .arg(config)
-        .arg("--journal")
-        .arg(journal)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut address = None;
-    let mut recovery = String::new();
-    let feed = loop {
-        let line = lines
-            .next()
-            .expect("crossline run printed its addresses")
-            .unwrap();
-        if line.starts_with("crossline: ") && recovery.is_empty() {
-            recovery = line.clone();
-        }
-        if let Some(text) = line.strip_prefix("clients: ") {
-            address = Some(text.parse().unwrap());
-        }
-        if let Some(text) = line.strip_prefix("market data: ") {
-            break text.parse().unwrap();
-        }
-    };
-    // Keep reading its output so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (
-        Engine(child),
-        address.expect("the client address comes first"),
-        feed,
-        recovery,
-    )
-}
-
-/// Publishes a fresh NBBO for symbol 1 ($189.99 × $190.01) and lets it arrive.
+/// Publishes symbol 1's NBBO and lets it arrive.
 fn quote(feed: SocketAddr, sequence: u64) {
-    let mut writer = PacketWriter::default();
-    assert!(writer.push(&MarketData::Nbbo(Quote {
-        symbol: SymbolId::new(1),
-        bid: Price::from_micros(189_990_000),
-        bid_size: Quantity::new(500),
-        ask: Price::from_micros(190_010_000),
-        ask_size: Quantity::new(500),
-    })));
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.send_to(writer.finish(sequence, 0), feed).unwrap();
+    send_quote(feed, sequence);
     std::thread::sleep(Duration::from_millis(100));
 }
 
@@ -132,15 +69,9 @@ fn kill_and_restart(name: &str, snapshot_every: Option<u64>) {
     std::fs::create_dir_all(&dir).unwrap();
     // The default configuration on free ports; no venues or feed are running, so orders
     // rest or are refused, all deterministically.
-    let text = crossline_config::DEFAULT
-        .replace("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\"")
-        .replace("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\"");
     let default_every = "snapshot_every = 1000000";
-    assert!(text.contains(default_every), "the default takes snapshots");
-    let text = match snapshot_every {
-        Some(every) => text.replace(default_every, &format!("snapshot_every = {every}")),
-        None => text,
-    };
+    let every = snapshot_every.map(|every| format!("snapshot_every = {every}"));
+    let text = config(&[(default_every, every.as_deref().unwrap_or(default_every))]);
     let config = dir.join("crossline.toml");
     std::fs::write(&config, text).unwrap();
     let journal = dir.join("journal");
@@ -206,18 +137,7 @@ fn kill_and_restart(name: &str, snapshot_every: Option<u64>) {
     }
     // Each snapshot the running engine took holds the state a replay of its journal
     // reaches at that cut.
-    let verify = Command::new(CROSSLINE)
-        .args(["replay", "--verify"])
-        .arg(&journal)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&verify.stdout),
-        String::from_utf8_lossy(&verify.stderr)
-    );
-    let checked = String::from_utf8_lossy(&verify.stdout)
+    let checked = verify(&journal)
         .matches("recorded state equals the replay's")
         .count();
     assert_eq!(checked, snapshots, "every snapshot was checked");

@@ -1,0 +1,110 @@
+//! What the tests of the real `crossline run` share: a configuration on free loopback
+//! ports, starting the engine on a journal, publishing an NBBO on its feed, and
+//! `crossline replay --verify`.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use crossline_protocol::market_data::{MarketData, PacketWriter};
+use crossline_types::{Price, Quantity, Quote, SymbolId};
+
+pub(crate) const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
+
+/// A running `crossline run`, killed if the test fails before it stops it.
+pub(crate) struct Engine(pub(crate) Child);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The default configuration with its client and feed ports free (the kernel picks
+/// them: `start` reads them from what the engine prints), and each `(from, to)` line
+/// replaced; every `from` must be in the default, so a renamed key fails loudly.
+pub(crate) fn config(replacements: &[(&str, &str)]) -> String {
+    let mut text = crossline_config::DEFAULT
+        .replace("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\"");
+    for (from, to) in replacements {
+        assert!(text.contains(from), "the default configuration has {from}");
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// Starts `crossline run` and returns it with the client and feed addresses it printed,
+/// and its recovery report.
+pub(crate) fn start(config: &Path, journal: &Path) -> (Engine, SocketAddr, SocketAddr, String) {
+    let mut child = Command::new(CROSSLINE)
+        .args(["run", "--config"])
+        .arg(config)
+        .arg("--journal")
+        .arg(journal)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut address = None;
+    let mut recovery = String::new();
+    let feed = loop {
+        let line = lines
+            .next()
+            .expect("crossline run printed its addresses")
+            .unwrap();
+        if line.starts_with("crossline: ") && recovery.is_empty() {
+            recovery = line.clone();
+        }
+        if let Some(text) = line.strip_prefix("clients: ") {
+            address = Some(text.parse().unwrap());
+        }
+        if let Some(text) = line.strip_prefix("market data: ") {
+            break text.parse().unwrap();
+        }
+    };
+    // Keep reading its output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (
+        Engine(child),
+        address.expect("the client address comes first"),
+        feed,
+        recovery,
+    )
+}
+
+/// Publishes an NBBO for symbol 1 ($189.99 × $190.01) as the feed's message `sequence`.
+pub(crate) fn send_quote(feed: SocketAddr, sequence: u64) {
+    let mut writer = PacketWriter::default();
+    assert!(writer.push(&MarketData::Nbbo(Quote {
+        symbol: SymbolId::new(1),
+        bid: Price::from_micros(189_990_000),
+        bid_size: Quantity::new(500),
+        ask: Price::from_micros(190_010_000),
+        ask_size: Quantity::new(500),
+    })));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(writer.finish(sequence, 0), feed).unwrap();
+}
+
+/// Runs `crossline replay --verify` on `journal`, which must pass, and returns what it
+/// printed.
+pub(crate) fn verify(journal: &Path) -> String {
+    let verify = Command::new(CROSSLINE)
+        .args(["replay", "--verify"])
+        .arg(journal)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&verify.stdout).into_owned();
+    assert!(
+        verify.status.success(),
+        "replay --verify failed: {text}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    text
+}
