@@ -181,8 +181,7 @@ fn a_burst_through_the_smallest_rings_loses_nothing_and_allocates_nothing() {
     });
     stream.write_all(&warm_up).unwrap();
     engine.wait_for("the warm-up answered", |engine| {
-        engine.counter("orders.accepted") + engine.counter("orders.rejected_by_risk")
-            >= WARM_UP
+        engine.counter("orders.accepted") + engine.counter("orders.rejected_by_risk") >= WARM_UP
     });
 
     COUNTING.store(true, Ordering::Release);
