@@ -3,10 +3,11 @@
 //! ingress and the egress. Each owns its state alone; they meet only at rings.
 //!
 //! Every agent that cannot hand something on (its output ring is full) keeps it in a
-//! queue sized at start and takes no new input until the queue is empty, so a slow
-//! stage slows the stages before it and nothing is dropped. The I/O agents stop reading
-//! their sockets meanwhile, so the kernel's buffers and TCP flow control push back on
-//! the senders.
+//! [`Bounded`] queue sized at start and takes no new input until the queue is empty, so
+//! a slow stage slows the stages before it and nothing is dropped. The I/O agents take no
+//! more arrivals from their transports than their queues hold
+//! (`Handler::deliveries_max`), so the kernel's buffers and TCP flow control push back on
+//! the senders. `docs/ARCHITECTURE.md` lists each queue's bound.
 
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -537,7 +538,7 @@ impl Agent for OrderIngress {
             return work.max(1);
         }
         match self.net.poll(&mut self.side, None) {
-            // Once intake is closed, arrivals are left unread: not work to wait for.
+            // Once intake is closed, arrivals are dropped unanswered: not work to wait for.
             Ok(events) if !self.side.intake_closed => work += events,
             Ok(_) => {}
             Err(error) => self.fault.raise(format!("order ingress: {error}")),
