@@ -81,12 +81,7 @@ impl Epoll {
     /// Whether a connection's kernel send queue still holds bytes the peer has not
     /// acknowledged.
     pub(crate) fn kernel_unsent(&self) -> bool {
-        self.connections.iter().any(|connection| {
-            connection
-                .stream
-                .as_ref()
-                .is_some_and(|stream| sys::unsent_bytes(stream.as_raw_fd()) > 0)
-        })
+        sys::any_unsent(self.connections.iter().filter_map(|c| c.stream.as_ref()))
     }
 
     pub(crate) fn outbox(&mut self) -> &mut Outbox {

@@ -99,3 +99,8 @@ pub(crate) fn unsent_bytes(fd: RawFd) -> usize {
     }
     usize::try_from(queued).unwrap_or(0)
 }
+
+/// Whether any of `streams` has bytes in its kernel send queue ([`unsent_bytes`]).
+pub(crate) fn any_unsent<'a>(mut streams: impl Iterator<Item = &'a std::net::TcpStream>) -> bool {
+    streams.any(|stream| unsent_bytes(stream.as_raw_fd()) > 0)
+}

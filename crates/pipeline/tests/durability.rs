@@ -6,25 +6,8 @@ use std::time::Duration;
 
 mod common;
 
-use common::{config_text, no_venues, publish_nbbo, set, Client, Engine};
-use crossline_protocol::client::{Inbound, Outbound};
-use crossline_types::{
-    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
-};
-
-/// A buy of 100 AAPL at $180.00: with no NBBO it rests.
-fn resting_buy(id: u64) -> Inbound {
-    Inbound::NewOrder {
-        client_order_id: ClientOrderId::new(id),
-        symbol: SymbolId::new(1),
-        quantity: Quantity::new(100),
-        price: Price::from_micros(180_000_000),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Day,
-        capacity: Capacity::Agency,
-    }
-}
+use common::{config_text, no_venues, publish_nbbo, resting_buy, set, Client, Engine};
+use crossline_protocol::client::Outbound;
 
 fn accepted_id(reply: &Outbound) -> u64 {
     match reply {

@@ -8,27 +8,9 @@ use std::path::Path;
 
 mod common;
 
-use common::{config_text, entry, fresh_dir, no_venues, set, Client, Engine};
+use common::{config_text, entry, fresh_dir, no_venues, resting_buy, set, Client, Engine};
 use crossline_engine::recovery;
-use crossline_protocol::client::Inbound;
-use crossline_types::{
-    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
-};
 use toml::{Table, Value};
-
-/// A buy of 100 AAPL at $180.00, far below the market: it rests.
-fn resting_buy(id: u64) -> Inbound {
-    Inbound::NewOrder {
-        client_order_id: ClientOrderId::new(id),
-        symbol: SymbolId::new(1),
-        quantity: Quantity::new(100),
-        price: Price::from_micros(180_000_000),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Day,
-        capacity: Capacity::Agency,
-    }
-}
 
 /// Two listed threads with one name (and both agents groups placed).
 fn threads_named_twice(doc: &mut Table) {

@@ -393,3 +393,21 @@ pub(crate) fn publish_nbbo(feed: SocketAddr, sequence: u64, symbol: u32, bid: i6
     socket.send_to(packet.finish(sequence, 0), feed).unwrap();
     std::thread::sleep(Duration::from_millis(30));
 }
+
+/// A day buy of 100 AAPL (symbol 1) at $180.00, below any NBBO the tests publish: it
+/// rests.
+pub(crate) fn resting_buy(id: u64) -> Inbound {
+    use crossline_types::{
+        Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
+    };
+    Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(id),
+        symbol: SymbolId::new(1),
+        quantity: Quantity::new(100),
+        price: Price::from_micros(180_000_000),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Day,
+        capacity: Capacity::Agency,
+    }
+}
