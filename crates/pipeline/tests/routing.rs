@@ -406,3 +406,47 @@ fn orders_out_at_a_venue_when_the_engine_stopped_are_cancelled_back_at_start() {
         "one journaled venue cancel"
     );
 }
+
+/// Stalled venues (every one holds its child orders, answering nothing) with room for
+/// few children: the engine backs up at the router's table, not in a queue. Each order is
+/// answered: those that found room wait at a venue, the rest are cancelled back
+/// (`router.table_full`); nothing is lost and no queue passes its bound.
+#[test]
+fn stalled_venues_back_up_at_the_child_table_and_lose_nothing() {
+    const ORDERS: u64 = 20;
+    const CHILDREN: u64 = 8;
+    let world = start(Backend::IoUring, |doc| {
+        set(doc, "router.children_max", CHILDREN as i64);
+    });
+    let mut client = Client::logon(world.engine.address, 1);
+    world.hold_every_venue();
+    for id in 1..=ORDERS {
+        client.send(&market_buy(id));
+    }
+    let (mut accepted, mut cancelled) = (0, 0);
+    while accepted < ORDERS || cancelled < ORDERS - CHILDREN {
+        match client.receive() {
+            Outbound::Accepted { .. } => accepted += 1,
+            Outbound::Cancelled { quantity, .. } => {
+                assert_eq!(quantity.shares(), 100);
+                cancelled += 1;
+            }
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+    world.engine.wait_for("every child counted", |engine| {
+        engine.counter("router.table_full") == ORDERS - CHILDREN
+    });
+    let open: u64 = VENUES
+        .iter()
+        .map(|(_, name)| world.engine.counter(&format!("venue.{name}.children_open")))
+        .sum();
+    assert_eq!(open, CHILDREN, "the rest wait at the stalled venues");
+    assert_eq!(client.try_receive(Duration::from_millis(100)), None);
+    let stopped = world.finish();
+    assert_eq!(stopped.counter("queues.overflows"), 0);
+    assert_eq!(
+        journaled(&stopped.records, |c| matches!(c, Command::NewOrder(_))),
+        ORDERS as usize
+    );
+}
