@@ -447,6 +447,6 @@ fn stalled_venues_back_up_at_the_child_table_and_lose_nothing() {
     assert_eq!(stopped.counter("queues.overflows"), 0);
     assert_eq!(
         journaled(&stopped.records, |c| matches!(c, Command::NewOrder(_))),
-        ORDERS as usize
+        usize::try_from(ORDERS).unwrap()
     );
 }
