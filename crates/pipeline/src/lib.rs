@@ -249,9 +249,9 @@ fn labels(threads: &[PlannedThread], venues: &[(u8, String)]) -> Vec<(String, Ki
 /// A ring's depth: the producer's monitor and the gauge it is written to.
 type DepthGauge = (Box<dyn Depth>, Counter);
 
-/// The rings' names in the counters file, in the order `Pipeline::start` takes their
-/// gauges.
-const RING_NAMES: [&str; 8] = [
+/// The rings' names: their `[pipeline.rings]` keys and, as `ring.<name>.depth`, their
+/// gauges in the counters file, in the order `Pipeline::start` takes them.
+pub const RING_NAMES: [&str; 8] = [
     "commands",
     "market_data",
     "venue_reports",

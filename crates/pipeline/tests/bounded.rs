@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{config_text, no_venues, publish_nbbo, set, Client, Engine};
+use common::{config_text, no_venues, publish_nbbo, set, unlimited_rates, Client, Engine};
+use crossline_pipeline::RING_NAMES;
 use crossline_protocol::client::Inbound;
 use crossline_protocol::frame::{split, FRAME_BYTES_MAX};
 use crossline_types::{
@@ -117,24 +118,11 @@ fn burst(first: u64, last: u64, sequence: &mut u32) -> Vec<u8> {
 fn a_burst_through_the_smallest_rings_loses_nothing_and_allocates_nothing() {
     let text = config_text(|doc| {
         no_venues(doc);
-        for ring in [
-            "commands",
-            "market_data",
-            "venue_reports",
-            "sequenced",
-            "events_back",
-            "events_out",
-            "replies",
-            "venue_tops",
-        ] {
+        for ring in RING_NAMES {
             set(doc, &format!("pipeline.rings.{ring}"), 64);
         }
         set(doc, "pipeline.placement", "shared");
-        for index in 0..4 {
-            let client = common::entry(doc, "clients", index);
-            client.insert("messages_per_second".into(), 1_000_000.into());
-            client.insert("message_burst".into(), 1_000_000.into());
-        }
+        unlimited_rates(doc);
         set(doc, "journal.snapshot_every", 0);
         set(doc, "net.send_buffer_kib", 16_384);
     });

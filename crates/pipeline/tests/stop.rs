@@ -13,7 +13,9 @@ use std::time::Duration;
 
 mod common;
 
-use common::{config_text, no_venues, one_thread, publish_nbbo, set, Client, Engine};
+use common::{
+    config_text, no_venues, one_thread, publish_nbbo, set, unlimited_rates, Client, Engine,
+};
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_protocol::frame::FRAME_BYTES_MAX;
 use crossline_sequencer::Command;
@@ -67,11 +69,7 @@ fn stop_under_load(placement: &str, edit: impl FnOnce(&mut toml::Table)) {
     let text = config_text(|doc| {
         no_venues(doc);
         // No rate limit: the client floods the engine.
-        for index in 0..4 {
-            let client = common::entry(doc, "clients", index);
-            client.insert("messages_per_second".into(), 1_000_000.into());
-            client.insert("message_burst".into(), 1_000_000.into());
-        }
+        unlimited_rates(doc);
         // Room for the replies a busy test machine's client falls behind by.
         set(doc, "net.send_buffer_kib", 16_384);
         set(doc, "net.connections_max", 32);

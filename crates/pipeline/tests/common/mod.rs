@@ -411,3 +411,13 @@ pub(crate) fn resting_buy(id: u64) -> Inbound {
         capacity: Capacity::Agency,
     }
 }
+
+/// Every configured client without a message-rate limit: a test's client floods.
+pub(crate) fn unlimited_rates(doc: &mut Table) {
+    if let Some(Value::Array(clients)) = doc.get_mut("clients") {
+        for client in clients.iter_mut().filter_map(Value::as_table_mut) {
+            client.insert("messages_per_second".into(), 1_000_000.into());
+            client.insert("message_burst".into(), 1_000_000.into());
+        }
+    }
+}
