@@ -26,12 +26,11 @@ use crossline_bench::core_to_core;
 use crossline_bench::echo::{open_loop_echo, EchoLatency, EchoSource, Echoer, Schedule};
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{report, run_pinned_pair, Options};
-use crossline_types::{
-    Body, Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderType, Price, Quantity,
-    SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
-};
+use crossline_types::layout::NewOrderLayout;
+use crossline_types::{Capacity, Message, OrderType, Side, TimeInForce};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
+use zerocopy::little_endian::{I64, U32, U64};
 
 /// Slots in every queue.
 const CAPACITY: usize = 4096;
@@ -75,21 +74,21 @@ impl Settings {
 /// The message every subject carries: a realistic new order, numbered.
 #[inline(always)]
 fn message(sequence: u64, due_ticks: u64) -> Message {
-    Message {
-        sequence: SequenceNumber::new(sequence),
-        timestamp: Timestamp::new(due_ticks),
-        body: Body::NewOrder(NewOrder {
-            client: ClientId::new(7),
-            symbol: SymbolId::new(42),
-            client_order_id: ClientOrderId::new(sequence),
-            price: Price::from_micros(101_250_000),
-            quantity: Quantity::new(100),
-            side: Side::Buy,
-            order_type: OrderType::Limit,
-            time_in_force: TimeInForce::ImmediateOrCancel,
-            capacity: Capacity::Agency,
-        }),
-    }
+    Message::from_view(&NewOrderLayout {
+        sequence: U64::new(sequence),
+        time: U64::new(due_ticks),
+        kind: 0, // from_view sets it
+        side: Side::Buy.code(),
+        order_type: OrderType::Limit.code(),
+        time_in_force: TimeInForce::ImmediateOrCancel.code(),
+        client: U32::new(7),
+        client_order_id: U64::new(sequence),
+        price: I64::new(101_250_000),
+        quantity: U32::new(100),
+        symbol: U32::new(42),
+        capacity: Capacity::Agency.code(),
+        padding: [0; 7],
+    })
 }
 
 /// A peer's slot: the same message, alone on its cache line.
@@ -108,11 +107,7 @@ struct Checker {
 impl Checker {
     #[inline(always)]
     fn check(&mut self, message: &Message) {
-        assert_eq!(
-            message.sequence.get(),
-            self.expected,
-            "message out of order"
-        );
+        assert_eq!(message.sequence(), self.expected, "message out of order");
         self.expected += 1;
     }
 }
@@ -351,7 +346,7 @@ impl<S: Subject> EchoSource for SubjectSource<S> {
     }
 
     fn try_receive(&mut self) -> Option<(u64, u64)> {
-        S::try_receive(&mut self.echoes).map(|echo| (echo.sequence.get(), echo.timestamp.get()))
+        S::try_receive(&mut self.echoes).map(|echo| (echo.sequence(), echo.time()))
     }
 }
 

@@ -325,8 +325,9 @@ impl Default for Digest {
 impl Digest {
     fn add(&mut self, value: &impl serde::Serialize) {
         self.scratch.clear();
-        if bincode::serialize_into(&mut self.scratch, value).is_ok() {
-            self.hasher.update(&self.scratch);
+        if let Ok(bytes) = postcard::to_extend(value, std::mem::take(&mut self.scratch)) {
+            self.hasher.update(&bytes);
+            self.scratch = bytes;
             self.items += 1;
         }
     }

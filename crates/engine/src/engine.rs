@@ -8,7 +8,7 @@ use crossline_config::Config;
 use crossline_matcher::{Event, Input, Matcher};
 use crossline_risk::RiskGate;
 use crossline_sequencer::{
-    Command, Journal, JournalFailure, Output, Record, ReplayError, Sequenced, Sequencer,
+    Command, Journal, JournalFailure, Output, Record, Recorded, ReplayError, Sequenced, Sequencer,
     SequencerState, Stamped,
 };
 use crossline_types::SequenceNumber;
@@ -156,15 +156,15 @@ impl<J: Journal> Engine<J> {
     /// # Errors
     /// [`EngineError::Snapshot`] when a part does not decode.
     pub fn from_snapshot(snapshot: &Snapshot, journal: J) -> Result<Engine<J>, EngineError> {
-        let fail = |what: &str, e: bincode::Error| {
+        let fail = |what: &str, e: String| {
             EngineError::Snapshot(format!("{}: {what}: {e}", snapshot.path.display()))
         };
-        let state: SequencerState = bincode::deserialize(&snapshot.parts.sequencer)
+        let state: SequencerState = snapshot::decode_part(&snapshot.parts.sequencer)
             .map_err(|e| fail("sequencer part", e))?;
         let pending: Vec<Event> =
-            bincode::deserialize(&snapshot.parts.pending).map_err(|e| fail("events part", e))?;
+            snapshot::decode_part(&snapshot.parts.pending).map_err(|e| fail("events part", e))?;
         let matcher: Matcher =
-            bincode::deserialize(&snapshot.parts.matcher).map_err(|e| fail("matcher part", e))?;
+            snapshot::decode_part(&snapshot.parts.matcher).map_err(|e| fail("matcher part", e))?;
         Ok(Engine::assemble(
             Sequencer::restore(state, pending, journal),
             matcher,
@@ -220,7 +220,7 @@ impl<J: Journal> Engine<J> {
         let snapshot = matches!(stamped.command, Command::Snapshot);
         self.step(snapshot, true, observer, |sequencer, outputs| {
             let result = sequencer.submit(stamped, &mut |output| outputs.push(output));
-            result.map_err(EngineError::from)
+            result.map(|()| None).map_err(EngineError::from)
         })
     }
 
@@ -230,29 +230,40 @@ impl<J: Journal> Engine<J> {
     /// [`EngineError::Replay`] when the record is out of sequence or decided differently.
     pub fn replay(
         &mut self,
-        record: &Record,
+        record: &Recorded,
         observer: &mut impl Observer,
     ) -> Result<(), EngineError> {
-        observer.record(record);
         let snapshot = matches!(record.command, Command::Snapshot);
         self.step(snapshot, false, observer, |sequencer, outputs| {
-            let result = sequencer.replay(record, &mut |output| outputs.push(output));
-            result.map_err(EngineError::from)
+            let verdict = sequencer.replay(record, &mut |output| outputs.push(output))?;
+            Ok(Some(Record {
+                sequence: record.sequence,
+                time: record.time,
+                command: record.command,
+                verdict,
+                events_applied: record.events_applied,
+            }))
         })
     }
 
-    /// One command through the sequencer (`decide`: live or replayed), then its outputs
-    /// through the matcher. A `Snapshot` command starts a cut right after it is decided.
+    /// One command through the sequencer (`decide`: live or replayed; a replay answers
+    /// the record with its full verdict, for the observer), then its outputs through the
+    /// matcher. A `Snapshot` command starts a cut right after it is decided.
     fn step(
         &mut self,
         snapshot: bool,
         live: bool,
         observer: &mut impl Observer,
-        decide: impl FnOnce(&mut Sequencer<J>, &mut Vec<Output>) -> Result<(), EngineError>,
+        decide: impl FnOnce(&mut Sequencer<J>, &mut Vec<Output>) -> Result<Option<Record>, EngineError>,
     ) -> Result<(), EngineError> {
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
         let result = decide(&mut self.sequencer, &mut outputs)
+            .map(|record| {
+                if let Some(record) = record {
+                    observer.record(&record);
+                }
+            })
             .and_then(|()| if snapshot { self.begin_cut() } else { Ok(()) })
             .and_then(|()| self.dispatch(&outputs, live, observer));
         self.outputs = outputs;

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crossline_config::{Config, Durability};
-use crossline_journal::{Durability as JournalDurability, JournalConfig, Reader, TornTail, Writer};
+use crossline_journal::{
+    Durability as JournalDurability, JournalConfig, Reader, TornTail, Writer, RUN_MAX,
+};
 use crossline_sequencer::{Journal, JournalFailure, Record};
 
 use crate::codec::{self, KIND_COMMAND, KIND_CONFIG};
@@ -18,7 +20,6 @@ pub const PAYLOAD_MAX: usize = 64 << 10;
 /// The memory-mapped journal as the sequencer's [`Journal`].
 pub struct MappedJournal {
     writer: Writer,
-    buffer: Vec<u8>,
 }
 
 impl MappedJournal {
@@ -36,13 +37,13 @@ impl Journal for MappedJournal {
             sequence: record.sequence,
             reason,
         };
-        codec::encode(record, &mut self.buffer).map_err(|e| failure(e.to_string()))?;
+        let payload = codec::encode(record);
         self.writer
             .append(
                 KIND_COMMAND,
                 record.sequence.get(),
                 record.time.get(),
-                &self.buffer,
+                &payload,
             )
             .map(|_| ())
             .map_err(|e| failure(e.to_string()))
@@ -195,10 +196,7 @@ pub fn open_observed(
             Err(why) => skipped.push(why),
         }
     }
-    let journal = MappedJournal {
-        writer,
-        buffer: Vec::with_capacity(256),
-    };
+    let journal = MappedJournal { writer };
     let mut engine = match &loaded {
         Some(snapshot) => {
             observer.snapshot_loaded(snapshot);
@@ -309,17 +307,19 @@ pub fn replay_from<J: Journal>(
     let mut reader = Reader::open(dir, PAYLOAD_MAX)?;
     reader.seek(engine.sequencer().next_sequence().get())?;
     let mut replayed = 0;
-    while let Some(entry) = reader.next()? {
-        if until.is_some_and(|until| entry.sequence > until) {
-            break;
+    while let Some(run) = reader.next_run(RUN_MAX)? {
+        for entry in &run {
+            if until.is_some_and(|until| entry.sequence > until) {
+                return Ok(replayed);
+            }
+            if entry.kind != KIND_COMMAND {
+                continue;
+            }
+            let record = codec::decode(&entry)?;
+            engine.replay(&record, observer)?;
+            replayed += 1;
+            progress(entry.sequence);
         }
-        if entry.kind != KIND_COMMAND {
-            continue;
-        }
-        let record = codec::decode(&entry)?;
-        engine.replay(&record, observer)?;
-        replayed += 1;
-        progress(entry.sequence);
     }
     Ok(replayed)
 }

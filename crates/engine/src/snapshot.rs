@@ -6,12 +6,12 @@
 //!
 //! ```text
 //!  0  8  magic "CRSLSNAP"
-//!  8  4  payload format (codec::FORMAT)
+//!  8  4  format version (codec::FORMAT, the journal's)
 //! 12  4  layout version (LAYOUT, 2)
 //! 16  8  cut: the sequence number of the Snapshot command
-//! 24  8  bytes of the sequencer part (bincode of the gate and its counters)
-//! 32  8  bytes of the in-flight events part (bincode of Vec<Event>)
-//! 40  8  bytes of the matcher part (bincode of the matcher)
+//! 24  8  bytes of the sequencer part (postcard of the gate and its counters)
+//! 32  8  bytes of the in-flight events part (postcard of Vec<Event>)
+//! 40  8  bytes of the matcher part (postcard of the matcher)
 //! 48  8  bytes of the replies part (every client's kept replies; may be empty)
 //! 56  8  state hash: xxh3-64 of the first three parts, in order
 //! 64  8  configuration hash: xxh3-64 of the configuration text
@@ -40,7 +40,7 @@ pub const LAYOUT: u32 = 2;
 /// Where each header field starts, as `docs/JOURNAL.md`'s table gives it.
 pub const FIELDS: [(&str, usize, usize); 11] = [
     ("magic", 0, 8),
-    ("payload format", 8, 4),
+    ("format version", 8, 4),
     ("layout version", 12, 4),
     ("cut", 16, 8),
     ("sequencer part bytes", 24, 8),
@@ -124,12 +124,25 @@ pub struct Snapshot {
     pub path: PathBuf,
 }
 
-/// One part of a snapshot, serialized as the file holds it (`bincode`).
+/// One part of a snapshot, serialized as the file holds it (`postcard`).
 ///
 /// # Errors
 /// What the serializer refused.
 pub fn encode_part<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
-    bincode::serialize(value).map_err(|e| e.to_string())
+    postcard::to_stdvec(value).map_err(|e| e.to_string())
+}
+
+/// One part of a snapshot read back: the whole of `bytes` must be one value.
+///
+/// # Errors
+/// What the deserializer refused, or bytes left over after the value.
+pub fn decode_part<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| e.to_string())?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(format!("{} bytes left over after the value", rest.len()))
+    }
 }
 
 /// Keeps the newest `kept` snapshot files in `dir` and removes the older ones; returns
@@ -205,6 +218,15 @@ pub fn read(path: &Path, config_hash: u64) -> Result<Snapshot, String> {
     File::open(path)
         .and_then(|mut file| file.read_to_end(&mut bytes))
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(path, &bytes, config_hash)
+}
+
+/// Checks a snapshot file's bytes (read from `path`, which errors name): any bytes give
+/// the snapshot or a message saying what is wrong, never a panic.
+///
+/// # Errors
+/// A message saying what is wrong with it.
+pub fn parse(path: &Path, bytes: &[u8], config_hash: u64) -> Result<Snapshot, String> {
     let fail = |what: &str| format!("{}: {what}", path.display());
     if bytes.len() < HEADER || &bytes[0..8] != MAGIC {
         return Err(fail("not a snapshot (bad magic)"));
@@ -217,8 +239,11 @@ pub fn read(path: &Path, config_hash: u64) -> Result<Snapshot, String> {
     let format = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     if format != FORMAT {
         return Err(fail(&format!(
-            "payload format {format}, this build reads {FORMAT}"
+            "snapshot format version {format}; this build reads version {FORMAT} only"
         )));
+    }
+    if bytes[CHECKED + 4..HEADER].iter().any(|byte| *byte != 0) {
+        return Err(fail("reserved header bytes 76..128 are not zero"));
     }
     let layout = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
     if layout != LAYOUT {

@@ -64,6 +64,16 @@ pub enum JournalError {
         /// What is wrong.
         what: String,
     },
+    /// A segment (or snapshot) written in another format version than this build reads.
+    #[error("{path}: journal format version {found}; this build reads version {reads} only (replay the journal with the build that wrote it, or start a new journal directory)")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version the file holds.
+        found: u32,
+        /// The version this build reads.
+        reads: u32,
+    },
     /// A record's payload exceeds the configured maximum.
     #[error("record payload of {length} bytes exceeds payload_max {max}")]
     PayloadTooLarge {

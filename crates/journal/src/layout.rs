@@ -28,8 +28,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// The file magic, `CRSLJRNL` as little-endian bytes.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"CRSLJRNL");
-/// The format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes and reads: of the segment and record layout
+/// here and of the payloads the engine stores in them (`docs/JOURNAL.md`). Version 1
+/// held `bincode` payloads; version 2 holds the fixed-layout messages.
+pub const VERSION: u32 = 2;
 /// Bytes of the segment header; the first record starts here.
 pub const HEADER_BYTES: usize = 64;
 const HEADER_BYTES_U32: u32 = 64;
@@ -68,6 +70,20 @@ pub(crate) fn check_frame(
     committed: u32,
     payload_max: usize,
 ) -> Result<usize, &'static str> {
+    let payload = check_frame_shape(frame, committed, payload_max)?;
+    if crate::crc::frame(frame, payload) != u32_at(frame, 28) {
+        return Err("record CRC mismatch");
+    }
+    Ok(payload)
+}
+
+/// [`check_frame`] less the CRC: the frame and payload lengths agree and fit.
+#[inline]
+pub(crate) fn check_frame_shape(
+    frame: &[u8],
+    committed: u32,
+    payload_max: usize,
+) -> Result<usize, &'static str> {
     let committed = committed as usize;
     if committed % ALIGN != 0 || committed > frame_bytes(payload_max) || committed > frame.len() {
         return Err("record length out of range");
@@ -76,14 +92,35 @@ pub(crate) fn check_frame(
     if payload > payload_max || frame_bytes(payload) != committed {
         return Err("record length out of range");
     }
-    let crc = crate::crc::append(
-        crate::crc::of(&frame[0..28]),
-        &frame[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + payload],
-    );
-    if crc != u32_at(frame, 28) {
-        return Err("record CRC mismatch");
-    }
     Ok(payload)
+}
+
+/// Why a segment header does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    /// It is damaged.
+    Damaged(&'static str),
+    /// It is of another format version than [`VERSION`].
+    Version(u32),
+}
+
+impl HeaderError {
+    /// The journal error for segment `path`: a [`crate::JournalError::Version`], or
+    /// what `damaged` makes of the damage.
+    pub(crate) fn into_error(
+        self,
+        path: &std::path::Path,
+        damaged: impl FnOnce(&'static str) -> crate::JournalError,
+    ) -> crate::JournalError {
+        match self {
+            HeaderError::Damaged(what) => damaged(what),
+            HeaderError::Version(found) => crate::JournalError::Version {
+                path: path.to_path_buf(),
+                found,
+                reads: VERSION,
+            },
+        }
+    }
 }
 
 /// A segment header's fields.
@@ -108,19 +145,22 @@ impl SegmentHeader {
         bytes
     }
 
-    /// Decodes a header whose magic is present; `Err` says what is wrong.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<SegmentHeader, &'static str> {
+    /// Decodes a header whose magic is present; `Err` says what is wrong. The version
+    /// is checked before the CRC: another version's header need not have this one's
+    /// layout.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<SegmentHeader, HeaderError> {
         if u64_at(bytes, 0) != MAGIC {
-            return Err("bad magic");
+            return Err(HeaderError::Damaged("bad magic"));
+        }
+        let version = u32_at(bytes, 8);
+        if version != VERSION {
+            return Err(HeaderError::Version(version));
         }
         if crate::crc::of(&bytes[8..40]) != u32_at(bytes, 40) {
-            return Err("header CRC mismatch");
-        }
-        if u32_at(bytes, 8) != VERSION {
-            return Err("unsupported format version");
+            return Err(HeaderError::Damaged("header CRC mismatch"));
         }
         if u32_at(bytes, 12) as usize != HEADER_BYTES {
-            return Err("unexpected header length");
+            return Err(HeaderError::Damaged("unexpected header length"));
         }
         Ok(SegmentHeader {
             index: u64_at(bytes, 16),
@@ -226,6 +266,11 @@ mod tests {
         bytes[0..8].copy_from_slice(&MAGIC.to_le_bytes());
         assert_eq!(SegmentHeader::decode(&bytes), Ok(header));
         bytes[20] ^= 1;
-        assert_eq!(SegmentHeader::decode(&bytes), Err("header CRC mismatch"));
+        assert_eq!(
+            SegmentHeader::decode(&bytes),
+            Err(HeaderError::Damaged("header CRC mismatch"))
+        );
+        bytes[8] = 1;
+        assert_eq!(SegmentHeader::decode(&bytes), Err(HeaderError::Version(1)));
     }
 }

@@ -46,7 +46,7 @@ mod segment;
 mod writer;
 
 pub use error::{JournalError, Position};
-pub use reader::{Entry, Reader};
+pub use reader::{Entry, Reader, Run, RunIter, RUN_MAX};
 pub use recovery::{Scan, TornTail};
 pub use segment::{segment_path, FILE_MODE, SEGMENT_EXTENSION};
 pub use writer::{

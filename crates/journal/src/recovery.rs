@@ -123,7 +123,8 @@ pub(crate) fn scan(
         if bytes.len() < HEADER_BYTES || magic != MAGIC {
             return Err(corrupt(at(0), &result, "bad segment header magic"));
         }
-        let header = SegmentHeader::decode(bytes).map_err(|what| corrupt(at(0), &result, what))?;
+        let header = SegmentHeader::decode(bytes)
+            .map_err(|error| error.into_error(path, |what| corrupt(at(0), &result, what)))?;
         if header.index != *index {
             return Err(corrupt(
                 at(0),

@@ -321,6 +321,61 @@ fn a_flipped_byte_before_the_end_is_an_error_that_says_where() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Reads every record a run at a time: the records, and the first error.
+fn read_runs(dir: &Path, records_max: usize) -> (Vec<(u64, u64, Vec<u8>)>, Option<JournalError>) {
+    let mut reader = Reader::open(dir, 1024).unwrap();
+    let mut records = Vec::new();
+    loop {
+        match reader.next_run(records_max) {
+            Ok(Some(run)) => {
+                assert!(!run.is_empty() && run.len() <= records_max.max(1));
+                let before = records.len();
+                for entry in &run {
+                    records.push((entry.sequence, entry.timestamp, entry.payload.to_vec()));
+                }
+                assert_eq!(records.len() - before, run.len());
+            }
+            Ok(None) => return (records, None),
+            Err(error) => return (records, Some(error)),
+        }
+    }
+}
+
+#[test]
+fn runs_read_what_single_reads_do_and_stop_right_before_damage() {
+    let dir = dir("runs");
+    // Records of every length from 0 to 199 bytes, across several segment rolls.
+    write(&dir, 3_000);
+    assert!(segments(&dir) > 3);
+    for records_max in [0, 1, 3, 4, 5, 64, crossline_journal::RUN_MAX, 100_000] {
+        let (records, error) = read_runs(&dir, records_max);
+        assert!(error.is_none(), "{records_max}: {error:?}");
+        assert_eq!(records, expected(3_000), "{records_max} at a time");
+    }
+    // A damaged payload in the middle of a run (record 42 of segment 0, the second
+    // of a group of four): the run ends before it, and the next call says where.
+    let at = offset_of(42);
+    let path = segment_path(&dir, 0);
+    patch(&path, at + 33, &[read_byte(&path, at + 33) ^ 0x10]);
+    for records_max in [1, 4, 256] {
+        let (records, error) = read_runs(&dir, records_max);
+        assert_eq!(records, expected(41), "{records_max} at a time");
+        match error {
+            Some(JournalError::Corrupt {
+                at: where_,
+                after_sequence,
+                what,
+            }) => {
+                assert_eq!((where_.segment, where_.offset), (0, at));
+                assert_eq!(after_sequence, Some(82));
+                assert_eq!(what, "record CRC mismatch");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn a_record_cut_in_half_at_the_end_is_a_torn_tail() {
     let dir = dir("cut");

@@ -36,7 +36,7 @@ pub enum Piece {
     Sequencer {
         /// The cut.
         cut: u64,
-        /// `bincode` of the sequencer's state.
+        /// `postcard` of the sequencer's state.
         state: Vec<u8>,
         /// The matcher events the gate had not applied at the cut.
         pending: Vec<Event>,
@@ -45,7 +45,7 @@ pub enum Piece {
     Matcher {
         /// The cut.
         cut: u64,
-        /// `bincode` of the matcher.
+        /// `postcard` of the matcher.
         state: Vec<u8>,
     },
     /// The order ingress's kept replies at the cut (`Sessions::export_replies`).

@@ -371,7 +371,8 @@ fn rebuild(journal: &[Record]) -> Result<Rebuilt, ReplayError> {
     let (mut outputs, mut events) = (Vec::new(), Vec::new());
     for record in journal {
         let mut produced = Vec::new();
-        sequencer.replay(record, &mut |output| produced.push(output))?;
+        let verdict = sequencer.replay(&record.into(), &mut |output| produced.push(output))?;
+        assert_eq!(verdict, record.verdict, "replay answers the full verdict");
         for output in produced {
             if let Output::Matcher(sequenced) = output {
                 matcher.apply(
@@ -428,6 +429,13 @@ fn the_journal_alone_rebuilds_gate_and_matcher() {
     );
     assert_eq!(rebuilt.outputs, world.outputs);
     assert_eq!(rebuilt.events, world.events);
+    // Every command survives its journal form (the 56-byte message) unchanged.
+    for record in &journal {
+        let message = record.command.to_message(record.sequence, record.time);
+        assert_eq!(message.sequence(), record.sequence.get());
+        assert_eq!(message.time(), record.time.get());
+        assert_eq!(Command::from_message(&message), Ok(record.command));
+    }
     // A missing record is caught where it is missing, not silently replayed.
     let mut bad = journal.clone();
     let missing = bad.remove(100).sequence;

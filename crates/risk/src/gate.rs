@@ -142,6 +142,23 @@ pub enum ControlError {
     },
 }
 
+impl ControlError {
+    /// The error's stable code (201..=207), as the journal keeps it for a refused
+    /// control message (`docs/JOURNAL.md`).
+    #[must_use]
+    pub const fn code(&self) -> u16 {
+        match self {
+            ControlError::UnknownSymbol(_) => 201,
+            ControlError::UnknownClient(_) => 202,
+            ControlError::LocatesFull(_) => 203,
+            ControlError::EmptyBand(..) => 204,
+            ControlError::Negative { .. } => 205,
+            ControlError::TooManyTemporary => 206,
+            ControlError::ExpiryPassed { .. } => 207,
+        }
+    }
+}
+
 fn dense_index(
     ids: impl Iterator<Item = u32>,
     what: &'static str,

@@ -19,6 +19,8 @@
 
 #![forbid(unsafe_code)]
 
+mod message;
+
 use std::collections::VecDeque;
 
 use crossline_matcher::{Event, Input, SettingsChange, VenueCancel, VenueFill};
@@ -30,6 +32,8 @@ use crossline_risk::{
     AdminCause, AdminChange, AdminRecord, ControlError, RiskGate, RiskReject, Setting,
     PENDING_CHANGES_MAX,
 };
+
+pub use message::{MessageError, SETTING_CODES};
 
 /// What arrives at the sequencer.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +123,87 @@ pub struct Record {
     /// event stream is a function of its inputs, so replay applies exactly this many
     /// first and the gate decides from the same state.
     pub events_applied: u64,
+}
+
+/// What the journal keeps of a [`Verdict`]: which verdict, and its reason code. The
+/// details (a credit limit's amounts, an admin change's old value) follow from the
+/// gate's state, which replay rebuilds, so replay decides the record again and compares
+/// the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// [`Verdict::Accepted`].
+    Accepted,
+    /// [`Verdict::Rejected`], with [`RiskReject::code`].
+    Rejected(u16),
+    /// [`Verdict::Refused`], with [`ControlError::code`].
+    Refused(u16),
+    /// [`Verdict::Admin`].
+    Admin,
+}
+
+impl Decision {
+    /// What the journal keeps of `verdict`.
+    #[must_use]
+    pub const fn of(verdict: &Verdict) -> Decision {
+        match verdict {
+            Verdict::Accepted => Decision::Accepted,
+            Verdict::Rejected(reason) => Decision::Rejected(reason.code()),
+            Verdict::Refused(error) => Decision::Refused(error.code()),
+            Verdict::Admin(_) => Decision::Admin,
+        }
+    }
+
+    /// The verdict code and the reason code, as the journal stores them (1 accepted,
+    /// 2 rejected, 3 refused, 4 admin; the reason is 0 for accepted and admin).
+    #[must_use]
+    pub const fn codes(self) -> (u8, u16) {
+        match self {
+            Decision::Accepted => (1, 0),
+            Decision::Rejected(code) => (2, code),
+            Decision::Refused(code) => (3, code),
+            Decision::Admin => (4, 0),
+        }
+    }
+
+    /// The decision the codes name, or `None` for codes no verdict has.
+    #[must_use]
+    pub const fn from_codes(verdict: u8, reason: u16) -> Option<Decision> {
+        match (verdict, reason) {
+            (1, 0) => Some(Decision::Accepted),
+            (2, 101..=199) => Some(Decision::Rejected(reason)),
+            (3, 201..=299) => Some(Decision::Refused(reason)),
+            (4, 0) => Some(Decision::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A record as the journal holds it: the command, the [`Decision`] and the events
+/// applied. [`Sequencer::replay`] takes it and answers with the full verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The command's sequence number.
+    pub sequence: SequenceNumber,
+    /// Its time.
+    pub time: Timestamp,
+    /// The command.
+    pub command: Command,
+    /// What the sequencer decided.
+    pub decision: Decision,
+    /// How many matcher events the gate had applied before deciding.
+    pub events_applied: u64,
+}
+
+impl From<&Record> for Recorded {
+    fn from(record: &Record) -> Recorded {
+        Recorded {
+            sequence: record.sequence,
+            time: record.time,
+            command: record.command,
+            decision: Decision::of(&record.verdict),
+            events_applied: record.events_applied,
+        }
+    }
 }
 
 /// Where the sequencer writes its records, before their effects leave it. The memory-
@@ -225,8 +310,8 @@ pub enum ReplayError {
     Verdict {
         /// The record.
         sequence: SequenceNumber,
-        /// The journal's verdict.
-        recorded: Box<Verdict>,
+        /// The journal's decision.
+        recorded: Decision,
         /// The verdict on replay.
         replayed: Box<Verdict>,
     },
@@ -404,16 +489,17 @@ impl<J: Journal> Sequencer<J> {
     /// Replays one journal record: applies the matcher events the gate had applied
     /// when it decided (handed back through [`Sequencer::replay_event`]), decides it
     /// again — from the same state, so to the same verdict — and passes on the same
-    /// outputs with the same sequence numbers. Nothing is journaled.
+    /// outputs with the same sequence numbers. Nothing is journaled. Answers the full
+    /// verdict, whose [`Decision`] is the record's.
     ///
     /// # Errors
     /// [`ReplayError`] when the record is out of sequence, was decided after events not
     /// yet handed back, or is decided differently.
     pub fn replay(
         &mut self,
-        record: &Record,
+        record: &Recorded,
         out: &mut impl FnMut(Output),
-    ) -> Result<(), ReplayError> {
+    ) -> Result<Verdict, ReplayError> {
         let expected = SequenceNumber::new(self.next);
         if record.sequence != expected {
             return Err(ReplayError::Sequence {
@@ -434,15 +520,15 @@ impl<J: Journal> Sequencer<J> {
         self.expire(record.time, out);
         let sequence = self.take_sequence();
         let verdict = self.decide(record.time, &record.command);
-        if verdict != record.verdict {
+        if Decision::of(&verdict) != record.decision {
             return Err(ReplayError::Verdict {
                 sequence,
-                recorded: Box::new(record.verdict),
+                recorded: record.decision,
                 replayed: Box::new(verdict),
             });
         }
         self.pass_on(sequence, record.time, &record.command, verdict, out);
-        Ok(())
+        Ok(verdict)
     }
 
     fn take_sequence(&mut self) -> SequenceNumber {

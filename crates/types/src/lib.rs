@@ -25,6 +25,7 @@
 mod codes;
 mod error;
 mod ids;
+pub mod layout;
 mod message;
 mod price;
 mod quantity;
@@ -32,9 +33,8 @@ mod quantity;
 pub use codes::{Capacity, LiquiditySource, OrderType, Side, TimeInForce};
 pub use error::ValueError;
 pub use ids::{ClientId, ClientOrderId, OrderId, SequenceNumber, SymbolId, Timestamp};
-pub use message::{
-    Accepted, Body, Cancel, Cancelled, Filled, Message, NewOrder, Quote, Replace, MESSAGE_BYTES,
-};
+pub use layout::{Message, MESSAGE_BYTES};
+pub use message::{Cancel, NewOrder, Quote, Replace};
 pub use price::Price;
 pub use quantity::Quantity;
 
