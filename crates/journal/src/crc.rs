@@ -91,7 +91,11 @@ fn frames4_sse42(frames: [&[u8]; 4], payloads: [usize; 4]) -> [u32; 4] {
     }
     [0, 1, 2, 3].map(|lane| {
         let so_far = !u32::try_from(state[lane]).unwrap_or(0);
-        append_sse42(so_far, &frames[lane][32 + common..32 + payloads[lane]])
+        if payloads[lane] == common {
+            so_far
+        } else {
+            append_sse42(so_far, &frames[lane][32 + common..32 + payloads[lane]])
+        }
     })
 }
 

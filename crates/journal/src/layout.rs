@@ -172,26 +172,36 @@ impl SegmentHeader {
 
 /// The little-endian `u32` at `at`; bytes past the end of `bytes` read as zero (a file
 /// cut short reads as if its missing bytes were never written).
+#[inline]
 pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut word = [0u8; 4];
-    copy_clipped(bytes, at, &mut word);
-    u32::from_le_bytes(word)
+    u32::from_le_bytes(read_at(bytes, at))
 }
 
 /// The little-endian `u16` at `at`, zero past the end as [`u32_at`].
+#[inline]
 pub(crate) fn u16_at(bytes: &[u8], at: usize) -> u16 {
-    let mut word = [0u8; 2];
-    copy_clipped(bytes, at, &mut word);
-    u16::from_le_bytes(word)
+    u16::from_le_bytes(read_at(bytes, at))
 }
 
 /// The little-endian `u64` at `at`, zero past the end as [`u32_at`].
+#[inline]
 pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    copy_clipped(bytes, at, &mut word);
-    u64::from_le_bytes(word)
+    u64::from_le_bytes(read_at(bytes, at))
 }
 
+/// `N` bytes at `at`: a fixed-size copy when they are all there (the hot path), else
+/// the part that is, zero-filled.
+#[inline]
+fn read_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut word = [0u8; N];
+    match bytes.get(at..).and_then(|rest| rest.get(..N)) {
+        Some(whole) => word.copy_from_slice(whole),
+        None => copy_clipped(bytes, at, &mut word),
+    }
+    word
+}
+
+#[cold]
 fn copy_clipped(bytes: &[u8], at: usize, word: &mut [u8]) {
     if let Some(source) = bytes.get(at..at + word.len()) {
         word.copy_from_slice(source);

@@ -321,8 +321,11 @@ fn a_flipped_byte_before_the_end_is_an_error_that_says_where() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Records as read: sequence number, timestamp, payload.
+type Records = Vec<(u64, u64, Vec<u8>)>;
+
 /// Reads every record a run at a time: the records, and the first error.
-fn read_runs(dir: &Path, records_max: usize) -> (Vec<(u64, u64, Vec<u8>)>, Option<JournalError>) {
+fn read_runs(dir: &Path, records_max: usize) -> (Records, Option<JournalError>) {
     let mut reader = Reader::open(dir, 1024).unwrap();
     let mut records = Vec::new();
     loop {
