@@ -35,6 +35,16 @@
 //! `std::net` echo server gives the kernel's loopback round trip: the floor for any
 //! engine answering over TCP on this machine.
 //!
+//! **Capacity** (every round, on the same planned flow): `matcher_alone_orders_per_s` is
+//! a fresh matcher applying the flow's sequenced inputs (exactly those the reference
+//! engine's sequencer passed its matcher while planning: orders, quotes, venue
+//! reports), nothing else, on the engine's core. `engine_capacity_orders_per_s` is the
+//! whole one-core engine as above (commands ring, gate, journal append, matcher,
+//! replies and egress rings, the acknowledgement gate) driven as fast as it drains: the
+//! generator pushes every command at once, stamped with its planned time, and the clock
+//! runs from the first push to the last order's first reply; every order must be
+//! answered. Both count the flow's orders; `engine_vs_matcher_alone` is their ratio.
+//!
 //! **The physical limit**: the core-to-core one-way latency of a cache line between the
 //! same two cores (`crossline_bench::core_to_core`), measured in every round. An order
 //! in process crosses between cores twice (generator to sequencer, matcher to sink), so
@@ -70,7 +80,7 @@ use crossline_matcher::{Event, VenueCancel, VenueFill};
 use crossline_pipeline::queue::AckGate;
 use crossline_pipeline::{Core, CoreEdges, Egressed, Pipeline, Reply};
 use crossline_protocol::client::Outbound;
-use crossline_sequencer::{Command, NoJournal, Sequenced, Stamped};
+use crossline_sequencer::{Command, NoJournal, Output, Sequenced, Stamped};
 use crossline_types::{ClientId, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
@@ -246,13 +256,21 @@ fn slot_ns(slot: u64, rate: u64) -> u64 {
     u64::try_from(u128::from(slot) * 1_000_000_000 / u128::from(rate)).unwrap_or(u64::MAX)
 }
 
-/// Learns the routes a reference engine sends, to answer them as a venue would.
+/// Learns the routes a reference engine sends, to answer them as a venue would, and
+/// keeps every input its sequencer passed to its matcher (for `matcher_alone`).
 #[derive(Default)]
 struct RouteWatch {
     routes: Vec<Command>,
+    inputs: Vec<Sequenced>,
 }
 
 impl Observer for RouteWatch {
+    fn output(&mut self, output: &Output) {
+        if let Output::Matcher(sequenced) = output {
+            self.inputs.push(*sequenced);
+        }
+    }
+
     fn event(&mut self, _input: &Sequenced, event: &Event) {
         if let Event::Route(route) = event {
             self.routes.push(match route.limit {
@@ -273,8 +291,8 @@ impl Observer for RouteWatch {
 /// Plans `slots` order slots of the flow, with the venue reports that answer its routes:
 /// a reference engine (no journal) runs the flow once to learn where the matcher routes,
 /// and each route is filled at its limit (cancelled, for a market order) `VENUE_SLOTS`
-/// slots later.
-fn plan(config: &Config, slots: u64) -> Result<Vec<Planned>, String> {
+/// slots later. Also answers the inputs the reference engine's matcher applied.
+fn plan(config: &Config, slots: u64) -> Result<(Vec<Planned>, Vec<Sequenced>), String> {
     let mut flow = OrderFlow::new(config, SEED, RESTING_MAX);
     let mut engine = Engine::new(config, NoJournal).map_err(|e| e.to_string())?;
     let mut watch = RouteWatch::default();
@@ -323,7 +341,44 @@ fn plan(config: &Config, slots: u64) -> Result<Vec<Planned>, String> {
         submit(&mut planned, &mut watch, slot, true, order)?;
         answers.extend(watch.routes.drain(..).map(|a| (slot + VENUE_SLOTS, a)));
     }
-    Ok(planned)
+    Ok((planned, watch.inputs))
+}
+
+/// `matcher_alone_orders_per_s`: a fresh matcher applying the flow's sequenced inputs
+/// (what the reference engine's sequencer passed it: orders, quotes, venue reports),
+/// nothing else, on the engine's core; the flow's orders over the time it took.
+fn matcher_alone(
+    config: &Config,
+    inputs: &[Sequenced],
+    orders: u64,
+    core: usize,
+) -> Result<f64, String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| -> Result<f64, String> {
+                pin_current_thread(core)?;
+                let mut matcher =
+                    crossline_matcher::Matcher::new(&config.matcher).map_err(|e| e.to_string())?;
+                let mut events = 0u64;
+                let started = Instant::now();
+                for sequenced in inputs {
+                    matcher.apply(
+                        sequenced.sequence,
+                        sequenced.time,
+                        &sequenced.input,
+                        &mut |event| {
+                            events += 1;
+                            std::hint::black_box(event);
+                        },
+                    );
+                }
+                let elapsed = started.elapsed().as_secs_f64();
+                std::hint::black_box(events);
+                Ok(orders as f64 / elapsed)
+            })
+            .join()
+            .map_err(|_| "the matcher-alone thread panicked".to_owned())?
+    })
 }
 
 /// What the outbound ring carried in one in-process run.
@@ -397,6 +452,8 @@ struct InProcess {
     orders: u64,
     commands: u64,
     journal_bytes: u64,
+    /// From the first command pushed to the last order answered.
+    elapsed_s: f64,
 }
 
 /// An offered rate and how long to run it.
@@ -408,6 +465,10 @@ struct Load {
     warmup: u64,
     /// Orders recorded.
     orders: u64,
+    /// Whether each command waits for its due time; unpaced (`engine_capacity`), the
+    /// generator pushes as fast as the engine drains, each command stamped with its
+    /// planned time at `TARGET_IN_PROCESS`.
+    paced: bool,
 }
 
 /// Runs the planned flow through a fresh engine journaling into `dir` at `load`.
@@ -423,7 +484,10 @@ fn in_process(
         rate,
         warmup,
         orders: slots,
+        paced,
     } = load;
+    // Unpaced, replies are matched to orders by their planned times.
+    let stamp_rate = if paced { rate } else { TARGET_IN_PROCESS };
     let _ = std::fs::remove_dir_all(dir);
     let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
     let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
@@ -471,7 +535,7 @@ fn in_process(
                 pin_current_thread(cores.0)?;
                 let mut sink = Sink {
                     clock,
-                    rate,
+                    rate: stamp_rate,
                     warmup,
                     start: 0,
                     last_ns: None,
@@ -480,9 +544,13 @@ fn in_process(
                     outbound: OutboundTally::default(),
                 };
                 sink.start = clock.now() + clock.ticks(2e6);
+                sink.wait_until(&mut outbound, sink.start);
+                let started = Instant::now();
                 for item in &planned[..end] {
-                    let offset = slot_ns(item.slot, rate);
-                    sink.wait_until(&mut outbound, sink.start + clock.ticks(offset as f64));
+                    let offset = slot_ns(item.slot, stamp_rate);
+                    if paced {
+                        sink.wait_until(&mut outbound, sink.start + clock.ticks(offset as f64));
+                    }
                     let stamped = Stamped {
                         time: Timestamp::new(BASE_NS + offset - u64::from(!item.order)),
                         command: item.command,
@@ -502,6 +570,7 @@ fn in_process(
                 while sink.answered < orders && Instant::now() < deadline {
                     sink.drain(&mut outbound);
                 }
+                let elapsed_s = started.elapsed().as_secs_f64();
                 if sink.answered < orders {
                     return Err(format!(
                         "{} of {orders} orders got no outbound item within 10 s",
@@ -514,6 +583,7 @@ fn in_process(
                     orders: slots,
                     commands: end as u64,
                     journal_bytes: 0,
+                    elapsed_s,
                 })
             })
             .join()
@@ -664,6 +734,7 @@ fn wire_client(
         rate,
         warmup,
         orders,
+        ..
     } = load;
     pin_current_thread(core)?;
     // Two clients: enough for their orders to cross each other, and every session polled
@@ -874,7 +945,7 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
          core {}, engine on core {}; planning {most} order slots",
         settings.rounds, settings.seconds, settings.warmup_seconds, cores.0, cores.1
     );
-    let planned = plan(&config, most)?;
+    let (planned, inputs) = plan(&config, most)?;
     println!(
         "  planned {} commands ({} orders, the rest quotes, venue reports and locates)",
         planned.len(),
@@ -886,6 +957,35 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
         println!("round {round}");
         let limit = core_to_core::measure(&clock, cores, 200_000, 20_000);
         collected.add("core_to_core_one_way", &limit.histogram)?;
+        // The engine's capacity beside its matcher's, on the same planned flow.
+        let alone = matcher_alone(&config, &inputs, most, cores.1)?;
+        let capacity_load = Load {
+            rate: TARGET_IN_PROCESS,
+            warmup: 0,
+            orders: most,
+            paced: false,
+        };
+        let capacity = in_process(
+            &clock,
+            cores,
+            &text,
+            &planned,
+            capacity_load,
+            &scratch.join("capacity"),
+        )?;
+        let engine = capacity.orders as f64 / capacity.elapsed_s;
+        collected.round_figure("matcher_alone_orders_per_s", alone);
+        collected.round_figure("engine_capacity_orders_per_s", engine);
+        collected.round_figure("engine_vs_matcher_alone", engine / alone);
+        println!(
+            "  matcher alone {:.2} M orders/s ({} inputs); whole engine, unpaced, {:.2} M orders/s \
+             ({} commands, every order answered): {:.2} of the matcher alone",
+            alone / 1e6,
+            inputs.len(),
+            engine / 1e6,
+            capacity.commands,
+            engine / alone
+        );
         let durabilities = settings
             .in_process_rates
             .iter()
@@ -903,6 +1003,7 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
                 rate,
                 warmup,
                 orders: slots,
+                paced: true,
             };
             println!("  {name}");
             let run = in_process(
@@ -948,6 +1049,7 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
                 rate,
                 warmup,
                 orders,
+                paced: true,
             };
             let run = wire(&clock, cores, &text, load, &scratch.join("wire"))?;
             let name = format!("wire_at_{}", rate_label(rate));
@@ -1004,12 +1106,22 @@ fn finish(
     if p99_at_1m.is_finite() {
         results.insert("in_process_p99_ns_at_1m".into(), json!(p99_at_1m.round()));
     }
+    for key in ["matcher_alone_orders_per_s", "engine_capacity_orders_per_s"] {
+        let value = collected.median_of(key);
+        if value.is_finite() {
+            results.insert(key.into(), json!(value.round()));
+        }
+    }
     results.insert("cross_core_hops_in_process".into(), json!(CROSS_CORE_HOPS));
     results.insert("rounds".into(), json!(settings.rounds));
     results.insert("seconds_per_rate".into(), json!(settings.seconds));
     results.insert("per_round".into(), json!(collected.per_round));
     results.insert("workload".into(), Value::Object(collected.notes.clone()));
     let mut ratios = Map::new();
+    let versus = collected.median_of("engine_vs_matcher_alone");
+    if versus.is_finite() {
+        ratios.insert("engine_vs_matcher_alone".into(), json!(versus));
+    }
     let physical = collected.median_of("in_process_p50_vs_physical");
     if physical.is_finite() {
         ratios.insert("in_process_p50_vs_physical".into(), json!(physical));
