@@ -81,7 +81,7 @@ use crossline_pipeline::queue::AckGate;
 use crossline_pipeline::{Core, CoreEdges, Egressed, Pipeline, Reply};
 use crossline_protocol::client::Outbound;
 use crossline_sequencer::{Command, NoJournal, Output, Sequenced, Stamped};
-use crossline_types::{ClientId, Timestamp};
+use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
@@ -496,7 +496,7 @@ fn in_process(
     let sizes = config.pipeline.rings;
     let ring = |e: crossline_ring::RingError| e.to_string();
     let (mut commands, commands_rx) =
-        crossline_ring::channel::<Stamped>(sizes.commands).map_err(ring)?;
+        crossline_ring::channel::<Message>(sizes.commands).map_err(ring)?;
     let (out_tx, egressed) = crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
     let (replies_tx, replies) = crossline_ring::channel::<Reply>(sizes.replies).map_err(ring)?;
     // The pipeline's own core, built as `Pipeline::open` builds it.
@@ -551,10 +551,11 @@ fn in_process(
                     if paced {
                         sink.wait_until(&mut outbound, sink.start + clock.ticks(offset as f64));
                     }
-                    let stamped = Stamped {
-                        time: Timestamp::new(BASE_NS + offset - u64::from(!item.order)),
-                        command: item.command,
-                    };
+                    // As an ingress agent does: the command as its 56-byte message.
+                    let stamped = item.command.to_message(
+                        SequenceNumber::new(0),
+                        Timestamp::new(BASE_NS + offset - u64::from(!item.order)),
+                    );
                     let mut pushed = commands.try_push(stamped).is_ok();
                     let stuck = Instant::now();
                     while !pushed {

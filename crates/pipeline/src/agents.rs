@@ -27,8 +27,8 @@ use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport,
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
 use crossline_router::Router;
-use crossline_sequencer::{Command, Output, Stamped};
-use crossline_types::{ClientId, Timestamp};
+use crossline_sequencer::{Command, Output};
+use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
 
 use crate::meter::{
     feed_values, router_values, session_reason_values, session_values, Published, VenueGauges,
@@ -368,7 +368,7 @@ pub struct IngressCounters {
 pub struct OrderIngress {
     net: Transport,
     side: IngressSide,
-    commands: Producer<Stamped>,
+    commands: Producer<Message>,
     replies: Consumer<Reply>,
     /// Replies wait here until their journal records are on disk.
     gate: AckGate<Reply>,
@@ -384,7 +384,7 @@ struct IngressSide {
     sessions: Sessions,
     /// Commands read and not yet on the commands ring: what one poll's arrivals made,
     /// at most `frames_per_arrival` per arrival ([`Handler::deliveries_max`]).
-    pending: Bounded<Stamped>,
+    pending: Bounded<Message>,
     frames_per_arrival: usize,
     now_ns: u64,
     /// The engine is stopping: no connection is accepted and no request is taken (a
@@ -403,7 +403,7 @@ impl OrderIngress {
         net: Transport,
         listener: ListenerId,
         sessions: Sessions,
-        commands: Producer<Stamped>,
+        commands: Producer<Message>,
         replies: Consumer<Reply>,
         gate: AckGate<Reply>,
         frames_per_arrival: usize,
@@ -483,10 +483,7 @@ impl Handler for IngressSide {
         }
         let (now, pending) = (self.now_ns, &mut self.pending);
         self.sessions.on_data(out, conn, data, now, &mut |command| {
-            pending.push_past_bound(Stamped {
-                time: Timestamp::new(now),
-                command,
-            });
+            pending.push_past_bound(stamp(command, now));
         })
     }
 
@@ -569,7 +566,7 @@ pub struct MarketDataIngress {
     net: Transport,
     side: FeedSide,
     replay: Option<Replay>,
-    nbbo: Producer<Stamped>,
+    nbbo: Producer<Message>,
     tops: Producer<TopChange>,
     published: Published<7>,
     last_published_ns: u64,
@@ -580,7 +577,7 @@ struct FeedSide {
     feed: Feed,
     /// What one arrival's datagram made: at most `per_datagram` each
     /// ([`Handler::deliveries_max`]).
-    pending: Bounded<Stamped>,
+    pending: Bounded<Message>,
     pending_tops: Bounded<TopChange>,
     per_datagram: usize,
     now_ns: u64,
@@ -589,16 +586,19 @@ struct FeedSide {
     intake_closed: bool,
 }
 
+/// A command as the 56-byte message the commands rings carry (and the journal stores),
+/// stamped with its arrival time; the sequencer gives it its sequence number.
+fn stamp(command: Command, now: u64) -> Message {
+    command.to_message(SequenceNumber::new(0), Timestamp::new(now))
+}
+
 impl FeedSide {
     fn take(&mut self, datagram: &[u8]) {
         let (now, pending, pending_tops) = (self.now_ns, &mut self.pending, &mut self.pending_tops);
         self.feed.on_datagram_tops(
             datagram,
             &mut |command| {
-                pending.push_past_bound(Stamped {
-                    time: Timestamp::new(now),
-                    command,
-                });
+                pending.push_past_bound(stamp(command, now));
             },
             &mut |change| pending_tops.push_past_bound(change),
         );
@@ -632,7 +632,7 @@ impl MarketDataIngress {
         feed: Feed,
         per_datagram: usize,
         replay: Option<Replay>,
-        nbbo: Producer<Stamped>,
+        nbbo: Producer<Message>,
         tops: Producer<TopChange>,
         published: Published<7>,
         fault: Fault,
@@ -667,7 +667,7 @@ impl MarketDataIngress {
 
 fn flush_feed(
     side: &mut FeedSide,
-    nbbo: &mut Producer<Stamped>,
+    nbbo: &mut Producer<Message>,
     tops: &mut Producer<TopChange>,
 ) -> bool {
     let tops = flush(&mut side.pending_tops, tops);
@@ -827,7 +827,7 @@ pub struct Egress {
     /// Routes wait here until their journal records are on disk.
     gate: AckGate<Egressed>,
     top_changes: Consumer<TopChange>,
-    venue_commands: Producer<Stamped>,
+    venue_commands: Producer<Message>,
     last_housekeeping_ns: u64,
     counters: EgressCounters,
     fault: Fault,
@@ -840,18 +840,15 @@ struct VenueSide {
     /// Venue reports (and cancels back) not yet on the venue_reports ring: at most the
     /// start-up cancels back, a housekeeping round's (a cancel per child order) or
     /// `frames_per_arrival` per arrival ([`Handler::deliveries_max`]).
-    commands: Bounded<Stamped>,
+    commands: Bounded<Message>,
     frames_per_arrival: usize,
     now_ns: u64,
 }
 
 impl VenueSide {
-    fn emit(commands: &mut Bounded<Stamped>, now: u64) -> impl FnMut(Command) + '_ {
+    fn emit(commands: &mut Bounded<Message>, now: u64) -> impl FnMut(Command) + '_ {
         move |command| {
-            commands.push_past_bound(Stamped {
-                time: Timestamp::new(now),
-                command,
-            });
+            commands.push_past_bound(stamp(command, now));
         }
     }
 }
@@ -888,7 +885,7 @@ pub struct EgressRings {
     /// Venue-top changes from the market-data ingress.
     pub top_changes: Consumer<TopChange>,
     /// Venue fills and cancels to the sequencer.
-    pub venue_commands: Producer<Stamped>,
+    pub venue_commands: Producer<Message>,
 }
 
 impl Egress {

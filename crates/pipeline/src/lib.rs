@@ -63,8 +63,8 @@ use crossline_protocol::frame::HEADER_BYTES;
 use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_ring::{Consumer, Producer, RingError};
 use crossline_router::{Router, RouterConfigError};
-use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced, Stamped};
-use crossline_types::SymbolId;
+use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced};
+use crossline_types::{Message, SymbolId};
 
 pub use agents::{
     Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
@@ -654,10 +654,15 @@ pub struct Core {
     events_back_depth: Box<dyn Depth>,
 }
 
+// A command on its ring is one cache line: the 56-byte message behind the ring's stamp.
+const _: () = assert!(crossline_ring::slot_bytes::<Message>() == 64);
+
 /// The rings at the core's edges.
 pub struct CoreEdges {
-    /// Commands from each ingress, in the order the sequencer takes turns over them.
-    pub commands: Vec<Consumer<Stamped>>,
+    /// Commands from each ingress, in the order the sequencer takes turns over them: each
+    /// the 56-byte message the journal stores (`Command::to_message`, sequence 0), one
+    /// cache line with the ring's stamp.
+    pub commands: Vec<Consumer<Message>>,
     /// Routes (and outputs to log) to the egress.
     pub out: Producer<Egressed>,
     /// Client replies to the order ingress.

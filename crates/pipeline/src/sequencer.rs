@@ -11,7 +11,7 @@ use crossline_sequencer::{Command, Journal, Output, Sequencer, Stamped};
 
 use crate::queue::Bounded;
 use crate::snapshots::Piece;
-use crossline_types::{ClientOrderId, Timestamp};
+use crossline_types::{ClientOrderId, Message, Timestamp};
 
 /// Commands taken from each input ring per duty cycle.
 const BATCH: usize = 256;
@@ -45,7 +45,7 @@ pub struct Report {
 /// time in the journal never goes backwards.
 pub struct SequencerAgent<J> {
     sequencer: Sequencer<J>,
-    commands: Vec<Consumer<Stamped>>,
+    commands: Vec<Consumer<Message>>,
     events: Consumer<Event>,
     out: Producer<Report>,
     /// Outputs not yet on the ring: those of the last command (and of the snapshot
@@ -73,7 +73,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
     /// Wires a sequencer to its rings.
     pub fn new(
         sequencer: Sequencer<J>,
-        commands: Vec<Consumer<Stamped>>,
+        commands: Vec<Consumer<Message>>,
         events: Consumer<Event>,
         out: Producer<Report>,
     ) -> SequencerAgent<J> {
@@ -132,8 +132,21 @@ impl<J: Journal + Send> SequencerAgent<J> {
     /// taking commands this cycle (a full ring downstream, or a journal failure).
     fn take(&mut self, index: usize, work: &mut usize) -> bool {
         for _ in 0..BATCH {
-            let Some(mut stamped) = self.commands[index].try_pop() else {
+            let Some(message) = self.commands[index].try_pop() else {
                 return true;
+            };
+            // The ingress agents build every message from a command, so this cannot
+            // fail unless one of them is wrong: say so, and sequence nothing of it.
+            let command = match Command::from_message(&message) {
+                Ok(command) => command,
+                Err(error) => {
+                    eprintln!("sequencer: a message on the commands ring is no command: {error}");
+                    continue;
+                }
+            };
+            let mut stamped = Stamped {
+                time: Timestamp::new(message.time()),
+                command,
             };
             if stamped.time < self.last_time {
                 stamped.time = self.last_time;

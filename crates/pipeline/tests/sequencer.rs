@@ -19,8 +19,8 @@ use crossline_sequencer::{
     Command, NoJournal, Output, Record, ReplayError, Sequencer, Stamped, Verdict,
 };
 use crossline_types::{
-    Capacity, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, SequenceNumber,
-    Side, SymbolId, TimeInForce, Timestamp,
+    Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderType, Price, Quantity, Quote,
+    SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
 };
 
 /// Sequencer and matcher in one loop: each matcher input is applied as soon as the
@@ -455,7 +455,7 @@ fn the_journal_alone_rebuilds_gate_and_matcher() {
 
 #[test]
 fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
-    let (mut commands_in, commands) = crossline_ring::channel::<Stamped>(64).unwrap();
+    let (mut commands_in, commands) = crossline_ring::channel::<Message>(64).unwrap();
     let (events_in, events) = crossline_ring::channel::<Event>(1_024).unwrap();
     let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Report>(64).unwrap();
     let (reports, mut reports_out) = crossline_ring::channel::<Report>(1_024).unwrap();
@@ -510,11 +510,8 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let mut time = 0u64;
     while next < workload.len() {
         time += 1_000_000;
-        let stamped = Stamped {
-            time: Timestamp::new(time),
-            command: workload[next],
-        };
-        if commands_in.try_push(stamped).is_ok() {
+        let message = workload[next].to_message(SequenceNumber::new(0), Timestamp::new(time));
+        if commands_in.try_push(message).is_ok() {
             next += 1;
         } else {
             time -= 1_000_000;
