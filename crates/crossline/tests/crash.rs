@@ -1,6 +1,9 @@
 //! Crash recovery under load: the harness (risk gate, journal and matcher in one
 //! process, snapshots every 2,000 commands, 1 MiB segments so rolls happen) is killed
-//! with SIGKILL at random moments, then restarted on the same journal. After every kill:
+//! with SIGKILL at random moments (half of the trials 0 to 150 ms after it starts, so in
+//! recovery or early in the load; half 0 to 150 ms after it says it is ready, so in the
+//! load however slow the host is to start it), then restarted on the same journal. After
+//! every kill:
 //!
 //! - every order the harness acknowledged is in the journal, with the sequence number
 //!   it was acknowledged with;
@@ -100,19 +103,31 @@ fn kill_nine_under_load_loses_nothing_acknowledged() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let mut words = line.split(' ');
-                if words.next() == Some("ack") {
-                    let mut n = || words.next().unwrap().parse::<u64>().unwrap();
-                    acks.push((u32::try_from(n()).unwrap(), n(), n()));
+                match words.next() {
+                    Some("ready") => {
+                        let _ = ready_tx.send(());
+                    }
+                    Some("ack") => {
+                        let mut n = || words.next().unwrap().parse::<u64>().unwrap();
+                        acks.push((u32::try_from(n()).unwrap(), n(), n()));
+                    }
+                    _ => {}
                 }
             }
             acks
         });
-        // Kill at a random moment: anywhere from start-up (recovery) to well into the load.
+        // Kill at a random moment: in even trials counted from the start (so anywhere in
+        // start-up and recovery, or early in the load), in odd ones from when the
+        // harness is ready (in the load, however long this host takes to start it).
+        if trial % 2 == 1 {
+            let _ = ready.recv_timeout(Duration::from_secs(10));
+        }
         std::thread::sleep(Duration::from_micros(random % 150_000));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
