@@ -152,7 +152,6 @@ fn snapshot_files_and_parts_of_any_bytes_give_an_error_not_a_panic() {
         NoJournal,
     )
     .unwrap();
-    let _ = engine.state_hash().unwrap();
     let parts = Parts {
         sequencer: snapshot::encode_part(&engine.sequencer().state()).unwrap(),
         pending: snapshot::encode_part(&Vec::<crossline_matcher::Event>::new()).unwrap(),
