@@ -543,27 +543,49 @@ fn in_process(
                     histogram: latency_histogram(),
                     outbound: OutboundTally::default(),
                 };
+                // As an ingress agent does: each command as its 56-byte message, stamped
+                // with its planned time. Unpaced, the ingress's encoding is done before the
+                // clock starts, so the generator only copies slots and cannot be the
+                // engine's bottleneck.
+                let stamp = |item: &Planned| {
+                    let offset = slot_ns(item.slot, stamp_rate);
+                    let time = Timestamp::new(BASE_NS + offset - u64::from(!item.order));
+                    (offset, item.command.to_message(SequenceNumber::new(0), time))
+                };
+                let encoded: Vec<Message> = if paced {
+                    Vec::new()
+                } else {
+                    planned[..end].iter().map(|item| stamp(item).1).collect()
+                };
                 sink.start = clock.now() + clock.ticks(2e6);
                 sink.wait_until(&mut outbound, sink.start);
                 let started = Instant::now();
-                for item in &planned[..end] {
-                    let offset = slot_ns(item.slot, stamp_rate);
-                    if paced {
+                if paced {
+                    for item in &planned[..end] {
+                        let (offset, message) = stamp(item);
                         sink.wait_until(&mut outbound, sink.start + clock.ticks(offset as f64));
+                        let mut pushed = commands.try_push(message).is_ok();
+                        let stuck = Instant::now();
+                        while !pushed {
+                            sink.drain(&mut outbound);
+                            if stuck.elapsed() > Duration::from_secs(5) {
+                                return Err("the sequencer took no command for 5 s".to_owned());
+                            }
+                            pushed = commands.try_push(message).is_ok();
+                        }
                     }
-                    // As an ingress agent does: the command as its 56-byte message.
-                    let stamped = item.command.to_message(
-                        SequenceNumber::new(0),
-                        Timestamp::new(BASE_NS + offset - u64::from(!item.order)),
-                    );
-                    let mut pushed = commands.try_push(stamped).is_ok();
-                    let stuck = Instant::now();
-                    while !pushed {
+                } else {
+                    let mut next = 0;
+                    let mut progress = Instant::now();
+                    while next < encoded.len() {
+                        let pushed = commands.push_slice(&encoded[next..]);
+                        next += pushed;
                         sink.drain(&mut outbound);
-                        if stuck.elapsed() > Duration::from_secs(5) {
+                        if pushed > 0 {
+                            progress = Instant::now();
+                        } else if progress.elapsed() > Duration::from_secs(5) {
                             return Err("the sequencer took no command for 5 s".to_owned());
                         }
-                        pushed = commands.try_push(stamped).is_ok();
                     }
                 }
                 let orders = warmup + slots;

@@ -330,6 +330,10 @@ impl<J: Journal> Engine<J> {
             for index in 0..self.events.len() {
                 let event = self.events[index];
                 observer.event(sequenced, &event);
+                // As the pipeline's matcher agent hands back only these.
+                if !crossline_sequencer::takes_back(&event) {
+                    continue;
+                }
                 if let Some(cut) = &mut self.cut {
                     cut.pending.push(event);
                 }

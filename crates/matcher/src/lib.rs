@@ -88,4 +88,4 @@ pub use io::{
     CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
     MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
 };
-pub use matcher::{Matcher, OrderState, PrefetchStage, HEDGE_ORDER_BIT};
+pub use matcher::{Matcher, OrderState, PrefetchStage, HEDGE_ORDER_BIT, PREFETCH_STAGES};

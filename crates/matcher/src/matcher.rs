@@ -66,6 +66,15 @@ pub enum PrefetchStage {
     Fronts,
 }
 
+/// How far ahead of the input it applies an agent draining a batch issues each
+/// [`PrefetchStage`]: far enough for a miss to land before the next stage needs it, near
+/// enough that the lines are still in cache when the input is applied.
+pub const PREFETCH_STAGES: [(usize, PrefetchStage); 3] = [
+    (12, PrefetchStage::Index),
+    (8, PrefetchStage::Levels),
+    (4, PrefetchStage::Fronts),
+];
+
 /// How an arriving order's crossing ended.
 enum CrossEnd {
     /// Nothing left to fill.

@@ -635,10 +635,26 @@ impl RiskGate {
         }
     }
 
+    /// Whether [`RiskGate::on_event`] acts on `event`: rejections, cancels, fills,
+    /// replaces and position changes. The gate ignores the others (acceptances, cancel
+    /// rejects, routes, firm quotes, snapshot markers), so the engine need not hand
+    /// them back to it.
+    #[must_use]
+    pub const fn follows(event: &Event) -> bool {
+        matches!(
+            event,
+            Event::Rejected { .. }
+                | Event::Cancelled { .. }
+                | Event::Filled(_)
+                | Event::Replaced { .. }
+                | Event::PositionChanged { .. }
+        )
+    }
+
     /// Follows the matcher's events to keep credit usage exact: a rejected or cancelled
     /// order releases its open notional, a fill moves shares from open (at the order's
     /// valuation price) to executed (at the execution price), a replace re-values the
-    /// order.
+    /// order. Only the events [`RiskGate::follows`] names change anything.
     pub fn on_event(&mut self, event: &Event) {
         match *event {
             Event::Rejected {

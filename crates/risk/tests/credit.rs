@@ -126,7 +126,13 @@ proptest! {
             let mut events = Vec::new();
             matcher.apply(SequenceNumber::new(sequence), time, &input, &mut |event| events.push(event));
             for event in &events {
+                // The events the gate does not follow change nothing in it: the engine
+                // does not hand them back.
+                let before = (!RiskGate::follows(event)).then(|| postcard::to_stdvec(&gate).unwrap());
                 gate.on_event(event);
+                if let Some(before) = before {
+                    prop_assert!(before == postcard::to_stdvec(&gate).unwrap(), "{:?} changed the gate", event);
+                }
                 match event {
                     Event::Filled(fill) => {
                         *books.executed.entry(fill.client.get()).or_default() += i128::from(fill.quantity.shares()) * i128::from(fill.price.micros());

@@ -328,6 +328,14 @@ pub enum ReplayError {
     },
 }
 
+/// Whether the matcher's `event` comes back to the sequencer: the events the gate
+/// follows ([`RiskGate::follows`]) and snapshot markers, which close a live cut. Only
+/// these count in a record's `events_applied`, live and in replay alike.
+#[must_use]
+pub const fn takes_back(event: &Event) -> bool {
+    RiskGate::follows(event) || matches!(event, Event::Snapshot { .. })
+}
+
 /// The risk gate as the sequencer. See the module documentation.
 pub struct Sequencer<J> {
     gate: RiskGate,
@@ -434,7 +442,8 @@ impl<J: Journal> Sequencer<J> {
         SequenceNumber::new(self.next)
     }
 
-    /// A matcher event coming back: keeps credit usage and inventory exact.
+    /// A matcher event coming back ([`takes_back`]): keeps credit usage and
+    /// inventory exact.
     pub fn on_event(&mut self, event: &Event) {
         self.gate.on_event(event);
         self.events_applied += 1;

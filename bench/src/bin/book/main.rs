@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
 use crossline_bench::{memory, pin_current_thread, report, Options};
-use crossline_matcher::{Event, Input, Matcher, PrefetchStage};
+use crossline_matcher::{Event, Input, Matcher, PREFETCH_STAGES};
 use crossline_types::{SequenceNumber, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
@@ -101,15 +101,6 @@ fn warmed(recording: &Recording) -> Matcher {
     }
     matcher
 }
-
-/// How far ahead of the input it applies the batched matcher issues each prefetch stage:
-/// far enough for a miss to land before the next stage needs it, near enough that the
-/// lines are still in cache when the input is applied.
-const PREFETCH_STAGES: [(usize, PrefetchStage); 3] = [
-    (12, PrefetchStage::Index),
-    (8, PrefetchStage::Levels),
-    (4, PrefetchStage::Fronts),
-];
 
 /// Applies the measured section as fast as possible; returns inputs per second and the
 /// tally. With `prefetch`, the matcher is told about each input at the distances of
