@@ -41,9 +41,15 @@
 //! reports), nothing else, on the engine's core. `engine_capacity_orders_per_s` is the
 //! whole one-core engine as above (commands ring, gate, journal append, matcher,
 //! replies and egress rings, the acknowledgement gate) driven as fast as it drains: the
-//! generator pushes every command at once, stamped with its planned time, and the clock
-//! runs from the first push to the last order's first reply; every order must be
-//! answered. Both count the flow's orders; `engine_vs_matcher_alone` is their ratio.
+//! generator pushes the commands, encoded and stamped with their planned times before the
+//! clock starts, as fast as the commands ring takes them, the sink only counts what comes
+//! out, and the clock runs from the first push to the last order's first reply; every
+//! order must be answered. Both count the flow's orders; `engine_vs_matcher_alone` is
+//! their ratio. `engine_one_thread_orders_per_s` runs the same engine with its feeder and
+//! its drain on one thread (no core crossed), timing its two agents' duty cycles:
+//! `engine_one_thread_sequencer_ns_per_order` (gate, journal, events back) and
+//! `engine_one_thread_matcher_ns_per_order` (matcher, events out, replies), beside the
+//! matcher alone's time per order. Between them they say where the engine's time goes.
 //!
 //! **The physical limit**: the core-to-core one-way latency of a cache line between the
 //! same two cores (`crossline_bench::core_to_core`), measured in every round. An order
@@ -68,7 +74,7 @@ use std::time::{Duration, Instant};
 use crossline::client::Client;
 use crossline::demo::{on_free_ports, Venues};
 use crossline::flow::{on_the_wire, OrderFlow};
-use crossline_agent::{Composite, Cores, Idle, Runner, ThreadSpec};
+use crossline_agent::{Agent, Composite, Cores, Idle, Runner, ThreadSpec};
 use crossline_bench::chart::{write_hgrm, write_percentile_chart, Series};
 use crossline_bench::clock::Clock;
 use crossline_bench::stats::{latency_histogram, median, Percentiles};
@@ -253,7 +259,24 @@ struct Planned {
 /// quotes and venue reports before them a nanosecond earlier (so an outbound item's time
 /// tells an order's answer from theirs).
 fn slot_ns(slot: u64, rate: u64) -> u64 {
-    u64::try_from(u128::from(slot) * 1_000_000_000 / u128::from(rate)).unwrap_or(u64::MAX)
+    // In 64 bits while the product fits (the sink calls this once per reply, and a
+    // 128-bit division is a library call).
+    match slot.checked_mul(1_000_000_000) {
+        Some(product) => product / rate,
+        None => {
+            u64::try_from(u128::from(slot) * 1_000_000_000 / u128::from(rate)).unwrap_or(u64::MAX)
+        }
+    }
+}
+
+/// The order slot planned at `offset` ns after the flow's start at `rate` (rounded down).
+fn slot_at(offset: u64, rate: u64) -> u64 {
+    match offset.checked_mul(rate) {
+        Some(product) => product / 1_000_000_000,
+        None => {
+            u64::try_from(u128::from(offset) * u128::from(rate) / 1_000_000_000).unwrap_or(u64::MAX)
+        }
+    }
 }
 
 /// Learns the routes a reference engine sends, to answer them as a venue would, and
@@ -488,35 +511,8 @@ fn in_process(
     } = load;
     // Unpaced, replies are matched to orders by their planned times.
     let stamp_rate = if paced { rate } else { TARGET_IN_PROCESS };
-    let _ = std::fs::remove_dir_all(dir);
-    let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
-    let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
-    // Replies leave once their records are durable, as the order ingress lets them.
-    let durable = engine.sequencer().journal().writer().durable_sequence();
-    let sizes = config.pipeline.rings;
-    let ring = |e: crossline_ring::RingError| e.to_string();
-    let (mut commands, commands_rx) =
-        crossline_ring::channel::<Message>(sizes.commands).map_err(ring)?;
-    let (out_tx, egressed) = crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
-    let (replies_tx, replies) = crossline_ring::channel::<Reply>(sizes.replies).map_err(ring)?;
-    // The pipeline's own core, built as `Pipeline::open` builds it.
-    let core = Core::new(
-        engine,
-        sizes,
-        CoreEdges {
-            commands: vec![commands_rx],
-            out: out_tx,
-            replies: replies_tx,
-        },
-        None,
-    )
-    .map_err(|e| e.to_string())?;
+    let (core, mut commands, mut outbound) = open_core(text, dir)?;
     let core = Composite::new(vec![Box::new(core.sequencer), Box::new(core.matcher)]);
-    let mut outbound = CoreOutput {
-        replies,
-        gate: AckGate::new(durable, sizes.replies),
-        egressed,
-    };
     let runner = Runner::start(
         &Cores::detect(),
         vec![ThreadSpec::new("cx-core", Box::new(core))
@@ -538,6 +534,7 @@ fn in_process(
                     rate: stamp_rate,
                     warmup,
                     start: 0,
+                    timed: paced,
                     last_ns: None,
                     answered: 0,
                     histogram: latency_histogram(),
@@ -550,7 +547,10 @@ fn in_process(
                 let stamp = |item: &Planned| {
                     let offset = slot_ns(item.slot, stamp_rate);
                     let time = Timestamp::new(BASE_NS + offset - u64::from(!item.order));
-                    (offset, item.command.to_message(SequenceNumber::new(0), time))
+                    (
+                        offset,
+                        item.command.to_message(SequenceNumber::new(0), time),
+                    )
                 };
                 let encoded: Vec<Message> = if paced {
                     Vec::new()
@@ -621,6 +621,129 @@ fn in_process(
     })
 }
 
+/// A fresh engine journaling into `dir`, built into the pipeline's core as
+/// `Pipeline::open` builds it, with the ends of its edge rings: the commands ring's
+/// producer and the rings out of it.
+fn open_core(
+    text: &str,
+    dir: &Path,
+) -> Result<(Core, crossline_ring::Producer<Message>, CoreOutput), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    let config = crossline_config::parse(text).map_err(|e| e.to_string())?;
+    let (engine, _) = recovery::open(dir, text).map_err(|e| e.to_string())?;
+    // Replies leave once their records are durable, as the order ingress lets them.
+    let durable = engine.sequencer().journal().writer().durable_sequence();
+    let sizes = config.pipeline.rings;
+    let ring = |e: crossline_ring::RingError| e.to_string();
+    let (commands, commands_rx) =
+        crossline_ring::channel::<Message>(sizes.commands).map_err(ring)?;
+    let (out_tx, egressed) = crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
+    let (replies_tx, replies) = crossline_ring::channel::<Reply>(sizes.replies).map_err(ring)?;
+    let core = Core::new(
+        engine,
+        sizes,
+        CoreEdges {
+            commands: vec![commands_rx],
+            out: out_tx,
+            replies: replies_tx,
+        },
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let outbound = CoreOutput {
+        replies,
+        gate: AckGate::new(durable, sizes.replies),
+        egressed,
+    };
+    Ok((core, commands, outbound))
+}
+
+/// The engine's work on one thread: what `engine_capacity` costs without crossing cores.
+struct OneThread {
+    orders_per_s: f64,
+    /// Time in the sequencer agent's duty cycles (gate, journal, events back), per order.
+    sequencer_ns_per_order: f64,
+    /// Time in the matcher agent's duty cycles (matcher, replies, routes), per order.
+    matcher_ns_per_order: f64,
+}
+
+/// `engine_one_thread_orders_per_s`: the capacity run's engine, its feeder and its drain
+/// on one thread, on the engine's core: the sequencer's and the matcher's duty cycles in
+/// turn, every command pushed as the commands ring has room and every outbound item taken
+/// as it appears. What it adds to `matcher_alone` is the engine's own work; what
+/// `engine_capacity` loses against it is the cost of crossing cores.
+fn engine_one_thread(
+    text: &str,
+    planned: &[Planned],
+    core: usize,
+    dir: &Path,
+) -> Result<OneThread, String> {
+    let (core_parts, mut commands, mut outbound) = open_core(text, dir)?;
+    let Core {
+        mut sequencer,
+        mut matcher,
+        ..
+    } = core_parts;
+    let encoded: Vec<Message> = planned
+        .iter()
+        .map(|item| {
+            let time = BASE_NS + slot_ns(item.slot, TARGET_IN_PROCESS) - u64::from(!item.order);
+            item.command
+                .to_message(SequenceNumber::new(0), Timestamp::new(time))
+        })
+        .collect();
+    let orders = planned.iter().filter(|item| item.order).count() as f64;
+    let result = std::thread::scope(|scope| {
+        scope
+            .spawn(|| -> Result<OneThread, String> {
+                pin_current_thread(core)?;
+                sequencer.on_start();
+                matcher.on_start();
+                // As before the capacity run: the journal prepares its next segment.
+                std::thread::sleep(SETTLE);
+                let (mut in_sequencer, mut in_matcher) = (Duration::ZERO, Duration::ZERO);
+                let mut taken = 0u64;
+                let started = Instant::now();
+                let mut next = 0;
+                while next < encoded.len() {
+                    next += commands.push_slice(&encoded[next..]);
+                    loop {
+                        let before = Instant::now();
+                        let sequenced = sequencer.do_work();
+                        let between = Instant::now();
+                        let matched = matcher.do_work();
+                        in_matcher += between.elapsed();
+                        in_sequencer += between - before;
+                        let CoreOutput {
+                            replies, egressed, ..
+                        } = &mut outbound;
+                        taken += replies.drain(usize::MAX, |_| {}) as u64;
+                        taken += egressed.drain(usize::MAX, |_| {}) as u64;
+                        if sequenced + matched == 0 {
+                            break;
+                        }
+                    }
+                    if started.elapsed() > Duration::from_secs(60) {
+                        return Err("the one-thread engine took over 60 s".to_owned());
+                    }
+                }
+                let elapsed = started.elapsed().as_secs_f64();
+                std::hint::black_box(taken);
+                sequencer.on_close();
+                matcher.on_close();
+                Ok(OneThread {
+                    orders_per_s: orders / elapsed,
+                    sequencer_ns_per_order: in_sequencer.as_nanos() as f64 / orders,
+                    matcher_ns_per_order: in_matcher.as_nanos() as f64 / orders,
+                })
+            })
+            .join()
+            .map_err(|_| "the one-thread engine panicked".to_owned())?
+    });
+    let _ = std::fs::remove_dir_all(dir);
+    result
+}
+
 /// Bytes of the files in `dir` (the journal's segments).
 fn directory_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
@@ -648,6 +771,9 @@ struct Sink<'a> {
     rate: u64,
     warmup: u64,
     start: u64,
+    /// Whether replies are timed (paced runs); unpaced, only counted, so that the sink
+    /// costs as little as it can beside the engine it drains.
+    timed: bool,
     /// The time of the last order answered.
     last_ns: Option<u64>,
     answered: u64,
@@ -680,7 +806,7 @@ impl Sink<'_> {
     /// One reply as it leaves: the first of each order times it.
     #[inline]
     fn take(&mut self, item: Reply) {
-        let now = self.clock.now();
+        let now = if self.timed { self.clock.now() } else { 0 };
         let Reply::Client { reply, time, .. } = item else {
             return;
         };
@@ -689,14 +815,13 @@ impl Sink<'_> {
         if self.last_ns.is_some_and(|last| offset <= last) || offset >= u64::MAX / 2 {
             return;
         }
-        let slot = u64::try_from(u128::from(offset) * u128::from(self.rate) / 1_000_000_000)
-            .unwrap_or(u64::MAX);
+        let slot = slot_at(offset, self.rate);
         if slot_ns(slot, self.rate) != offset {
             return; // a quote's or venue report's answer
         }
         self.last_ns = Some(offset);
         self.answered += 1;
-        if slot >= self.warmup {
+        if self.timed && slot >= self.warmup {
             let due = self.start + self.clock.ticks(offset as f64);
             let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
             self.histogram.saturating_record(nanos);
@@ -997,7 +1122,22 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
             &scratch.join("capacity"),
         )?;
         let engine = capacity.orders as f64 / capacity.elapsed_s;
+        let one = engine_one_thread(
+            &text,
+            &planned[..capacity.commands as usize],
+            cores.1,
+            &scratch.join("one-thread"),
+        )?;
         collected.round_figure("matcher_alone_orders_per_s", alone);
+        collected.round_figure("engine_one_thread_orders_per_s", one.orders_per_s);
+        collected.round_figure(
+            "engine_one_thread_sequencer_ns_per_order",
+            one.sequencer_ns_per_order,
+        );
+        collected.round_figure(
+            "engine_one_thread_matcher_ns_per_order",
+            one.matcher_ns_per_order,
+        );
         collected.round_figure("engine_capacity_orders_per_s", engine);
         collected.round_figure("engine_vs_matcher_alone", engine / alone);
         println!(
@@ -1008,6 +1148,14 @@ fn run(cores: (usize, usize), settings: &Settings) -> Result<ExitCode, String> {
             engine / 1e6,
             capacity.commands,
             engine / alone
+        );
+        println!(
+            "  the same engine on one thread (no core crossed): {:.2} M orders/s; per order \
+             {:.0} ns in the sequencer agent, {:.0} ns in the matcher agent (matcher alone {:.0} ns)",
+            one.orders_per_s / 1e6,
+            one.sequencer_ns_per_order,
+            one.matcher_ns_per_order,
+            1e9 / alone
         );
         let durabilities = settings
             .in_process_rates
@@ -1129,7 +1277,13 @@ fn finish(
     if p99_at_1m.is_finite() {
         results.insert("in_process_p99_ns_at_1m".into(), json!(p99_at_1m.round()));
     }
-    for key in ["matcher_alone_orders_per_s", "engine_capacity_orders_per_s"] {
+    for key in [
+        "matcher_alone_orders_per_s",
+        "engine_one_thread_orders_per_s",
+        "engine_one_thread_sequencer_ns_per_order",
+        "engine_one_thread_matcher_ns_per_order",
+        "engine_capacity_orders_per_s",
+    ] {
         let value = collected.median_of(key);
         if value.is_finite() {
             results.insert(key.into(), json!(value.round()));
