@@ -454,9 +454,12 @@ impl Session {
                     from_sequence: from,
                 })
                 .unwrap();
-            // The resend runs in order from `from` through `last` at least.
-            let mut resend_next = from;
-            while resend_next <= last || !self.early.is_empty() {
+            // The resend runs in order from `from` through the last reply numbered when
+            // the request arrived: `last` at least, and any reply sent live after the
+            // logon and before the request (a quote cancelling a resting order, say),
+            // which comes before the resent ones and then again in the resend.
+            let (mut resend_next, mut through) = (from, last);
+            while resend_next <= through || !self.early.is_empty() {
                 let (header, reply) = next_reply(&mut connection, client);
                 if header.flags & FLAG_RESENT != 0 {
                     assert_eq!(
@@ -466,6 +469,8 @@ impl Session {
                         header.sequence
                     );
                     resend_next += 1;
+                } else if resend_next <= through {
+                    through = through.max(header.sequence);
                 }
                 self.take(&header, reply, last);
             }
