@@ -255,6 +255,17 @@ struct Planned {
     command: Command,
 }
 
+impl Planned {
+    /// The command as an ingress agent puts it on the commands ring: its 56-byte message,
+    /// stamped with its planned time at `rate` (an order at its slot's due time, a quote
+    /// or venue report a nanosecond before).
+    fn message(&self, rate: u64) -> Message {
+        let time = BASE_NS + slot_ns(self.slot, rate) - u64::from(!self.order);
+        self.command
+            .to_message(SequenceNumber::new(0), Timestamp::new(time))
+    }
+}
+
 /// Journal time of a command in `slot` at `rate`: orders at the slot's due time, the
 /// quotes and venue reports before them a nanosecond earlier (so an outbound item's time
 /// tells an order's answer from theirs).
@@ -544,14 +555,8 @@ fn in_process(
                 // with its planned time. Unpaced, the ingress's encoding is done before the
                 // clock starts, so the generator only copies slots and cannot be the
                 // engine's bottleneck.
-                let stamp = |item: &Planned| {
-                    let offset = slot_ns(item.slot, stamp_rate);
-                    let time = Timestamp::new(BASE_NS + offset - u64::from(!item.order));
-                    (
-                        offset,
-                        item.command.to_message(SequenceNumber::new(0), time),
-                    )
-                };
+                let stamp =
+                    |item: &Planned| (slot_ns(item.slot, stamp_rate), item.message(stamp_rate));
                 let encoded: Vec<Message> = if paced {
                     Vec::new()
                 } else {
@@ -686,11 +691,7 @@ fn engine_one_thread(
     } = core_parts;
     let encoded: Vec<Message> = planned
         .iter()
-        .map(|item| {
-            let time = BASE_NS + slot_ns(item.slot, TARGET_IN_PROCESS) - u64::from(!item.order);
-            item.command
-                .to_message(SequenceNumber::new(0), Timestamp::new(time))
-        })
+        .map(|item| item.message(TARGET_IN_PROCESS))
         .collect();
     let orders = planned.iter().filter(|item| item.order).count() as f64;
     let result = std::thread::scope(|scope| {

@@ -22,7 +22,7 @@ use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
     event_reply, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
 };
-use crossline_matcher::{Contra, Event, Input, Matcher, RouteInstruction, PREFETCH_STAGES};
+use crossline_matcher::{Contra, Event, Input, Matcher, RouteInstruction};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
@@ -263,16 +263,6 @@ impl Agent for MatcherAgent {
         };
         let mut work = 0;
         while work < BATCH {
-            // The inputs a few places behind this one start loading what they will need.
-            for (distance, stage) in PREFETCH_STAGES {
-                if let Some(Report {
-                    output: Output::Matcher(ahead),
-                    ..
-                }) = inputs.peek(distance)
-                {
-                    matcher.prefetch(ahead.sequence, &ahead.input, stage);
-                }
-            }
             let Some(report) = inputs.try_pop() else {
                 break;
             };

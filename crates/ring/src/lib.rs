@@ -561,33 +561,6 @@ impl<T: Copy> Consumer<T> {
         count
     }
 
-    /// The message `ahead` places after the next one to read, by reference, if it is
-    /// published; nothing is consumed. For an agent that starts loading what a coming
-    /// message will need (prefetching) while it handles the ones before it.
-    #[inline]
-    pub fn peek(&mut self, ahead: usize) -> Option<&T> {
-        let position = self.head + ahead as u64;
-        // Published runs are contiguous from `head`: `position` is published once the runs
-        // from `head` reach past it.
-        let mut start = self.head;
-        loop {
-            let ready = self.ready_from(start);
-            if ready == 0 {
-                return None;
-            }
-            if position < start + ready {
-                break;
-            }
-            start += ready;
-        }
-        Some(self.slots.get(position).value.with(|pointer| {
-            // SAFETY: `position` lies in a published run (see `try_pop`), and the producer
-            // will not write it again until `head` passes it, which needs `&mut self`
-            // while the returned reference borrows `self`.
-            unsafe { &*pointer.cast::<T>() }
-        }))
-    }
-
     /// Copies up to `out.len()` messages into `out`, in order, and returns how many.
     #[inline]
     pub fn pop_slice(&mut self, out: &mut [T]) -> usize {
@@ -718,30 +691,6 @@ mod tests {
             channel::<u64>(CAPACITY_MAX * 2),
             Err(RingError::CapacityTooLarge { .. })
         ));
-    }
-
-    #[test]
-    fn peek_sees_published_messages_ahead_without_consuming_them() {
-        let (mut producer, mut consumer) = channel::<u32>(8).unwrap();
-        assert_eq!(consumer.peek(0), None);
-        producer.try_push(1).unwrap();
-        assert_eq!(producer.push_slice(&[2, 3]), 2);
-        producer.try_push(4).unwrap();
-        assert_eq!(consumer.peek(0), Some(&1));
-        assert_eq!(consumer.peek(3), Some(&4));
-        assert_eq!(consumer.peek(4), None);
-        assert_eq!(consumer.try_pop(), Some(1));
-        assert_eq!(consumer.peek(0), Some(&2));
-        assert_eq!(consumer.peek(2), Some(&4));
-        assert_eq!(consumer.peek(3), None);
-        assert_eq!(consumer.drain(usize::MAX, |_| {}), 3);
-        assert_eq!(consumer.peek(0), None);
-        // A lap later the old slots are not taken for new messages.
-        for value in 5..=12 {
-            producer.try_push(value).unwrap();
-        }
-        assert_eq!(consumer.peek(7), Some(&12));
-        assert_eq!(consumer.peek(8), None);
     }
 
     #[test]
