@@ -220,7 +220,7 @@ impl<J: Journal> Engine<J> {
         let snapshot = matches!(stamped.command, Command::Snapshot);
         self.step(snapshot, true, observer, |sequencer, outputs| {
             let result = sequencer.submit(stamped, &mut |output| outputs.push(output));
-            result.map(|()| None).map_err(EngineError::from)
+            result.map(|_| None).map_err(EngineError::from)
         })
     }
 

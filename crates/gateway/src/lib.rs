@@ -17,8 +17,9 @@ use crossline_config::Config;
 use crossline_matcher::Event;
 use crossline_protocol::client::Outbound;
 use crossline_protocol::frame::Secret;
-use crossline_sequencer::Output;
-use crossline_types::{ClientId, ClientOrderId};
+use crossline_sequencer::rejected_original;
+use crossline_types::layout::RiskRejectedLayout;
+use crossline_types::{ClientId, ClientOrderId, Message};
 
 pub use feed::{Feed, FeedStats, TopChange, VenueTops};
 pub use replay::ReplayError;
@@ -69,35 +70,27 @@ pub fn wall_clock_ns() -> u64 {
         })
 }
 
-/// The client reply to a risk reject, if `output` is one: a cancel reject naming
-/// `original` when the refused command was a cancel or replace, else a reject.
+/// The client reply to a risk reject, if `message` is one (a `RiskRejected` message,
+/// `docs/MESSAGES.md`): a cancel reject naming the original order when the refused
+/// command was a cancel or replace, else a reject.
 #[must_use]
-pub fn reject_reply(
-    output: &Output,
-    original: Option<ClientOrderId>,
-) -> Option<(ClientId, Outbound)> {
-    let Output::Rejected {
-        client,
-        client_order_id,
-        reason,
-        ..
-    } = *output
-    else {
-        return None;
-    };
-    let reply = match original {
+pub fn reject_reply(message: &Message) -> Option<(ClientId, Outbound)> {
+    let view = message.view::<RiskRejectedLayout>()?;
+    let client_order_id = ClientOrderId::new(view.client_order_id.get());
+    let reason = view.reason.get();
+    let reply = match rejected_original(view) {
         Some(original_client_order_id) => Outbound::CancelRejected {
             client_order_id,
             original_client_order_id,
             // Risk codes are 101 to 199: they fit the one-byte field.
-            reason: u8::try_from(reason.code()).unwrap_or(u8::MAX),
+            reason: u8::try_from(reason).unwrap_or(u8::MAX),
         },
         None => Outbound::Rejected {
             client_order_id,
-            reason: reason.code(),
+            reason,
         },
     };
-    Some((client, reply))
+    Some((ClientId::new(view.client.get()), reply))
 }
 
 /// The client reply a matcher event causes, if any (routes, positions, quotes and

@@ -64,7 +64,7 @@ use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_ring::{Consumer, Producer, RingError};
 use crossline_router::{Router, RouterConfigError};
 use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced};
-use crossline_types::{Message, SymbolId};
+use crossline_types::{Message, SymbolId, Timestamp};
 
 pub use agents::{
     Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
@@ -76,7 +76,7 @@ use meter::{
 };
 pub use meter::{Published, VenueGauges};
 use queue::AckGate;
-pub use sequencer::{Report, SequencerAgent};
+pub use sequencer::SequencerAgent;
 use snapshots::{SnapshotWriter, WriterReport};
 
 /// Why the pipeline could not start or stop cleanly.
@@ -654,8 +654,10 @@ pub struct Core {
     events_back_depth: Box<dyn Depth>,
 }
 
-// A command on its ring is one cache line: the 56-byte message behind the ring's stamp.
+// A command on its ring, and what the sequencer passes on to the matcher agent, is one
+// cache line: the 56-byte message behind the ring's stamp. So is a route to the egress.
 const _: () = assert!(crossline_ring::slot_bytes::<Message>() == 64);
+const _: () = assert!(crossline_ring::slot_bytes::<Egressed>() == 64);
 
 /// The rings at the core's edges.
 pub struct CoreEdges {
@@ -663,7 +665,7 @@ pub struct CoreEdges {
     /// the 56-byte message the journal stores (`Command::to_message`, sequence 0), one
     /// cache line with the ring's stamp.
     pub commands: Vec<Consumer<Message>>,
-    /// Routes (and outputs to log) to the egress.
+    /// Routes to the egress.
     pub out: Producer<Egressed>,
     /// Client replies to the order ingress.
     pub replies: Producer<Reply>,
@@ -817,8 +819,10 @@ impl Observer for ReplyKeeper {
         self.command = Some(record.command);
     }
     fn output(&mut self, output: &Output) {
+        // The same message and mapping as the matcher agent's live.
         let original = self.command.and_then(|command| command.original_order());
-        if let Some((client, reply)) = reject_reply(output, original) {
+        let message = output.to_message(Timestamp::new(0), original);
+        if let Some((client, reply)) = message.as_ref().and_then(reject_reply) {
             self.sessions.keep(client, &reply);
         }
     }

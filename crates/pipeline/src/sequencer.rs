@@ -7,36 +7,24 @@ use crossline_engine::snapshot::encode_part;
 use crossline_matcher::Event;
 use crossline_ring::{Consumer, Producer};
 use crossline_risk::PENDING_CHANGES_MAX;
-use crossline_sequencer::{Command, Journal, Output, Sequencer, Stamped};
+use crossline_sequencer::{set_caused_by, Command, Journal, Output, Sequencer, Stamped};
 
 use crate::queue::Bounded;
 use crate::snapshots::Piece;
-use crossline_types::{ClientOrderId, Message, Timestamp};
+use crossline_types::{Message, Timestamp};
 
 /// Commands taken from each input ring per duty cycle.
 const BATCH: usize = 256;
 
-/// What the sequencer agent sends on, in sequence order, on its one output ring: matcher
-/// inputs, and the other outputs (risk rejects, which the matcher agent turns into
-/// client replies in journal order, and refused or admin records it passes to the
-/// egress to log), each with the order a refused cancel or replace was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
-    /// The output.
-    pub output: Output,
-    /// The command's [`Command::original_order`].
-    pub original: Option<ClientOrderId>,
-    /// The command's time.
-    pub time: Timestamp,
-    /// The journal's last sequence number once the command was decided: the output
-    /// may leave the process once the journal is durable up to it (`docs/JOURNAL.md`).
-    pub sequence: u64,
-}
-
 /// The sequencer as an agent: commands in from each ingress ring (client orders, market
-/// data, venue reports), the matcher's events back in, and every output out on one ring
-/// to the matcher, in sequence order (the matcher agent turns rejects into client replies
-/// and passes audit records on to the egress). Outputs that do not fit
+/// data, venue reports), the matcher's events back in, and its outputs out on one ring
+/// to the matcher agent, in sequence order, as 56-byte messages (`docs/MESSAGES.md`):
+/// each matcher input (`Sequenced::to_message`) and each risk reject
+/// (`rejected_message`), which the matcher agent turns into the client's reply. A
+/// refused locate or admin change is logged here (operators are told through the log
+/// until the admin port exists); admin records go to no one but the journal's replay.
+/// A message may take effect outside the process once the journal is durable through
+/// `crossline_sequencer::barrier` of it. Outputs that do not fit
 /// downstream wait in a queue, and no new command is taken until it is empty, so a full
 /// ring slows ingress instead of losing anything.
 ///
@@ -47,10 +35,10 @@ pub struct SequencerAgent<J> {
     sequencer: Sequencer<J>,
     commands: Vec<Consumer<Message>>,
     events: Consumer<Event>,
-    out: Producer<Report>,
+    out: Producer<Message>,
     /// Outputs not yet on the ring: those of the last command (and of the snapshot
     /// command after it), as no command is taken while any wait.
-    queue: Bounded<Report>,
+    queue: Bounded<Message>,
     last_time: Timestamp,
     next_ring: usize,
     snapshots: Option<Snapshots>,
@@ -75,7 +63,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
         sequencer: Sequencer<J>,
         commands: Vec<Consumer<Message>>,
         events: Consumer<Event>,
-        out: Producer<Report>,
+        out: Producer<Message>,
     ) -> SequencerAgent<J> {
         // Each command yields at most its own output, a mass cancel, and the records and
         // mass cancels of the admin changes expiring before it; a snapshot command may
@@ -119,8 +107,8 @@ impl<J: Journal + Send> SequencerAgent<J> {
 
     /// Moves queued outputs to their rings; `false` when one did not fit.
     fn flush(&mut self) -> bool {
-        while let Some(report) = self.queue.front() {
-            if self.out.try_push(*report).is_err() {
+        while let Some(message) = self.queue.front() {
+            if self.out.try_push(*message).is_err() {
                 return false;
             }
             self.queue.pop();
@@ -181,23 +169,25 @@ impl<J: Journal + Send> SequencerAgent<J> {
             stamped.time,
         );
         let first = queue.len();
-        if let Err(failure) = self.sequencer.submit(stamped, &mut |output| {
-            queue.push_past_bound(Report {
-                output,
-                original,
-                time,
-                sequence: 0,
-            });
-        }) {
-            // Fatal: the engine must stop and recover from the journal. The command
-            // taken is not lost: it was never acknowledged.
-            eprintln!("sequencer stopped: {failure}");
-            return false;
-        }
-        // Its record (and those of admin changes expiring before it) is journaled.
-        let sequence = self.sequencer.next_sequence().get() - 1;
-        for report in self.queue.tail_mut(first) {
-            report.sequence = sequence;
+        let submitted = self.sequencer.submit(stamped, &mut |output| {
+            if let Output::Refused { sequence, error } = output {
+                eprintln!("crossline: command {sequence} refused: {error}");
+            } else if let Some(message) = output.to_message(time, original) {
+                queue.push_past_bound(message);
+            }
+        });
+        let recorded = match submitted {
+            Ok(recorded) => recorded,
+            Err(failure) => {
+                // Fatal: the engine must stop and recover from the journal. The command
+                // taken is not lost: it was never acknowledged.
+                eprintln!("sequencer stopped: {failure}");
+                return false;
+            }
+        };
+        // A kill switch's mass cancel has no record: it is durable with the command's.
+        for message in self.queue.tail_mut(first) {
+            set_caused_by(message, recorded);
         }
         true
     }

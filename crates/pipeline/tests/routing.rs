@@ -434,14 +434,22 @@ fn stalled_venues_back_up_at_the_child_table_and_lose_nothing() {
             other => panic!("unexpected reply {other:?}"),
         }
     }
+    // The egress publishes the router's counters, then the venues' gauges: a reader
+    // between the two sees the new count beside the old gauges, so wait for both.
+    let open = |engine: &Engine| -> u64 {
+        VENUES
+            .iter()
+            .map(|(_, name)| engine.counter(&format!("venue.{name}.children_open")))
+            .sum()
+    };
     world.engine.wait_for("every child counted", |engine| {
-        engine.counter("router.table_full") == ORDERS - CHILDREN
+        engine.counter("router.table_full") == ORDERS - CHILDREN && open(engine) == CHILDREN
     });
-    let open: u64 = VENUES
-        .iter()
-        .map(|(_, name)| world.engine.counter(&format!("venue.{name}.children_open")))
-        .sum();
-    assert_eq!(open, CHILDREN, "the rest wait at the stalled venues");
+    assert_eq!(
+        open(&world.engine),
+        CHILDREN,
+        "the rest wait at the stalled venues"
+    );
     assert_eq!(client.try_receive(Duration::from_millis(100)), None);
     let stopped = world.finish();
     assert_eq!(stopped.counter("queues.overflows"), 0);

@@ -13,11 +13,13 @@ use std::collections::VecDeque;
 
 use crossline_agent::Agent;
 use crossline_matcher::{CancelReason, Event, Matcher, OrderState, VenueFill, HEDGE_ORDER_BIT};
-use crossline_pipeline::{Report, SequencerAgent};
+use crossline_pipeline::SequencerAgent;
 use crossline_risk::{AdminChange, KillTarget, RiskGate, Setting};
 use crossline_sequencer::{
-    Command, NoJournal, Output, Record, ReplayError, Sequencer, Stamped, Verdict,
+    barrier, Command, NoJournal, Output, Record, ReplayError, Sequenced, Sequencer, Stamped,
+    Verdict,
 };
+use crossline_types::layout::RiskRejectedLayout;
 use crossline_types::{
     Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderType, Price, Quantity, Quote,
     SequenceNumber, Side, SymbolId, TimeInForce, Timestamp,
@@ -457,8 +459,8 @@ fn the_journal_alone_rebuilds_gate_and_matcher() {
 fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let (mut commands_in, commands) = crossline_ring::channel::<Message>(64).unwrap();
     let (events_in, events) = crossline_ring::channel::<Event>(1_024).unwrap();
-    let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Report>(64).unwrap();
-    let (reports, mut reports_out) = crossline_ring::channel::<Report>(1_024).unwrap();
+    let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Message>(64).unwrap();
+    let (reports, mut reports_out) = crossline_ring::channel::<Message>(1_024).unwrap();
     let (commands_depth, matcher_depth) = (commands_in.monitor(), to_matcher.monitor());
     let gate = RiskGate::new(&risk_config()).unwrap();
     let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));
@@ -479,22 +481,22 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
                 backlog.pop_front();
             }
             match matcher_inputs.try_pop() {
-                Some(Report {
-                    output: Output::Matcher(sequenced),
-                    ..
-                }) => matcher.apply(
-                    sequenced.sequence,
-                    sequenced.time,
-                    &sequenced.input,
-                    &mut |event| backlog.push_back(event),
-                ),
-                // Rejects and audit records pass through the matcher's thread to the
-                // reports ring, in sequence order.
-                Some(report) => {
-                    while reports.try_push(report).is_err() {
-                        std::thread::yield_now();
+                Some(message) => match Sequenced::from_message(&message) {
+                    Ok(sequenced) => matcher.apply(
+                        sequenced.sequence,
+                        sequenced.time,
+                        &sequenced.input,
+                        &mut |event| backlog.push_back(event),
+                    ),
+                    // Risk rejects pass through the matcher's thread to the reports
+                    // ring, in sequence order.
+                    Err(_) => {
+                        assert!(message.view::<RiskRejectedLayout>().is_some());
+                        while reports.try_push(message).is_err() {
+                            std::thread::yield_now();
+                        }
                     }
-                }
+                },
                 None if matcher_stop.load(std::sync::atomic::Ordering::Acquire)
                     && backlog.is_empty() =>
                 {
@@ -545,4 +547,58 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let live = state_of(agent.sequencer().gate(), &matcher);
     let rebuilt = rebuild(&journal).unwrap_or_else(|error| panic!("replay failed: {error}"));
     assert_eq!(rebuilt.state, live);
+}
+
+/// A kill switch's mass cancel has no journal record of its own: what it causes may leave
+/// the process once the kill switch's record is durable, so a quiet engine does not hold
+/// the cancels until some later command is journaled.
+#[test]
+fn every_output_waits_for_a_record_the_journal_has() {
+    let (mut commands_in, commands) = crossline_ring::channel::<Message>(64).unwrap();
+    let (_events_in, events) = crossline_ring::channel::<Event>(64).unwrap();
+    let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Message>(64).unwrap();
+    let gate = RiskGate::new(&risk_config()).unwrap();
+    let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));
+    let mut agent = SequencerAgent::new(sequencer, vec![commands], events, to_matcher);
+    let commands = [
+        nbbo(SYMBOL),
+        resting(1, SYMBOL, 10),
+        kill(KillTarget::Firm, true),
+        resting(2, SYMBOL, 20),
+    ];
+    for (index, command) in commands.iter().enumerate() {
+        let time = Timestamp::new(1_000_000 * (index as u64 + 1));
+        assert!(commands_in
+            .try_push(command.to_message(SequenceNumber::new(0), time))
+            .is_ok());
+    }
+    agent.do_work();
+    let recorded: Vec<u64> = agent
+        .sequencer()
+        .journal()
+        .iter()
+        .map(|record| record.sequence.get())
+        .collect();
+    assert_eq!(recorded.len(), commands.len());
+    let mut mass_cancels = 0;
+    while let Some(message) = matcher_inputs.try_pop() {
+        let waits_for = barrier(&message);
+        assert!(
+            recorded.contains(&waits_for),
+            "message {} waits for {waits_for}, which has no record ({recorded:?})",
+            message.sequence()
+        );
+        if let Ok(Sequenced {
+            input: crossline_matcher::Input::MassCancel(scope),
+            sequence,
+            ..
+        }) = Sequenced::from_message(&message)
+        {
+            assert_eq!(scope, crossline_matcher::MassCancel::default());
+            assert_eq!(waits_for, recorded[2], "the kill switch's record");
+            assert_eq!(sequence.get(), waits_for + 1);
+            mass_cancels += 1;
+        }
+    }
+    assert_eq!(mass_cancels, 1);
 }

@@ -33,7 +33,9 @@ use crossline_risk::{
     PENDING_CHANGES_MAX,
 };
 
-pub use message::{MessageError, SETTING_CODES};
+pub use message::{
+    barrier, rejected_message, rejected_original, set_caused_by, MessageError, SETTING_CODES,
+};
 
 /// What arrives at the sequencer.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +466,10 @@ impl<J: Journal> Sequencer<J> {
     }
 
     /// Sequences, decides and journals one command, then passes its effects to `out`.
+    /// Answers the sequence number of the command's record: the record whose
+    /// durability makes every output passed on here durable (the outputs of admin
+    /// changes expiring before it, and a kill switch's mass cancel, have no record of
+    /// their own).
     ///
     /// # Errors
     /// [`JournalFailure`] when the journal could not take the record (or failed before):
@@ -472,7 +478,7 @@ impl<J: Journal> Sequencer<J> {
         &mut self,
         stamped: &Stamped,
         out: &mut impl FnMut(Output),
-    ) -> Result<(), JournalFailure> {
+    ) -> Result<SequenceNumber, JournalFailure> {
         if let Some(failure) = &self.failed {
             return Err(failure.clone());
         }
@@ -492,7 +498,7 @@ impl<J: Journal> Sequencer<J> {
             return Err(failure);
         }
         self.pass_on(sequence, time, &stamped.command, verdict, out);
-        Ok(())
+        Ok(sequence)
     }
 
     /// Replays one journal record: applies the matcher events the gate had applied

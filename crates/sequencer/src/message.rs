@@ -2,20 +2,23 @@
 //! (`crossline_types::layout`), the form it takes in the journal. Decoding takes any 56
 //! bytes and answers with the command or a [`MessageError`] naming the field and value.
 
-use crossline_matcher::{Mode, SettingsChange, SymbolSettings, VenueCancel, VenueFill};
-use crossline_risk::{AdminChange, KillTarget, Setting};
+use crossline_matcher::{
+    Input, MassCancel, Mode, SettingsChange, SymbolSettings, VenueCancel, VenueFill,
+};
+use crossline_risk::{AdminChange, KillTarget, RiskReject, Setting};
 use crossline_types::layout::{
-    AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout, NbboLayout, NewOrderLayout,
-    ReplaceLayout, SettingsLayout, SnapshotLayout, VenueCancelLayout, VenueFillLayout,
+    AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout, MassCancelLayout, NbboLayout,
+    NewOrderLayout, ReplaceLayout, RiskRejectedLayout, SettingsLayout, SnapshotLayout,
+    VenueCancelLayout, VenueFillLayout,
 };
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderId, OrderType, Price,
     Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp, ValueError,
 };
-use zerocopy::little_endian::{I64, U32, U64};
+use zerocopy::little_endian::{I64, U16, U32, U64};
 use zerocopy::FromZeros;
 
-use crate::Command;
+use crate::{Command, Output, Sequenced};
 
 /// Bytes that are not a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +61,9 @@ const FLAG_EXPIRES: u8 = 2;
 const FLAG_BAND: u8 = 4;
 const SETTINGS_ROUTE: u8 = 1;
 const SETTINGS_HEDGE: u8 = 2;
+const MASS_CANCEL_CLIENT: u8 = 1;
+const MASS_CANCEL_SYMBOL: u8 = 2;
+const REJECTED_ORIGINAL: u8 = 1;
 
 fn field(kind: &'static str, field: &'static str, value: impl Into<i128>) -> MessageError {
     MessageError::Field {
@@ -273,6 +279,160 @@ impl Command {
             return Ok(Command::Snapshot);
         }
         Err(MessageError::Kind(message.kind()))
+    }
+}
+
+impl Sequenced {
+    /// The matcher input as the message the sequencer agent puts on the ring to the
+    /// matcher agent. `recorded` is the journaled command the input comes from: its own
+    /// sequence number for every input but a mass cancel, which has no record of its
+    /// own and keeps `recorded` in its `caused_by` field ([`barrier`]).
+    #[must_use]
+    pub fn to_message(&self, recorded: SequenceNumber) -> Message {
+        let command = match self.input {
+            Input::NewOrder(order) => Command::NewOrder(order),
+            Input::Cancel(cancel) => Command::Cancel(cancel),
+            Input::Replace(replace) => Command::Replace(replace),
+            Input::Nbbo(quote) => Command::Nbbo(quote),
+            Input::VenueFill(fill) => Command::VenueFill(fill),
+            Input::VenueCancel(cancel) => Command::VenueCancel(cancel),
+            Input::EndOfDay => Command::EndOfDay,
+            Input::Settings(change) => Command::Settings(change),
+            Input::Snapshot => Command::Snapshot,
+            Input::MassCancel(scope) => {
+                let mut view = head!(MassCancelLayout, self.sequence, self.time);
+                if let Some(client) = scope.client {
+                    view.flags |= MASS_CANCEL_CLIENT;
+                    view.client = U32::new(client.get());
+                }
+                if let Some(symbol) = scope.symbol {
+                    view.flags |= MASS_CANCEL_SYMBOL;
+                    view.symbol = U32::new(symbol.get());
+                }
+                view.caused_by = U64::new(recorded.get());
+                return Message::from_view(&view);
+            }
+        };
+        command.to_message(self.sequence, self.time)
+    }
+
+    /// The matcher input a message holds.
+    ///
+    /// # Errors
+    /// [`MessageError`] for a kind that is no matcher input (a locate, an admin change,
+    /// a risk reject) or a field its kind does not allow.
+    pub fn from_message(message: &Message) -> Result<Sequenced, MessageError> {
+        let input = if let Some(view) = message.view::<MassCancelLayout>() {
+            let kind = MassCancelLayout::NAME;
+            if view.flags & !(MASS_CANCEL_CLIENT | MASS_CANCEL_SYMBOL) != 0 {
+                return Err(field(kind, "flags", view.flags));
+            }
+            Input::MassCancel(MassCancel {
+                client: (view.flags & MASS_CANCEL_CLIENT != 0)
+                    .then(|| ClientId::new(view.client.get())),
+                symbol: (view.flags & MASS_CANCEL_SYMBOL != 0)
+                    .then(|| SymbolId::new(view.symbol.get())),
+            })
+        } else {
+            match Command::from_message(message)? {
+                Command::NewOrder(order) => Input::NewOrder(order),
+                Command::Cancel(cancel) => Input::Cancel(cancel),
+                Command::Replace(replace) => Input::Replace(replace),
+                Command::Nbbo(quote) => Input::Nbbo(quote),
+                Command::VenueFill(fill) => Input::VenueFill(fill),
+                Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
+                Command::EndOfDay => Input::EndOfDay,
+                Command::Settings(change) => Input::Settings(change),
+                Command::Snapshot => Input::Snapshot,
+                Command::Locate { .. } | Command::Admin(_) => {
+                    return Err(MessageError::Kind(message.kind()))
+                }
+            }
+        };
+        Ok(Sequenced {
+            sequence: SequenceNumber::new(message.sequence()),
+            time: Timestamp::new(message.time()),
+            input,
+        })
+    }
+}
+
+impl Output {
+    /// The output as the message on the ring from the sequencer agent to the matcher
+    /// agent, for an output that goes there: a matcher input ([`Sequenced::to_message`];
+    /// a mass cancel's `caused_by` is its own sequence number until
+    /// [`set_caused_by`]) or a risk reject ([`rejected_message`], at `time`, naming
+    /// `original`, the command's [`Command::original_order`]). `None` for a refusal or
+    /// an admin record, which no client hears of.
+    #[must_use]
+    pub fn to_message(&self, time: Timestamp, original: Option<ClientOrderId>) -> Option<Message> {
+        match *self {
+            Output::Matcher(sequenced) => Some(sequenced.to_message(sequenced.sequence)),
+            Output::Rejected {
+                sequence,
+                client,
+                client_order_id,
+                reason,
+            } => Some(rejected_message(
+                sequence,
+                time,
+                client,
+                client_order_id,
+                original,
+                &reason,
+            )),
+            Output::Refused { .. } | Output::Admin(_) => None,
+        }
+    }
+}
+
+/// Sets the `caused_by` of a mass cancel to `recorded` (a message of any other kind is
+/// left as it is): for the sequencer agent, which learns the record's sequence number
+/// only once the command is journaled.
+pub fn set_caused_by(message: &mut Message, recorded: SequenceNumber) {
+    if let Some(view) = message.view_mut::<MassCancelLayout>() {
+        view.caused_by = U64::new(recorded.get());
+    }
+}
+
+/// A risk reject as the message the sequencer agent passes on for the client's reply:
+/// the refused command's `sequence` and `time`, its client and client order id, the
+/// order a refused cancel or replace was for, and the reason's code.
+#[must_use]
+pub fn rejected_message(
+    sequence: SequenceNumber,
+    time: Timestamp,
+    client: ClientId,
+    client_order_id: ClientOrderId,
+    original: Option<ClientOrderId>,
+    reason: &RiskReject,
+) -> Message {
+    let mut view = head!(RiskRejectedLayout, sequence, time);
+    view.reason = U16::new(reason.code());
+    view.client = U32::new(client.get());
+    view.client_order_id = U64::new(client_order_id.get());
+    if let Some(original) = original {
+        view.flags = REJECTED_ORIGINAL;
+        view.original_client_order_id = U64::new(original.get());
+    }
+    Message::from_view(&view)
+}
+
+/// The order a risk reject's refused cancel or replace was for, if it was one.
+#[must_use]
+pub fn rejected_original(view: &RiskRejectedLayout) -> Option<ClientOrderId> {
+    (view.flags & REJECTED_ORIGINAL != 0)
+        .then(|| ClientOrderId::new(view.original_client_order_id.get()))
+}
+
+/// The sequence number of the journal record whose durability lets a message on the
+/// ring after the sequencer take effect outside the process: the message's own, except
+/// for a mass cancel, which has no record and names the command that caused it.
+#[must_use]
+pub fn barrier(message: &Message) -> u64 {
+    match message.view::<MassCancelLayout>() {
+        Some(view) => view.caused_by.get(),
+        None => message.sequence(),
     }
 }
 
@@ -545,11 +705,123 @@ mod tests {
                 *byte = state.to_le_bytes()[0];
             }
             // Most rounds name a real kind, so the fields behind it get exercised.
-            bytes[KIND_OFFSET] = u8::try_from(round % 13).unwrap_or(0);
-            if let Ok(command) = Command::from_message(&Message::from_bytes(bytes)) {
+            bytes[KIND_OFFSET] = u8::try_from(round % 15).unwrap_or(0);
+            let message = Message::from_bytes(bytes);
+            if let Ok(command) = Command::from_message(&message) {
                 let again = command.to_message(SequenceNumber::new(1), Timestamp::new(1));
                 assert_eq!(Command::from_message(&again), Ok(command));
             }
+            if let Ok(sequenced) = Sequenced::from_message(&message) {
+                let again = sequenced.to_message(SequenceNumber::new(barrier(&message)));
+                assert_eq!(Sequenced::from_message(&again), Ok(sequenced));
+            }
         }
+    }
+
+    #[test]
+    fn every_matcher_input_round_trips_and_a_mass_cancel_names_its_record() {
+        let client = ClientId::new(3);
+        let symbol = SymbolId::new(9);
+        let inputs = [
+            Input::NewOrder(NewOrder {
+                client,
+                symbol,
+                client_order_id: ClientOrderId::new(5),
+                price: Price::from_micros(10_000_000),
+                quantity: Quantity::new(100),
+                side: Side::SellShort,
+                order_type: OrderType::Limit,
+                time_in_force: TimeInForce::ImmediateOrCancel,
+                capacity: Capacity::Principal,
+            }),
+            Input::Cancel(Cancel {
+                client,
+                symbol,
+                client_order_id: ClientOrderId::new(6),
+                original_client_order_id: ClientOrderId::new(5),
+            }),
+            Input::EndOfDay,
+            Input::Snapshot,
+            Input::MassCancel(MassCancel::default()),
+            Input::MassCancel(MassCancel {
+                client: Some(client),
+                symbol: None,
+            }),
+            Input::MassCancel(MassCancel {
+                client: None,
+                symbol: Some(symbol),
+            }),
+        ];
+        for input in inputs {
+            let sequenced = Sequenced {
+                sequence: SequenceNumber::new(42),
+                time: Timestamp::new(7),
+                input,
+            };
+            let message = sequenced.to_message(SequenceNumber::new(41));
+            assert_eq!((message.sequence(), message.time()), (42, 7));
+            assert_eq!(
+                Sequenced::from_message(&message),
+                Ok(sequenced),
+                "{input:?}"
+            );
+            let waits_for = if matches!(input, Input::MassCancel(_)) {
+                41
+            } else {
+                42
+            };
+            assert_eq!(barrier(&message), waits_for, "{input:?}");
+        }
+        // A locate and an admin change stop at the gate: they are no matcher input.
+        let locate = Command::Locate {
+            client,
+            symbol,
+            shares: 100,
+        };
+        let message = locate.to_message(SequenceNumber::new(1), Timestamp::new(1));
+        assert_eq!(
+            Sequenced::from_message(&message),
+            Err(MessageError::Kind(7))
+        );
+        let mut bad = Sequenced {
+            sequence: SequenceNumber::new(1),
+            time: Timestamp::new(1),
+            input: Input::MassCancel(MassCancel::default()),
+        }
+        .to_message(SequenceNumber::new(1));
+        if let Some(view) = bad.view_mut::<MassCancelLayout>() {
+            view.flags = 4;
+        }
+        assert_eq!(
+            Sequenced::from_message(&bad),
+            Err(field("MassCancel", "flags", 4))
+        );
+    }
+
+    #[test]
+    fn a_risk_reject_carries_what_the_reply_needs() {
+        let reason = RiskReject::RateLimited;
+        let client = ClientId::new(3);
+        let (coid, original) = (ClientOrderId::new(8), ClientOrderId::new(0));
+        let at = (SequenceNumber::new(9), Timestamp::new(4));
+        let plain = rejected_message(at.0, at.1, client, coid, None, &reason);
+        let view = plain.view::<RiskRejectedLayout>().expect("a risk reject");
+        assert_eq!(
+            (
+                view.client.get(),
+                view.client_order_id.get(),
+                view.reason.get()
+            ),
+            (3, 8, reason.code())
+        );
+        assert_eq!(rejected_original(view), None);
+        assert_eq!(barrier(&plain), 9);
+        // An original order id of zero is still an original order.
+        let of_cancel = rejected_message(at.0, at.1, client, coid, Some(original), &reason);
+        let view = of_cancel
+            .view::<RiskRejectedLayout>()
+            .expect("a risk reject");
+        assert_eq!(rejected_original(view), Some(original));
+        assert!(Sequenced::from_message(&of_cancel).is_err());
     }
 }

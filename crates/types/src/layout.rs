@@ -1,5 +1,6 @@
-//! The engine's message vocabulary as bytes: every command the sequencer takes, in one
-//! fixed 56-byte layout per kind, the same bytes in the rings and in the journal.
+//! The engine's message vocabulary as bytes: every command the sequencer takes, and
+//! what it passes on to the matcher agent, in one fixed 56-byte layout per kind, the
+//! same bytes in the rings and in the journal.
 //!
 //! A [`Message`] is 56 bytes, so with a ring's 8-byte publication stamp it fills exactly
 //! one 64-byte cache line. Every kind starts with the same 17 bytes (sequence number,
@@ -20,7 +21,7 @@
 
 use core::mem::{align_of, offset_of, size_of};
 
-use zerocopy::little_endian::{I64, U32, U64};
+use zerocopy::little_endian::{I64, U16, U32, U64};
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::CACHE_LINE_BYTES;
@@ -63,6 +64,11 @@ impl Message {
         self.bytes[0..8].copy_from_slice(&sequence.to_le_bytes());
     }
 
+    /// Sets the time.
+    pub fn set_time(&mut self, time: u64) {
+        self.bytes[8..16].copy_from_slice(&time.to_le_bytes());
+    }
+
     fn word(&self, at: usize) -> [u8; 8] {
         let mut word = [0; 8];
         word.copy_from_slice(&self.bytes[at..at + 8]);
@@ -76,6 +82,15 @@ impl Message {
             return None;
         }
         T::ref_from_bytes(&self.bytes).ok()
+    }
+
+    /// The message as its kind's layout to change in place, if it is of that kind.
+    #[must_use]
+    pub fn view_mut<T: Layout>(&mut self) -> Option<&mut T> {
+        if self.kind() != T::KIND {
+            return None;
+        }
+        T::mut_from_bytes(&mut self.bytes).ok()
     }
 
     /// A message holding `view`'s bytes, its kind code set to `T::KIND`.
@@ -332,6 +347,41 @@ layouts! {
     SnapshotLayout = 11, "Snapshot" {
         /// Zero.
         padding: [u8; 39],
+    }
+    /// A kill switch's mass cancel, which the sequencer makes for the matcher when a
+    /// switch turns on (never journaled: replay makes it again from `caused_by`).
+    MassCancelLayout = 12, "MassCancel" {
+        /// Bit 0: only `client`'s orders; bit 1: only `symbol`'s; other bits zero.
+        flags: u8,
+        /// Zero.
+        padding_a: [u8; 2],
+        /// The client, when flag bit 0 is set; otherwise zero.
+        client: U32,
+        /// The sequence number of the journaled command that turned the switch on (or
+        /// whose time let a temporary change expire): the record whose durability
+        /// makes the mass cancel's effects durable.
+        caused_by: U64,
+        /// The symbol, when flag bit 1 is set; otherwise zero.
+        symbol: U32,
+        /// Zero.
+        padding_b: [u8; 20],
+    }
+    /// A client message the risk gate refused, as the sequencer passes it on for the
+    /// client's reply (never journaled: the command's record holds the verdict).
+    RiskRejectedLayout = 13, "RiskRejected" {
+        /// Bit 0: the refused message was a cancel or replace of
+        /// `original_client_order_id`; other bits zero.
+        flags: u8,
+        /// The reject reason code (101..=199, `docs/RISK.md`).
+        reason: U16,
+        /// The client.
+        client: U32,
+        /// The client's id of the refused message.
+        client_order_id: U64,
+        /// The order the cancel or replace was for (flag bit 0); otherwise zero.
+        original_client_order_id: U64,
+        /// Zero.
+        padding: [u8; 16],
     }
 }
 
