@@ -46,14 +46,7 @@ pub struct MarketDataSettings {
     pub replay: Option<(PathBuf, ReplayPace)>,
 }
 
-/// How fast a recorded feed is replayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplayPace {
-    /// Datagrams keep the spacing they were received with (`"recorded"`).
-    Recorded,
-    /// As fast as the engine takes them (`"fast"`).
-    Fast,
-}
+pub use crossline_gateway::replay::ReplayPace;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]

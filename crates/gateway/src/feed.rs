@@ -14,7 +14,6 @@
 use crossline_protocol::market_data::{
     decode_packet, Arrival, MarketData, Sequencer, ENTRIES_PER_PACKET_MAX,
 };
-use crossline_sequencer::Command;
 use crossline_types::{Quote, SymbolId};
 
 /// Gaps and malformed packets logged, each; later ones are only counted.
@@ -139,8 +138,9 @@ impl Feed {
         crossline_router::Tops::venue_top(&self.tops, venue, symbol)
     }
 
-    /// Takes one datagram; calls `submit` with each command it causes, in order.
-    pub fn on_datagram(&mut self, datagram: &[u8], submit: &mut impl FnMut(Command)) {
+    /// Takes one datagram; calls `submit` with each NBBO it causes, in order (the
+    /// ingress makes each an NBBO command).
+    pub fn on_datagram(&mut self, datagram: &[u8], submit: &mut impl FnMut(Quote)) {
         self.on_datagram_tops(datagram, submit, &mut |_| {});
     }
 
@@ -149,7 +149,7 @@ impl Feed {
     pub fn on_datagram_tops(
         &mut self,
         datagram: &[u8],
-        submit: &mut impl FnMut(Command),
+        submit: &mut impl FnMut(Quote),
         top: &mut impl FnMut(TopChange),
     ) {
         let header = match decode_packet(datagram, &mut self.entries) {
@@ -182,7 +182,7 @@ impl Feed {
                     );
                 }
                 for &symbol in &self.symbols {
-                    submit(Command::Nbbo(Quote::empty(symbol)));
+                    submit(Quote::empty(symbol));
                 }
                 self.tops.apply(TopChange::ClearAll);
                 top(TopChange::ClearAll);
@@ -197,7 +197,7 @@ impl Feed {
             }
             self.stats.messages += 1;
             match *entry {
-                MarketData::Nbbo(quote) => submit(Command::Nbbo(quote)),
+                MarketData::Nbbo(quote) => submit(quote),
                 MarketData::VenueTop { venue, quote } => {
                     let change = TopChange::Set { venue, quote };
                     self.tops.apply(change);
@@ -232,9 +232,9 @@ mod tests {
         writer.finish(sequence, 0).to_vec()
     }
 
-    fn commands(feed: &mut Feed, datagram: &[u8]) -> Vec<Command> {
+    fn commands(feed: &mut Feed, datagram: &[u8]) -> Vec<Quote> {
         let mut out = Vec::new();
-        feed.on_datagram(datagram, &mut |command| out.push(command));
+        feed.on_datagram(datagram, &mut |quote| out.push(quote));
         out
     }
 
@@ -248,19 +248,16 @@ mod tests {
                 quote: quote(2, 50),
             },
         ];
-        assert_eq!(
-            commands(&mut feed, &packet(1, &first)),
-            vec![Command::Nbbo(quote(1, 100))]
-        );
+        assert_eq!(commands(&mut feed, &packet(1, &first)), vec![quote(1, 100)]);
         assert_eq!(feed.venue_top(3, SymbolId::new(2)), Some(quote(2, 50)));
         // Messages 3 and 4 are lost; 5 arrives.
         let after_gap = commands(&mut feed, &packet(5, &[MarketData::Nbbo(quote(2, 70))]));
         assert_eq!(
             after_gap,
             vec![
-                Command::Nbbo(Quote::empty(SymbolId::new(1))),
-                Command::Nbbo(Quote::empty(SymbolId::new(2))),
-                Command::Nbbo(quote(2, 70)),
+                Quote::empty(SymbolId::new(1)),
+                Quote::empty(SymbolId::new(2)),
+                quote(2, 70),
             ]
         );
         assert_eq!(feed.venue_top(3, SymbolId::new(2)), None);
@@ -275,7 +272,7 @@ mod tests {
         ];
         assert_eq!(
             commands(&mut feed, &packet(5, &overlap)),
-            vec![Command::Nbbo(quote(1, 101))]
+            vec![quote(1, 101)]
         );
     }
 

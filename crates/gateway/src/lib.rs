@@ -13,11 +13,9 @@ pub mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crossline_config::Config;
 use crossline_matcher::Event;
 use crossline_protocol::client::Outbound;
 use crossline_protocol::frame::Secret;
-use crossline_sequencer::rejected_original;
 use crossline_types::layout::RiskRejectedLayout;
 use crossline_types::{ClientId, ClientOrderId, Message};
 
@@ -39,24 +37,22 @@ pub enum GatewayError {
     },
 }
 
-/// The client sessions `config` describes: its clients' secrets and the session limits.
+/// The client sessions for `secrets` (each configured client's secret, as text) under
+/// `limits`, with `connections_max` connection slots.
 ///
 /// # Errors
 /// [`GatewayError::Secret`] when a configured secret is not usable.
-pub fn sessions_for(config: &Config) -> Result<Sessions, GatewayError> {
-    let network = &config.network;
-    let mut secrets = Vec::with_capacity(config.secrets.len());
-    for (client, text) in &config.secrets {
+pub fn sessions_for(
+    limits: SessionLimits,
+    secrets: &[(ClientId, String)],
+    connections_max: usize,
+) -> Result<Sessions, GatewayError> {
+    let mut parsed = Vec::with_capacity(secrets.len());
+    for (client, text) in secrets {
         let secret = Secret::from_text(text).ok_or(GatewayError::Secret { client: *client })?;
-        secrets.push((*client, secret));
+        parsed.push((*client, secret));
     }
-    let limits = SessionLimits {
-        logon_timeout_ns: network.gateway.logon_timeout_ms * 1_000_000,
-        errors_max: network.gateway.session_errors_max,
-        replies_max: network.gateway.replies_max,
-        pending_logons_max: network.gateway.pending_logons_max,
-    };
-    Ok(Sessions::new(limits, &secrets, network.net.connections_max))
+    Ok(Sessions::new(limits, &parsed, connections_max))
 }
 
 /// Nanoseconds since the Unix epoch by the wall clock: the time ingress agents stamp on
@@ -77,8 +73,9 @@ pub fn wall_clock_ns() -> u64 {
 pub fn reject_reply(message: &Message) -> Option<(ClientId, Outbound)> {
     let view = message.view::<RiskRejectedLayout>()?;
     let client_order_id = ClientOrderId::new(view.client_order_id.get());
+    let original = view.original_client_order_id().map(ClientOrderId::new);
     let reason = view.reason.get();
-    let reply = match rejected_original(view) {
+    let reply = match original {
         Some(original_client_order_id) => Outbound::CancelRejected {
             client_order_id,
             original_client_order_id,

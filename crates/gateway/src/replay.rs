@@ -10,8 +10,16 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use crossline_config::ReplayPace;
 use crossline_protocol::market_data::{FileError, FileReader};
+
+/// How fast a recorded feed is replayed (`[market_data] replay_pace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayPace {
+    /// Datagrams keep the spacing they were received with (`"recorded"`).
+    Recorded,
+    /// As fast as the engine takes them (`"fast"`).
+    Fast,
+}
 
 /// Datagrams replayed in one poll at most (a fast replay must not starve sessions).
 pub const DATAGRAMS_PER_POLL: usize = 64;

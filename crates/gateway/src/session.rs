@@ -29,11 +29,36 @@
 use crossline_net::{ConnId, Outbox};
 use crossline_protocol::client::{Inbound, LogonRejectReason, Outbound, SessionRejectReason};
 use crossline_protocol::frame::{each_frame, Header, Secret, FLAG_RESENT, FRAME_BYTES_MAX};
-use crossline_sequencer::Command;
-use crossline_types::{Cancel, ClientId, NewOrder, Replace};
+use crossline_types::{Cancel, ClientId, Message, NewOrder, Replace, SequenceNumber, Timestamp};
 
 /// The largest heartbeat interval a client may ask for.
 const HEARTBEAT_MS_MAX: u32 = 60_000;
+
+/// A client's order request as a session hands it on, the session's client id stamped
+/// on it (never the frame's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// A new order.
+    NewOrder(NewOrder),
+    /// A cancel.
+    Cancel(Cancel),
+    /// A cancel/replace.
+    Replace(Replace),
+}
+
+impl Request {
+    /// The request as the 56-byte command message the sequencer takes, stamped `now_ns`
+    /// (`docs/MESSAGES.md`).
+    #[must_use]
+    pub fn to_message(&self, now_ns: u64) -> Message {
+        let (sequence, time) = (SequenceNumber::new(0), Timestamp::new(now_ns));
+        match self {
+            Request::NewOrder(order) => order.to_message(sequence, time),
+            Request::Cancel(cancel) => cancel.to_message(sequence, time),
+            Request::Replace(replace) => replace.to_message(sequence, time),
+        }
+    }
+}
 
 /// Session limits, from `[gateway]`.
 #[derive(Debug, Clone, Copy)]
@@ -349,7 +374,7 @@ impl Sessions {
         conn: ConnId,
         data: &[u8],
         now_ns: u64,
-        submit: &mut impl FnMut(Command),
+        submit: &mut impl FnMut(Request),
     ) -> usize {
         if !out.is_open(conn) {
             return 0;
@@ -374,7 +399,7 @@ impl Sessions {
         header: &Header,
         body: &[u8],
         now_ns: u64,
-        submit: &mut impl FnMut(Command),
+        submit: &mut impl FnMut(Request),
     ) {
         let Some(session) = self.sessions[conn.slot()] else {
             return;
@@ -459,7 +484,7 @@ impl Sessions {
                 order_type,
                 time_in_force,
                 capacity,
-            } => submit(Command::NewOrder(NewOrder {
+            } => submit(Request::NewOrder(NewOrder {
                 client: id,
                 symbol,
                 client_order_id,
@@ -474,7 +499,7 @@ impl Sessions {
                 client_order_id,
                 original_client_order_id,
                 symbol,
-            } => submit(Command::Cancel(Cancel {
+            } => submit(Request::Cancel(Cancel {
                 client: id,
                 symbol,
                 client_order_id,
@@ -485,7 +510,7 @@ impl Sessions {
                 original_client_order_id,
                 price,
                 quantity,
-            } => submit(Command::Replace(Replace {
+            } => submit(Request::Replace(Replace {
                 client: id,
                 quantity,
                 client_order_id,

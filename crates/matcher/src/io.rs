@@ -7,6 +7,10 @@ use crossline_types::{
 
 use crate::config::{SettingsError, SymbolSettings};
 
+/// A venue's fill and cancel of a child order are plain data shared with the router
+/// and the message layouts: they live in `crossline-types`.
+pub use crossline_types::{VenueCancel, VenueFill};
+
 /// One sequenced input. The sequence number and time travel beside it (see
 /// [`crate::Matcher::apply`]).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,26 +50,6 @@ pub struct MassCancel {
     pub client: Option<ClientId>,
     /// Only orders in this symbol.
     pub symbol: Option<SymbolId>,
-}
-
-/// A venue's execution of a child order.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VenueFill {
-    /// The parent order (a child order carries its parent's id).
-    pub order_id: OrderId,
-    /// Shares executed.
-    pub quantity: Quantity,
-    /// Execution price.
-    pub price: Price,
-}
-
-/// A venue's cancellation of what is left of a child order.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VenueCancel {
-    /// The parent order.
-    pub order_id: OrderId,
-    /// Shares cancelled: everything the child had left.
-    pub quantity: Quantity,
 }
 
 /// New settings for a symbol.

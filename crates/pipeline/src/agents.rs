@@ -25,8 +25,8 @@ use crossline_matcher::{Contra, Event, Input, Matcher, RouteInstruction};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
-use crossline_router::Router;
-use crossline_sequencer::{barrier, Command, Sequenced};
+use crossline_router::{Router, VenueReport};
+use crossline_sequencer::{barrier, Sequenced};
 use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
 
 use crate::meter::{
@@ -480,8 +480,8 @@ impl Handler for IngressSide {
             return data.len();
         }
         let (now, pending) = (self.now_ns, &mut self.pending);
-        self.sessions.on_data(out, conn, data, now, &mut |command| {
-            pending.push_past_bound(stamp(command, now));
+        self.sessions.on_data(out, conn, data, now, &mut |request| {
+            pending.push_past_bound(request.to_message(now));
         })
     }
 
@@ -584,19 +584,14 @@ struct FeedSide {
     intake_closed: bool,
 }
 
-/// A command as the 56-byte message the commands rings carry (and the journal stores),
-/// stamped with its arrival time; the sequencer gives it its sequence number.
-fn stamp(command: Command, now: u64) -> Message {
-    command.to_message(SequenceNumber::new(0), Timestamp::new(now))
-}
-
 impl FeedSide {
     fn take(&mut self, datagram: &[u8]) {
         let (now, pending, pending_tops) = (self.now_ns, &mut self.pending, &mut self.pending_tops);
         self.feed.on_datagram_tops(
             datagram,
-            &mut |command| {
-                pending.push_past_bound(stamp(command, now));
+            &mut |quote| {
+                pending
+                    .push_past_bound(quote.to_message(SequenceNumber::new(0), Timestamp::new(now)));
             },
             &mut |change| pending_tops.push_past_bound(change),
         );
@@ -844,9 +839,9 @@ struct VenueSide {
 }
 
 impl VenueSide {
-    fn emit(commands: &mut Bounded<Message>, now: u64) -> impl FnMut(Command) + '_ {
-        move |command| {
-            commands.push_past_bound(stamp(command, now));
+    fn emit(commands: &mut Bounded<Message>, now: u64) -> impl FnMut(VenueReport) + '_ {
+        move |report| {
+            commands.push_past_bound(report.to_message(now));
         }
     }
 }
@@ -898,7 +893,7 @@ impl Egress {
         frames_per_arrival: usize,
         tops: VenueTops,
         rings: EgressRings,
-        cancel_back: Vec<Command>,
+        cancel_back: Vec<VenueReport>,
         counters: EgressCounters,
         fault: Fault,
     ) -> Egress {

@@ -54,7 +54,8 @@ use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
-    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, Sessions, VenueTops,
+    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, SessionLimits,
+    Sessions, VenueTops,
 };
 use crossline_matcher::Event;
 use crossline_matcher::{Matcher, VenueCancel};
@@ -62,7 +63,7 @@ use crossline_net::{NetError, Transport};
 use crossline_protocol::frame::HEADER_BYTES;
 use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_ring::{Consumer, Producer, RingError};
-use crossline_router::{Router, RouterConfigError};
+use crossline_router::{Router, RouterConfigError, VenueReport};
 use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced};
 use crossline_types::{Message, SymbolId, Timestamp};
 
@@ -378,7 +379,7 @@ impl Pipeline {
         let durable = engine.sequencer().journal().writer().durable_sequence();
         let mut cancel_back = Vec::new();
         engine.matcher().for_each_routed(|order| {
-            cancel_back.push(Command::VenueCancel(VenueCancel {
+            cancel_back.push(VenueReport::Cancel(VenueCancel {
                 order_id: order.order_id,
                 quantity: order.routed,
             }));
@@ -781,6 +782,22 @@ impl Prepared {
     }
 }
 
+/// The client sessions `config` describes: its clients' secrets and the session limits.
+fn sessions(config: &Config) -> Result<Sessions, PipelineError> {
+    let network = &config.network;
+    let limits = SessionLimits {
+        logon_timeout_ns: network.gateway.logon_timeout_ms * 1_000_000,
+        errors_max: network.gateway.session_errors_max,
+        replies_max: network.gateway.replies_max,
+        pending_logons_max: network.gateway.pending_logons_max,
+    };
+    Ok(sessions_for(
+        limits,
+        &config.secrets,
+        network.net.connections_max,
+    )?)
+}
+
 /// Numbers and keeps the client replies a replay of the journal causes, in journal order
 /// (the order the matcher agent hands them to the order ingress), the way the order ingress does live. When
 /// recovery loads a snapshot, it starts from the replies the snapshot keeps; as the
@@ -801,7 +818,7 @@ impl ReplyKeeper {
     /// [`PipelineError::Gateway`] for a session secret that does not parse.
     pub fn new(config: &Config) -> Result<ReplyKeeper, PipelineError> {
         Ok(ReplyKeeper {
-            sessions: sessions_for(config)?,
+            sessions: sessions(config)?,
             command: None,
             from_snapshot: None,
         })

@@ -38,11 +38,37 @@ use crossline_matcher::{RouteInstruction, VenueCancel, VenueFill};
 use crossline_net::{ConnId, Outbox, Transport};
 use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::venue::{FromVenue, ToVenue};
-use crossline_sequencer::Command;
-use crossline_types::{OrderId, Price, Quantity, Quote, Side, SymbolId, TimeInForce};
+use crossline_types::{
+    Message, OrderId, Price, Quantity, Quote, SequenceNumber, Side, SymbolId, TimeInForce,
+    Timestamp,
+};
 
 pub use config::{RouterConfig, RouterConfigError, VenueConfig, VenueLoss, VENUES_MAX};
 use window::FillWindow;
+
+/// What a venue told the router about a parent order's child, for the sequencer: a fill,
+/// or the child's end with shares unfilled (cancelled by the venue, lost with it, timed
+/// out, or never sent), which returns them to the parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VenueReport {
+    /// A venue executed (part of) a child order.
+    Fill(VenueFill),
+    /// A child order's unfilled shares come back.
+    Cancel(VenueCancel),
+}
+
+impl VenueReport {
+    /// The report as the 56-byte command message the sequencer takes, stamped `now_ns`
+    /// (`docs/MESSAGES.md`: `VenueFill`, `VenueCancel`).
+    #[must_use]
+    pub fn to_message(&self, now_ns: u64) -> Message {
+        let (sequence, time) = (SequenceNumber::new(0), Timestamp::new(now_ns));
+        match self {
+            VenueReport::Fill(fill) => fill.to_message(sequence, time),
+            VenueReport::Cancel(cancel) => cancel.to_message(sequence, time),
+        }
+    }
+}
 
 /// Log lines of one kind (protocol errors, refused children, a full table) printed before
 /// only counting.
@@ -281,7 +307,7 @@ impl Router {
         route: &RouteInstruction,
         tops: &impl Tops,
         now_ns: u64,
-        emit: &mut impl FnMut(Command),
+        emit: &mut impl FnMut(VenueReport),
     ) {
         let parent = Parent {
             order_id: route.order_id,
@@ -306,7 +332,7 @@ impl Router {
         data: &[u8],
         tops: &impl Tops,
         now_ns: u64,
-        emit: &mut impl FnMut(Command),
+        emit: &mut impl FnMut(VenueReport),
     ) -> usize {
         let Some(venue) = self.venue_of(conn) else {
             return data.len();
@@ -348,7 +374,7 @@ impl Router {
         net: &mut Transport,
         tops: &impl Tops,
         now_ns: u64,
-        emit: &mut impl FnMut(Command),
+        emit: &mut impl FnMut(VenueReport),
     ) {
         for index in 0..self.venues.len() {
             self.keep_venue(net, index, now_ns);
@@ -468,7 +494,7 @@ impl Router {
         message: FromVenue,
         tops: &impl Tops,
         now_ns: u64,
-        emit: &mut impl FnMut(Command),
+        emit: &mut impl FnMut(VenueReport),
     ) {
         let child_id = match message {
             FromVenue::LogonAccepted { venue: id } => {
@@ -555,7 +581,7 @@ impl Router {
                 } else {
                     self.stats.rebates_micros += fee.unsigned_abs();
                 }
-                emit(Command::VenueFill(VenueFill {
+                emit(VenueReport::Fill(VenueFill {
                     order_id: child.parent.order_id,
                     quantity,
                     price,
@@ -633,7 +659,7 @@ impl Router {
         end: End,
         tops: &impl Tops,
         now_ns: u64,
-        emit: &mut impl FnMut(Command),
+        emit: &mut impl FnMut(VenueReport),
     ) {
         let Some(child) = self.children[slot as usize].take() else {
             return;
@@ -667,9 +693,9 @@ impl Router {
         }
     }
 
-    fn cancel_back(&mut self, order_id: OrderId, shares: u32, emit: &mut impl FnMut(Command)) {
+    fn cancel_back(&mut self, order_id: OrderId, shares: u32, emit: &mut impl FnMut(VenueReport)) {
         self.stats.cancelled_back += 1;
-        emit(Command::VenueCancel(VenueCancel {
+        emit(VenueReport::Cancel(VenueCancel {
             order_id,
             quantity: Quantity::new(shares),
         }));
@@ -736,7 +762,7 @@ impl Router {
         shares: u32,
         venue: usize,
         now_ns: u64,
-        emit: &mut impl FnMut(Command),
+        emit: &mut impl FnMut(VenueReport),
     ) {
         let (Some(slot), Some(conn)) = (self.free.last().copied(), self.venues[venue].conn) else {
             self.stats.table_full += 1;
@@ -981,7 +1007,7 @@ mod tests {
         router.route(net.outbox(), &route(1), &tops, 0, &mut |c| commands.push(c));
         assert_eq!((router.open_children(), commands.len()), (1, 0));
         router.route(net.outbox(), &route(2), &tops, 0, &mut |c| commands.push(c));
-        let back = Command::VenueCancel(VenueCancel {
+        let back = VenueReport::Cancel(VenueCancel {
             order_id: OrderId::new(2),
             quantity: Quantity::new(100),
         });
@@ -1008,7 +1034,7 @@ mod tests {
         router.tick(&mut net, &tops, 300_000_000, &mut |c| commands.push(c));
         assert!(matches!(router.venues[0].state, VenueState::Down { .. }));
         assert_eq!(router.stats().venues_lost, 1);
-        let back = Command::VenueCancel(VenueCancel {
+        let back = VenueReport::Cancel(VenueCancel {
             order_id: OrderId::new(1),
             quantity: Quantity::new(100),
         });

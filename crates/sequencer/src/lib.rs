@@ -33,9 +33,7 @@ use crossline_risk::{
     PENDING_CHANGES_MAX,
 };
 
-pub use message::{
-    barrier, rejected_message, rejected_original, set_caused_by, MessageError, SETTING_CODES,
-};
+pub use message::{barrier, rejected_message, set_caused_by, MessageError, SETTING_CODES};
 
 /// What arrives at the sequencer.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

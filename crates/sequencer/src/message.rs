@@ -63,7 +63,6 @@ const SETTINGS_ROUTE: u8 = 1;
 const SETTINGS_HEDGE: u8 = 2;
 const MASS_CANCEL_CLIENT: u8 = 1;
 const MASS_CANCEL_SYMBOL: u8 = 2;
-const REJECTED_ORIGINAL: u8 = 1;
 
 fn field(kind: &'static str, field: &'static str, value: impl Into<i128>) -> MessageError {
     MessageError::Field {
@@ -101,58 +100,12 @@ impl Command {
     #[must_use]
     pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
         match *self {
-            Command::NewOrder(order) => {
-                let mut view = head!(NewOrderLayout, sequence, time);
-                view.side = order.side.code();
-                view.order_type = order.order_type.code();
-                view.time_in_force = order.time_in_force.code();
-                view.client = U32::new(order.client.get());
-                view.client_order_id = U64::new(order.client_order_id.get());
-                view.price = I64::new(order.price.micros());
-                view.quantity = U32::new(order.quantity.shares());
-                view.symbol = U32::new(order.symbol.get());
-                view.capacity = order.capacity.code();
-                Message::from_view(&view)
-            }
-            Command::Cancel(cancel) => {
-                let mut view = head!(CancelLayout, sequence, time);
-                view.client = U32::new(cancel.client.get());
-                view.client_order_id = U64::new(cancel.client_order_id.get());
-                view.original_client_order_id = U64::new(cancel.original_client_order_id.get());
-                view.symbol = U32::new(cancel.symbol.get());
-                Message::from_view(&view)
-            }
-            Command::Replace(replace) => {
-                let mut view = head!(ReplaceLayout, sequence, time);
-                view.client = U32::new(replace.client.get());
-                view.client_order_id = U64::new(replace.client_order_id.get());
-                view.original_client_order_id = U64::new(replace.original_client_order_id.get());
-                view.price = I64::new(replace.price.micros());
-                view.quantity = U32::new(replace.quantity.shares());
-                Message::from_view(&view)
-            }
-            Command::Nbbo(quote) => {
-                let mut view = head!(NbboLayout, sequence, time);
-                view.symbol = U32::new(quote.symbol.get());
-                view.bid = I64::new(quote.bid.micros());
-                view.ask = I64::new(quote.ask.micros());
-                view.bid_size = U32::new(quote.bid_size.shares());
-                view.ask_size = U32::new(quote.ask_size.shares());
-                Message::from_view(&view)
-            }
-            Command::VenueFill(fill) => {
-                let mut view = head!(VenueFillLayout, sequence, time);
-                view.quantity = U32::new(fill.quantity.shares());
-                view.order_id = U64::new(fill.order_id.get());
-                view.price = I64::new(fill.price.micros());
-                Message::from_view(&view)
-            }
-            Command::VenueCancel(cancel) => {
-                let mut view = head!(VenueCancelLayout, sequence, time);
-                view.quantity = U32::new(cancel.quantity.shares());
-                view.order_id = U64::new(cancel.order_id.get());
-                Message::from_view(&view)
-            }
+            Command::NewOrder(order) => order.to_message(sequence, time),
+            Command::Cancel(cancel) => cancel.to_message(sequence, time),
+            Command::Replace(replace) => replace.to_message(sequence, time),
+            Command::Nbbo(quote) => quote.to_message(sequence, time),
+            Command::VenueFill(fill) => fill.to_message(sequence, time),
+            Command::VenueCancel(cancel) => cancel.to_message(sequence, time),
             Command::Locate {
                 client,
                 symbol,
@@ -412,17 +365,10 @@ pub fn rejected_message(
     view.client = U32::new(client.get());
     view.client_order_id = U64::new(client_order_id.get());
     if let Some(original) = original {
-        view.flags = REJECTED_ORIGINAL;
+        view.flags = RiskRejectedLayout::FLAG_ORIGINAL;
         view.original_client_order_id = U64::new(original.get());
     }
     Message::from_view(&view)
-}
-
-/// The order a risk reject's refused cancel or replace was for, if it was one.
-#[must_use]
-pub fn rejected_original(view: &RiskRejectedLayout) -> Option<ClientOrderId> {
-    (view.flags & REJECTED_ORIGINAL != 0)
-        .then(|| ClientOrderId::new(view.original_client_order_id.get()))
 }
 
 /// The sequence number of the journal record whose durability lets a message on the
@@ -814,14 +760,14 @@ mod tests {
             ),
             (3, 8, reason.code())
         );
-        assert_eq!(rejected_original(view), None);
+        assert_eq!(view.original_client_order_id(), None);
         assert_eq!(barrier(&plain), 9);
         // An original order id of zero is still an original order.
         let of_cancel = rejected_message(at.0, at.1, client, coid, Some(original), &reason);
         let view = of_cancel
             .view::<RiskRejectedLayout>()
             .expect("a risk reject");
-        assert_eq!(rejected_original(view), Some(original));
+        assert_eq!(view.original_client_order_id(), Some(original.get()));
         assert!(Sequenced::from_message(&of_cancel).is_err());
     }
 }

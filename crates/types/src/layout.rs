@@ -385,6 +385,17 @@ layouts! {
     }
 }
 
+impl RiskRejectedLayout {
+    /// `flags` bit 0: the refused message was a cancel or replace.
+    pub const FLAG_ORIGINAL: u8 = 1;
+
+    /// The order a refused cancel or replace was for (flag bit 0), if it was one.
+    #[must_use]
+    pub fn original_client_order_id(&self) -> Option<u64> {
+        (self.flags & Self::FLAG_ORIGINAL != 0).then(|| self.original_client_order_id.get())
+    }
+}
+
 const _: () = assert!(MESSAGE_BYTES + 8 == CACHE_LINE_BYTES);
 const _: () = assert!(size_of::<Message>() == MESSAGE_BYTES);
 const _: () = assert!(align_of::<Message>() == 8);

@@ -4,8 +4,14 @@
 
 use core::mem::size_of;
 
+use zerocopy::little_endian::{I64, U32, U64};
+
 use crate::codes::{Capacity, OrderType, Side, TimeInForce};
-use crate::ids::{ClientId, ClientOrderId, SymbolId};
+use crate::ids::{ClientId, ClientOrderId, OrderId, SequenceNumber, SymbolId, Timestamp};
+use crate::layout::{
+    CancelLayout, Layout, Message, NbboLayout, NewOrderLayout, ReplaceLayout, VenueCancelLayout,
+    VenueFillLayout,
+};
 use crate::price::Price;
 use crate::quantity::Quantity;
 
@@ -100,3 +106,115 @@ const _: () = assert!(size_of::<NewOrder>() == 32);
 const _: () = assert!(size_of::<Cancel>() == 24);
 const _: () = assert!(size_of::<Replace>() == 32);
 const _: () = assert!(size_of::<Quote>() == 32);
+
+/// A venue's execution of a child order.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueFill {
+    /// The parent order (a child order carries its parent's id).
+    pub order_id: OrderId,
+    /// Shares executed.
+    pub quantity: Quantity,
+    /// Execution price.
+    pub price: Price,
+}
+
+/// A venue's cancellation of what is left of a child order.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueCancel {
+    /// The parent order.
+    pub order_id: OrderId,
+    /// Shares cancelled: everything the child had left.
+    pub quantity: Quantity,
+}
+
+/// A layout's common header: all zero but `sequence`, `time` and the kind code.
+fn head<T: Layout>(sequence: SequenceNumber, time: Timestamp) -> T {
+    let mut view = T::new_zeroed();
+    let bytes = view.as_mut_bytes();
+    bytes[0..8].copy_from_slice(&sequence.get().to_le_bytes());
+    bytes[8..16].copy_from_slice(&time.nanos().to_le_bytes());
+    view
+}
+
+impl NewOrder {
+    /// The order as its 56-byte message ([`NewOrderLayout`]) with `sequence` (zero
+    /// before the sequencer) and `time`.
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<NewOrderLayout>(sequence, time);
+        view.side = self.side.code();
+        view.order_type = self.order_type.code();
+        view.time_in_force = self.time_in_force.code();
+        view.client = U32::new(self.client.get());
+        view.client_order_id = U64::new(self.client_order_id.get());
+        view.price = I64::new(self.price.micros());
+        view.quantity = U32::new(self.quantity.shares());
+        view.symbol = U32::new(self.symbol.get());
+        view.capacity = self.capacity.code();
+        Message::from_view(&view)
+    }
+}
+
+impl Cancel {
+    /// The cancel as its 56-byte message ([`CancelLayout`]).
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<CancelLayout>(sequence, time);
+        view.client = U32::new(self.client.get());
+        view.client_order_id = U64::new(self.client_order_id.get());
+        view.original_client_order_id = U64::new(self.original_client_order_id.get());
+        view.symbol = U32::new(self.symbol.get());
+        Message::from_view(&view)
+    }
+}
+
+impl Replace {
+    /// The cancel/replace as its 56-byte message ([`ReplaceLayout`]).
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<ReplaceLayout>(sequence, time);
+        view.client = U32::new(self.client.get());
+        view.client_order_id = U64::new(self.client_order_id.get());
+        view.original_client_order_id = U64::new(self.original_client_order_id.get());
+        view.price = I64::new(self.price.micros());
+        view.quantity = U32::new(self.quantity.shares());
+        Message::from_view(&view)
+    }
+}
+
+impl Quote {
+    /// The quote as its 56-byte NBBO message ([`NbboLayout`]).
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<NbboLayout>(sequence, time);
+        view.symbol = U32::new(self.symbol.get());
+        view.bid = I64::new(self.bid.micros());
+        view.ask = I64::new(self.ask.micros());
+        view.bid_size = U32::new(self.bid_size.shares());
+        view.ask_size = U32::new(self.ask_size.shares());
+        Message::from_view(&view)
+    }
+}
+
+impl VenueFill {
+    /// The venue fill as its 56-byte message ([`VenueFillLayout`]).
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<VenueFillLayout>(sequence, time);
+        view.quantity = U32::new(self.quantity.shares());
+        view.order_id = U64::new(self.order_id.get());
+        view.price = I64::new(self.price.micros());
+        Message::from_view(&view)
+    }
+}
+
+impl VenueCancel {
+    /// The venue cancel as its 56-byte message ([`VenueCancelLayout`]).
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<VenueCancelLayout>(sequence, time);
+        view.quantity = U32::new(self.quantity.shares());
+        view.order_id = U64::new(self.order_id.get());
+        Message::from_view(&view)
+    }
+}
