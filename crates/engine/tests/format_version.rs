@@ -38,6 +38,16 @@ fn set_version(path: &Path, version: u32) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// As a build of `version` would have written the segment: the version, and the header
+/// CRC over it (a version field changed without it reads as damage).
+fn set_segment_version(path: &Path, version: u32) {
+    set_version(path, version);
+    let mut bytes = std::fs::read(path).unwrap();
+    let crc = crossline_journal::layout::header_crc(&bytes);
+    bytes[40..44].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
 #[test]
 fn a_segment_of_another_version_is_refused_with_the_file_and_both_versions() {
     let dir = fresh_dir("format-version-journal");
@@ -46,7 +56,7 @@ fn a_segment_of_another_version_is_refused_with_the_file_and_both_versions() {
     let (_, report) = recovery::open(&dir, crossline_config::DEFAULT).unwrap();
     assert_eq!(report.snapshot, Some(2));
     let segment = crossline_journal::segment_path(&dir, 0);
-    set_version(&segment, FORMAT - 1);
+    set_segment_version(&segment, FORMAT - 1);
     let error = recovery::open(&dir, crossline_config::DEFAULT)
         .err()
         .expect("another version is refused");

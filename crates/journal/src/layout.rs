@@ -141,24 +141,26 @@ impl SegmentHeader {
         bytes[16..24].copy_from_slice(&self.index.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.first_sequence.to_le_bytes());
         bytes[32..40].copy_from_slice(&self.length.to_le_bytes());
-        let crc = crate::crc::of(&bytes[8..40]);
+        let crc = header_crc(&bytes);
         bytes[40..44].copy_from_slice(&crc.to_le_bytes());
         bytes
     }
 
-    /// Decodes a header whose magic is present; `Err` says what is wrong. The version
-    /// is checked before the CRC: another version's header need not have this one's
-    /// layout.
+    /// Decodes a header whose magic is present; `Err` says what is wrong. The CRC is
+    /// checked before the version, so a damaged version field reads as damage, not as
+    /// another version: every format version keeps the header's first 44 bytes (magic,
+    /// version, header length, index, first sequence, length, and the CRC of bytes
+    /// 8..40) as laid out here ([`header_crc`]).
     pub(crate) fn decode(bytes: &[u8]) -> Result<SegmentHeader, HeaderError> {
         if u64_at(bytes, 0) != MAGIC {
             return Err(HeaderError::Damaged("bad magic"));
         }
+        if header_crc(bytes) != u32_at(bytes, 40) {
+            return Err(HeaderError::Damaged("header CRC mismatch"));
+        }
         let version = u32_at(bytes, 8);
         if version != VERSION {
             return Err(HeaderError::Version(version));
-        }
-        if crate::crc::of(&bytes[8..40]) != u32_at(bytes, 40) {
-            return Err(HeaderError::Damaged("header CRC mismatch"));
         }
         if u32_at(bytes, 12) as usize != HEADER_BYTES {
             return Err(HeaderError::Damaged("unexpected header length"));
@@ -169,6 +171,13 @@ impl SegmentHeader {
             length: u64_at(bytes, 32),
         })
     }
+}
+
+/// The CRC a segment header keeps at bytes 40..44: CRC-32C of its bytes 8..40 (`bytes`
+/// is the header, at least 40 bytes). Public for tools that write a header by hand.
+#[must_use]
+pub fn header_crc(bytes: &[u8]) -> u32 {
+    crate::crc::of(&bytes[8..40])
 }
 
 /// The little-endian `u32` at `at`; bytes past the end of `bytes` read as zero (a file
@@ -281,7 +290,16 @@ mod tests {
             SegmentHeader::decode(&bytes),
             Err(HeaderError::Damaged("header CRC mismatch"))
         );
-        bytes[8] = 1;
-        assert_eq!(SegmentHeader::decode(&bytes), Err(HeaderError::Version(1)));
+        bytes[20] ^= 1;
+        // A damaged version field is damage; a sealed header of another version is
+        // that version.
+        bytes[8] ^= 1;
+        assert_eq!(
+            SegmentHeader::decode(&bytes),
+            Err(HeaderError::Damaged("header CRC mismatch"))
+        );
+        let crc = header_crc(&bytes);
+        bytes[40..44].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(SegmentHeader::decode(&bytes), Err(HeaderError::Version(2)));
     }
 }
