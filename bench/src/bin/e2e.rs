@@ -14,7 +14,8 @@
 //! (routes). An order's latency is the arrival of its first reply (accepted, rejected,
 //! replaced, cancelled, refused) minus the time it was *due*, so a stall is charged to
 //! every order it delayed (no coordinated omission). Each order is stamped with its due
-//! time, and replies carry the time of the command that caused them, which is how they
+//! time; a reply carries the sequence number of the journal record that caused it, and
+//! the flow's commands are sequenced in the order they are pushed, which is how replies
 //! are matched to their orders; every order must be answered, or the run fails.
 //!
 //! **The cost of durability**: the in-process run again at 100k and 500k orders/s (100k
@@ -280,16 +281,6 @@ fn slot_ns(slot: u64, rate: u64) -> u64 {
     }
 }
 
-/// The order slot planned at `offset` ns after the flow's start at `rate` (rounded down).
-fn slot_at(offset: u64, rate: u64) -> u64 {
-    match offset.checked_mul(rate) {
-        Some(product) => product / 1_000_000_000,
-        None => {
-            u64::try_from(u128::from(offset) * u128::from(rate) / 1_000_000_000).unwrap_or(u64::MAX)
-        }
-    }
-}
-
 /// Learns the routes a reference engine sends, to answer them as a venue would, and
 /// keeps every input its sequencer passed to its matcher (for `matcher_alone`).
 #[derive(Default)]
@@ -431,7 +422,31 @@ struct OutboundTally {
 }
 
 impl OutboundTally {
-    /// A client reply the matcher agent handed the order ingress.
+    /// A client reply the matcher agent handed the order ingress, as the replies ring
+    /// carries it. Rejects are decoded for their reason; the others are told by their
+    /// type code alone, so the sink stays cheap beside the engine it drains.
+    fn count_reply(&mut self, reply: &Reply) {
+        const ACCEPTED: u8 = 67;
+        const REJECTED: u8 = 68;
+        const FILLED: u8 = 69;
+        const CANCELLED: u8 = 70;
+        const REPLACED: u8 = 71;
+        const CANCEL_REJECTED: u8 = 72;
+        match reply.kind {
+            ACCEPTED => self.accepted += 1,
+            FILLED => self.fills += 1,
+            CANCELLED => self.cancelled += 1,
+            REPLACED => self.replaced += 1,
+            CANCEL_REJECTED => self.cancel_rejected += 1,
+            REJECTED => match reply.outbound() {
+                Some(outbound) => self.count(&outbound),
+                None => self.other += 1,
+            },
+            _ => self.other += 1,
+        }
+    }
+
+    /// A client reply, decoded.
     fn count(&mut self, reply: &Outbound) {
         match reply {
             Outbound::Accepted { .. } => self.accepted += 1,
@@ -517,9 +532,15 @@ fn in_process(
         orders: slots,
         paced,
     } = load;
-    // Unpaced, replies are matched to orders by their planned times.
+    // Unpaced, commands are stamped as if due at the in-process target rate.
     let stamp_rate = if paced { rate } else { TARGET_IN_PROCESS };
     let (core, mut commands, mut outbound) = open_core(text, dir)?;
+    let first_sequence = core.sequencer.sequencer().next_sequence().get();
+    let end = planned.partition_point(|p| p.slot < warmup + slots);
+    let order_slots: Vec<u64> = planned[..end]
+        .iter()
+        .map(|item| if item.order { item.slot } else { u64::MAX })
+        .collect();
     let core = Composite::new(vec![Box::new(core.sequencer), Box::new(core.matcher)]);
     let runner = Runner::start(
         &Cores::detect(),
@@ -532,7 +553,6 @@ fn in_process(
     // the journal prepares its next segment in the background as it opens.
     std::thread::sleep(SETTLE);
 
-    let end = planned.partition_point(|p| p.slot < warmup + slots);
     let result = std::thread::scope(|scope| {
         scope
             .spawn(|| -> Result<InProcess, String> {
@@ -543,7 +563,9 @@ fn in_process(
                     warmup,
                     start: 0,
                     timed: paced,
-                    last_ns: None,
+                    first_sequence,
+                    slots: &order_slots,
+                    last_sequence: None,
                     answered: 0,
                     histogram: latency_histogram(),
                     outbound: OutboundTally::default(),
@@ -772,8 +794,14 @@ struct Sink<'a> {
     /// Whether replies are timed (paced runs); unpaced, only counted, so that the sink
     /// costs as little as it can beside the engine it drains.
     timed: bool,
-    /// The time of the last order answered.
-    last_ns: Option<u64>,
+    /// The sequence number the first planned command gets: the flow's commands are
+    /// sequenced in the order they are pushed.
+    first_sequence: u64,
+    /// Per planned command, in push order: its order slot, or `u64::MAX` for a quote,
+    /// venue report or locate.
+    slots: &'a [u64],
+    /// The record of the last order answered.
+    last_sequence: Option<u64>,
     answered: u64,
     histogram: Histogram<u64>,
     outbound: OutboundTally,
@@ -805,21 +833,28 @@ impl Sink<'_> {
     #[inline]
     fn take(&mut self, item: Reply) {
         let now = if self.timed { self.clock.now() } else { 0 };
-        let Reply::Client { reply, time, .. } = item else {
+        if item.kind == Reply::CUT {
+            return;
+        }
+        self.outbound.count_reply(&item);
+        let sequence = item.sequence;
+        if self.last_sequence.is_some_and(|last| sequence <= last) {
+            return; // a later reply to an order already answered
+        }
+        let planned = sequence.wrapping_sub(self.first_sequence);
+        let Some(&slot) = usize::try_from(planned)
+            .ok()
+            .and_then(|index| self.slots.get(index))
+        else {
             return;
         };
-        self.outbound.count(&reply);
-        let offset = time.nanos().wrapping_sub(BASE_NS);
-        if self.last_ns.is_some_and(|last| offset <= last) || offset >= u64::MAX / 2 {
-            return;
-        }
-        let slot = slot_at(offset, self.rate);
-        if slot_ns(slot, self.rate) != offset {
+        if slot == u64::MAX {
             return; // a quote's or venue report's answer
         }
-        self.last_ns = Some(offset);
+        self.last_sequence = Some(sequence);
         self.answered += 1;
         if self.timed && slot >= self.warmup {
+            let offset = slot_ns(slot, self.rate);
             let due = self.start + self.clock.ticks(offset as f64);
             let nanos = self.clock.nanos(now.saturating_sub(due)).max(1.0) as u64;
             self.histogram.saturating_record(nanos);

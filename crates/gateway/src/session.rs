@@ -686,11 +686,36 @@ impl Sessions {
     /// rebuilding the replies of the day). Returns the client's index and the slot the
     /// reply is kept in; `None` for an account without a session (the firm's own).
     pub fn keep(&mut self, client: ClientId, reply: &Outbound) -> Option<(usize, usize)> {
+        let mut fields = [0u8; Outbound::FIELD_BYTES_MAX];
+        let kind = reply.encode_fields(&mut fields);
+        self.keep_fields(client, kind, &fields)
+    }
+
+    /// [`Sessions::keep`] of the reply of type `kind` whose body starts with `fields`
+    /// (`Outbound::encode_fields`: the form the replies ring carries). `None` also
+    /// for a `kind` that is no reply type, which is logged.
+    pub fn keep_fields(
+        &mut self,
+        client: ClientId,
+        kind: u8,
+        fields: &[u8],
+    ) -> Option<(usize, usize)> {
+        if Outbound::body_bytes(kind).is_none() {
+            eprintln!("crossline: a reply of unknown type {kind} for client {client} dropped");
+            return None;
+        }
         let index = self.client_index(client)?;
         let record = &mut self.clients[index];
         record.last_reply += 1;
         let slot = (record.last_reply as usize - 1) % self.limits.replies_max;
-        let length = reply.encode(record.last_reply, 0, &mut record.replies[slot]);
+        let length = Outbound::encode_fields_frame(
+            kind,
+            fields,
+            record.last_reply,
+            0,
+            &mut record.replies[slot],
+        )
+        .unwrap_or(0);
         #[allow(clippy::cast_possible_truncation)] // at most FRAME_BYTES_MAX
         let stored = length as u8;
         record.lengths[slot] = stored;
@@ -779,7 +804,22 @@ impl Sessions {
 
     /// Numbers, keeps and (if the client is connected) sends an order reply.
     pub fn reply(&mut self, out: &mut Outbox, client: ClientId, reply: &Outbound, now_ns: u64) {
-        let Some((index, slot)) = self.keep(client, reply) else {
+        let mut fields = [0u8; Outbound::FIELD_BYTES_MAX];
+        let kind = reply.encode_fields(&mut fields);
+        self.reply_fields(out, client, kind, &fields, now_ns);
+    }
+
+    /// [`Sessions::reply`] of the reply of type `kind` whose body starts with `fields`
+    /// (`Outbound::encode_fields`: the form the replies ring carries).
+    pub fn reply_fields(
+        &mut self,
+        out: &mut Outbox,
+        client: ClientId,
+        kind: u8,
+        fields: &[u8],
+        now_ns: u64,
+    ) {
+        let Some((index, slot)) = self.keep_fields(client, kind, fields) else {
             return; // the firm's own account, or a client without a session secret
         };
         let record = &self.clients[index];

@@ -39,33 +39,78 @@ const BATCH: usize = 256;
 /// Session and router upkeep (heartbeats, timeouts, reconnects) at most this often.
 const HOUSEKEEPING_NS: u64 = 10_000_000;
 
+/// Body bytes a [`Reply`] carries: every reply type's fields lie within them
+/// (`Outbound::FIELD_BYTES_MAX`); the wire body's bytes past them are zero padding.
+pub const REPLY_FIELD_BYTES: usize = 43;
+
 /// A client reply on its way from the matcher agent to the order ingress, which owns the
-/// client's session (its reply numbering and its socket).
+/// client's session (its reply numbering and its socket), or a snapshot cut marker. 56
+/// bytes, so one cache line with the ring's stamp: the reply travels as its wire type
+/// code and the fields of its wire body (`docs/PROTOCOL.md`), which the ingress puts
+/// behind the frame header with the client's next reply number, without decoding it.
+/// The layout is in `docs/MESSAGES.md` ("The replies ring").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reply {
-    /// A reply for a client.
-    Client {
-        /// The client.
-        client: ClientId,
-        /// The reply.
-        reply: Outbound,
-        /// The time of the command that caused it (journal time: the arrival stamp), so
-        /// a reply can be traced back to its request's arrival.
-        time: Timestamp,
-        /// The journal sequence number it waits for (`crossline_sequencer::barrier`).
-        sequence: u64,
-    },
-    /// Every reply the commands up to this snapshot cut caused is ahead of this marker:
-    /// the ingress hands its kept replies to the snapshot (`crate::snapshots`).
-    Cut(u64),
+#[repr(C)]
+pub struct Reply {
+    /// The journal sequence number it waits for (`crossline_sequencer::barrier`); for a
+    /// cut marker, the cut.
+    pub sequence: u64,
+    /// The client (zero for a cut marker).
+    pub client: ClientId,
+    /// The reply's wire type code (`Outbound::kind`); [`Reply::CUT`] for a cut marker.
+    pub kind: u8,
+    /// The reply's body up to its last field (`Outbound::encode_fields`), zero after.
+    pub fields: [u8; REPLY_FIELD_BYTES],
+}
+
+const _: () = assert!(Outbound::FIELD_BYTES_MAX <= REPLY_FIELD_BYTES);
+const _: () = assert!(size_of::<Reply>() == crossline_types::MESSAGE_BYTES);
+
+impl Reply {
+    /// The type code of a cut marker: every reply the commands up to the snapshot cut
+    /// caused is ahead of it, and the ingress hands its kept replies to the snapshot
+    /// (`crate::snapshots`). No wire type has it.
+    pub const CUT: u8 = 0;
+
+    /// `reply` for `client`, waiting for the journal through `sequence`.
+    #[must_use]
+    pub fn client(client: ClientId, reply: &Outbound, sequence: u64) -> Reply {
+        let mut fields = [0; REPLY_FIELD_BYTES];
+        let kind = reply.encode_fields(&mut fields);
+        Reply {
+            sequence,
+            client,
+            kind,
+            fields,
+        }
+    }
+
+    /// The cut marker of the snapshot at `cut`.
+    #[must_use]
+    pub fn cut(cut: u64) -> Reply {
+        Reply {
+            sequence: cut,
+            client: ClientId::new(0),
+            kind: Reply::CUT,
+            fields: [0; REPLY_FIELD_BYTES],
+        }
+    }
+
+    /// The reply as the client will read it (`None` for a cut marker): for tests and
+    /// benchmarks; the ingress sends the fields without decoding them.
+    #[must_use]
+    pub fn outbound(&self) -> Option<Outbound> {
+        let mut frame = [0; crossline_protocol::frame::FRAME_BYTES_MAX];
+        let length = Outbound::encode_fields_frame(self.kind, &self.fields, 0, 0, &mut frame)?;
+        let (header, body) = crossline_protocol::frame::split(&frame[..length]).ok()??;
+        Outbound::decode(&header, body).ok()
+    }
 }
 
 impl Journaled for Reply {
     #[inline]
     fn sequence(&self) -> u64 {
-        match self {
-            Reply::Client { sequence, .. } | Reply::Cut(sequence) => *sequence,
-        }
+        self.sequence
     }
 }
 
@@ -207,8 +252,6 @@ struct ToClient<'a> {
     queue: &'a mut Bounded<Reply>,
     ring: &'a mut Producer<Reply>,
     counters: Option<&'a OrderCounters>,
-    /// The time of the command the input came from.
-    time: Timestamp,
     /// The journal sequence number the input's replies wait for.
     sequence: u64,
 }
@@ -218,13 +261,7 @@ impl ToClient<'_> {
         if let Some(counters) = self.counters {
             counters.replies.add(1);
         }
-        let (time, sequence) = (self.time, self.sequence);
-        self.send(Reply::Client {
-            client,
-            reply,
-            time,
-            sequence,
-        });
+        self.send(Reply::client(client, &reply, self.sequence));
     }
 
     fn send(&mut self, reply: Reply) {
@@ -263,7 +300,6 @@ impl Agent for MatcherAgent {
                 queue: &mut self.reply_queue,
                 ring: replies,
                 counters: self.counters.as_ref(),
-                time,
                 sequence,
             };
             work += 1;
@@ -317,7 +353,7 @@ impl Agent for MatcherAgent {
                             send(out_queue, out, route);
                         }
                         Event::Snapshot { sequence } if snapshots => {
-                            to_client.send(Reply::Cut(sequence.get()));
+                            to_client.send(Reply::cut(sequence.get()));
                         }
                         _ => {
                             if let Some((client, reply)) = event_reply(&event) {
@@ -505,17 +541,15 @@ impl Agent for OrderIngress {
         let now = self.side.now_ns;
         let (sessions, net, snapshots) = (&mut self.side.sessions, &mut self.net, &self.snapshots);
         let mut work = self.gate.pump(&mut self.replies, BATCH, |reply| {
-            match reply {
-                Reply::Client { client, reply, .. } => {
-                    sessions.reply(net.outbox(), client, &reply, now);
+            if reply.kind == Reply::CUT {
+                if let Some(pieces) = snapshots {
+                    let mut replies = Vec::new();
+                    sessions.export_replies(&mut replies);
+                    let cut = reply.sequence;
+                    let _ = pieces.send(Piece::Replies { cut, replies });
                 }
-                Reply::Cut(cut) => {
-                    if let Some(pieces) = snapshots {
-                        let mut replies = Vec::new();
-                        sessions.export_replies(&mut replies);
-                        let _ = pieces.send(Piece::Replies { cut, replies });
-                    }
-                }
+            } else {
+                sessions.reply_fields(net.outbox(), reply.client, reply.kind, &reply.fields, now);
             }
             true
         });
@@ -1005,5 +1039,95 @@ impl Agent for Egress {
 
     fn on_close(&mut self) {
         self.publish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of_val};
+    use crossline_types::{Capacity, ClientOrderId, LiquiditySource, OrderId, Price, Quantity};
+
+    #[test]
+    fn the_replies_ring_table_is_the_struct() {
+        let doc = include_str!("../../../docs/MESSAGES.md");
+        let section = doc
+            .split("\n## The replies ring\n")
+            .nth(1)
+            .expect("MESSAGES.md has a replies ring section");
+        let rows: Vec<(usize, usize, String)> = section
+            .lines()
+            .skip_while(|line| !line.starts_with("| offset"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                (
+                    cells[1].parse().unwrap(),
+                    cells[2].parse().unwrap(),
+                    cells[3].trim_matches('`').to_owned(),
+                )
+            })
+            .collect();
+        let reply = Reply::cut(0);
+        let actual = vec![
+            (
+                offset_of!(Reply, sequence),
+                size_of_val(&reply.sequence),
+                "sequence".to_owned(),
+            ),
+            (
+                offset_of!(Reply, client),
+                size_of_val(&reply.client),
+                "client".to_owned(),
+            ),
+            (
+                offset_of!(Reply, kind),
+                size_of_val(&reply.kind),
+                "kind".to_owned(),
+            ),
+            (
+                offset_of!(Reply, fields),
+                size_of_val(&reply.fields),
+                "fields".to_owned(),
+            ),
+        ];
+        assert_eq!(rows, actual);
+    }
+
+    #[test]
+    fn a_reply_crosses_the_ring_as_the_client_will_read_it() {
+        let replies = [
+            Outbound::Filled {
+                client_order_id: ClientOrderId::new(u64::MAX),
+                order_id: OrderId::new(2),
+                price: Price::from_micros(-3),
+                price_improvement: Price::from_micros(4),
+                quantity: Quantity::new(u32::MAX),
+                leaves: Quantity::new(6),
+                liquidity: LiquiditySource::Venue,
+                capacity: Capacity::RisklessPrincipal,
+            },
+            Outbound::Rejected {
+                client_order_id: ClientOrderId::new(7),
+                reason: 199,
+            },
+            Outbound::Replaced {
+                client_order_id: ClientOrderId::new(8),
+                original_client_order_id: ClientOrderId::new(7),
+                order_id: OrderId::new(9),
+                price: Price::from_micros(10),
+                quantity: Quantity::new(11),
+                priority_kept: true,
+            },
+        ];
+        for outbound in replies {
+            let reply = Reply::client(ClientId::new(5), &outbound, 12);
+            assert_eq!((reply.client, reply.sequence), (ClientId::new(5), 12));
+            assert_eq!(reply.kind, outbound.kind());
+            assert_eq!(reply.outbound(), Some(outbound));
+        }
+        assert_eq!(Reply::cut(3).outbound(), None);
+        assert_eq!(Reply::cut(3).sequence(), 3);
     }
 }

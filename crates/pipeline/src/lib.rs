@@ -69,7 +69,7 @@ use crossline_types::{Message, SymbolId, Timestamp};
 
 pub use agents::{
     Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
-    MatcherAgent, MatcherRings, OrderCounters, OrderIngress, Reply,
+    MatcherAgent, MatcherRings, OrderCounters, OrderIngress, Reply, REPLY_FIELD_BYTES,
 };
 use meter::{
     Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS,
@@ -659,6 +659,7 @@ pub struct Core {
 // cache line: the 56-byte message behind the ring's stamp. So is a route to the egress.
 const _: () = assert!(crossline_ring::slot_bytes::<Message>() == 64);
 const _: () = assert!(crossline_ring::slot_bytes::<Egressed>() == 64);
+const _: () = assert!(crossline_ring::slot_bytes::<Reply>() == 64);
 
 /// The rings at the core's edges.
 pub struct CoreEdges {

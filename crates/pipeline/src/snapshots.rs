@@ -7,7 +7,7 @@
 //!   events it takes off the events-back ring up to and including the matcher's
 //!   `Event::Snapshot` for the cut (the events the gate had not applied at the cut);
 //! - the **matcher**, its state when the snapshot's input reaches it (every input before
-//!   it applied); the matcher agent then puts a [`crate::Reply::Cut`] marker on the
+//!   it applied); the matcher agent then puts a [`crate::Reply::cut`] marker on the
 //!   `replies` ring to the order ingress, behind every reply the commands up to the cut
 //!   caused;
 //! - the **order ingress**, every client's kept replies and their numbering when the

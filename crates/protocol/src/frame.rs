@@ -388,6 +388,65 @@ macro_rules! messages {
                 match self { $( $name::$variant { .. } => stringify!($variant) ),* }
             }
 
+            /// The body length of the message type `kind`, if it is one of this
+            /// direction's types.
+            #[must_use]
+            pub const fn body_bytes(kind: u8) -> Option<usize> {
+                match kind {
+                    $( $kind => Some($body), )*
+                    _ => None,
+                }
+            }
+
+            /// The furthest any type's fields reach into its body: every body byte
+            /// from here on is zero padding.
+            pub const FIELD_BYTES_MAX: usize = {
+                let mut max = 0;
+                $( $(
+                    let end = $offset + <$ty as $crate::frame::Field>::BYTES;
+                    if end > max {
+                        max = end;
+                    }
+                )* )*
+                max
+            };
+
+            /// Writes the message's fields at their body offsets into `fields`
+            /// (zeroed by the caller, at least [`Self::FIELD_BYTES_MAX`] long); returns
+            /// its type code. [`Self::encode_fields_frame`] makes the frame from them.
+            pub fn encode_fields(&self, fields: &mut [u8]) -> u8 {
+                match *self {
+                    $(
+                        $name::$variant { $($field),* } => {
+                            $( $crate::frame::Field::put($field, fields, $offset); )*
+                            let _ = &fields;
+                            $kind
+                        }
+                    ),*
+                }
+            }
+
+            /// Writes the frame of type `kind` whose body starts with `fields` (the rest
+            /// of the body zero) into `out`; returns its length, or `None` when `kind` is
+            /// not one of this direction's types. With `fields` from
+            /// [`Self::encode_fields`] the frame is exactly [`Self::encode`]'s.
+            pub fn encode_fields_frame(
+                kind: u8,
+                fields: &[u8],
+                sequence: u32,
+                flags: u8,
+                out: &mut [u8; $crate::frame::FRAME_BYTES_MAX],
+            ) -> Option<usize> {
+                let body = Self::body_bytes(kind)?;
+                let length = $crate::frame::HEADER_BYTES + body;
+                out[..length].fill(0);
+                $crate::frame::write_header(out, length, kind, flags, sequence);
+                let copied = fields.len().min(body);
+                out[$crate::frame::HEADER_BYTES..$crate::frame::HEADER_BYTES + copied]
+                    .copy_from_slice(&fields[..copied]);
+                Some(length)
+            }
+
             /// Writes the frame (header and body) into `out`; returns its length.
             pub fn encode(
                 &self,

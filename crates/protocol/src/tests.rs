@@ -102,7 +102,24 @@ fn every_message_round_trips() {
         let (header, body) = split(&frame[..length]).unwrap().unwrap();
         assert_eq!(header.flags, FLAG_RESENT);
         assert_eq!(Outbound::decode(&header, body), Ok(message));
+        // The fields alone (as the replies ring carries them) make the same frame.
+        let mut fields = [0xAAu8; Outbound::FIELD_BYTES_MAX];
+        fields.fill(0);
+        let kind = message.encode_fields(&mut fields);
+        assert_eq!(kind, message.kind());
+        assert_eq!(Outbound::body_bytes(kind), Some(length - 8));
+        let mut again = [0xFFu8; FRAME_BYTES_MAX];
+        let length_again = Outbound::encode_fields_frame(kind, &fields, 9, FLAG_RESENT, &mut again);
+        assert_eq!(length_again, Some(length));
+        assert_eq!(again[..length], frame[..length], "{}", message.label());
     }
+    // Every field of every reply lies in its first 42 body bytes (a fill's reach).
+    assert_eq!(Outbound::FIELD_BYTES_MAX, 42);
+    assert_eq!(Outbound::body_bytes(1), None);
+    assert_eq!(
+        Outbound::encode_fields_frame(1, &[], 0, 0, &mut [0; FRAME_BYTES_MAX]),
+        None
+    );
     let child = ToVenue::NewChild {
         child_id: 1 << 40,
         symbol: SymbolId::new(2),
