@@ -72,6 +72,24 @@ pub enum Command {
 }
 
 impl Command {
+    /// The matcher input an accepted command becomes; `None` for a locate or an admin
+    /// change, which stop at the gate.
+    #[must_use]
+    pub fn input(&self) -> Option<Input> {
+        Some(match *self {
+            Command::NewOrder(order) => Input::NewOrder(order),
+            Command::Cancel(cancel) => Input::Cancel(cancel),
+            Command::Replace(replace) => Input::Replace(replace),
+            Command::Nbbo(quote) => Input::Nbbo(quote),
+            Command::VenueFill(fill) => Input::VenueFill(fill),
+            Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
+            Command::Settings(change) => Input::Settings(change),
+            Command::EndOfDay => Input::EndOfDay,
+            Command::Snapshot => Input::Snapshot,
+            Command::Locate { .. } | Command::Admin(_) => return None,
+        })
+    }
+
     /// The client order id a cancel or replace names as the order it is for (a refused
     /// one is answered with a cancel reject naming it); `None` for other commands.
     #[must_use]
@@ -652,19 +670,9 @@ impl<J: Journal> Sequencer<J> {
                 self.kill(&record, time, out);
             }
             (Verdict::Accepted, command) => {
-                let input = match *command {
-                    Command::NewOrder(order) => Input::NewOrder(order),
-                    Command::Cancel(cancel) => Input::Cancel(cancel),
-                    Command::Replace(replace) => Input::Replace(replace),
-                    Command::Nbbo(quote) => Input::Nbbo(quote),
-                    Command::VenueFill(fill) => Input::VenueFill(fill),
-                    Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
-                    Command::Settings(change) => Input::Settings(change),
-                    Command::EndOfDay => Input::EndOfDay,
-                    Command::Snapshot => Input::Snapshot,
-                    Command::Locate { .. } | Command::Admin(_) => return,
-                };
-                out(to_matcher(input));
+                if let Some(input) = command.input() {
+                    out(to_matcher(input));
+                }
             }
         }
     }

@@ -287,20 +287,9 @@ impl Sequenced {
                     .then(|| SymbolId::new(view.symbol.get())),
             })
         } else {
-            match Command::from_message(message)? {
-                Command::NewOrder(order) => Input::NewOrder(order),
-                Command::Cancel(cancel) => Input::Cancel(cancel),
-                Command::Replace(replace) => Input::Replace(replace),
-                Command::Nbbo(quote) => Input::Nbbo(quote),
-                Command::VenueFill(fill) => Input::VenueFill(fill),
-                Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
-                Command::EndOfDay => Input::EndOfDay,
-                Command::Settings(change) => Input::Settings(change),
-                Command::Snapshot => Input::Snapshot,
-                Command::Locate { .. } | Command::Admin(_) => {
-                    return Err(MessageError::Kind(message.kind()))
-                }
-            }
+            Command::from_message(message)?
+                .input()
+                .ok_or(MessageError::Kind(message.kind()))?
         };
         Ok(Sequenced {
             sequence: SequenceNumber::new(message.sequence()),
