@@ -176,9 +176,10 @@ fn orders(count: usize, ids: Ids) -> Vec<NewOrder> {
         .collect()
 }
 
-/// The matcher's answer to an accepted order: alternately a full fill and a cancel.
-fn answer(order: &NewOrder, index: usize) -> Event {
-    if index % 2 == 0 {
+/// The matcher's answer to an accepted order, as it comes back to the gate: alternately
+/// a full fill and a cancel.
+fn answer(order: &NewOrder, index: usize) -> crossline_types::Message {
+    let event = if index % 2 == 0 {
         Event::Filled(Execution {
             order_id: OrderId::new(index as u64),
             client: order.client,
@@ -203,7 +204,11 @@ fn answer(order: &NewOrder, index: usize) -> Event {
             quantity: order.quantity,
             reason: CancelReason::Requested,
         }
-    }
+    };
+    let sequence = crossline_types::SequenceNumber::new(index as u64 + 1);
+    event
+        .to_back_message(sequence, Timestamp::new(0))
+        .expect("fills and cancels go back to the gate")
 }
 
 /// Locates for every short sale in `orders`.

@@ -11,7 +11,7 @@ use crossline_sequencer::{
     Command, Journal, JournalFailure, Output, Record, Recorded, ReplayError, Sequenced, Sequencer,
     SequencerState, Stamped,
 };
-use crossline_types::SequenceNumber;
+use crossline_types::{Message, SequenceNumber};
 
 use crate::snapshot::{self, Parts, Snapshot};
 
@@ -117,7 +117,7 @@ impl<O: Observer> Observer for Option<O> {
 struct Cut {
     cut: u64,
     sequencer: Vec<u8>,
-    pending: Vec<Event>,
+    pending: Vec<Message>,
     matcher: Vec<u8>,
 }
 
@@ -161,8 +161,8 @@ impl<J: Journal> Engine<J> {
         };
         let state: SequencerState = snapshot::decode_part(&snapshot.parts.sequencer)
             .map_err(|e| fail("sequencer part", e))?;
-        let pending: Vec<Event> =
-            snapshot::decode_part(&snapshot.parts.pending).map_err(|e| fail("events part", e))?;
+        let pending =
+            snapshot::decode_events(&snapshot.parts.pending).map_err(|e| fail("events part", e))?;
         let matcher: Matcher =
             snapshot::decode_part(&snapshot.parts.matcher).map_err(|e| fail("matcher part", e))?;
         Ok(Engine::assemble(
@@ -281,10 +281,9 @@ impl<J: Journal> Engine<J> {
     /// # Errors
     /// [`EngineError::Snapshot`] if serializing fails.
     pub fn state_hash(&self) -> Result<u64, EngineError> {
-        let pending: Vec<Event> = self.sequencer.queued_events().copied().collect();
         Ok(Parts {
             sequencer: serialize(&self.sequencer.state())?,
-            pending: serialize(&pending)?,
+            pending: snapshot::encode_events(self.sequencer.queued_events()),
             matcher: serialize(&self.matcher)?,
             replies: Vec::new(),
         }
@@ -331,16 +330,16 @@ impl<J: Journal> Engine<J> {
                 let event = self.events[index];
                 observer.event(sequenced, &event);
                 // As the pipeline's matcher agent hands back only these.
-                if !crossline_sequencer::takes_back(&event) {
+                let Some(back) = event.to_back_message(sequenced.sequence, sequenced.time) else {
                     continue;
-                }
+                };
                 if let Some(cut) = &mut self.cut {
-                    cut.pending.push(event);
+                    cut.pending.push(back);
                 }
                 if live {
-                    self.sequencer.on_event(&event);
+                    self.sequencer.on_event(&back);
                 } else {
-                    self.sequencer.replay_event(&event);
+                    self.sequencer.replay_event(&back);
                 }
                 let cut = self.cut.as_ref().map(|c| c.cut);
                 if matches!(event, Event::Snapshot { sequence } if Some(sequence.get()) == cut) {
@@ -357,7 +356,7 @@ impl<J: Journal> Engine<J> {
         };
         let mut parts = Parts {
             sequencer: cut.sequencer,
-            pending: serialize(&cut.pending)?,
+            pending: snapshot::encode_events(&cut.pending),
             matcher: cut.matcher,
             replies: Vec::new(),
         };

@@ -7,10 +7,10 @@
 //! ```text
 //!  0  8  magic "CRSLSNAP"
 //!  8  4  format version (codec::FORMAT, the journal's)
-//! 12  4  layout version (LAYOUT, 2)
+//! 12  4  layout version (LAYOUT, 3)
 //! 16  8  cut: the sequence number of the Snapshot command
 //! 24  8  bytes of the sequencer part (postcard of the gate and its counters)
-//! 32  8  bytes of the in-flight events part (postcard of Vec<Event>)
+//! 32  8  bytes of the in-flight events part (56-byte event messages, back to back)
 //! 40  8  bytes of the matcher part (postcard of the matcher)
 //! 48  8  bytes of the replies part (every client's kept replies; may be empty)
 //! 56  8  state hash: xxh3-64 of the first three parts, in order
@@ -30,13 +30,19 @@ use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crossline_types::layout::{
+    ExecutedLayout, Layout, PositionChangedLayout, ReleasedLayout, ReplacedLayout, SnapshotLayout,
+};
+use crossline_types::{Message, MESSAGE_BYTES};
+
 use crate::codec::FORMAT;
 
 const MAGIC: &[u8; 8] = b"CRSLSNAP";
 /// The header's size; the parts follow it.
 pub const HEADER: usize = 128;
-/// The header layout's version (offset 12). Version 1 had no replies part.
-pub const LAYOUT: u32 = 2;
+/// The header layout's version (offset 12). Version 1 had no replies part; version 2
+/// held the in-flight events as postcard of the matcher's Rust events.
+pub const LAYOUT: u32 = 3;
 /// Where each header field starts, as `docs/JOURNAL.md`'s table gives it.
 pub const FIELDS: [(&str, usize, usize); 11] = [
     ("magic", 0, 8),
@@ -144,6 +150,57 @@ pub fn decode_part<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, St
         Err(format!("{} bytes left over after the value", rest.len()))
     }
 }
+
+/// The in-flight events part: each event message's 56 bytes
+/// (`crossline_matcher::Event::to_back_message`, `docs/MESSAGES.md`), oldest first.
+#[must_use]
+pub fn encode_events<'a>(events: impl IntoIterator<Item = &'a Message>) -> Vec<u8> {
+    events
+        .into_iter()
+        .flat_map(|event| event.bytes().iter().copied())
+        .collect()
+}
+
+/// The in-flight events part read back.
+///
+/// # Errors
+/// A length that is not a whole number of messages, or a message of a kind that never
+/// goes back to the sequencer (its place and kind named).
+pub fn decode_events(bytes: &[u8]) -> Result<Vec<Message>, String> {
+    if bytes.len() % MESSAGE_BYTES != 0 {
+        return Err(format!(
+            "{} bytes is not a whole number of {MESSAGE_BYTES}-byte event messages",
+            bytes.len()
+        ));
+    }
+    bytes
+        .chunks_exact(MESSAGE_BYTES)
+        .enumerate()
+        .map(|(index, chunk)| {
+            let mut message = [0; MESSAGE_BYTES];
+            message.copy_from_slice(chunk);
+            let message = Message::from_bytes(message);
+            if BACK_KINDS.contains(&message.kind()) {
+                Ok(message)
+            } else {
+                Err(format!(
+                    "event message {index} is of kind {}, which never goes back to the sequencer",
+                    message.kind()
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The kinds of message that go back to the sequencer: a snapshot marker and the
+/// events the risk gate follows.
+const BACK_KINDS: [u8; 5] = [
+    SnapshotLayout::KIND,
+    ReleasedLayout::KIND,
+    ExecutedLayout::KIND,
+    ReplacedLayout::KIND,
+    PositionChangedLayout::KIND,
+];
 
 /// Keeps the newest `kept` snapshot files in `dir` and removes the older ones; returns
 /// how many it removed.

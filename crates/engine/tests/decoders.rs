@@ -154,7 +154,7 @@ fn snapshot_files_and_parts_of_any_bytes_give_an_error_not_a_panic() {
     .unwrap();
     let parts = Parts {
         sequencer: snapshot::encode_part(&engine.sequencer().state()).unwrap(),
-        pending: snapshot::encode_part(&Vec::<crossline_matcher::Event>::new()).unwrap(),
+        pending: snapshot::encode_events(&[]),
         matcher: snapshot::encode_part(engine.matcher()).unwrap(),
         replies: Vec::new(),
     };
@@ -206,5 +206,21 @@ fn snapshot_files_and_parts_of_any_bytes_give_an_error_not_a_panic() {
     .err()
     .expect("refused");
     assert!(error.to_string().contains("events part"), "{error}");
+    // In-flight events are 56-byte event messages: a command's kind is refused, naming
+    // the message; a whole snapshot marker is read back.
+    let marker = crossline_matcher::Event::Snapshot {
+        sequence: SequenceNumber::new(5),
+    }
+    .to_back_message(SequenceNumber::new(5), Timestamp::new(1))
+    .unwrap();
+    assert_eq!(
+        snapshot::decode_events(&snapshot::encode_events(&[marker])).unwrap(),
+        vec![marker]
+    );
+    let mut order = snapshot::encode_events(&[marker]);
+    order[KIND_OFFSET] =
+        <crossline_types::layout::NewOrderLayout as crossline_types::layout::Layout>::KIND;
+    let error = snapshot::decode_events(&order).unwrap_err();
+    assert!(error.contains("event message 0 is of kind 1"), "{error}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,9 +1,13 @@
 //! The matcher's inputs and outputs.
 
-use crossline_types::{
-    Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, Price, Quantity,
-    Quote, Replace, SequenceNumber, Side, SymbolId,
+use crossline_types::layout::{
+    head, ExecutedLayout, PositionChangedLayout, ReleasedLayout, ReplacedLayout, SnapshotLayout,
 };
+use crossline_types::{
+    Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, Message, NewOrder, OrderId, Price,
+    Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, Timestamp,
+};
+use zerocopy::little_endian::{I64, U32, U64};
 
 use crate::config::{SettingsError, SymbolSettings};
 
@@ -462,4 +466,84 @@ pub enum Event {
         /// The snapshot input's sequence number.
         sequence: SequenceNumber,
     },
+}
+
+impl Event {
+    /// The event as the 56-byte message that goes back to the sequencer on
+    /// `events_back`, stamped with the `sequence` and `time` of the input that caused
+    /// it: the events the risk gate follows (an order rejected or cancelled, an
+    /// execution, a replace, a position change: `docs/MESSAGES.md`, kinds 14 to 17,
+    /// with only the fields the gate reads) and a snapshot marker (kind 11, its
+    /// sequence the snapshot's), which closes a live cut. `None` for every other event:
+    /// nothing else goes back, and only these count in a journal record's
+    /// `events_applied`, live and in replay alike.
+    #[must_use]
+    pub fn to_back_message(&self, sequence: SequenceNumber, time: Timestamp) -> Option<Message> {
+        let released = |cause, client: ClientId, client_order_id: ClientOrderId| {
+            let mut view = head::<ReleasedLayout>(sequence, time);
+            view.cause = cause;
+            view.client = U32::new(client.get());
+            view.client_order_id = U64::new(client_order_id.get());
+            Message::from_view(&view)
+        };
+        Some(match *self {
+            Event::Rejected {
+                client,
+                client_order_id,
+                ..
+            } => released(ReleasedLayout::CAUSE_REJECTED, client, client_order_id),
+            Event::Cancelled {
+                client,
+                client_order_id,
+                ..
+            } => released(ReleasedLayout::CAUSE_CANCELLED, client, client_order_id),
+            Event::Filled(fill) => {
+                let mut view = head::<ExecutedLayout>(sequence, time);
+                view.client = U32::new(fill.client.get());
+                view.client_order_id = U64::new(fill.client_order_id.get());
+                view.price = I64::new(fill.price.micros());
+                view.quantity = U32::new(fill.quantity.shares());
+                view.leaves = U32::new(fill.leaves.shares());
+                view.symbol = U32::new(fill.symbol.get());
+                Message::from_view(&view)
+            }
+            Event::Replaced {
+                client,
+                client_order_id,
+                original_client_order_id,
+                price,
+                quantity,
+                ..
+            } => {
+                let mut view = head::<ReplacedLayout>(sequence, time);
+                view.client = U32::new(client.get());
+                view.client_order_id = U64::new(client_order_id.get());
+                view.original_client_order_id = U64::new(original_client_order_id.get());
+                view.price = I64::new(price.micros());
+                view.quantity = U32::new(quantity.shares());
+                Message::from_view(&view)
+            }
+            Event::PositionChanged {
+                symbol,
+                position,
+                delta,
+                price,
+            } => {
+                let mut view = head::<PositionChangedLayout>(sequence, time);
+                view.symbol = U32::new(symbol.get());
+                view.position = I64::new(position);
+                view.delta = I64::new(delta);
+                view.price = I64::new(price.micros());
+                Message::from_view(&view)
+            }
+            Event::Snapshot { sequence } => {
+                Message::from_view(&head::<SnapshotLayout>(sequence, time))
+            }
+            Event::Accepted { .. }
+            | Event::CancelRejected { .. }
+            | Event::Route(_)
+            | Event::FirmQuote(_)
+            | Event::InputRejected { .. } => return None,
+        })
+    }
 }

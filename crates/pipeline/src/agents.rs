@@ -179,7 +179,7 @@ pub struct MatcherRings {
     /// The sequencer's outputs, in sequence order: matcher inputs and risk rejects.
     pub inputs: Consumer<Message>,
     /// Every event, back to the sequencer (the gate follows positions and open orders).
-    pub back: Producer<Event>,
+    pub back: Producer<Message>,
     /// Routes, to the egress.
     pub out: Producer<Egressed>,
     /// Client replies, to the order ingress.
@@ -198,7 +198,7 @@ pub struct MatcherAgent {
     rings: MatcherRings,
     /// Each holds what one input made beyond what its ring took: at most
     /// [`Matcher::events_per_input_max`] (no input is taken while any is not empty).
-    back_queue: Bounded<Event>,
+    back_queue: Bounded<Message>,
     out_queue: Bounded<Egressed>,
     reply_queue: Bounded<Reply>,
     counters: Option<OrderCounters>,
@@ -337,8 +337,8 @@ impl Agent for MatcherAgent {
                 sequenced.time,
                 &sequenced.input,
                 &mut |event| {
-                    if crossline_sequencer::takes_back(&event) {
-                        send(back_queue, back, event);
+                    if let Some(back_message) = event.to_back_message(sequenced.sequence, time) {
+                        send(back_queue, back, back_message);
                     }
                     if let Some(counters) = to_client.counters {
                         counters.count(&event);

@@ -655,11 +655,13 @@ pub struct Core {
     events_back_depth: Box<dyn Depth>,
 }
 
-// A command on its ring, and what the sequencer passes on to the matcher agent, is one
-// cache line: the 56-byte message behind the ring's stamp. So is a route to the egress.
+// A command on its ring, what the sequencer passes on to the matcher agent and the
+// events the matcher hands back are one cache line: the 56-byte message behind the
+// ring's stamp. So is a route to the egress, a reply and a venue's top of book.
 const _: () = assert!(crossline_ring::slot_bytes::<Message>() == 64);
 const _: () = assert!(crossline_ring::slot_bytes::<Egressed>() == 64);
 const _: () = assert!(crossline_ring::slot_bytes::<Reply>() == 64);
+const _: () = assert!(crossline_ring::slot_bytes::<crossline_gateway::TopChange>() == 64);
 
 /// The rings at the core's edges.
 pub struct CoreEdges {

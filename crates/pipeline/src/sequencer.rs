@@ -4,14 +4,15 @@ use std::sync::mpsc::Sender;
 
 use crossline_agent::Agent;
 use crossline_engine::snapshot::encode_part;
-use crossline_matcher::Event;
 use crossline_ring::{Consumer, Producer};
 use crossline_risk::PENDING_CHANGES_MAX;
 use crossline_sequencer::{set_caused_by, Command, Journal, Output, Sequencer, Stamped};
 
+use crossline_types::layout::{Layout, SnapshotLayout};
+use crossline_types::{Message, Timestamp};
+
 use crate::queue::Bounded;
 use crate::snapshots::Piece;
-use crossline_types::{Message, Timestamp};
 
 /// Commands taken from each input ring per duty cycle.
 const BATCH: usize = 256;
@@ -34,7 +35,7 @@ const BATCH: usize = 256;
 pub struct SequencerAgent<J> {
     sequencer: Sequencer<J>,
     commands: Vec<Consumer<Message>>,
-    events: Consumer<Event>,
+    events: Consumer<Message>,
     out: Producer<Message>,
     /// Outputs not yet on the ring: those of the last command (and of the snapshot
     /// command after it), as no command is taken while any wait.
@@ -54,7 +55,7 @@ struct Snapshots {
     /// Where the pieces go.
     pieces: Sender<Piece>,
     /// The cut in progress: its state, and the events taken back since.
-    open: Option<(u64, Vec<u8>, Vec<Event>)>,
+    open: Option<(u64, Vec<u8>, Vec<Message>)>,
 }
 
 impl<J: Journal + Send> SequencerAgent<J> {
@@ -62,7 +63,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
     pub fn new(
         sequencer: Sequencer<J>,
         commands: Vec<Consumer<Message>>,
-        events: Consumer<Event>,
+        events: Consumer<Message>,
         out: Producer<Message>,
     ) -> SequencerAgent<J> {
         // Each command yields at most its own output, a mass cancel, and the records and
@@ -221,7 +222,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
 
     /// A matcher event taken back while a cut is open: in flight at the cut, up to the
     /// matcher's `Event::Snapshot` for it, which completes the sequencer's part.
-    fn collect(&mut self, event: &Event) {
+    fn collect(&mut self, event: &Message) {
         let Some(snapshots) = self.snapshots.as_mut() else {
             return;
         };
@@ -229,7 +230,7 @@ impl<J: Journal + Send> SequencerAgent<J> {
             return;
         };
         pending.push(*event);
-        if matches!(event, Event::Snapshot { sequence } if sequence.get() == *cut) {
+        if event.kind() == SnapshotLayout::KIND && event.sequence() == *cut {
             if let Some((cut, state, pending)) = snapshots.open.take() {
                 let _ = snapshots.pieces.send(Piece::Sequencer {
                     cut,

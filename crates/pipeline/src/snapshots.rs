@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossline_engine::snapshot::{self, Parts};
-use crossline_matcher::Event;
+use crossline_types::Message;
 
 /// Snapshot files the running engine keeps; older ones are removed once a newer one is
 /// written.
@@ -39,7 +39,7 @@ pub enum Piece {
         /// `postcard` of the sequencer's state.
         state: Vec<u8>,
         /// The matcher events the gate had not applied at the cut.
-        pending: Vec<Event>,
+        pending: Vec<Message>,
     },
     /// The matcher's state at the cut.
     Matcher {
@@ -78,7 +78,7 @@ impl Piece {
 /// What the three agents hand over for one cut, so far.
 #[derive(Default)]
 struct Assembly {
-    sequencer: Option<(Vec<u8>, Vec<Event>)>,
+    sequencer: Option<(Vec<u8>, Vec<Message>)>,
     matcher: Option<Vec<u8>>,
     replies: Option<Vec<u8>>,
 }
@@ -162,17 +162,15 @@ fn write_all(dir: &std::path::Path, config_hash: u64, pieces: &Receiver<Piece>) 
             continue;
         };
         let started = Instant::now();
-        let written = snapshot::encode_part(&pending).and_then(|pending| {
-            let parts = Parts {
-                sequencer,
-                pending,
-                matcher,
-                replies,
-            };
-            snapshot::write(dir, cut, config_hash, &parts)
-                .map_err(|e| e.to_string())
-                .map(|path| (path, parts.bytes()))
-        });
+        let parts = Parts {
+            sequencer,
+            pending: snapshot::encode_events(&pending),
+            matcher,
+            replies,
+        };
+        let written = snapshot::write(dir, cut, config_hash, &parts)
+            .map_err(|e| e.to_string())
+            .map(|path| (path, parts.bytes()));
         match written {
             Ok((path, bytes)) => {
                 if let Err(e) = snapshot::prune(dir, SNAPSHOTS_KEPT) {

@@ -33,8 +33,8 @@ struct Loop {
     matcher: Matcher,
     outputs: Vec<Output>,
     events: Vec<Event>,
-    /// Events on their way back, per command.
-    in_flight: VecDeque<Vec<Event>>,
+    /// Events on their way back (as the matcher agent sends them), per command.
+    in_flight: VecDeque<Vec<Message>>,
     lag: usize,
     now: u64,
 }
@@ -80,22 +80,23 @@ impl Loop {
     }
 
     fn apply(&mut self, outputs: Vec<Output>) -> Vec<Event> {
-        let mut caused = Vec::new();
+        let (mut caused, mut back) = (Vec::new(), Vec::new());
         for output in outputs {
             if let Output::Matcher(sequenced) = output {
-                let mut events = Vec::new();
                 self.matcher.apply(
                     sequenced.sequence,
                     sequenced.time,
                     &sequenced.input,
-                    &mut |event| events.push(event),
+                    &mut |event| {
+                        back.extend(event.to_back_message(sequenced.sequence, sequenced.time));
+                        caused.push(event);
+                    },
                 );
-                caused.extend(events);
             }
             self.outputs.push(output);
         }
         self.events.extend(caused.iter().copied());
-        self.in_flight.push_back(caused.clone());
+        self.in_flight.push_back(back);
         while self.in_flight.len() > self.lag {
             for event in self.in_flight.pop_front().unwrap_or_default() {
                 self.sequencer.on_event(&event);
@@ -382,7 +383,11 @@ fn rebuild(journal: &[Record]) -> Result<Rebuilt, ReplayError> {
                     sequenced.time,
                     &sequenced.input,
                     &mut |event| {
-                        sequencer.replay_event(&event);
+                        if let Some(back) =
+                            event.to_back_message(sequenced.sequence, sequenced.time)
+                        {
+                            sequencer.replay_event(&back);
+                        }
                         events.push(event);
                     },
                 );
@@ -458,7 +463,7 @@ fn the_journal_alone_rebuilds_gate_and_matcher() {
 #[test]
 fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let (mut commands_in, commands) = crossline_ring::channel::<Message>(64).unwrap();
-    let (events_in, events) = crossline_ring::channel::<Event>(1_024).unwrap();
+    let (events_in, events) = crossline_ring::channel::<Message>(1_024).unwrap();
     let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Message>(64).unwrap();
     let (reports, mut reports_out) = crossline_ring::channel::<Message>(1_024).unwrap();
     let (commands_depth, matcher_depth) = (commands_in.monitor(), to_matcher.monitor());
@@ -466,13 +471,14 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));
     let mut agent = SequencerAgent::new(sequencer, vec![commands], events, to_matcher);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // The matcher's thread: applies inputs in sequence order, sends every event back.
+    // The matcher's thread: applies inputs in sequence order, sends the events the gate
+    // follows back, as the matcher agent does.
     let matcher_stop = stop.clone();
     let matcher_thread = std::thread::spawn(move || {
         let mut matcher = Matcher::new(&matcher_config()).unwrap();
         let mut events_in = events_in;
         let mut reports = reports;
-        let mut backlog: VecDeque<Event> = VecDeque::new();
+        let mut backlog: VecDeque<Message> = VecDeque::new();
         loop {
             while let Some(event) = backlog.front() {
                 if events_in.try_push(*event).is_err() {
@@ -486,7 +492,10 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
                         sequenced.sequence,
                         sequenced.time,
                         &sequenced.input,
-                        &mut |event| backlog.push_back(event),
+                        &mut |event| {
+                            backlog
+                                .extend(event.to_back_message(sequenced.sequence, sequenced.time));
+                        },
                     ),
                     // Risk rejects pass through the matcher's thread to the reports
                     // ring, in sequence order.
@@ -555,7 +564,7 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
 #[test]
 fn every_output_waits_for_a_record_the_journal_has() {
     let (mut commands_in, commands) = crossline_ring::channel::<Message>(64).unwrap();
-    let (_events_in, events) = crossline_ring::channel::<Event>(64).unwrap();
+    let (_events_in, events) = crossline_ring::channel::<Message>(64).unwrap();
     let (to_matcher, mut matcher_inputs) = crossline_ring::channel::<Message>(64).unwrap();
     let gate = RiskGate::new(&risk_config()).unwrap();
     let sequencer = Sequencer::new(gate, Vec::new(), SequenceNumber::new(1));

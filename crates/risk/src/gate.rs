@@ -1,9 +1,12 @@
 //! The risk gate's state and checks.
 
-use crossline_matcher::{Event, MassCancel};
+use crossline_matcher::MassCancel;
+use crossline_types::layout::{
+    ExecutedLayout, PositionChangedLayout, ReleasedLayout, ReplacedLayout,
+};
 use crossline_types::{
-    Cancel, ClientId, ClientOrderId, NewOrder, OrderType, Price, Quantity, Quote, Replace, Side,
-    SymbolId, Timestamp,
+    Cancel, ClientId, ClientOrderId, Message, NewOrder, OrderType, Price, Quantity, Quote, Replace,
+    Side, SymbolId, Timestamp,
 };
 
 use crate::admin::{AdminCause, AdminChange, AdminRecord, Pending, Setting};
@@ -635,99 +638,71 @@ impl RiskGate {
         }
     }
 
-    /// Whether [`RiskGate::on_event`] acts on `event`: rejections, cancels, fills,
-    /// replaces and position changes. The gate ignores the others (acceptances, cancel
-    /// rejects, routes, firm quotes, snapshot markers), so the engine need not hand
-    /// them back to it.
-    #[must_use]
-    pub const fn follows(event: &Event) -> bool {
-        matches!(
-            event,
-            Event::Rejected { .. }
-                | Event::Cancelled { .. }
-                | Event::Filled(_)
-                | Event::Replaced { .. }
-                | Event::PositionChanged { .. }
-        )
-    }
-
-    /// Follows the matcher's events to keep credit usage exact: a rejected or cancelled
-    /// order releases its open notional, a fill moves shares from open (at the order's
-    /// valuation price) to executed (at the execution price), a replace re-values the
-    /// order. Only the events [`RiskGate::follows`] names change anything.
-    pub fn on_event(&mut self, event: &Event) {
-        match *event {
-            Event::Rejected {
-                client,
-                client_order_id,
-                ..
-            } => self.release(client, client_order_id),
-            Event::Cancelled {
-                client,
-                client_order_id,
-                ..
-            } => self.release(client, client_order_id),
-            Event::Filled(fill) => {
-                let Some(slot) = self.open.find(fill.client, fill.client_order_id) else {
-                    return;
-                };
-                let open = self.open.get_mut(slot);
-                // Executed shares count at the execution price; the open shares they
-                // came out of stop counting at the valuation price. A fill larger than
-                // the shares still open (a venue's over-fill) releases only those.
-                let shares = fill.quantity.shares();
-                let released = shares.min(open.ordered - open.filled);
-                let change = i128::from(shares) * i128::from(fill.price.micros())
-                    - i128::from(released) * i128::from(open.price.micros());
-                open.filled += released;
-                let done = fill.leaves.is_zero();
-                if let Some(client) = self.client_slot(fill.client) {
-                    self.clients[client].exposure += change;
-                }
-                if done {
-                    self.open.remove(slot);
-                }
+    /// Follows the matcher's events to keep credit usage exact, as they come back on
+    /// `events_back` ([`crossline_matcher::Event::to_back_message`]): a rejected or
+    /// cancelled order releases its open notional (`Released`), a fill moves shares
+    /// from open (at the order's valuation price) to executed (at the execution price,
+    /// `Executed`), a replace re-values the order (`Replaced`), a position change moves
+    /// the symbol's inventory (`PositionChanged`). Any other message (a snapshot marker)
+    /// changes nothing.
+    pub fn on_event(&mut self, message: &Message) {
+        if let Some(released) = message.view::<ReleasedLayout>() {
+            self.release(
+                ClientId::new(released.client.get()),
+                ClientOrderId::new(released.client_order_id.get()),
+            );
+        } else if let Some(fill) = message.view::<ExecutedLayout>() {
+            let client = ClientId::new(fill.client.get());
+            let client_order_id = ClientOrderId::new(fill.client_order_id.get());
+            let Some(slot) = self.open.find(client, client_order_id) else {
+                return;
+            };
+            let open = self.open.get_mut(slot);
+            // Executed shares count at the execution price; the open shares they came
+            // out of stop counting at the valuation price. A fill larger than the
+            // shares still open (a venue's over-fill) releases only those.
+            let shares = fill.quantity.get();
+            let released = shares.min(open.ordered - open.filled);
+            let change = i128::from(shares) * i128::from(fill.price.get())
+                - i128::from(released) * i128::from(open.price.micros());
+            open.filled += released;
+            if let Some(client) = self.client_slot(client) {
+                self.clients[client].exposure += change;
             }
-            Event::Replaced {
-                client,
-                client_order_id,
-                original_client_order_id,
-                price,
-                quantity,
-                ..
-            } => {
-                let Some(slot) = self.open.find(client, original_client_order_id) else {
-                    return;
-                };
-                let open = self.open.get_mut(slot);
-                let before = open.open_notional();
-                let added = quantity.shares().saturating_sub(open.ordered);
-                open.price = price;
-                open.ordered = quantity.shares().max(open.filled);
-                let after = open.open_notional();
-                let (side, symbol) = (open.side, open.symbol);
-                if side.is_short() && added > 0 {
-                    // The replace was checked for a locate of the shares it adds.
-                    self.locates.take(client, symbol, u64::from(added));
-                }
-                if client_order_id != original_client_order_id {
-                    self.open.rename(slot, client_order_id);
-                }
-                if let Some(client) = self.client_slot(client) {
-                    self.clients[client].exposure += after - before;
-                }
+            if fill.leaves.get() == 0 {
+                self.open.remove(slot);
             }
-            Event::PositionChanged {
-                symbol,
-                delta,
-                price,
-                ..
-            } => {
-                if let Some(slot) = self.symbol_slot(symbol) {
-                    self.symbols[slot].inventory.trade(delta, price);
-                }
+        } else if let Some(replaced) = message.view::<ReplacedLayout>() {
+            let client = ClientId::new(replaced.client.get());
+            let client_order_id = ClientOrderId::new(replaced.client_order_id.get());
+            let original = ClientOrderId::new(replaced.original_client_order_id.get());
+            let Some(slot) = self.open.find(client, original) else {
+                return;
+            };
+            let quantity = replaced.quantity.get();
+            let open = self.open.get_mut(slot);
+            let before = open.open_notional();
+            let added = quantity.saturating_sub(open.ordered);
+            open.price = Price::from_micros(replaced.price.get());
+            open.ordered = quantity.max(open.filled);
+            let after = open.open_notional();
+            let (side, symbol) = (open.side, open.symbol);
+            if side.is_short() && added > 0 {
+                // The replace was checked for a locate of the shares it adds.
+                self.locates.take(client, symbol, u64::from(added));
             }
-            _ => {}
+            if client_order_id != original {
+                self.open.rename(slot, client_order_id);
+            }
+            if let Some(client) = self.client_slot(client) {
+                self.clients[client].exposure += after - before;
+            }
+        } else if let Some(moved) = message.view::<PositionChangedLayout>() {
+            if let Some(slot) = self.symbol_slot(SymbolId::new(moved.symbol.get())) {
+                self.symbols[slot]
+                    .inventory
+                    .trade(moved.delta.get(), Price::from_micros(moved.price.get()));
+            }
         }
     }
 

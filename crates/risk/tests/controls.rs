@@ -11,6 +11,13 @@ use crossline_types::{
     Price, Quantity, Quote, Replace, Side, SymbolId, TimeInForce, Timestamp,
 };
 
+/// The event as it comes back to the gate on `events_back`.
+fn back(event: Event) -> crossline_types::Message {
+    event
+        .to_back_message(crossline_types::SequenceNumber::new(1), Timestamp::new(0))
+        .expect("an event the gate follows")
+}
+
 const CLIENT: ClientId = ClientId::new(1);
 const OTHER: ClientId = ClientId::new(2);
 const SYMBOL: SymbolId = SymbolId::new(1);
@@ -269,13 +276,13 @@ fn duplicate_client_order_id_out_of_order() {
         check(&mut gate, 8, &order(10, Side::Buy, 10 * DOLLAR, 1)),
         Err(RiskReject::DuplicateClientOrderId)
     );
-    gate.on_event(&Event::Cancelled {
+    gate.on_event(&back(Event::Cancelled {
         order_id: OrderId::new(0),
         client: CLIENT,
         client_order_id: ClientOrderId::new(20),
         quantity: Quantity::new(1),
         reason: CancelReason::Requested,
-    });
+    }));
     gate.end_of_day();
     assert_eq!(
         check(&mut gate, 9, &order(20, Side::Buy, 10 * DOLLAR, 1)),
@@ -541,30 +548,30 @@ fn credit_limit_counts_open_orders_and_fills() {
         Err(RiskReject::CreditLimit { .. })
     ));
     // A fill below the limit price frees the difference; a cancel frees the rest.
-    gate.on_event(&fill(1, Side::Buy, 9_990_000, 5_000, 0));
+    gate.on_event(&back(fill(1, Side::Buy, 9_990_000, 5_000, 0)));
     assert_eq!(
         gate.exposure(CLIENT),
         Some(i128::from(5_000 * 9_990_000_i64 + 5_000 * 10 * DOLLAR))
     );
-    gate.on_event(&Event::Cancelled {
+    gate.on_event(&back(Event::Cancelled {
         order_id: OrderId::new(2),
         client: CLIENT,
         client_order_id: ClientOrderId::new(2),
         quantity: Quantity::new(5_000),
         reason: CancelReason::Requested,
-    });
+    }));
     assert_eq!(
         gate.exposure(CLIENT),
         Some(i128::from(5_000 * 9_990_000_i64))
     );
     // A matcher reject releases the reservation too.
     check(&mut gate, 4, &order(4, Side::Buy, 10 * DOLLAR, 100)).unwrap();
-    gate.on_event(&Event::Rejected {
+    gate.on_event(&back(Event::Rejected {
         client: CLIENT,
         client_order_id: ClientOrderId::new(4),
         symbol: SYMBOL,
         reason: RejectReason::OrdersFull,
-    });
+    }));
     assert_eq!(
         gate.exposure(CLIENT),
         Some(i128::from(5_000 * 9_990_000_i64))
@@ -579,16 +586,16 @@ fn credit_counts_an_over_fill_in_full_and_releases_only_open_shares() {
     let mut gate = gate();
     check(&mut gate, 1, &order(1, Side::Buy, 10 * DOLLAR, 100)).unwrap();
     // A venue reports 150 shares on a 100-share order, the order still working.
-    gate.on_event(&fill(1, Side::Buy, 10 * DOLLAR, 150, 1));
+    gate.on_event(&back(fill(1, Side::Buy, 10 * DOLLAR, 150, 1)));
     assert_eq!(gate.exposure(CLIENT), Some(i128::from(150 * 10 * DOLLAR)));
     // Its open shares are all gone: a cancel frees nothing more.
-    gate.on_event(&Event::Cancelled {
+    gate.on_event(&back(Event::Cancelled {
         order_id: OrderId::new(1),
         client: CLIENT,
         client_order_id: ClientOrderId::new(1),
         quantity: Quantity::new(0),
         reason: CancelReason::Requested,
-    });
+    }));
     assert_eq!(gate.exposure(CLIENT), Some(i128::from(150 * 10 * DOLLAR)));
     assert_eq!(gate.open_orders(), 0);
 }
@@ -627,7 +634,7 @@ fn replace_is_checked_for_collar_credit_and_duplicate_id() {
         Err(RiskReject::CreditLimit { .. })
     ));
     // Booked when the matcher confirms.
-    gate.on_event(&Event::Replaced {
+    gate.on_event(&back(Event::Replaced {
         order_id: OrderId::new(1),
         client: CLIENT,
         client_order_id: ClientOrderId::new(4),
@@ -635,7 +642,7 @@ fn replace_is_checked_for_collar_credit_and_duplicate_id() {
         price: Price::from_micros(10 * DOLLAR),
         quantity: Quantity::new(4_500),
         priority_kept: false,
-    });
+    }));
     assert_eq!(gate.exposure(CLIENT), Some(i128::from(85_000 * DOLLAR)));
 }
 
@@ -726,7 +733,7 @@ fn a_short_sale_replaced_larger_needs_a_locate_for_what_it_adds() {
         gate.check_replace(Timestamp::new(3_000_000_000), &replace(3, 150)),
         Ok(())
     );
-    gate.on_event(&Event::Replaced {
+    gate.on_event(&back(Event::Replaced {
         order_id: OrderId::new(1),
         client: CLIENT,
         client_order_id: ClientOrderId::new(3),
@@ -734,7 +741,7 @@ fn a_short_sale_replaced_larger_needs_a_locate_for_what_it_adds() {
         price: Price::from_micros(10 * DOLLAR),
         quantity: Quantity::new(150),
         priority_kept: false,
-    });
+    }));
     assert_eq!(gate.located(CLIENT, SYMBOL), 0, "the added 50 are taken");
 }
 
@@ -849,13 +856,13 @@ fn open_order_table_capacity() {
         Err(RiskReject::OrdersFull)
     );
     // A cancel frees a place.
-    gate.on_event(&Event::Cancelled {
+    gate.on_event(&back(Event::Cancelled {
         order_id: OrderId::new(1),
         client: CLIENT,
         client_order_id: ClientOrderId::new(1),
         quantity: Quantity::new(1),
         reason: CancelReason::Requested,
-    });
+    }));
     assert_eq!(
         check(&mut gate, 4, &order(4, Side::Buy, 10 * DOLLAR, 1)),
         Ok(())

@@ -11,6 +11,13 @@ use crossline_types::{
     Price, Quantity, Quote, Replace, Side, SymbolId, TimeInForce, Timestamp,
 };
 
+/// The event as it comes back to the gate on `events_back`.
+fn back(event: Event) -> crossline_types::Message {
+    event
+        .to_back_message(crossline_types::SequenceNumber::new(1), Timestamp::new(0))
+        .expect("an event the gate follows")
+}
+
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
@@ -99,19 +106,19 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                         nbbo_at_execution: NbboPrices::default(),
                         price_improvement: Price::ZERO,
                     };
-                    gate.on_event(&Event::Filled(fill));
+                    gate.on_event(&back(Event::Filled(fill)));
                     filled += 1;
                 }
                 6 => {
                     let (client, original) =
                         recent[((state >> 24) as usize) % recent_count.clamp(1, 1_024)];
-                    gate.on_event(&Event::Cancelled {
+                    gate.on_event(&back(Event::Cancelled {
                         order_id: OrderId::new(0),
                         client,
                         client_order_id: original,
                         quantity: Quantity::new(100),
                         reason: CancelReason::Requested,
-                    });
+                    }));
                     let cancel = Cancel {
                         client,
                         symbol,

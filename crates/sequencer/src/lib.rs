@@ -23,9 +23,10 @@ mod message;
 
 use std::collections::VecDeque;
 
-use crossline_matcher::{Event, Input, SettingsChange, VenueCancel, VenueFill};
+use crossline_matcher::{Input, SettingsChange, VenueCancel, VenueFill};
 use crossline_types::{
-    Cancel, ClientId, ClientOrderId, NewOrder, Quote, Replace, SequenceNumber, SymbolId, Timestamp,
+    Cancel, ClientId, ClientOrderId, Message, NewOrder, Quote, Replace, SequenceNumber, SymbolId,
+    Timestamp,
 };
 
 use crossline_risk::{
@@ -346,14 +347,6 @@ pub enum ReplayError {
     },
 }
 
-/// Whether the matcher's `event` comes back to the sequencer: the events the gate
-/// follows ([`RiskGate::follows`]) and snapshot markers, which close a live cut. Only
-/// these count in a record's `events_applied`, live and in replay alike.
-#[must_use]
-pub const fn takes_back(event: &Event) -> bool {
-    RiskGate::follows(event) || matches!(event, Event::Snapshot { .. })
-}
-
 /// The risk gate as the sequencer. See the module documentation.
 pub struct Sequencer<J> {
     gate: RiskGate,
@@ -364,7 +357,7 @@ pub struct Sequencer<J> {
     /// Matcher events applied to the gate so far.
     events_applied: u64,
     /// Replay only: matcher events handed back and not yet due.
-    replayed_events: VecDeque<Event>,
+    replayed_events: VecDeque<Message>,
     /// The journal failed: nothing more is sequenced.
     failed: Option<JournalFailure>,
 }
@@ -416,14 +409,14 @@ impl<J: Journal> Sequencer<J> {
     }
 
     /// Replay only: matcher events handed back and not yet applied, oldest first.
-    pub fn queued_events(&self) -> impl Iterator<Item = &Event> {
+    pub fn queued_events(&self) -> impl Iterator<Item = &Message> {
         self.replayed_events.iter()
     }
 
     /// A sequencer restored from a snapshot's state and its in-flight events, ready to
     /// [`Sequencer::replay`] the journal records after the cut (each event applied when
     /// the records say it was), and then to go on live.
-    pub fn restore(state: SequencerState, pending: Vec<Event>, journal: J) -> Sequencer<J> {
+    pub fn restore(state: SequencerState, pending: Vec<Message>, journal: J) -> Sequencer<J> {
         let mut sequencer = Sequencer::new(state.gate, journal, SequenceNumber::new(state.next));
         sequencer.events_applied = state.events_applied;
         sequencer.replayed_events.extend(pending);
@@ -460,16 +453,16 @@ impl<J: Journal> Sequencer<J> {
         SequenceNumber::new(self.next)
     }
 
-    /// A matcher event coming back ([`takes_back`]): keeps credit usage and
-    /// inventory exact.
-    pub fn on_event(&mut self, event: &Event) {
+    /// A matcher event coming back ([`crossline_matcher::Event::to_back_message`]): keeps credit usage
+    /// and inventory exact.
+    pub fn on_event(&mut self, event: &Message) {
         self.gate.on_event(event);
         self.events_applied += 1;
     }
 
     /// Replay only: a matcher event from the replayed matcher. The gate applies it when
     /// the journal says it had: before the first record decided after it.
-    pub fn replay_event(&mut self, event: &Event) {
+    pub fn replay_event(&mut self, event: &Message) {
         self.replayed_events.push_back(*event);
     }
 

@@ -7,8 +7,8 @@ use crossline_matcher::{
 };
 use crossline_risk::{AdminChange, KillTarget, RiskReject, Setting};
 use crossline_types::layout::{
-    AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout, MassCancelLayout, NbboLayout,
-    NewOrderLayout, ReplaceLayout, RiskRejectedLayout, SettingsLayout, SnapshotLayout,
+    head, AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout, MassCancelLayout,
+    NbboLayout, NewOrderLayout, ReplaceLayout, RiskRejectedLayout, SettingsLayout, SnapshotLayout,
     VenueCancelLayout, VenueFillLayout,
 };
 use crossline_types::{
@@ -16,7 +16,6 @@ use crossline_types::{
     Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp, ValueError,
 };
 use zerocopy::little_endian::{I64, U16, U32, U64};
-use zerocopy::FromZeros;
 
 use crate::{Command, Output, Sequenced};
 
@@ -84,16 +83,6 @@ fn u32_value(kind: &'static str, name: &'static str, value: i64) -> Result<u32, 
     u32::try_from(value).map_err(|_| field(kind, name, value))
 }
 
-macro_rules! head {
-    ($layout:ty, $sequence:expr, $time:expr) => {{
-        let mut view = <$layout>::new_zeroed();
-        view.sequence = U64::new($sequence.get());
-        view.time = U64::new($time.nanos());
-        view.kind = <$layout as Layout>::KIND;
-        view
-    }};
-}
-
 impl Command {
     /// The command as the 56-byte message that crosses the rings and enters the
     /// journal, with `sequence` (zero before the sequencer) and `time`.
@@ -111,19 +100,19 @@ impl Command {
                 symbol,
                 shares,
             } => {
-                let mut view = head!(LocateLayout, sequence, time);
+                let mut view = head::<LocateLayout>(sequence, time);
                 view.client = U32::new(client.get());
                 view.shares = U64::new(shares);
                 view.symbol = U32::new(symbol.get());
                 Message::from_view(&view)
             }
             Command::Admin(change) => {
-                let mut view = head!(AdminLayout, sequence, time);
+                let mut view = head::<AdminLayout>(sequence, time);
                 encode_admin(&change, &mut view);
                 Message::from_view(&view)
             }
             Command::Settings(change) => {
-                let mut view = head!(SettingsLayout, sequence, time);
+                let mut view = head::<SettingsLayout>(sequence, time);
                 let settings = change.settings;
                 view.mode = match settings.mode {
                     Mode::AgencyOnly => 0,
@@ -142,8 +131,8 @@ impl Command {
                 view.soft_limit = U32::new(settings.soft_limit);
                 Message::from_view(&view)
             }
-            Command::EndOfDay => Message::from_view(&head!(EndOfDayLayout, sequence, time)),
-            Command::Snapshot => Message::from_view(&head!(SnapshotLayout, sequence, time)),
+            Command::EndOfDay => Message::from_view(&head::<EndOfDayLayout>(sequence, time)),
+            Command::Snapshot => Message::from_view(&head::<SnapshotLayout>(sequence, time)),
         }
     }
 
@@ -253,7 +242,7 @@ impl Sequenced {
             Input::Settings(change) => Command::Settings(change),
             Input::Snapshot => Command::Snapshot,
             Input::MassCancel(scope) => {
-                let mut view = head!(MassCancelLayout, self.sequence, self.time);
+                let mut view = head::<MassCancelLayout>(self.sequence, self.time);
                 if let Some(client) = scope.client {
                     view.flags |= MASS_CANCEL_CLIENT;
                     view.client = U32::new(client.get());
@@ -349,7 +338,7 @@ pub fn rejected_message(
     original: Option<ClientOrderId>,
     reason: &RiskReject,
 ) -> Message {
-    let mut view = head!(RiskRejectedLayout, sequence, time);
+    let mut view = head::<RiskRejectedLayout>(sequence, time);
     view.reason = U16::new(reason.code());
     view.client = U32::new(client.get());
     view.client_order_id = U64::new(client_order_id.get());

@@ -136,6 +136,18 @@ pub trait Layout: FromBytes + IntoBytes + KnownLayout + Immutable + Unaligned {
     const FIELDS: &'static [(&'static str, usize, usize)];
 }
 
+/// A layout with its common header set (`sequence`, `time`, the kind code) and every
+/// other byte zero: the start of every encoder.
+#[must_use]
+pub fn head<T: Layout>(sequence: crate::SequenceNumber, time: crate::Timestamp) -> T {
+    let mut view = T::new_zeroed();
+    let bytes = view.as_mut_bytes();
+    bytes[0..8].copy_from_slice(&sequence.get().to_le_bytes());
+    bytes[8..16].copy_from_slice(&time.nanos().to_le_bytes());
+    bytes[KIND_OFFSET] = T::KIND;
+    view
+}
+
 macro_rules! layouts {
     ($(
         $(#[$meta:meta])*
@@ -383,6 +395,80 @@ layouts! {
         /// Zero.
         padding: [u8; 16],
     }
+    /// A matcher event the risk gate follows, on the ring back to the sequencer
+    /// (`events_back`; never journaled): an order the matcher ended without a fill, so
+    /// the gate releases its open notional.
+    ReleasedLayout = 14, "Released" {
+        /// Why it ended: 1 the matcher rejected it, 2 its working shares were cancelled.
+        cause: u8,
+        /// Zero.
+        padding_a: [u8; 2],
+        /// The client.
+        client: U32,
+        /// The client's id for the order.
+        client_order_id: U64,
+        /// Zero.
+        padding_b: [u8; 24],
+    }
+    /// An execution as the risk gate follows it (`events_back`): the shares move from
+    /// open to executed. The client's full execution report goes out on `replies`.
+    ExecutedLayout = 15, "Executed" {
+        /// Zero.
+        padding_a: [u8; 3],
+        /// The client.
+        client: U32,
+        /// The client's id for the order.
+        client_order_id: U64,
+        /// Execution price, micro-dollars.
+        price: I64,
+        /// Shares executed.
+        quantity: U32,
+        /// Shares still working after this execution (0: the order is done).
+        leaves: U32,
+        /// The symbol.
+        symbol: U32,
+        /// Zero.
+        padding_b: [u8; 4],
+    }
+    /// A replace the matcher applied, as the risk gate follows it (`events_back`).
+    ReplacedLayout = 16, "Replaced" {
+        /// Zero.
+        padding_a: [u8; 3],
+        /// The client.
+        client: U32,
+        /// The client's new id for the order.
+        client_order_id: U64,
+        /// The client's previous id for it.
+        original_client_order_id: U64,
+        /// Its limit price now, micro-dollars.
+        price: I64,
+        /// Its total quantity now (executed shares included).
+        quantity: U32,
+        /// Zero.
+        padding_b: [u8; 4],
+    }
+    /// The firm's position in a symbol changed (`events_back`).
+    PositionChangedLayout = 17, "PositionChanged" {
+        /// Zero.
+        padding_a: [u8; 3],
+        /// The symbol.
+        symbol: U32,
+        /// The position now, shares (negative: short).
+        position: I64,
+        /// The change, shares.
+        delta: I64,
+        /// The execution price, micro-dollars.
+        price: I64,
+        /// Zero.
+        padding_b: [u8; 8],
+    }
+}
+
+impl ReleasedLayout {
+    /// `cause`: the matcher rejected the order.
+    pub const CAUSE_REJECTED: u8 = 1;
+    /// `cause`: the order's working shares were cancelled.
+    pub const CAUSE_CANCELLED: u8 = 2;
 }
 
 impl RiskRejectedLayout {

@@ -9,7 +9,7 @@ use zerocopy::little_endian::{I64, U32, U64};
 use crate::codes::{Capacity, OrderType, Side, TimeInForce};
 use crate::ids::{ClientId, ClientOrderId, OrderId, SequenceNumber, SymbolId, Timestamp};
 use crate::layout::{
-    CancelLayout, Layout, Message, NbboLayout, NewOrderLayout, ReplaceLayout, VenueCancelLayout,
+    head, CancelLayout, Message, NbboLayout, NewOrderLayout, ReplaceLayout, VenueCancelLayout,
     VenueFillLayout,
 };
 use crate::price::Price;
@@ -125,15 +125,6 @@ pub struct VenueCancel {
     pub order_id: OrderId,
     /// Shares cancelled: everything the child had left.
     pub quantity: Quantity,
-}
-
-/// A layout's common header: all zero but `sequence`, `time` and the kind code.
-fn head<T: Layout>(sequence: SequenceNumber, time: Timestamp) -> T {
-    let mut view = T::new_zeroed();
-    let bytes = view.as_mut_bytes();
-    bytes[0..8].copy_from_slice(&sequence.get().to_le_bytes());
-    bytes[8..16].copy_from_slice(&time.nanos().to_le_bytes());
-    view
 }
 
 impl NewOrder {
