@@ -85,7 +85,7 @@ use crossline_config::Config;
 use crossline_engine::{recovery, Engine, Observer};
 use crossline_matcher::{Event, VenueCancel, VenueFill};
 use crossline_pipeline::queue::AckGate;
-use crossline_pipeline::{Core, CoreEdges, Egressed, Pipeline, Reply};
+use crossline_pipeline::{Core, CoreEdges, Pipeline, Reply};
 use crossline_protocol::client::Outbound;
 use crossline_sequencer::{Command, NoJournal, Output, Sequenced, Stamped};
 use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
@@ -472,7 +472,7 @@ impl OutboundTally {
     }
 
     /// What the matcher agent handed the egress.
-    fn count_egressed(&mut self, _item: &Egressed) {
+    fn count_egressed(&mut self, _item: &Message) {
         self.routes += 1;
     }
 
@@ -661,7 +661,7 @@ fn open_core(
     let ring = |e: crossline_ring::RingError| e.to_string();
     let (commands, commands_rx) =
         crossline_ring::channel::<Message>(sizes.commands).map_err(ring)?;
-    let (out_tx, egressed) = crossline_ring::channel::<Egressed>(sizes.events_out).map_err(ring)?;
+    let (out_tx, egressed) = crossline_ring::channel::<Message>(sizes.events_out).map_err(ring)?;
     let (replies_tx, replies) = crossline_ring::channel::<Reply>(sizes.replies).map_err(ring)?;
     let core = Core::new(
         engine,
@@ -783,7 +783,7 @@ struct CoreOutput {
     replies: crossline_ring::Consumer<Reply>,
     /// The order ingress's acknowledgement gate.
     gate: AckGate<Reply>,
-    egressed: crossline_ring::Consumer<Egressed>,
+    egressed: crossline_ring::Consumer<Message>,
 }
 
 struct Sink<'a> {

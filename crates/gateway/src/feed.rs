@@ -14,7 +14,11 @@
 use crossline_protocol::market_data::{
     decode_packet, Arrival, MarketData, Sequencer, ENTRIES_PER_PACKET_MAX,
 };
-use crossline_types::{Quote, SymbolId};
+use crossline_types::layout::{head, VenueTopLayout};
+use crossline_types::{
+    Message, Price, Quantity, Quote, SequenceNumber, SymbolId, Timestamp, ValueError,
+};
+use zerocopy::little_endian::{I64, U32};
 
 /// Gaps and malformed packets logged, each; later ones are only counted.
 const LOGGED_MAX: u64 = 10;
@@ -50,6 +54,58 @@ pub enum TopChange {
     },
     /// A gap: every venue top is unknown until fresh ones arrive.
     ClearAll,
+}
+
+impl TopChange {
+    /// The change as its 56-byte message on the `venue_tops` ring ([`VenueTopLayout`],
+    /// sequence zero: venue tops are not journaled).
+    #[must_use]
+    pub fn to_message(&self, time: Timestamp) -> Message {
+        let mut view = head::<VenueTopLayout>(SequenceNumber::new(0), time);
+        match *self {
+            TopChange::Set { venue, quote } => {
+                view.venue = venue;
+                view.symbol = U32::new(quote.symbol.get());
+                view.bid = I64::new(quote.bid.micros());
+                view.ask = I64::new(quote.ask.micros());
+                view.bid_size = U32::new(quote.bid_size.shares());
+                view.ask_size = U32::new(quote.ask_size.shares());
+            }
+            TopChange::ClearAll => view.flags = VenueTopLayout::FLAG_CLEAR_ALL,
+        }
+        Message::from_view(&view)
+    }
+
+    /// The change a [`VenueTopLayout`] message holds.
+    ///
+    /// # Errors
+    /// [`ValueError::UnknownCode`] for a message of another kind or a flag bit not
+    /// defined.
+    pub fn from_message(message: &Message) -> Result<TopChange, ValueError> {
+        let view = message
+            .view::<VenueTopLayout>()
+            .ok_or(ValueError::UnknownCode {
+                what: "message kind (a VenueTop, 19, expected)",
+                code: message.kind(),
+            })?;
+        match view.flags {
+            0 => Ok(TopChange::Set {
+                venue: view.venue,
+                quote: Quote {
+                    symbol: SymbolId::new(view.symbol.get()),
+                    bid_size: Quantity::new(view.bid_size.get()),
+                    bid: Price::from_micros(view.bid.get()),
+                    ask: Price::from_micros(view.ask.get()),
+                    ask_size: Quantity::new(view.ask_size.get()),
+                },
+            }),
+            VenueTopLayout::FLAG_CLEAR_ALL => Ok(TopChange::ClearAll),
+            flags => Err(ValueError::UnknownCode {
+                what: "VenueTop flags",
+                code: flags,
+            }),
+        }
+    }
 }
 
 /// The venue tops, kept from a feed's [`TopChange`]s by a router on another thread.
@@ -212,7 +268,7 @@ impl Feed {
 mod tests {
     use super::*;
     use crossline_protocol::market_data::PacketWriter;
-    use crossline_types::{Price, Quantity};
+    use crossline_types::layout::Layout;
 
     fn quote(symbol: u32, bid: i64) -> Quote {
         Quote {
@@ -236,6 +292,35 @@ mod tests {
         let mut out = Vec::new();
         feed.on_datagram(datagram, &mut |quote| out.push(quote));
         out
+    }
+
+    #[test]
+    fn a_top_change_crosses_its_ring_as_a_venue_top_message_and_back() {
+        let set = TopChange::Set {
+            venue: 3,
+            quote: quote(7, 101_250_000),
+        };
+        let message = set.to_message(Timestamp::new(42));
+        assert_eq!(message.kind(), VenueTopLayout::KIND);
+        assert_eq!((message.sequence(), message.time()), (0, 42));
+        assert_eq!(TopChange::from_message(&message), Ok(set));
+        let clear = TopChange::ClearAll.to_message(Timestamp::new(43));
+        assert_eq!(TopChange::from_message(&clear), Ok(TopChange::ClearAll));
+
+        let mut bytes = *message.bytes();
+        bytes[18] = 2; // a flag bit not defined
+        assert_eq!(
+            TopChange::from_message(&Message::from_bytes(bytes)),
+            Err(ValueError::UnknownCode {
+                what: "VenueTop flags",
+                code: 2
+            })
+        );
+        bytes[16] = 18; // a route, not a top
+        assert!(matches!(
+            TopChange::from_message(&Message::from_bytes(bytes)),
+            Err(ValueError::UnknownCode { code: 18, .. })
+        ));
     }
 
     #[test]

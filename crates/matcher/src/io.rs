@@ -1,11 +1,12 @@
 //! The matcher's inputs and outputs.
 
 use crossline_types::layout::{
-    head, ExecutedLayout, PositionChangedLayout, ReleasedLayout, ReplacedLayout, SnapshotLayout,
+    head, ExecutedLayout, PositionChangedLayout, ReleasedLayout, ReplacedLayout, RouteLayout,
+    SnapshotLayout,
 };
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, Message, NewOrder, OrderId, Price,
-    Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, Timestamp,
+    Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, Timestamp, ValueError,
 };
 use zerocopy::little_endian::{I64, U32, U64};
 
@@ -136,6 +137,55 @@ pub struct RouteInstruction {
     pub limit: Option<Price>,
     /// Agency for a client's order; principal for the firm's own (the hedger's).
     pub capacity: Capacity,
+}
+
+impl RouteInstruction {
+    /// The route as its 56-byte message on the `events_out` ring ([`RouteLayout`]):
+    /// `sequence` is the journal position of the command that caused it, `time` that
+    /// command's time.
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<RouteLayout>(sequence, time);
+        view.side = self.side.code();
+        view.capacity = self.capacity.code();
+        view.symbol = U32::new(self.symbol.get());
+        view.order_id = U64::new(self.order_id.get());
+        if let Some(limit) = self.limit {
+            view.flags = RouteLayout::FLAG_LIMIT;
+            view.limit = I64::new(limit.micros());
+        }
+        view.quantity = U32::new(self.quantity.shares());
+        Message::from_view(&view)
+    }
+
+    /// The route a [`RouteLayout`] message holds.
+    ///
+    /// # Errors
+    /// [`ValueError::UnknownCode`] naming what is wrong: a message of another kind, an
+    /// undefined side or capacity code, or a flag bit not defined.
+    pub fn from_message(message: &Message) -> Result<RouteInstruction, ValueError> {
+        let view = message
+            .view::<RouteLayout>()
+            .ok_or(ValueError::UnknownCode {
+                what: "message kind (a Route, 18, expected)",
+                code: message.kind(),
+            })?;
+        if view.flags & !RouteLayout::FLAG_LIMIT != 0 {
+            return Err(ValueError::UnknownCode {
+                what: "Route flags",
+                code: view.flags,
+            });
+        }
+        Ok(RouteInstruction {
+            order_id: OrderId::new(view.order_id.get()),
+            symbol: SymbolId::new(view.symbol.get()),
+            side: Side::try_from(view.side)?,
+            quantity: Quantity::new(view.quantity.get()),
+            limit: (view.flags & RouteLayout::FLAG_LIMIT != 0)
+                .then(|| Price::from_micros(view.limit.get())),
+            capacity: Capacity::try_from(view.capacity)?,
+        })
+    }
 }
 
 /// The firm's own quote for a symbol in active mode. Zero sizes mean no quote.
@@ -545,5 +595,69 @@ impl Event {
             | Event::FirmQuote(_)
             | Event::InputRejected { .. } => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossline_types::layout::Layout;
+
+    #[test]
+    fn a_route_crosses_its_ring_as_a_route_message_and_back() {
+        let limit = RouteInstruction {
+            order_id: OrderId::new(900),
+            symbol: SymbolId::new(4),
+            side: Side::SellShort,
+            quantity: Quantity::new(300),
+            limit: Some(Price::from_micros(-1)),
+            capacity: Capacity::Principal,
+        };
+        let market = RouteInstruction {
+            limit: None,
+            side: Side::Buy,
+            capacity: Capacity::Agency,
+            ..limit
+        };
+        for route in [limit, market] {
+            let message = route.to_message(SequenceNumber::new(77), Timestamp::new(5));
+            assert_eq!(message.kind(), RouteLayout::KIND);
+            assert_eq!((message.sequence(), message.time()), (77, 5));
+            assert_eq!(RouteInstruction::from_message(&message), Ok(route));
+        }
+
+        let good = *limit
+            .to_message(SequenceNumber::new(1), Timestamp::new(1))
+            .bytes();
+        let refused = |at: usize, byte: u8| {
+            let mut bytes = good;
+            bytes[at] = byte;
+            RouteInstruction::from_message(&Message::from_bytes(bytes))
+        };
+        assert_eq!(
+            refused(17, 9),
+            Err(ValueError::UnknownCode {
+                what: "side",
+                code: 9
+            })
+        );
+        assert_eq!(
+            refused(18, 0),
+            Err(ValueError::UnknownCode {
+                what: "capacity",
+                code: 0
+            })
+        );
+        assert_eq!(
+            refused(19, 3),
+            Err(ValueError::UnknownCode {
+                what: "Route flags",
+                code: 3
+            })
+        );
+        assert!(matches!(
+            refused(16, 15),
+            Err(ValueError::UnknownCode { code: 15, .. })
+        ));
     }
 }

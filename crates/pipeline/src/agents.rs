@@ -155,22 +155,12 @@ fn send<T: Copy + Send>(queue: &mut Bounded<T>, ring: &mut Producer<T>, item: T)
     }
 }
 
-/// A route the matcher hands the egress, in journal order: what the venues hear of.
-/// 56 bytes, so one cache line in the `events_out` ring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Egressed {
-    /// The route.
-    pub route: RouteInstruction,
-    /// The time of the command that caused it.
-    pub time: Timestamp,
-    /// The journal sequence number it waits for (`crossline_sequencer::barrier`).
-    pub sequence: u64,
-}
-
-impl Journaled for Egressed {
+impl Journaled for Message {
+    /// The journal position the message waits for: a route's command's
+    /// ([`RouteLayout`](crossline_types::layout::RouteLayout)).
     #[inline]
     fn sequence(&self) -> u64 {
-        self.sequence
+        Message::sequence(self)
     }
 }
 
@@ -181,7 +171,7 @@ pub struct MatcherRings {
     /// Every event, back to the sequencer (the gate follows positions and open orders).
     pub back: Producer<Message>,
     /// Routes, to the egress.
-    pub out: Producer<Egressed>,
+    pub out: Producer<Message>,
     /// Client replies, to the order ingress.
     pub replies: Producer<Reply>,
 }
@@ -199,7 +189,7 @@ pub struct MatcherAgent {
     /// Each holds what one input made beyond what its ring took: at most
     /// [`Matcher::events_per_input_max`] (no input is taken while any is not empty).
     back_queue: Bounded<Message>,
-    out_queue: Bounded<Egressed>,
+    out_queue: Bounded<Message>,
     reply_queue: Bounded<Reply>,
     counters: Option<OrderCounters>,
     closed: Option<Sender<Matcher>>,
@@ -345,12 +335,11 @@ impl Agent for MatcherAgent {
                     }
                     match event {
                         Event::Route(route) => {
-                            let route = Egressed {
-                                route,
-                                time,
-                                sequence,
-                            };
-                            send(out_queue, out, route);
+                            send(
+                                out_queue,
+                                out,
+                                route.to_message(SequenceNumber::new(sequence), time),
+                            );
                         }
                         Event::Snapshot { sequence } if snapshots => {
                             to_client.send(Reply::cut(sequence.get()));
@@ -599,7 +588,7 @@ pub struct MarketDataIngress {
     side: FeedSide,
     replay: Option<Replay>,
     nbbo: Producer<Message>,
-    tops: Producer<TopChange>,
+    tops: Producer<Message>,
     published: Published<7>,
     last_published_ns: u64,
     fault: Fault,
@@ -610,7 +599,7 @@ struct FeedSide {
     /// What one arrival's datagram made: at most `per_datagram` each
     /// ([`Handler::deliveries_max`]).
     pending: Bounded<Message>,
-    pending_tops: Bounded<TopChange>,
+    pending_tops: Bounded<Message>,
     per_datagram: usize,
     now_ns: u64,
     /// The engine is stopping: datagrams are dropped (the feed is a stream of latest
@@ -627,7 +616,7 @@ impl FeedSide {
                 pending
                     .push_past_bound(quote.to_message(SequenceNumber::new(0), Timestamp::new(now)));
             },
-            &mut |change| pending_tops.push_past_bound(change),
+            &mut |change| pending_tops.push_past_bound(change.to_message(Timestamp::new(now))),
         );
     }
 }
@@ -660,7 +649,7 @@ impl MarketDataIngress {
         per_datagram: usize,
         replay: Option<Replay>,
         nbbo: Producer<Message>,
-        tops: Producer<TopChange>,
+        tops: Producer<Message>,
         published: Published<7>,
         fault: Fault,
     ) -> MarketDataIngress {
@@ -695,7 +684,7 @@ impl MarketDataIngress {
 fn flush_feed(
     side: &mut FeedSide,
     nbbo: &mut Producer<Message>,
-    tops: &mut Producer<TopChange>,
+    tops: &mut Producer<Message>,
 ) -> bool {
     let tops = flush(&mut side.pending_tops, tops);
     flush(&mut side.pending, nbbo) && tops
@@ -850,10 +839,10 @@ impl OrderCounters {
 pub struct Egress {
     net: Transport,
     side: VenueSide,
-    events: Consumer<Egressed>,
+    events: Consumer<Message>,
     /// Routes wait here until their journal records are on disk.
-    gate: AckGate<Egressed>,
-    top_changes: Consumer<TopChange>,
+    gate: AckGate<Message>,
+    top_changes: Consumer<Message>,
     venue_commands: Producer<Message>,
     last_housekeeping_ns: u64,
     counters: EgressCounters,
@@ -906,11 +895,11 @@ impl Handler for VenueSide {
 /// Ring sizes and start-up work of the egress.
 pub struct EgressRings {
     /// Routes from the matcher, and the sequencer outputs it passed on to log.
-    pub events: Consumer<Egressed>,
+    pub events: Consumer<Message>,
     /// Holds routes until the journal has their records on disk.
-    pub gate: AckGate<Egressed>,
+    pub gate: AckGate<Message>,
     /// Venue-top changes from the market-data ingress.
-    pub top_changes: Consumer<TopChange>,
+    pub top_changes: Consumer<Message>,
     /// Venue fills and cancels to the sequencer.
     pub venue_commands: Producer<Message>,
 }
@@ -974,11 +963,20 @@ impl Egress {
 
     fn take_events(&mut self) -> usize {
         let (side, outbox) = (&mut self.side, self.net.outbox());
-        self.gate.pump(&mut self.events, BATCH, |egressed| {
+        self.gate.pump(&mut self.events, BATCH, |message| {
+            let route = match RouteInstruction::from_message(&message) {
+                Ok(route) => route,
+                Err(error) => {
+                    // The matcher agent encodes every one, so this cannot happen unless
+                    // it is wrong: say so, and route nothing of it.
+                    eprintln!("egress: a message on events_out is no route: {error}");
+                    return true;
+                }
+            };
             let now = side.now_ns;
             side.router.route(
                 outbox,
-                &egressed.route,
+                &route,
                 &side.tops,
                 now,
                 &mut VenueSide::emit(&mut side.commands, now),
@@ -999,10 +997,15 @@ impl Agent for Egress {
         let now = self.side.now_ns;
         let mut work = 0;
         while work < BATCH {
-            let Some(change) = self.top_changes.try_pop() else {
+            let Some(message) = self.top_changes.try_pop() else {
                 break;
             };
-            self.side.tops.apply(change);
+            match TopChange::from_message(&message) {
+                Ok(change) => self.side.tops.apply(change),
+                // The market-data ingress encodes every one, so this cannot happen
+                // unless it is wrong: say so, and apply nothing of it.
+                Err(error) => eprintln!("egress: a message on venue_tops is no top: {error}"),
+            }
             work += 1;
         }
         if self.flush() {

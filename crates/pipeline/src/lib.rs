@@ -68,8 +68,8 @@ use crossline_sequencer::{Command, Journal, NoJournal, Output, Record, Sequenced
 use crossline_types::{Message, SymbolId, Timestamp};
 
 pub use agents::{
-    Egress, EgressCounters, EgressRings, Egressed, Fault, IngressCounters, MarketDataIngress,
-    MatcherAgent, MatcherRings, OrderCounters, OrderIngress, Reply, REPLY_FIELD_BYTES,
+    Egress, EgressCounters, EgressRings, Fault, IngressCounters, MarketDataIngress, MatcherAgent,
+    MatcherRings, OrderCounters, OrderIngress, Reply, REPLY_FIELD_BYTES,
 };
 use meter::{
     Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS,
@@ -655,13 +655,11 @@ pub struct Core {
     events_back_depth: Box<dyn Depth>,
 }
 
-// A command on its ring, what the sequencer passes on to the matcher agent and the
-// events the matcher hands back are one cache line: the 56-byte message behind the
-// ring's stamp. So is a route to the egress, a reply and a venue's top of book.
+// A command on its ring, what the sequencer passes on to the matcher agent, the events
+// the matcher hands back, a route to the egress and a venue's top of book are one cache
+// line: the 56-byte message behind the ring's stamp. So is a reply.
 const _: () = assert!(crossline_ring::slot_bytes::<Message>() == 64);
-const _: () = assert!(crossline_ring::slot_bytes::<Egressed>() == 64);
 const _: () = assert!(crossline_ring::slot_bytes::<Reply>() == 64);
-const _: () = assert!(crossline_ring::slot_bytes::<crossline_gateway::TopChange>() == 64);
 
 /// The rings at the core's edges.
 pub struct CoreEdges {
@@ -669,8 +667,10 @@ pub struct CoreEdges {
     /// the 56-byte message the journal stores (`Command::to_message`, sequence 0), one
     /// cache line with the ring's stamp.
     pub commands: Vec<Consumer<Message>>,
-    /// Routes to the egress.
-    pub out: Producer<Egressed>,
+    /// Routes to the egress: 56-byte `Route` messages
+    /// (`RouteInstruction::to_message`), each numbered with the journal position it
+    /// waits for.
+    pub out: Producer<Message>,
     /// Client replies to the order ingress.
     pub replies: Producer<Reply>,
 }

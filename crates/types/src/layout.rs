@@ -462,6 +462,61 @@ layouts! {
         /// Zero.
         padding_b: [u8; 8],
     }
+    /// A child order the matcher hands the egress (`events_out`; never journaled: the
+    /// command that caused it is). `sequence` is that command's, the journal position
+    /// the egress waits for before the venues hear of it; `time` is its time.
+    RouteLayout = 18, "Route" {
+        /// Side code (as in `NewOrder`; short sales stay marked short).
+        side: u8,
+        /// Capacity code (1 agency for a client's order, 2 principal for the hedger's).
+        capacity: u8,
+        /// Bit 0: `limit` holds a limit price (clear: a market order); other bits zero.
+        flags: u8,
+        /// The symbol.
+        symbol: U32,
+        /// The parent order (the engine's order id; venue reports name it).
+        order_id: U64,
+        /// Limit price, micro-dollars (zero when flag bit 0 is clear).
+        limit: I64,
+        /// Shares to route.
+        quantity: U32,
+        /// Zero.
+        padding: [u8; 12],
+    }
+    /// A change to the venue tops the router prices against, from the market-data
+    /// ingress to the egress (`venue_tops`; never journaled). `sequence` is zero; `time`
+    /// is when the feed packet was taken.
+    VenueTopLayout = 19, "VenueTop" {
+        /// The venue (its index in the configuration).
+        venue: u8,
+        /// Bit 0: a feed gap, every venue's top is unknown until fresh ones arrive (the
+        /// other fields are zero); other bits zero.
+        flags: u8,
+        /// Zero.
+        padding_a: u8,
+        /// The symbol.
+        symbol: U32,
+        /// The venue's best bid, micro-dollars (0: none).
+        bid: I64,
+        /// Its best offer, micro-dollars (0: none).
+        ask: I64,
+        /// Shares at its best bid.
+        bid_size: U32,
+        /// Shares at its best offer.
+        ask_size: U32,
+        /// Zero.
+        padding_b: [u8; 8],
+    }
+}
+
+impl RouteLayout {
+    /// `flags` bit 0: `limit` holds a limit price.
+    pub const FLAG_LIMIT: u8 = 1;
+}
+
+impl VenueTopLayout {
+    /// `flags` bit 0: a feed gap clears every venue's top.
+    pub const FLAG_CLEAR_ALL: u8 = 1;
 }
 
 impl ReleasedLayout {
