@@ -2,8 +2,9 @@
 # Kill -9 under load, then recover, N times, and check that nothing acknowledged is lost.
 # Usage:
 #   scripts/crash-test.sh [TRIALS]           the harness (gate, journal and matcher in one
-#       process, crates/crossline/tests/crash.rs), default 1000 trials: every acknowledged
-#       order must be in the journal and every recovered state must equal a clean replay.
+#       process, crates/crossline/tests/crash.rs), default 1000 trials, 25 to a journal:
+#       every acknowledged order must be in the journal and every recovered state must
+#       equal a clean replay.
 #   scripts/crash-test.sh --engine [TRIALS]  `crossline run` itself under two clients'
 #       load (crates/crossline/tests/crash_engine.rs), default 200 trials, all on one
 #       journal: after every kill every acknowledged order and cancel must be in the
