@@ -453,8 +453,9 @@ impl<J: Journal> Sequencer<J> {
         SequenceNumber::new(self.next)
     }
 
-    /// A matcher event coming back ([`crossline_matcher::Event::to_back_message`]): keeps credit usage
-    /// and inventory exact.
+    /// A matcher event coming back as its message
+    /// ([`crossline_matcher::Event::to_back_message`]): keeps credit usage and
+    /// inventory exact.
     pub fn on_event(&mut self, event: &Message) {
         self.gate.on_event(event);
         self.events_applied += 1;
