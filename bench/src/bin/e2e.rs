@@ -203,7 +203,10 @@ fn bench_config_text() -> Result<String, String> {
         ("connections_max = 64 ", "connections_max = 16 "),
         // The 16 slots must cover the 4 clients with a secret plus those waiting to log on.
         ("pending_logons_max = 16 ", "pending_logons_max = 8 "),
+        // ... and the 2 operators plus the admin port's logons (the port shares them).
+        ("pending_logons_max = 4 ", "pending_logons_max = 2 "),
         ("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\""),
+        ("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:0\""),
         ("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\""),
     ] {
         if !text.contains(from) {

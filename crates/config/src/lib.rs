@@ -27,9 +27,11 @@ use crossline_types::{ClientId, Price, Quantity, SymbolId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+mod admin;
 mod network;
 mod pipeline;
 mod routing;
+pub use admin::{AdminSettings, Operator, Role};
 pub use network::{GatewaySettings, MarketDataSettings, Network, ReplayPace};
 pub use pipeline::{AgentKind, PipelineSettings, Placement, RingSizes, ThreadSettings, IDLE_NAMES};
 pub use routing::{SimulatedVenue, SimulatorSettings};
@@ -52,6 +54,8 @@ pub struct Config {
     pub network: Network,
     /// Each client's logon secret (clients without one cannot log on), by id.
     pub secrets: Vec<(ClientId, String)>,
+    /// The admin port and its operators.
+    pub admin: AdminSettings,
     /// The router's, with the venues (none: routes are cancelled back).
     pub router: crossline_router::RouterConfig,
     /// How `crossline-venue` plays the venues.
@@ -88,13 +92,15 @@ pub enum ConfigError {
         /// What it must be.
         expected: &'static str,
     },
-    /// `[net] connections_max` leaves a configured client, or a connection waiting to
-    /// log on within `[gateway] pending_logons_max`, without a slot.
+    /// `[net] connections_max` leaves a configured client or operator, or a connection
+    /// waiting to log on within `[gateway]` or `[admin] pending_logons_max`, without a
+    /// slot (the admin port shares the order ingress's transport).
     #[error(
         "[net]: connections_max = {connections_max}: must be at least {needed}, the \
          {clients} clients with a secret plus [gateway] pending_logons_max = \
-         {pending_logons_max} (every client must find a slot however many connections wait \
-         to log on)"
+         {pending_logons_max}, plus the {operators} operators plus [admin] \
+         pending_logons_max = {admin_pending_logons_max} (every client and operator must \
+         find a slot however many connections wait to log on)"
     )]
     TooFewConnections {
         /// `[net] connections_max`.
@@ -103,6 +109,10 @@ pub enum ConfigError {
         clients: usize,
         /// `[gateway] pending_logons_max`.
         pending_logons_max: usize,
+        /// `[[operators]]` entries.
+        operators: usize,
+        /// `[admin] pending_logons_max`.
+        admin_pending_logons_max: usize,
         /// Their sum.
         needed: usize,
     },
@@ -179,6 +189,10 @@ struct File {
     net: network::NetFile,
     #[serde(default)]
     gateway: network::GatewayFile,
+    #[serde(default)]
+    admin: admin::AdminFile,
+    #[serde(default)]
+    operators: Vec<admin::OperatorFile>,
     #[serde(default)]
     market_data: network::MarketDataFile,
     #[serde(default)]
@@ -584,12 +598,19 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         network.net.connections_max,
         network.gateway.pending_logons_max,
     );
-    let needed = secrets.len().saturating_add(pending_logons_max);
+    let admin = admin::settings(&file.admin, &file.operators)?;
+    let needed = secrets
+        .len()
+        .saturating_add(pending_logons_max)
+        .saturating_add(admin.operators.len())
+        .saturating_add(admin.pending_logons_max);
     if connections_max < needed {
         return Err(ConfigError::TooFewConnections {
             connections_max,
             clients: secrets.len(),
             pending_logons_max,
+            operators: admin.operators.len(),
+            admin_pending_logons_max: admin.pending_logons_max,
             needed,
         });
     }
@@ -610,13 +631,14 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         journal: file.journal.settings()?,
         network,
         secrets,
+        admin,
         router,
         simulator,
         pipeline: file.pipeline.settings()?,
     })
 }
 
-/// The configuration `text` as the journal keeps it: every client's logon `secret` left
+/// The configuration `text` as the journal keeps it: every client's and operator's logon `secret` left
 /// out (replay does not need them, and the journal must not hold them in clear), the rest
 /// exactly as written, comments included. docs/JOURNAL.md.
 ///
@@ -635,18 +657,20 @@ pub fn without_secrets(text: &str) -> Result<String, ConfigError> {
     {
         forget(defaults);
     }
-    match document.get_mut("clients") {
-        Some(toml_edit::Item::ArrayOfTables(clients)) => {
-            clients.iter_mut().for_each(|client| forget(client));
-        }
-        Some(toml_edit::Item::Value(toml_edit::Value::Array(clients))) => {
-            for client in clients.iter_mut() {
-                if let toml_edit::Value::InlineTable(client) = client {
-                    forget(client);
+    for list in ["clients", "operators"] {
+        match document.get_mut(list) {
+            Some(toml_edit::Item::ArrayOfTables(entries)) => {
+                entries.iter_mut().for_each(|entry| forget(entry));
+            }
+            Some(toml_edit::Item::Value(toml_edit::Value::Array(entries))) => {
+                for entry in entries.iter_mut() {
+                    if let toml_edit::Value::InlineTable(entry) = entry {
+                        forget(entry);
+                    }
                 }
             }
+            _ => {}
         }
-        _ => {}
     }
     Ok(document.to_string())
 }
@@ -661,6 +685,8 @@ mod secrets_tests {
         assert!(!kept.contains("demo-secret"), "{kept}");
         let (given, recorded) = (parse(DEFAULT).unwrap(), parse(&kept).unwrap());
         assert!(recorded.secrets.is_empty());
+        assert!(recorded.admin.operators.iter().all(|o| o.secret.is_none()));
+        assert!(!kept.contains("ops-secret"), "{kept}");
         assert_eq!(
             (given.risk, given.matcher, given.symbol_names),
             (recorded.risk, recorded.matcher, recorded.symbol_names)

@@ -233,19 +233,23 @@ fn connection_slots_cover_every_client_and_the_logon_budget() {
     let config = parse(DEFAULT).unwrap();
     assert_eq!(config.network.gateway.pending_logons_max, 16);
     let clients = config.secrets.len();
-    // Exactly enough: every client with a secret plus the connections waiting to log on.
-    let exact = format!("connections_max = {}", clients + 16);
+    let (operators, admin_pending) = (config.admin.operators.len(), 4);
+    assert_eq!(config.admin.pending_logons_max, admin_pending);
+    // Exactly enough: every client with a secret plus the connections waiting to log on,
+    // and the same for the admin port, which shares the transport.
+    let needed = clients + 16 + operators + admin_pending;
+    let exact = format!("connections_max = {needed}");
     with("connections_max = 64", &exact).unwrap();
-    let short = format!("connections_max = {}", clients + 15);
+    let short = format!("connections_max = {}", needed - 1);
     let error = with("connections_max = 64", &short).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!(
-            "[net]: connections_max = {}: must be at least {}, the {clients} clients with a \
-             secret plus [gateway] pending_logons_max = 16 (every client must find a slot \
-             however many connections wait to log on)",
-            clients + 15,
-            clients + 16
+            "[net]: connections_max = {}: must be at least {needed}, the {clients} clients \
+             with a secret plus [gateway] pending_logons_max = 16, plus the {operators} \
+             operators plus [admin] pending_logons_max = {admin_pending} (every client and \
+             operator must find a slot however many connections wait to log on)",
+            needed - 1,
         )
     );
     let error = with("pending_logons_max = 16", "pending_logons_max = 0").unwrap_err();
@@ -262,15 +266,24 @@ fn connection_slots_cover_every_client_and_the_logon_budget() {
 fn the_venue_transport_has_a_slot_for_every_venue() {
     let config = parse(DEFAULT).unwrap();
     assert_eq!(config.router.venues.len(), 3);
-    // No client with a secret and one pending logon: two slots are enough for clients,
-    // not for three venues.
+    // No client with a secret, no operator and one pending logon on each port: two
+    // slots are enough for clients and operators, not for three venues.
+    let mut in_operator = false;
     let text = DEFAULT
         .lines()
-        .filter(|line| !line.starts_with("secret = "))
+        .filter(|line| {
+            if line.starts_with("[[operators]]") {
+                in_operator = true;
+            } else if line.is_empty() {
+                in_operator = false;
+            }
+            !in_operator && !line.starts_with("secret = ")
+        })
         .collect::<Vec<_>>()
         .join("\n")
         .replacen("connections_max = 64", "connections_max = 2", 1)
-        .replacen("pending_logons_max = 16", "pending_logons_max = 1", 1);
+        .replacen("pending_logons_max = 16", "pending_logons_max = 1", 1)
+        .replacen("pending_logons_max = 4 ", "pending_logons_max = 1 ", 1);
     let error = parse(&text).unwrap_err().to_string();
     assert!(
         error.starts_with("[net]: connections_max = 2: at least one slot per [[venues]] entry"),

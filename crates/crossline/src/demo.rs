@@ -160,12 +160,14 @@ pub struct DemoReport {
     pub names: Vec<(SymbolId, String)>,
 }
 
-/// The configuration with every address on an OS-chosen loopback port.
+/// The configuration with every address (clients, admin port, feed, venues) on an
+/// OS-chosen loopback port.
 #[must_use]
 pub fn on_free_ports(mut config: Config) -> Config {
     let any: SocketAddr = ([127, 0, 0, 1], 0).into();
     config.network.gateway.listen = any;
     config.network.market_data.listen = any;
+    config.admin.listen = any;
     for venue in &mut config.router.venues {
         venue.address = any;
     }

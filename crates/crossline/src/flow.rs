@@ -171,6 +171,10 @@ impl OrderFlow {
                     client: *client,
                     symbol: traded.symbol,
                     shares,
+                    locate_id: 0,
+                    expires_s: 0,
+                    operator: 0,
+                    request: 0,
                 })
             })
             .collect()

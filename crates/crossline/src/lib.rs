@@ -2,6 +2,8 @@
 //! simulated clients), `stat` (live counters from another process), and the client the
 //! demo, the end-to-end benchmark and the tests speak.
 
+pub mod admin;
+pub mod admin_cli;
 pub mod client;
 pub mod demo;
 pub mod flow;

@@ -67,7 +67,7 @@ impl Generator {
         }
         // Day orders expire and credit starts afresh.
         if self.count % DAY_COMMANDS == 1 && self.count > 1 {
-            return Command::EndOfDay;
+            return Command::END_OF_DAY;
         }
         match self.random.u64(..100) {
             0..=19 => Command::Nbbo(self.flow.next_quote()),
@@ -81,6 +81,10 @@ impl Generator {
                     client,
                     symbol,
                     shares: 1000 * (1 + self.random.u64(..10)),
+                    locate_id: 0,
+                    expires_s: 0,
+                    operator: 0,
+                    request: 0,
                 }
             }
             _ => self.flow.next_order(),
@@ -91,7 +95,7 @@ impl Generator {
     /// fill at the route's limit (at the flow's midpoint for a market order).
     fn venue_answer(&mut self) -> Command {
         let Some((order_id, symbol, quantity, limit)) = self.routes.pop_front() else {
-            return Command::EndOfDay;
+            return Command::END_OF_DAY;
         };
         if self.random.u64(..3) == 0 {
             Command::VenueCancel(VenueCancel { order_id, quantity })

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crossline_matcher::{Contra, Event};
+use crossline_risk::{AdminCause, AdminRecord, KillTarget, Setting};
 use crossline_sequencer::{Command, Output, Record, Sequenced, Verdict};
 use crossline_types::{ClientId, Price, Side, SymbolId};
 
@@ -120,7 +121,7 @@ fn command_kind(command: &Command) -> &'static str {
         Command::Locate { .. } => "locate",
         Command::Admin(_) => "admin",
         Command::Settings(_) => "settings",
-        Command::EndOfDay => "end_of_day",
+        Command::EndOfDay { .. } => "end_of_day",
         Command::Snapshot => "snapshot",
     }
 }
@@ -374,7 +375,7 @@ impl<A: Observer, B: Observer> Observer for Both<'_, A, B> {
 }
 
 /// The audit trail's header line.
-pub const AUDIT_HEADER: &str = "time_ns,sequence,event,order_id,client,client_order_id,symbol,side,price,quantity,leaves,liquidity,linked_order_id,nbbo_bid,nbbo_ask,price_improvement,detail";
+pub const AUDIT_HEADER: &str = "time_ns,sequence,event,order_id,client,client_order_id,symbol,side,price,quantity,leaves,liquidity,linked_order_id,nbbo_bid,nbbo_ask,price_improvement,detail,operator";
 
 /// A CAT-style audit trail: one CSV line per lifecycle event of every order (received,
 /// rejected, internal cross, principal fill, route, venue fill, cancel, replace), with
@@ -387,6 +388,9 @@ pub struct Audit<W: Write> {
     pub error: Option<std::io::Error>,
     /// Lines written.
     pub lines: u64,
+    /// The time and sequence number of the last record: a temporary admin change that
+    /// expires before a command is audited with them.
+    expiry_at: (u64, u64),
 }
 
 impl<W: Write> Audit<W> {
@@ -398,6 +402,7 @@ impl<W: Write> Audit<W> {
             names: names.iter().cloned().collect(),
             error,
             lines: 0,
+            expiry_at: (0, 0),
         }
     }
 
@@ -420,13 +425,127 @@ impl<W: Write> Audit<W> {
             .unwrap_or_else(|| symbol.to_string())
     }
 
+    /// An order event's line (no operator).
     fn line(&mut self, fields: std::fmt::Arguments<'_>) {
         if self.error.is_none() {
-            self.error = writeln!(self.out, "{fields}").err();
+            self.error = writeln!(self.out, "{fields},").err();
             self.lines += 1;
         }
     }
+
+    /// A control action's line: `event`, the client or symbol it concerns, the shares
+    /// (a locate's), the detail, and the operator.
+    #[allow(clippy::too_many_arguments)]
+    fn control_line(
+        &mut self,
+        time: u64,
+        sequence: u64,
+        event: &str,
+        client: Option<ClientId>,
+        symbol: Option<SymbolId>,
+        quantity: Option<u64>,
+        detail: &str,
+        operator: u32,
+    ) {
+        let client = client.map_or_else(String::new, |c| c.to_string());
+        let symbol = symbol.map_or_else(String::new, |s| self.symbol(s));
+        let quantity = quantity.map_or_else(String::new, |q| q.to_string());
+        let detail = csv(detail);
+        if self.error.is_none() {
+            self.error = writeln!(
+                self.out,
+                "{time},{sequence},{event},,{client},,{symbol},,,{quantity},,,,,,,{detail},{operator}"
+            )
+            .err();
+            self.lines += 1;
+        }
+    }
+
+    /// The audit line of an admin change (or of its expiry).
+    fn admin_line(&mut self, time: u64, sequence: u64, record: &AdminRecord) {
+        let event = match record.cause {
+            AdminCause::Message => "admin",
+            AdminCause::Expired => "admin_expired",
+            AdminCause::Superseded => "admin_superseded",
+        };
+        let (client, symbol) = setting_scope(&record.new);
+        let until = record
+            .expires_at
+            .map_or_else(String::new, |at| format!(" until {}", at.get()));
+        let detail = format!(
+            "{} -> {}{until}",
+            setting_text(&record.old),
+            setting_text(&record.new)
+        );
+        self.control_line(
+            time,
+            sequence,
+            event,
+            client,
+            symbol,
+            None,
+            &detail,
+            record.operator,
+        );
+    }
 }
+
+/// A setting and its value as the audit trail writes it: `halted 3 on`,
+/// `credit_limit client 2 250000`, `kill_switch firm on`.
+fn setting_text(setting: &Setting) -> String {
+    let on = |on: bool| if on { "on" } else { "off" };
+    match *setting {
+        Setting::CreditLimit(client, value) => format!("credit_limit client {client} {value}"),
+        Setting::OrderQuantityMax(client, value) => {
+            format!("order_quantity_max client {client} {value}")
+        }
+        Setting::OrderNotionalMax(client, value) => {
+            format!("order_notional_max client {client} {value}")
+        }
+        Setting::MessagesPerSecond(client, value) => {
+            format!("messages_per_second client {client} {value}")
+        }
+        Setting::MarketOrderAdvPpm(client, value) => {
+            format!("market_order_adv_ppm client {client} {value}")
+        }
+        Setting::Restricted(symbol, value) => format!("restricted {symbol} {}", on(value)),
+        Setting::Halted(symbol, value) => format!("halted {symbol} {}", on(value)),
+        Setting::Band(symbol, Some((lower, upper))) => format!("band {symbol} {lower}-{upper}"),
+        Setting::Band(symbol, None) => format!("band {symbol} none"),
+        Setting::Rule201(symbol, value) => format!("rule201 {symbol} {}", on(value)),
+        Setting::AverageDailyVolume(symbol, value) => {
+            format!("average_daily_volume {symbol} {value}")
+        }
+        Setting::KillSwitch(KillTarget::Firm, value) => format!("kill_switch firm {}", on(value)),
+        Setting::KillSwitch(KillTarget::Symbol(symbol), value) => {
+            format!("kill_switch symbol {symbol} {}", on(value))
+        }
+        Setting::KillSwitch(KillTarget::Client(client), value) => {
+            format!("kill_switch client {client} {}", on(value))
+        }
+    }
+}
+
+/// The client or symbol a setting is for (neither for the firm's kill switch).
+fn setting_scope(setting: &Setting) -> (Option<ClientId>, Option<SymbolId>) {
+    match *setting {
+        Setting::CreditLimit(client, _)
+        | Setting::OrderQuantityMax(client, _)
+        | Setting::OrderNotionalMax(client, _)
+        | Setting::MessagesPerSecond(client, _)
+        | Setting::MarketOrderAdvPpm(client, _)
+        | Setting::KillSwitch(KillTarget::Client(client), _) => (Some(client), None),
+        Setting::Restricted(symbol, _)
+        | Setting::Halted(symbol, _)
+        | Setting::Band(symbol, _)
+        | Setting::Rule201(symbol, _)
+        | Setting::AverageDailyVolume(symbol, _)
+        | Setting::KillSwitch(KillTarget::Symbol(symbol), _) => (None, Some(symbol)),
+        Setting::KillSwitch(KillTarget::Firm, _) => (None, None),
+    }
+}
+
+impl<W: Write> Audit<W> {}
 
 fn side(side: Side) -> &'static str {
     match side {
@@ -444,6 +563,7 @@ fn price(price: Option<Price>) -> String {
 impl<W: Write> Observer for Audit<W> {
     fn record(&mut self, record: &Record) {
         let (t, s) = (record.time.get(), record.sequence.get());
+        self.expiry_at = (t, s);
         match (&record.command, record.verdict) {
             (Command::NewOrder(order), verdict) => {
                 let (event, detail) = match verdict {
@@ -477,7 +597,67 @@ impl<W: Write> Observer for Audit<W> {
                 replace.client_order_id,
                 csv(&format!("replace: {reason}"))
             )),
+            (Command::Admin(_), Verdict::Admin(admin)) => self.admin_line(t, s, &admin),
+            (Command::Admin(change), Verdict::Refused(error)) => {
+                let (client, symbol) = setting_scope(&change.setting);
+                let detail = format!("{}: {error}", setting_text(&change.setting));
+                self.control_line(
+                    t,
+                    s,
+                    "admin_refused",
+                    client,
+                    symbol,
+                    None,
+                    &detail,
+                    change.operator,
+                );
+            }
+            (
+                Command::Locate {
+                    client,
+                    symbol,
+                    shares,
+                    locate_id,
+                    expires_s,
+                    operator,
+                    ..
+                },
+                verdict,
+            ) => {
+                let (event, mut detail) = match verdict {
+                    Verdict::Refused(error) => ("locate_refused", format!("{error}; ")),
+                    _ => ("locate", String::new()),
+                };
+                detail.push_str(&format!("locate id {locate_id}"));
+                if *expires_s != 0 {
+                    detail.push_str(&format!(", expires {expires_s} s"));
+                }
+                self.control_line(
+                    t,
+                    s,
+                    event,
+                    Some(*client),
+                    Some(*symbol),
+                    Some(*shares),
+                    &detail,
+                    *operator,
+                );
+            }
+            (Command::EndOfDay { operator, .. }, _) => {
+                self.control_line(t, s, "end_of_day", None, None, None, "", *operator);
+            }
             _ => {}
+        }
+    }
+
+    fn output(&mut self, output: &Output) {
+        // A temporary change's expiry is no command of its own: it is decided at the
+        // time of the command it comes before, and the audit names it there.
+        if let Output::Admin(record) = output {
+            if record.cause != AdminCause::Message {
+                let (t, s) = self.expiry_at;
+                self.admin_line(t, s, record);
+            }
         }
     }
 

@@ -64,6 +64,7 @@ pub fn run(config_path: &Path, journal_dir: &Path) -> Result<(), RunError> {
     let (pipeline, report) = Pipeline::open(&config, &text, journal_dir, &Cores::detect())?;
     println!("crossline: {report}");
     println!("clients: {}", pipeline.client_address());
+    println!("admin: {}", pipeline.admin_address());
     println!("market data: {}", pipeline.feed_address());
     println!("counters: {}", pipeline.counters_path().display());
     for thread in pipeline.plan() {

@@ -20,9 +20,9 @@ fn fresh_dir(name: &str) -> PathBuf {
 fn write_journal(dir: &Path) {
     let (mut engine, _) = recovery::open(dir, crossline_config::DEFAULT).unwrap();
     for (time, command) in [
-        (1, Command::EndOfDay),
+        (1, Command::END_OF_DAY),
         (2, Command::Snapshot),
-        (3, Command::EndOfDay),
+        (3, Command::END_OF_DAY),
     ] {
         let stamped = Stamped {
             time: Timestamp::new(time),

@@ -7,6 +7,7 @@
 //! own these pieces (the order ingress the sessions, the market-data ingress the feed, the
 //! egress the reply mapping) and meet the sequencer and matcher only at rings.
 
+pub mod admin;
 pub mod feed;
 pub mod replay;
 pub mod session;
@@ -19,6 +20,7 @@ use crossline_protocol::frame::Secret;
 use crossline_types::layout::RiskRejectedLayout;
 use crossline_types::{ClientId, ClientOrderId, Message};
 
+pub use admin::{OperatorAccount, Operators};
 pub use feed::{Feed, FeedStats, TopChange, VenueTops};
 pub use replay::ReplayError;
 pub use session::{SessionLimits, SessionStats, Sessions};

@@ -19,14 +19,14 @@ use crossline_counters::Counter;
 use crossline_engine::snapshot::encode_part;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
-    event_reply, reject_reply, wall_clock_ns, Feed, Sessions, TopChange, VenueTops,
+    event_reply, reject_reply, wall_clock_ns, Feed, Operators, Sessions, TopChange, VenueTops,
 };
 use crossline_matcher::{Contra, Event, Input, Matcher, RouteInstruction};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
 use crossline_router::{Router, VenueReport};
-use crossline_sequencer::{barrier, Sequenced};
+use crossline_sequencer::{admin_ack, barrier, Sequenced};
 use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
 
 use crate::meter::{
@@ -71,6 +71,35 @@ impl Reply {
     /// caused is ahead of it, and the ingress hands its kept replies to the snapshot
     /// (`crate::snapshots`). No wire type has it.
     pub const CUT: u8 = 0;
+
+    /// The type code of an operator's acknowledgement, for the admin port's session:
+    /// `client` holds the operator, `sequence` the control command's record, the fields
+    /// the request number (4 bytes) and the result (2 bytes: 0 applied, else the
+    /// control error's code). No client wire type has it.
+    pub const ADMIN_ACK: u8 = 255;
+
+    /// An operator's acknowledgement of request `request` (record `sequence`).
+    #[must_use]
+    pub fn admin_ack(operator: u32, request: u32, result: u16, sequence: u64) -> Reply {
+        let mut fields = [0; REPLY_FIELD_BYTES];
+        fields[..4].copy_from_slice(&request.to_le_bytes());
+        fields[4..6].copy_from_slice(&result.to_le_bytes());
+        Reply {
+            sequence,
+            client: ClientId::new(operator),
+            kind: Reply::ADMIN_ACK,
+            fields,
+        }
+    }
+
+    /// An acknowledgement's request number and result.
+    fn ack_fields(&self) -> (u32, u16) {
+        let f = &self.fields;
+        (
+            u32::from_le_bytes([f[0], f[1], f[2], f[3]]),
+            u16::from_le_bytes([f[4], f[5]]),
+        )
+    }
 
     /// `reply` for `client`, waiting for the journal through `sequence`.
     #[must_use]
@@ -293,6 +322,18 @@ impl Agent for MatcherAgent {
                 sequence,
             };
             work += 1;
+            if let Some(ack) = admin_ack(&message) {
+                to_client.send(Reply::admin_ack(
+                    ack.operator,
+                    ack.request,
+                    ack.result,
+                    ack.sequence,
+                ));
+                if !self.reply_queue.is_empty() {
+                    break;
+                }
+                continue;
+            }
             if let Some((client, reply)) = reject_reply(&message) {
                 if let Some(counters) = to_client.counters {
                     counters.rejected_by_risk.add(1);
@@ -405,6 +446,9 @@ pub struct OrderIngress {
 struct IngressSide {
     listener: ListenerId,
     sessions: Sessions,
+    /// The admin port's listener and its operators' sessions.
+    admin_listener: ListenerId,
+    operators: Operators,
     /// Commands read and not yet on the commands ring: what one poll's arrivals made,
     /// at most `frames_per_arrival` per arrival ([`Handler::deliveries_max`]).
     pending: Bounded<Message>,
@@ -426,6 +470,7 @@ impl OrderIngress {
         net: Transport,
         listener: ListenerId,
         sessions: Sessions,
+        (admin_listener, operators): (ListenerId, Operators),
         commands: Producer<Message>,
         replies: Consumer<Reply>,
         gate: AckGate<Reply>,
@@ -438,6 +483,8 @@ impl OrderIngress {
             side: IngressSide {
                 listener,
                 sessions,
+                admin_listener,
+                operators,
                 pending: Bounded::new("order ingress commands", 2 * frames_per_arrival),
                 frames_per_arrival,
                 now_ns: 0,
@@ -486,6 +533,8 @@ impl Handler for IngressSide {
             out.close(conn);
         } else if listener == self.listener {
             self.sessions.open(out, conn, self.now_ns);
+        } else if listener == self.admin_listener {
+            self.operators.open(out, conn, self.now_ns);
         }
     }
 
@@ -505,6 +554,13 @@ impl Handler for IngressSide {
             return data.len();
         }
         let (now, pending) = (self.now_ns, &mut self.pending);
+        if self.operators.owns(conn) {
+            return self
+                .operators
+                .on_data(out, conn, data, now, &mut |command| {
+                    pending.push_past_bound(command);
+                });
+        }
         self.sessions.on_data(out, conn, data, now, &mut |request| {
             pending.push_past_bound(request.to_message(now));
         })
@@ -516,7 +572,11 @@ impl Handler for IngressSide {
     }
 
     fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
-        self.sessions.closed(conn);
+        if self.operators.owns(conn) {
+            self.operators.closed(conn);
+        } else {
+            self.sessions.closed(conn);
+        }
     }
 }
 
@@ -528,7 +588,12 @@ impl Agent for OrderIngress {
     fn do_work(&mut self) -> usize {
         self.side.now_ns = self.side.now_ns.max(wall_clock_ns());
         let now = self.side.now_ns;
-        let (sessions, net, snapshots) = (&mut self.side.sessions, &mut self.net, &self.snapshots);
+        let (sessions, operators, net, snapshots) = (
+            &mut self.side.sessions,
+            &mut self.side.operators,
+            &mut self.net,
+            &self.snapshots,
+        );
         let mut work = self.gate.pump(&mut self.replies, BATCH, |reply| {
             if reply.kind == Reply::CUT {
                 if let Some(pieces) = snapshots {
@@ -537,6 +602,15 @@ impl Agent for OrderIngress {
                     let cut = reply.sequence;
                     let _ = pieces.send(Piece::Replies { cut, replies });
                 }
+            } else if reply.kind == Reply::ADMIN_ACK {
+                let (request, result) = reply.ack_fields();
+                operators.acknowledge(
+                    net.outbox(),
+                    reply.client.get(),
+                    request,
+                    result,
+                    reply.sequence,
+                );
             } else {
                 sessions.reply_fields(net.outbox(), reply.client, reply.kind, &reply.fields, now);
             }
@@ -547,6 +621,7 @@ impl Agent for OrderIngress {
         if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
             self.last_housekeeping_ns = now;
             self.side.sessions.tick(self.net.outbox(), now);
+            self.side.operators.tick(self.net.outbox(), now);
             self.publish();
         }
         // Requests still waiting for ring space: sends go out, nothing new is read.

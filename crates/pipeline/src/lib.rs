@@ -47,20 +47,20 @@ use std::sync::mpsc;
 use crossline_agent::{
     Agent, Composite, Cores, Idle, Runner, RunnerError, ThreadReport, ThreadSpec,
 };
-use crossline_config::{AgentKind, Config, Placement, RingSizes, ThreadSettings};
+use crossline_config::{AgentKind, Config, Placement, RingSizes, Role, ThreadSettings};
 use crossline_counters::{Counter, Counters, CountersError, Kind};
 use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
-    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, SessionLimits,
-    Sessions, VenueTops,
+    event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, OperatorAccount,
+    Operators, SessionLimits, Sessions, VenueTops,
 };
 use crossline_matcher::Event;
 use crossline_matcher::{Matcher, VenueCancel};
 use crossline_net::{NetError, Transport};
-use crossline_protocol::frame::HEADER_BYTES;
+use crossline_protocol::frame::{Secret, HEADER_BYTES};
 use crossline_protocol::market_data::ENTRIES_PER_PACKET_MAX;
 use crossline_ring::{Consumer, Producer, RingError};
 use crossline_router::{Router, RouterConfigError, VenueReport};
@@ -277,6 +277,7 @@ pub struct Stopped {
 pub struct Pipeline {
     runner: Runner,
     client_address: std::net::SocketAddr,
+    admin_address: std::net::SocketAddr,
     feed_address: std::net::SocketAddr,
     counters_path: PathBuf,
     plan: Vec<PlannedThread>,
@@ -358,6 +359,8 @@ impl Pipeline {
             client_net,
             listener,
             client_address,
+            admin_listener,
+            admin_address,
             feed_net,
             feed_address,
             venue_net,
@@ -474,6 +477,7 @@ impl Pipeline {
                     client_net,
                     listener,
                     sessions,
+                    (admin_listener, operators(config)),
                     commands_tx,
                     replies_rx,
                     AckGate::new(durable.clone(), sizes.replies),
@@ -586,6 +590,7 @@ impl Pipeline {
         Ok(Pipeline {
             runner,
             client_address,
+            admin_address,
             feed_address,
             counters_path: counters_path.to_owned(),
             plan,
@@ -599,6 +604,12 @@ impl Pipeline {
     #[must_use]
     pub fn client_address(&self) -> std::net::SocketAddr {
         self.client_address
+    }
+
+    /// Where operators connect (the admin port, `[admin] listen`).
+    #[must_use]
+    pub fn admin_address(&self) -> std::net::SocketAddr {
+        self.admin_address
     }
 
     /// Where the feed's datagrams go.
@@ -738,6 +749,8 @@ struct Prepared {
     client_net: Transport,
     listener: crossline_net::ListenerId,
     client_address: std::net::SocketAddr,
+    admin_listener: crossline_net::ListenerId,
+    admin_address: std::net::SocketAddr,
     feed_net: Transport,
     feed_address: std::net::SocketAddr,
     venue_net: Transport,
@@ -762,6 +775,9 @@ impl Prepared {
         let network = &config.network;
         let mut client_net = Transport::new(&network.net)?;
         let (listener, client_address) = client_net.listen(network.gateway.listen)?;
+        // The admin port is on the order ingress's transport: its commands join the
+        // clients' on the commands ring, and its answers come back with their replies.
+        let (admin_listener, admin_address) = client_net.listen(config.admin.listen)?;
         let mut feed_net = Transport::new(&network.net)?;
         let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
         let venue_net = Transport::new(&network.net)?;
@@ -776,6 +792,8 @@ impl Prepared {
             client_net,
             listener,
             client_address,
+            admin_listener,
+            admin_address,
             feed_net,
             feed_address,
             venue_net,
@@ -783,6 +801,26 @@ impl Prepared {
             router,
         })
     }
+}
+
+/// The admin port's operator sessions `config` describes (`[admin]`, `[[operators]]`).
+fn operators(config: &Config) -> Operators {
+    let accounts = config
+        .admin
+        .operators
+        .iter()
+        .map(|operator| OperatorAccount {
+            id: operator.id,
+            // A secret longer than 32 bytes does not parse as a configuration.
+            secret: operator.secret.as_deref().and_then(Secret::from_text),
+            control: operator.role == Role::Control,
+        })
+        .collect();
+    Operators::new(
+        accounts,
+        config.admin.logon_timeout_ms * 1_000_000,
+        config.admin.pending_logons_max,
+    )
 }
 
 /// The client sessions `config` describes: its clients' secrets and the session limits.

@@ -134,6 +134,7 @@ fn resting(client: u32, symbol: SymbolId, coid: u64) -> Command {
 fn kill(target: KillTarget, on: bool) -> Command {
     Command::Admin(AdminChange {
         operator: 7,
+        request: 0,
         setting: Setting::KillSwitch(target, on),
         expires_at: None,
     })
@@ -283,6 +284,10 @@ fn workload(steps: u64) -> Vec<Command> {
                 client: ClientId::new(client),
                 symbol,
                 shares: 300,
+                locate_id: 0,
+                expires_s: 0,
+                operator: 0,
+                request: 0,
             },
             8 => {
                 let bid = 9_990_000 + ((state >> 24) % 4) as i64 * 10_000;
@@ -296,6 +301,7 @@ fn workload(steps: u64) -> Vec<Command> {
             }
             9 => Command::Admin(AdminChange {
                 operator: 3,
+                request: 0,
                 setting: Setting::CreditLimit(
                     ClientId::new(client),
                     Price::from_micros(((state >> 24) % 40) as i64 * 1_000_000_000),
@@ -312,7 +318,7 @@ fn workload(steps: u64) -> Vec<Command> {
             },
             _ => {
                 if (state >> 24) % 40 == 0 {
-                    Command::EndOfDay
+                    Command::END_OF_DAY
                 } else {
                     kill(
                         KillTarget::Client(ClientId::new(client)),

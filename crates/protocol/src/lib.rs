@@ -1,5 +1,5 @@
 //! Crossline's wire protocols, with no I/O: the client order-entry protocol
-//! ([`client`]) and the venue protocol ([`venue`]) over TCP, both in the frame of
+//! ([`client`]), the operators' admin protocol ([`admin`]) and the venue protocol ([`venue`]) over TCP, both in the frame of
 //! [`frame`], and the market-data feed over UDP ([`market_data`]). Byte tables are in
 //! `docs/PROTOCOL.md`.
 //!
@@ -25,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod client;
 pub mod frame;
 pub mod market_data;

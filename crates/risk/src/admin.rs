@@ -41,6 +41,8 @@ pub enum Setting {
 pub struct AdminChange {
     /// The operator making the change (an id from the firm's entitlement system).
     pub operator: u32,
+    /// The operator's request number on the admin port (0: not from the port).
+    pub request: u32,
     /// The setting and its new value.
     pub setting: Setting,
     /// When the change reverts by itself (`None`: it stands until changed again).

@@ -73,6 +73,7 @@ fn at(seconds: u64) -> Timestamp {
 fn change(setting: Setting, expires_at: Option<Timestamp>) -> AdminChange {
     AdminChange {
         operator: OPERATOR,
+        request: 0,
         setting,
         expires_at,
     }

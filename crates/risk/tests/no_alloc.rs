@@ -161,6 +161,7 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                     if (state >> 24) % 50 == 0 {
                         let change = AdminChange {
                             operator: 7,
+                            request: 0,
                             setting: Setting::CreditLimit(
                                 client,
                                 Price::from_micros(

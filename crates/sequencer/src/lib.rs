@@ -34,7 +34,9 @@ use crossline_risk::{
     PENDING_CHANGES_MAX,
 };
 
-pub use message::{barrier, rejected_message, set_caused_by, MessageError, SETTING_CODES};
+pub use message::{
+    admin_ack, barrier, rejected_message, set_caused_by, AdminAck, MessageError, SETTING_CODES,
+};
 
 /// What arrives at the sequencer.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,16 @@ pub enum Command {
         symbol: SymbolId,
         /// Shares located.
         shares: u64,
+        /// The stock-loan desk's id for the locate (0: none given).
+        locate_id: u64,
+        /// When the locate lapses, seconds since the epoch (0: at the end of the day). A
+        /// locate that has lapsed by the time it is sequenced is refused; one that has
+        /// not holds until the end of the day.
+        expires_s: u32,
+        /// The operator who loaded it (0: the engine's own, e.g. a test or the demo).
+        operator: u32,
+        /// The operator's request number on the admin port (0: not from the port).
+        request: u32,
     },
     /// A change of a risk limit or control.
     Admin(AdminChange),
@@ -66,13 +78,24 @@ pub enum Command {
     /// limits, soft limit, hedging).
     Settings(SettingsChange),
     /// The trading day ends.
-    EndOfDay,
+    EndOfDay {
+        /// The operator who ended it (0: the engine's own).
+        operator: u32,
+        /// The operator's request number on the admin port (0: not from the port).
+        request: u32,
+    },
     /// Take a snapshot here: the gate's and the matcher's state at this sequence number
     /// form a consistent cut (see [`Sequencer::state`] and `Input::Snapshot`).
     Snapshot,
 }
 
 impl Command {
+    /// The end of day as the engine's own command (no operator, not from the admin port).
+    pub const END_OF_DAY: Command = Command::EndOfDay {
+        operator: 0,
+        request: 0,
+    };
+
     /// The matcher input an accepted command becomes; `None` for a locate or an admin
     /// change, which stop at the gate.
     #[must_use]
@@ -85,10 +108,26 @@ impl Command {
             Command::VenueFill(fill) => Input::VenueFill(fill),
             Command::VenueCancel(cancel) => Input::VenueCancel(cancel),
             Command::Settings(change) => Input::Settings(change),
-            Command::EndOfDay => Input::EndOfDay,
+            Command::EndOfDay { .. } => Input::EndOfDay,
             Command::Snapshot => Input::Snapshot,
             Command::Locate { .. } | Command::Admin(_) => return None,
         })
+    }
+
+    /// The operator and request number of a control command that came through the
+    /// admin port (a locate, an admin change or the end of day with a request number),
+    /// which the operator's session is answered with; `None` for any other command.
+    #[must_use]
+    pub fn request(&self) -> Option<(u32, u32)> {
+        let (operator, request) = match *self {
+            Command::Locate {
+                operator, request, ..
+            }
+            | Command::EndOfDay { operator, request } => (operator, request),
+            Command::Admin(change) => (change.operator, change.request),
+            _ => return None,
+        };
+        (request != 0).then_some((operator, request))
     }
 
     /// The client order id a cancel or replace names as the order it is for (a refused
@@ -310,6 +349,18 @@ pub enum Output {
     /// An admin change made, or a temporary one expired: for operators and the audit
     /// trail.
     Admin(AdminRecord),
+    /// The outcome of an operator's control command from the admin port (a command with
+    /// a request number): for the operator's session, once the record is durable.
+    Ack {
+        /// The command's sequence number.
+        sequence: SequenceNumber,
+        /// The operator.
+        operator: u32,
+        /// The operator's request number.
+        request: u32,
+        /// 0: applied; otherwise the [`ControlError::code`].
+        result: u16,
+    },
 }
 
 /// Why a journal could not be replayed.
@@ -609,15 +660,26 @@ impl<J: Journal> Sequencer<J> {
                 client,
                 symbol,
                 shares,
-            } => match self.gate.add_locate(*client, *symbol, *shares) {
-                Ok(()) => Verdict::Accepted,
-                Err(error) => Verdict::Refused(error),
-            },
+                expires_s,
+                ..
+            } => {
+                let expires_at = Timestamp::new(u64::from(*expires_s) * 1_000_000_000);
+                if *expires_s != 0 && expires_at <= time {
+                    return Verdict::Refused(ControlError::ExpiryPassed {
+                        expires_at,
+                        now: time,
+                    });
+                }
+                match self.gate.add_locate(*client, *symbol, *shares) {
+                    Ok(()) => Verdict::Accepted,
+                    Err(error) => Verdict::Refused(error),
+                }
+            }
             Command::Admin(change) => match self.gate.apply_admin(time, change) {
                 Ok(record) => Verdict::Admin(record),
                 Err(error) => Verdict::Refused(error),
             },
-            Command::EndOfDay => {
+            Command::EndOfDay { .. } => {
                 self.gate.end_of_day();
                 Verdict::Accepted
             }
@@ -628,7 +690,34 @@ impl<J: Journal> Sequencer<J> {
         }
     }
 
+    /// Passes on a decided command's outputs, then, for a control command from the
+    /// admin port, its [`Output::Ack`]: after the command's own outputs (a kill switch's
+    /// mass cancel, the end of day's input), so the operator hears once they are under
+    /// way.
     fn pass_on(
+        &mut self,
+        sequence: SequenceNumber,
+        time: Timestamp,
+        command: &Command,
+        verdict: Verdict,
+        out: &mut impl FnMut(Output),
+    ) {
+        self.pass_on_effects(sequence, time, command, verdict, out);
+        if let Some((operator, request)) = command.request() {
+            let result = match verdict {
+                Verdict::Refused(error) => error.code(),
+                _ => 0,
+            };
+            out(Output::Ack {
+                sequence,
+                operator,
+                request,
+                result,
+            });
+        }
+    }
+
+    fn pass_on_effects(
         &mut self,
         sequence: SequenceNumber,
         time: Timestamp,

@@ -7,9 +7,9 @@ use crossline_matcher::{
 };
 use crossline_risk::{AdminChange, KillTarget, RiskReject, Setting};
 use crossline_types::layout::{
-    head, AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout, MassCancelLayout,
-    NbboLayout, NewOrderLayout, ReplaceLayout, RiskRejectedLayout, SettingsLayout, SnapshotLayout,
-    VenueCancelLayout, VenueFillLayout,
+    head, AdminAckLayout, AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout,
+    MassCancelLayout, NbboLayout, NewOrderLayout, ReplaceLayout, RiskRejectedLayout,
+    SettingsLayout, SnapshotLayout, VenueCancelLayout, VenueFillLayout,
 };
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderId, OrderType, Price,
@@ -55,9 +55,9 @@ pub const SETTING_CODES: [&str; 13] = [
     "kill_client",
 ];
 
-const FLAG_ON: u8 = 1;
-const FLAG_EXPIRES: u8 = 2;
-const FLAG_BAND: u8 = 4;
+const FLAG_ON: u8 = AdminLayout::FLAG_ON;
+const FLAG_EXPIRES: u8 = AdminLayout::FLAG_EXPIRES;
+const FLAG_BAND: u8 = AdminLayout::FLAG_BAND;
 const SETTINGS_ROUTE: u8 = 1;
 const SETTINGS_HEDGE: u8 = 2;
 const MASS_CANCEL_CLIENT: u8 = 1;
@@ -99,11 +99,19 @@ impl Command {
                 client,
                 symbol,
                 shares,
+                locate_id,
+                expires_s,
+                operator,
+                request,
             } => {
                 let mut view = head::<LocateLayout>(sequence, time);
                 view.client = U32::new(client.get());
                 view.shares = U64::new(shares);
                 view.symbol = U32::new(symbol.get());
+                view.operator = U32::new(operator);
+                view.request = U32::new(request);
+                view.locate_id = U64::new(locate_id);
+                view.expires_s = U32::new(expires_s);
                 Message::from_view(&view)
             }
             Command::Admin(change) => {
@@ -131,7 +139,12 @@ impl Command {
                 view.soft_limit = U32::new(settings.soft_limit);
                 Message::from_view(&view)
             }
-            Command::EndOfDay => Message::from_view(&head::<EndOfDayLayout>(sequence, time)),
+            Command::EndOfDay { operator, request } => {
+                let mut view = head::<EndOfDayLayout>(sequence, time);
+                view.operator = U32::new(operator);
+                view.request = U32::new(request);
+                Message::from_view(&view)
+            }
             Command::Snapshot => Message::from_view(&head::<SnapshotLayout>(sequence, time)),
         }
     }
@@ -206,6 +219,10 @@ impl Command {
                 client: ClientId::new(view.client.get()),
                 symbol: SymbolId::new(view.symbol.get()),
                 shares: view.shares.get(),
+                locate_id: view.locate_id.get(),
+                expires_s: view.expires_s.get(),
+                operator: view.operator.get(),
+                request: view.request.get(),
             });
         }
         if let Some(view) = message.view::<AdminLayout>() {
@@ -214,8 +231,11 @@ impl Command {
         if let Some(view) = message.view::<SettingsLayout>() {
             return decode_settings(view).map(Command::Settings);
         }
-        if message.view::<EndOfDayLayout>().is_some() {
-            return Ok(Command::EndOfDay);
+        if let Some(view) = message.view::<EndOfDayLayout>() {
+            return Ok(Command::EndOfDay {
+                operator: view.operator.get(),
+                request: view.request.get(),
+            });
         }
         if message.view::<SnapshotLayout>().is_some() {
             return Ok(Command::Snapshot);
@@ -238,7 +258,10 @@ impl Sequenced {
             Input::Nbbo(quote) => Command::Nbbo(quote),
             Input::VenueFill(fill) => Command::VenueFill(fill),
             Input::VenueCancel(cancel) => Command::VenueCancel(cancel),
-            Input::EndOfDay => Command::EndOfDay,
+            Input::EndOfDay => Command::EndOfDay {
+                operator: 0,
+                request: 0,
+            },
             Input::Settings(change) => Command::Settings(change),
             Input::Snapshot => Command::Snapshot,
             Input::MassCancel(scope) => {
@@ -312,9 +335,48 @@ impl Output {
                 original,
                 &reason,
             )),
+            Output::Ack {
+                sequence,
+                operator,
+                request,
+                result,
+            } => {
+                let mut view = head::<AdminAckLayout>(sequence, time);
+                view.result = U16::new(result);
+                view.operator = U32::new(operator);
+                view.request = U32::new(request);
+                Some(Message::from_view(&view))
+            }
             Output::Refused { .. } | Output::Admin(_) => None,
         }
     }
+}
+
+/// An operator's acknowledgement on the `sequenced` ring ([`Output::Ack`]'s message),
+/// read: the command's sequence number, the operator, the request number and the result
+/// (0 applied, else the control error's code). `None` for a message of another kind.
+#[must_use]
+pub fn admin_ack(message: &Message) -> Option<AdminAck> {
+    let view = message.view::<AdminAckLayout>()?;
+    Some(AdminAck {
+        sequence: view.sequence.get(),
+        operator: view.operator.get(),
+        request: view.request.get(),
+        result: view.result.get(),
+    })
+}
+
+/// An operator's acknowledgement, as [`admin_ack`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminAck {
+    /// The control command's sequence number.
+    pub sequence: u64,
+    /// The operator.
+    pub operator: u32,
+    /// The operator's request number.
+    pub request: u32,
+    /// 0: applied; otherwise the control error's code.
+    pub result: u16,
 }
 
 /// Sets the `caused_by` of a mass cancel to `recorded` (a message of any other kind is
@@ -362,6 +424,7 @@ pub fn barrier(message: &Message) -> u64 {
 
 fn encode_admin(change: &AdminChange, view: &mut AdminLayout) {
     view.operator = U32::new(change.operator);
+    view.request = U32::new(change.request);
     if let Some(expires_at) = change.expires_at {
         view.flags |= FLAG_EXPIRES;
         view.expires_at = U64::new(expires_at.nanos());
@@ -429,9 +492,8 @@ fn encode_admin(change: &AdminChange, view: &mut AdminLayout) {
 fn decode_admin(view: &AdminLayout) -> Result<AdminChange, MessageError> {
     let kind = AdminLayout::NAME;
     let flags = view.flags;
-    if flags & !(FLAG_ON | FLAG_EXPIRES | FLAG_BAND) != 0 {
-        return Err(field(kind, "flags", flags));
-    }
+    view.check()
+        .map_err(|(name, value)| field(kind, name, value))?;
     let a = view.a.get();
     let on = flags & FLAG_ON != 0;
     let client = ClientId::new(view.target.get());
@@ -458,6 +520,7 @@ fn decode_admin(view: &AdminLayout) -> Result<AdminChange, MessageError> {
     };
     Ok(AdminChange {
         operator: view.operator.get(),
+        request: view.request.get(),
         setting,
         expires_at: (flags & FLAG_EXPIRES != 0).then(|| Timestamp::new(view.expires_at.get())),
     })
@@ -527,6 +590,7 @@ mod tests {
             let expires_at = (index % 2 == 0).then(|| Timestamp::new(u64::MAX - 1));
             round_trip(Command::Admin(AdminChange {
                 operator: 77,
+                request: 0,
                 setting,
                 expires_at,
             }));
@@ -556,6 +620,10 @@ mod tests {
             client,
             symbol,
             shares: u64::MAX,
+            locate_id: u64::MAX,
+            expires_s: u32::MAX,
+            operator: u32::MAX,
+            request: u32::MAX,
         });
         round_trip(Command::VenueFill(VenueFill {
             order_id: OrderId::new(u64::MAX),
@@ -566,7 +634,11 @@ mod tests {
             order_id: OrderId::new(1),
             quantity: Quantity::new(5),
         }));
-        round_trip(Command::EndOfDay);
+        round_trip(Command::END_OF_DAY);
+        round_trip(Command::EndOfDay {
+            operator: 7,
+            request: u32::MAX,
+        });
         round_trip(Command::Snapshot);
     }
 
@@ -601,6 +673,7 @@ mod tests {
         );
         let admin = Command::Admin(AdminChange {
             operator: 1,
+            request: 0,
             setting: Setting::Halted(SymbolId::new(1), true),
             expires_at: None,
         });
@@ -701,6 +774,10 @@ mod tests {
             client,
             symbol,
             shares: 100,
+            locate_id: 0,
+            expires_s: 0,
+            operator: 0,
+            request: 0,
         };
         let message = locate.to_message(SequenceNumber::new(1), Timestamp::new(1));
         assert_eq!(

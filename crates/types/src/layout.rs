@@ -299,8 +299,15 @@ layouts! {
         shares: U64,
         /// The symbol.
         symbol: U32,
-        /// Zero.
-        padding_b: [u8; 20],
+        /// The operator who loaded it (0: the engine's own, e.g. a test or the demo).
+        operator: U32,
+        /// The operator's request number on the admin port (0: not from the port).
+        request: U32,
+        /// When the locate lapses, seconds since the epoch (0: at the end of the day); a
+        /// locate that has lapsed by its time is refused.
+        expires_s: U32,
+        /// The stock-loan desk's id for the locate.
+        locate_id: U64,
     }
     /// An operator's change of a risk limit or control.
     AdminLayout = 8, "Admin" {
@@ -315,8 +322,8 @@ layouts! {
         operator: U32,
         /// The client or symbol the setting is for (0 for the firm).
         target: U32,
-        /// Zero.
-        padding_b: [u8; 4],
+        /// The operator's request number on the admin port (0: not from the port).
+        request: U32,
         /// The value (a price, quantity, rate, ppm or share count), or a band's lower
         /// bound.
         a: I64,
@@ -353,7 +360,13 @@ layouts! {
     /// The trading day ends.
     EndOfDayLayout = 10, "EndOfDay" {
         /// Zero.
-        padding: [u8; 39],
+        padding_a: [u8; 3],
+        /// The operator who ended the day (0: the engine's own).
+        operator: U32,
+        /// The operator's request number on the admin port (0: not from the port).
+        request: U32,
+        /// Zero.
+        padding_b: [u8; 28],
     }
     /// Take a snapshot at this sequence number.
     SnapshotLayout = 11, "Snapshot" {
@@ -506,6 +519,53 @@ layouts! {
         ask_size: U32,
         /// Zero.
         padding_b: [u8; 8],
+    }
+    /// The outcome of an operator's control command, from the sequencer to the matcher
+    /// agent, which hands it on to the order ingress for the operator's admin session
+    /// (`sequenced` ring; never journaled: the command's record is). `sequence` is the
+    /// command's record.
+    AdminAckLayout = 20, "AdminAck" {
+        /// Zero.
+        padding_a: u8,
+        /// 0: applied; otherwise the control error's code (201..=299, `docs/RISK.md`).
+        result: U16,
+        /// The operator.
+        operator: U32,
+        /// The operator's request number on the admin port.
+        request: U32,
+        /// Zero.
+        padding_b: [u8; 28],
+    }
+}
+
+impl AdminLayout {
+    /// `flags` bit 0: the on/off value.
+    pub const FLAG_ON: u8 = 1;
+    /// `flags` bit 1: `expires_at` is set.
+    pub const FLAG_EXPIRES: u8 = 2;
+    /// `flags` bit 2: a band is set (`a`, `b`).
+    pub const FLAG_BAND: u8 = 4;
+    /// The highest setting code (`docs/MESSAGES.md`, "Admin settings").
+    pub const SETTING_MAX: u8 = 13;
+
+    /// Checks the codes and ranges every admin message must keep: only defined flag
+    /// bits, a defined setting, and for a quantity, rate or ppm an `a` that fits 32
+    /// bits. On failure, the field's name and value.
+    ///
+    /// # Errors
+    /// The first field out of its domain.
+    pub fn check(&self) -> Result<(), (&'static str, i128)> {
+        if self.flags & !(Self::FLAG_ON | Self::FLAG_EXPIRES | Self::FLAG_BAND) != 0 {
+            return Err(("flags", self.flags.into()));
+        }
+        if !(1..=Self::SETTING_MAX).contains(&self.setting) {
+            return Err(("setting", self.setting.into()));
+        }
+        let a = self.a.get();
+        if matches!(self.setting, 2 | 4 | 5) && u32::try_from(a).is_err() {
+            return Err(("a", a.into()));
+        }
+        Ok(())
     }
 }
 

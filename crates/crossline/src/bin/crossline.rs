@@ -2,6 +2,7 @@
 //! - `crossline run --config FILE --journal DIR`: the engine, until interrupted;
 //! - `crossline demo`: the engine with simulated venues and clients, then a summary;
 //! - `crossline stat`: a running engine's live counters, every second;
+//! - `crossline admin …`: an operator command to a running engine's admin port;
 //! - `crossline replay DIR`: a journal replayed through the risk gate and the matcher
 //!   (`docs/JOURNAL.md`).
 
@@ -31,6 +32,9 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Action {
+    /// Send an operator command to a running engine's admin port (docs/OPERATIONS.md):
+    /// kill switches, halts, the restricted list, limits, locates, end of day.
+    Admin(crossline::admin_cli::AdminArgs),
     /// Run the engine: clients, market data and venues as the configuration says, the
     /// journal in DIR (recovered if it exists), until SIGINT or SIGTERM.
     Run {
@@ -95,6 +99,7 @@ enum Action {
 
 fn main() -> ExitCode {
     match Args::parse().action {
+        Action::Admin(args) => crossline::admin_cli::run(args),
         Action::Replay {
             journal_dir,
             verify,

@@ -2,6 +2,8 @@
 //! ports, starting the engine on a journal, publishing an NBBO on its feed, and
 //! `crossline replay --verify`.
 
+#![allow(dead_code, unreachable_pub)] // each test binary uses its own part
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -30,7 +32,8 @@ impl Drop for Engine {
 pub(crate) fn config(replacements: &[(&str, &str)]) -> String {
     let mut text = crossline_config::DEFAULT
         .replace("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\"")
-        .replace("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\"");
+        .replace("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:0\"");
     for (from, to) in replacements {
         assert!(text.contains(from), "the default configuration has {from}");
         text = text.replace(from, to);
@@ -41,17 +44,46 @@ pub(crate) fn config(replacements: &[(&str, &str)]) -> String {
 /// Starts `crossline run` and returns it with the client and feed addresses it printed,
 /// and its recovery report.
 pub(crate) fn start(config: &Path, journal: &Path) -> (Engine, SocketAddr, SocketAddr, String) {
+    let started = start_all(config, journal);
+    (
+        started.engine,
+        started.clients,
+        started.feed,
+        started.recovery,
+    )
+}
+
+/// A started `crossline run` and what it printed.
+pub(crate) struct Started {
+    pub(crate) engine: Engine,
+    pub(crate) clients: SocketAddr,
+    pub(crate) admin: SocketAddr,
+    pub(crate) feed: SocketAddr,
+    pub(crate) recovery: String,
+    /// Its standard error, line by line, as it comes.
+    pub(crate) log: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts `crossline run` and returns it with every address it printed.
+pub(crate) fn start_all(config: &Path, journal: &Path) -> Started {
     let mut child = Command::new(CROSSLINE)
         .args(["run", "--config"])
         .arg(config)
         .arg("--journal")
         .arg(journal)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let (log_tx, log) = std::sync::mpsc::channel();
+    let errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    std::thread::spawn(move || {
+        for line in errors.map_while(Result::ok) {
+            let _ = log_tx.send(line);
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut address = None;
+    let (mut clients, mut admin) = (None, None);
     let mut recovery = String::new();
     let feed = loop {
         let line = lines
@@ -62,7 +94,10 @@ pub(crate) fn start(config: &Path, journal: &Path) -> (Engine, SocketAddr, Socke
             recovery = line.clone();
         }
         if let Some(text) = line.strip_prefix("clients: ") {
-            address = Some(text.parse().unwrap());
+            clients = Some(text.parse().unwrap());
+        }
+        if let Some(text) = line.strip_prefix("admin: ") {
+            admin = Some(text.parse().unwrap());
         }
         if let Some(text) = line.strip_prefix("market data: ") {
             break text.parse().unwrap();
@@ -70,12 +105,14 @@ pub(crate) fn start(config: &Path, journal: &Path) -> (Engine, SocketAddr, Socke
     };
     // Keep reading its output so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (
-        Engine(child),
-        address.expect("the client address comes first"),
+    Started {
+        engine: Engine(child),
+        clients: clients.expect("the client address comes first"),
+        admin: admin.expect("the admin address comes before the feed's"),
         feed,
         recovery,
-    )
+        log,
+    }
 }
 
 /// Publishes an NBBO for symbol 1 ($189.99 × $190.01) as the feed's message `sequence`.

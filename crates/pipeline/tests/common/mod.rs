@@ -222,6 +222,7 @@ pub(crate) fn fresh_dir(what: &str) -> PathBuf {
 pub(crate) fn config_text(edit: impl FnOnce(&mut Table)) -> String {
     let mut doc: Table = toml::from_str(crossline_config::DEFAULT).unwrap();
     set(&mut doc, "gateway.listen", "127.0.0.1:0");
+    set(&mut doc, "admin.listen", "127.0.0.1:0");
     set(&mut doc, "market_data.listen", "127.0.0.1:0");
     // Each venue on its own loopback address (the configuration refuses two venues at
     // one address), on a port the simulator's OS chooses.

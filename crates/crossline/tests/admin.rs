@@ -1,0 +1,422 @@
+//! The operator control plane through the real `crossline run` and its admin port, as an
+//! operator and a compliance desk use it: logons and roles, the firm kill switch over
+//! open orders, a halt and its resume, a short sale refused without a locate and
+//! accepted after `crossline admin locates load`, and every control action in
+//! `crossline replay --audit` with the operator who made it.
+
+mod common;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{config, send_quote, start_all, Started, CROSSLINE};
+use crossline::admin::{AdminError, AdminSession, Answer};
+use crossline::client::Client;
+use crossline_protocol::admin::Inbound as Admin;
+use crossline_protocol::client::{Inbound, Outbound};
+use crossline_protocol::frame::{Secret, FRAME_BYTES_MAX};
+use crossline_types::{
+    Capacity, ClientId, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
+};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn engine(name: &str) -> (Started, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("crossline-admin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config_path = dir.join("config.toml");
+    std::fs::write(&config_path, config(&[])).unwrap();
+    let started = start_all(&config_path, &dir.join("journal"));
+    // Symbol 1's NBBO, so orders in it can be checked and rest.
+    send_quote(started.feed, 1);
+    std::thread::sleep(Duration::from_millis(100));
+    (started, dir)
+}
+
+fn control_operator(admin: SocketAddr) -> AdminSession {
+    AdminSession::logon(admin, 1, "ops-secret-1", WAIT).expect("operator 1 logs on")
+}
+
+fn order(id: u64, side: Side, price: i64) -> Inbound {
+    Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(id),
+        symbol: SymbolId::new(1),
+        quantity: Quantity::new(100),
+        price: Price::from_micros(price),
+        side,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Day,
+        capacity: Capacity::Agency,
+    }
+}
+
+/// A resting buy well below symbol 1's NBBO ($189.99 × $190.01).
+fn resting(id: u64) -> Inbound {
+    order(id, Side::Buy, 185_000_000)
+}
+
+/// The next order reply, skipping session messages.
+fn reply(client: &mut Client) -> Outbound {
+    loop {
+        let (header, reply) = client
+            .receive_within(WAIT)
+            .unwrap()
+            .expect("a reply within 5 s");
+        if header.sequence != 0 {
+            return reply;
+        }
+    }
+}
+
+fn halt(symbol: u32, on: bool) -> Admin {
+    Admin::Control {
+        target: symbol,
+        setting: 7,
+        on,
+        value: 0,
+        upper: 0,
+        expires_at: 0,
+    }
+}
+
+fn applied(answer: Answer) -> u64 {
+    match answer {
+        Answer::Accepted { sequence, .. } => sequence,
+        refused => panic!("refused: {refused:?}"),
+    }
+}
+
+/// Waits for a line of the engine's log containing `text`.
+fn logged(started: &Started, text: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    while let Ok(line) = started
+        .log
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        if line.contains(text) {
+            return line;
+        }
+    }
+    panic!("the engine logged no line with \"{text}\"");
+}
+
+fn admin_cli(admin: SocketAddr, args: &[&str]) -> Output {
+    Command::new(CROSSLINE)
+        .arg("admin")
+        .arg("--address")
+        .arg(admin.to_string())
+        .args(args)
+        .env("CROSSLINE_OPERATOR", "1")
+        .env("CROSSLINE_ADMIN_SECRET", "ops-secret-1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn operators_are_authenticated_and_a_view_operator_cannot_control() {
+    let (started, dir) = engine("logon");
+    let admin = started.admin;
+    let refused = |operator, secret| match AdminSession::logon(admin, operator, secret, WAIT) {
+        Err(AdminError::Logon(why)) => why,
+        Ok(_) => panic!("operator {operator} logged on with a bad logon"),
+        Err(other) => panic!("{other}"),
+    };
+    assert!(refused(1, "not-the-secret").contains("wrong secret"));
+    logged(&started, "logon refused (BadSecret): operator 1");
+    assert!(refused(99, "ops-secret-1").contains("unknown operator"));
+    logged(&started, "logon refused (UnknownOperator): operator 99");
+
+    // A client's logon sent to the admin port is refused by name.
+    let mut stream = TcpStream::connect(admin).unwrap();
+    let mut frame = [0u8; FRAME_BYTES_MAX];
+    let logon = Inbound::Logon {
+        client: ClientId::new(1),
+        heartbeat_ms: 1000,
+        secret: Secret::from_text("demo-secret-1").unwrap(),
+    };
+    let length = logon.encode(1, 0, &mut frame);
+    std::io::Write::write_all(&mut stream, &frame[..length]).unwrap();
+    let mut answer = [0u8; 16];
+    std::io::Read::read_exact(&mut stream, &mut answer).unwrap();
+    assert_eq!(
+        (answer[2], answer[8]),
+        (81, 5),
+        "OperatorLogonRejected, reason 5"
+    );
+    logged(&started, "a client logon on the admin port");
+
+    // A view operator logs on, and its control command is refused, not sequenced.
+    let mut viewer = AdminSession::logon(admin, 2, "ops-secret-2", WAIT).unwrap();
+    assert_eq!(viewer.role, 1);
+    assert_eq!(
+        viewer.request(&halt(1, true)).unwrap(),
+        Answer::Refused {
+            request: 2,
+            reason: 11,
+            sequence: 0
+        }
+    );
+    logged(&started, "operator 2: frame 2 (type 17) refused: ViewOnly");
+    // The refused frame left its number unused: the session goes on at 2.
+    assert_eq!(
+        viewer.request(&halt(1, true)).unwrap(),
+        Answer::Refused {
+            request: 2,
+            reason: 11,
+            sequence: 0
+        }
+    );
+    // One session per operator.
+    let _operator = control_operator(admin);
+    assert!(refused(1, "ops-secret-1").contains("already has a session"));
+    drop(started);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_firm_kill_switch_cancels_every_open_order_and_refuses_new_ones_until_off() {
+    let (started, dir) = engine("kill");
+    let (mut client, _) = Client::logon(started.clients, 1, "demo-secret-1", WAIT).unwrap();
+    for id in 1..=3 {
+        client.send(&resting(id)).unwrap();
+        assert!(matches!(reply(&mut client), Outbound::Accepted { .. }));
+    }
+    let mut operator = control_operator(started.admin);
+    let kill = |on| Admin::Control {
+        target: 0,
+        setting: 11,
+        on,
+        value: 0,
+        upper: 0,
+        expires_at: 0,
+    };
+    let sequence = applied(operator.request(&kill(true)).unwrap());
+    assert!(sequence > 0);
+    let mut cancelled = Vec::new();
+    for _ in 1..=3 {
+        match reply(&mut client) {
+            Outbound::Cancelled {
+                client_order_id,
+                reason,
+                quantity,
+                ..
+            } => {
+                assert_eq!((reason, quantity), (10, Quantity::new(100)), "kill switch");
+                cancelled.push(client_order_id.get());
+            }
+            other => panic!("expected a kill-switch cancel, got {other:?}"),
+        }
+    }
+    cancelled.sort_unstable();
+    assert_eq!(cancelled, [1, 2, 3]);
+    client.send(&resting(4)).unwrap();
+    assert_eq!(
+        reply(&mut client),
+        Outbound::Rejected {
+            client_order_id: ClientOrderId::new(4),
+            reason: 101
+        }
+    );
+    let off = applied(operator.request(&kill(false)).unwrap());
+    assert!(off > sequence);
+    client.send(&resting(5)).unwrap();
+    assert!(matches!(reply(&mut client), Outbound::Accepted { .. }));
+    drop(started);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_halt_stops_orders_in_its_symbol_until_resumed_and_bad_commands_are_refused() {
+    let (started, dir) = engine("halt");
+    let (mut client, _) = Client::logon(started.clients, 2, "demo-secret-2", WAIT).unwrap();
+    let mut operator = control_operator(started.admin);
+    applied(operator.request(&halt(1, true)).unwrap());
+    client.send(&resting(1)).unwrap();
+    assert_eq!(
+        reply(&mut client),
+        Outbound::Rejected {
+            client_order_id: ClientOrderId::new(1),
+            reason: 141
+        }
+    );
+    applied(operator.request(&halt(1, false)).unwrap());
+    client.send(&resting(2)).unwrap();
+    assert!(matches!(reply(&mut client), Outbound::Accepted { .. }));
+    // The gate refuses an unknown symbol: journaled, with its code.
+    match operator.request(&halt(77, true)).unwrap() {
+        Answer::Refused {
+            reason: 201,
+            sequence,
+            ..
+        } => assert!(sequence > 0),
+        other => panic!("expected unknown symbol (201), got {other:?}"),
+    }
+    // The session refuses an undefined setting code before it is sequenced.
+    let undefined = Admin::Control {
+        target: 1,
+        setting: 99,
+        on: true,
+        value: 0,
+        upper: 0,
+        expires_at: 0,
+    };
+    assert!(matches!(
+        operator.request(&undefined).unwrap(),
+        Answer::Refused {
+            reason: 6,
+            sequence: 0,
+            ..
+        }
+    ));
+    logged(&started, "field setting = 99");
+    drop(started);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_short_sale_is_refused_without_a_locate_and_accepted_after_locates_load() {
+    let (started, dir) = engine("locates");
+    let (mut client, _) = Client::logon(started.clients, 1, "demo-secret-1", WAIT).unwrap();
+    let short = |id| order(id, Side::SellShort, 195_000_000);
+    client.send(&short(1)).unwrap();
+    assert_eq!(
+        reply(&mut client),
+        Outbound::Rejected {
+            client_order_id: ClientOrderId::new(1),
+            reason: 180
+        }
+    );
+
+    // A file with a bad line is reported by line number, and nothing of it is sent.
+    let bad = dir.join("bad-locates.csv");
+    std::fs::write(&bad, "client,symbol,shares,locate_id,expiry\n1,1,500,7001,2099-12-31\n1,1,many,7002,2099-12-31\n").unwrap();
+    let output = admin_cli(started.admin, &["locates", "load", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 3: shares \"many\" is not a whole number"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    client.send(&short(2)).unwrap();
+    assert!(matches!(
+        reply(&mut client),
+        Outbound::Rejected { reason: 180, .. }
+    ));
+
+    let good = dir.join("locates.csv");
+    std::fs::write(&good, "client,symbol,shares,locate_id,expiry\n1,1,500,7001,2099-12-31\n2,1,300,7002,2099-12-31T16:00:00Z\n").unwrap();
+    let output = admin_cli(
+        started.admin,
+        &["--json", "locates", "load", good.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answers: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2, "{stdout}");
+    assert!(answers
+        .iter()
+        .all(|a| a["accepted"] == true && a["sequence"].as_u64() > Some(0)));
+    client.send(&short(3)).unwrap();
+    assert!(matches!(reply(&mut client), Outbound::Accepted { .. }));
+    // 400 located shares are left: a sale of 500 more is refused.
+    client
+        .send(&Inbound::NewOrder {
+            client_order_id: ClientOrderId::new(4),
+            symbol: SymbolId::new(1),
+            quantity: Quantity::new(500),
+            price: Price::from_micros(195_000_000),
+            side: Side::SellShort,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::Day,
+            capacity: Capacity::Agency,
+        })
+        .unwrap();
+    assert!(matches!(
+        reply(&mut client),
+        Outbound::Rejected { reason: 180, .. }
+    ));
+
+    // Human output and exit status for a refused command: a halt of an unknown symbol.
+    let output = admin_cli(started.admin, &["halt", "77"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("refused by the risk gate, reason 201: unknown symbol"),
+        "{stdout}"
+    );
+    // A kill switch from the command line, then the audit trail names every action's operator.
+    let output = admin_cli(started.admin, &["kill", "on", "client", "2"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout)
+        .starts_with("kill: applied (request 2, journal sequence "));
+    drop(started);
+    audit_names_the_operator(&dir.join("journal"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn audit_names_the_operator(journal: &Path) {
+    let audit = journal.with_extension("audit.csv");
+    let output = Command::new(CROSSLINE)
+        .args(["replay", "--audit"])
+        .arg(&audit)
+        .arg(journal)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|line| line.split(',').collect()).collect();
+    assert!(
+        rows[0].last() == Some(&"operator"),
+        "{}",
+        text.lines().next().unwrap()
+    );
+    let with =
+        |event: &str| -> Vec<&Vec<&str>> { rows.iter().filter(|row| row[2] == event).collect() };
+    let locates = with("locate");
+    assert_eq!(locates.len(), 2, "{text}");
+    assert!(locates.iter().all(|row| row.last() == Some(&"1")), "{text}");
+    assert_eq!((locates[0][4], locates[0][9]), ("1", "500"), "{text}");
+    let refused = with("admin_refused");
+    assert_eq!(refused.len(), 1, "{text}");
+    assert!(
+        refused[0]
+            .join(",")
+            .contains("halted 77 on: unknown symbol 77"),
+        "{text}"
+    );
+    let admin = with("admin");
+    assert_eq!(admin.len(), 1, "{text}");
+    assert!(
+        admin[0]
+            .join(",")
+            .contains("kill_switch client 2 off -> kill_switch client 2 on"),
+        "{text}"
+    );
+    assert_eq!(admin[0].last(), Some(&"1"));
+    // Order events carry no operator.
+    assert!(
+        with("risk_reject")
+            .iter()
+            .all(|row| row.last() == Some(&"")),
+        "{text}"
+    );
+}
