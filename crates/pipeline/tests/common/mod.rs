@@ -146,11 +146,14 @@ impl Client {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if self.try_receive(Duration::from_millis(100)).is_none() {
+                // A reply may land between the timeout and this probe: keep its byte in
+                // the buffer so the framing stays aligned.
                 let mut byte = [0u8; 1];
                 match self.stream.read(&mut byte) {
                     Ok(0) => return,
+                    Ok(_) => self.buffer.push(byte[0]),
                     Err(error) if error.kind() == ErrorKind::ConnectionReset => return,
-                    _ => {}
+                    Err(_) => {}
                 }
             }
             assert!(
