@@ -162,3 +162,45 @@ impl Options {
         }
     }
 }
+
+/// The benchmark's configuration: the embedded default with every client's limits set
+/// where the offered rates pass them (1M messages/s, a $1T credit line: the benchmark
+/// measures the path of an accepted order, not a rejection), on free ports.
+pub fn engine_config_text() -> Result<String, String> {
+    let mut text = crossline_config::DEFAULT.to_owned();
+    for (from, to) in [
+        (
+            "credit_limit = \"1000000000\"  ",
+            "credit_limit = \"1000000000000\"",
+        ),
+        (
+            "messages_per_second = 2000 ",
+            "messages_per_second = 4000000",
+        ),
+        ("message_burst = 200\n", "message_burst = 1000000\n"),
+        (
+            "credit_limit = \"250000\"            # a smaller account\n",
+            "",
+        ),
+        ("messages_per_second = 100\nmessage_burst = 20\n", ""),
+        // A client that falls behind at an overload is cut off when its replies fill
+        // this buffer; the benchmark's client is kept on to measure the backlog instead.
+        ("send_buffer_kib = 256", "send_buffer_kib = 4096"),
+        ("connections_max = 64 ", "connections_max = 16 "),
+        // The 16 slots must cover the 4 clients with a secret plus those waiting to log on.
+        ("pending_logons_max = 16 ", "pending_logons_max = 8 "),
+        // ... and the 2 operators plus the admin port's logons (the port shares them).
+        ("pending_logons_max = 4 ", "pending_logons_max = 2 "),
+        ("listen = \"127.0.0.1:9100\"", "listen = \"127.0.0.1:0\""),
+        ("listen = \"127.0.0.1:9101\"", "listen = \"127.0.0.1:0\""),
+        ("listen = \"127.0.0.1:9200\"", "listen = \"127.0.0.1:0\""),
+    ] {
+        if !text.contains(from) {
+            return Err(format!(
+                "the default configuration no longer has {from:?}; update engine_config_text"
+            ));
+        }
+        text = text.replacen(from, to, 1);
+    }
+    Ok(text)
+}

@@ -34,7 +34,7 @@ mod routing;
 pub use admin::{AdminSettings, Operator, Role};
 pub use network::{GatewaySettings, MarketDataSettings, Network, ReplayPace};
 pub use pipeline::{AgentKind, PipelineSettings, Placement, RingSizes, ThreadSettings, IDLE_NAMES};
-pub use routing::{SimulatedVenue, SimulatorSettings};
+pub use routing::{ScheduledKind, ScheduledStatus, SimulatedVenue, SimulatorSettings};
 
 /// The embedded default configuration: a small firm with four clients and four symbols.
 pub const DEFAULT: &str = include_str!("../default.toml");
@@ -591,6 +591,16 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     RiskGate::new(&risk)?;
     Matcher::new(&matcher)?;
     let (router, simulator) = routing::settings(&file.router, &file.venues, &file.simulator)?;
+    for (index, event) in simulator.schedule.iter().enumerate() {
+        if !matcher.symbols.iter().any(|s| s.symbol == event.symbol) {
+            return Err(ConfigError::Invalid {
+                table: format!("simulator.schedule[{index}]"),
+                key: "symbol",
+                value: event.symbol.to_string(),
+                expected: "a configured symbol's id",
+            });
+        }
+    }
     let network = network::settings(&file.net, &file.gateway, &file.market_data)?;
     // Slots are reserved: a client that logs on must find one however many connections
     // are waiting to log on (the gateway closes the oldest of those past their budget).

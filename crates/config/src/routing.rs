@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crossline_router::{RouterConfig, VenueConfig, VenueLoss};
+use crossline_types::{Price, SymbolId};
 use serde::Deserialize;
 
 use crate::{network::address, network::invalid, Amount, ConfigError};
@@ -67,6 +68,38 @@ pub struct SimulatorSettings {
     pub spread_ticks: u32,
     /// The most round lots (100 shares) a venue displays at its best price.
     pub size_lots_max: u32,
+    /// Market-status events the feed publishes on a schedule (`[[simulator.schedule]]`).
+    pub schedule: Vec<ScheduledStatus>,
+}
+
+/// One scheduled market-status event: from `at_ms` after the simulator starts, for
+/// `for_ms` (0: until it stops), the feed says `status` for `symbol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledStatus {
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// Milliseconds after the simulator starts.
+    pub at_ms: u64,
+    /// How long it lasts, milliseconds (0: until the simulator stops).
+    pub for_ms: u64,
+    /// What the feed says meanwhile.
+    pub status: ScheduledKind,
+}
+
+/// What a scheduled event puts in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduledKind {
+    /// A trading halt.
+    Halt,
+    /// A limit-up/limit-down band from `lower` to `upper`.
+    Band {
+        /// The lower bound.
+        lower: Price,
+        /// The upper bound.
+        upper: Price,
+    },
+    /// Rule 201's short-sale price test.
+    Rule201,
 }
 
 /// One simulated venue's behaviour.
@@ -89,6 +122,19 @@ pub(crate) struct SimulatorFile {
     spread_ticks: u32,
     size_lots_max: u32,
     venues: Vec<SimulatedVenueFile>,
+    schedule: Vec<ScheduledFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScheduledFile {
+    symbol: u32,
+    status: String,
+    at_ms: u64,
+    #[serde(default)]
+    for_ms: u64,
+    lower: Option<Amount>,
+    upper: Option<Amount>,
 }
 
 impl Default for SimulatorFile {
@@ -101,6 +147,7 @@ impl Default for SimulatorFile {
             spread_ticks: 2,
             size_lots_max: 10,
             venues: Vec::new(),
+            schedule: Vec::new(),
         }
     }
 }
@@ -239,6 +286,12 @@ pub(crate) fn settings(
         1..=10_000,
         "between 1 and 10000",
     )?;
+    let schedule = simulator
+        .schedule
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| scheduled(index, entry))
+        .collect::<Result<_, _>>()?;
     Ok((
         config,
         SimulatorSettings {
@@ -247,6 +300,80 @@ pub(crate) fn settings(
             quote_refresh_ms: simulator.quote_refresh_ms,
             spread_ticks: simulator.spread_ticks,
             size_lots_max: simulator.size_lots_max,
+            schedule,
         },
     ))
+}
+
+/// One `[[simulator.schedule]]` entry, checked (its symbol is checked against the
+/// configured symbols by the caller).
+fn scheduled(index: usize, entry: &ScheduledFile) -> Result<ScheduledStatus, ConfigError> {
+    let table = format!("simulator.schedule[{index}]");
+    let status = match entry.status.as_str() {
+        "halt" | "rule201" => {
+            if let Some(key) = [("lower", &entry.lower), ("upper", &entry.upper)]
+                .iter()
+                .find_map(|(key, value)| value.is_some().then_some(*key))
+            {
+                return Err(invalid(
+                    &table,
+                    key,
+                    "set".into(),
+                    "no band bound: only a \"band\" event has lower and upper",
+                ));
+            }
+            if entry.status == "halt" {
+                ScheduledKind::Halt
+            } else {
+                ScheduledKind::Rule201
+            }
+        }
+        "band" => {
+            let bound = |key: &'static str, value: &Option<Amount>| match value {
+                Some(amount) => amount.price(&table, key),
+                None => Err(invalid(
+                    &table,
+                    key,
+                    "missing".into(),
+                    "a dollar amount (a \"band\" event needs lower and upper)",
+                )),
+            };
+            let (lower, upper) = (bound("lower", &entry.lower)?, bound("upper", &entry.upper)?);
+            if lower <= Price::ZERO || upper < lower {
+                return Err(invalid(
+                    &table,
+                    "upper",
+                    format!("{lower}-{upper}"),
+                    "a band with 0 < lower <= upper",
+                ));
+            }
+            ScheduledKind::Band { lower, upper }
+        }
+        other => {
+            return Err(invalid(
+                &table,
+                "status",
+                format!("{other:?}"),
+                "\"halt\", \"band\" or \"rule201\"",
+            ))
+        }
+    };
+    if entry.at_ms > 86_400_000 || entry.for_ms > 86_400_000 {
+        return Err(invalid(
+            &table,
+            if entry.at_ms > 86_400_000 {
+                "at_ms"
+            } else {
+                "for_ms"
+            },
+            entry.at_ms.max(entry.for_ms).to_string(),
+            "at most 86400000 (a day)",
+        ));
+    }
+    Ok(ScheduledStatus {
+        symbol: SymbolId::new(entry.symbol),
+        at_ms: entry.at_ms,
+        for_ms: entry.for_ms,
+        status,
+    })
 }

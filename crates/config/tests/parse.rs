@@ -291,3 +291,62 @@ fn the_venue_transport_has_a_slot_for_every_venue() {
     );
     parse(&text.replacen("connections_max = 2", "connections_max = 3", 1)).unwrap();
 }
+
+#[test]
+fn a_simulator_schedule_is_read_and_each_bad_entry_named() {
+    let schedule = |entry: &str| {
+        parse(&format!(
+            "{DEFAULT}\n[[simulator.schedule]]\nsymbol = 1\nat_ms = 5000\n{entry}\n"
+        ))
+    };
+    let config =
+        schedule("status = \"band\"\nfor_ms = 3000\nlower = \"180.50\"\nupper = \"199.50\"")
+            .unwrap();
+    assert_eq!(
+        config.simulator.schedule,
+        [crossline_config::ScheduledStatus {
+            symbol: SymbolId::new(1),
+            at_ms: 5000,
+            for_ms: 3000,
+            status: crossline_config::ScheduledKind::Band {
+                lower: dollars("180.50"),
+                upper: dollars("199.50"),
+            },
+        }]
+    );
+    let halt = schedule("status = \"halt\"").unwrap();
+    assert_eq!(halt.simulator.schedule[0].for_ms, 0, "for_ms defaults to 0");
+    for (entry, expected) in [
+        (
+            "status = \"pause\"",
+            "simulator.schedule[0]: status = \"pause\": \"halt\", \"band\" or \"rule201\"",
+        ),
+        (
+            "status = \"halt\"\nlower = \"1\"",
+            "simulator.schedule[0]: lower = set: no band bound",
+        ),
+        (
+            "status = \"band\"\nlower = \"10\"",
+            "simulator.schedule[0]: upper = missing",
+        ),
+        (
+            "status = \"band\"\nlower = \"10\"\nupper = \"9\"",
+            "simulator.schedule[0]: upper = 10-9: a band with 0 < lower <= upper",
+        ),
+        (
+            "status = \"halt\"\nfor_ms = 90000000",
+            "simulator.schedule[0]: for_ms = 90000000: at most 86400000 (a day)",
+        ),
+    ] {
+        let error = schedule(entry).unwrap_err().to_string();
+        assert!(error.starts_with(expected), "{entry}: {error}");
+    }
+    let unknown = parse(&format!(
+        "{DEFAULT}\n[[simulator.schedule]]\nsymbol = 99\nat_ms = 1\nstatus = \"halt\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "simulator.schedule[0]: symbol = 99: a configured symbol's id"
+    );
+}

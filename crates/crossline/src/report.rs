@@ -523,6 +523,7 @@ fn setting_text(setting: &Setting) -> String {
         Setting::KillSwitch(KillTarget::Client(client), value) => {
             format!("kill_switch client {client} {}", on(value))
         }
+        Setting::MarketHalted(symbol, value) => format!("market_halted {symbol} {}", on(value)),
     }
 }
 
@@ -537,6 +538,7 @@ fn setting_scope(setting: &Setting) -> (Option<ClientId>, Option<SymbolId>) {
         | Setting::KillSwitch(KillTarget::Client(client), _) => (Some(client), None),
         Setting::Restricted(symbol, _)
         | Setting::Halted(symbol, _)
+        | Setting::MarketHalted(symbol, _)
         | Setting::Band(symbol, _)
         | Setting::Rule201(symbol, _)
         | Setting::AverageDailyVolume(symbol, _)

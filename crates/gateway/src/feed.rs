@@ -1,6 +1,14 @@
 //! The market-data feed's ingress: packets checked and put in order, NBBO messages turned
 //! into journaled commands, venue tops kept for routing, and gaps handled.
 //!
+//! **Market status** (halt and resume, the limit-up/limit-down band, Rule 201) becomes an
+//! `Admin` command from operator 0, the market (settings 14, 8 and 9), sequenced and
+//! journaled like a quote and applied by the risk gate. The publisher repeats each
+//! symbol's status with its quotes, so the ingress submits a status only when it differs
+//! from the last one it submitted for that symbol: an operator's band or Rule 201 setting
+//! then stands until the market changes it. The market's halt is kept apart from an
+//! operator's halt in the gate (either halts the symbol).
+//!
 //! **On a gap** (messages numbered past the next expected one): any lost message may have
 //! been an NBBO change, so no symbol's NBBO can be trusted. The ingress submits an empty
 //! NBBO (no bid, no offer) for every configured symbol, journaled like any quote. The
@@ -14,11 +22,86 @@
 use crossline_protocol::market_data::{
     decode_packet, Arrival, MarketData, Sequencer, ENTRIES_PER_PACKET_MAX,
 };
-use crossline_types::layout::{head, VenueTopLayout};
+use crossline_types::layout::{head, AdminLayout, VenueTopLayout};
 use crossline_types::{
     Message, Price, Quantity, Quote, SequenceNumber, SymbolId, Timestamp, ValueError,
 };
 use zerocopy::little_endian::{I64, U32};
+
+/// What a feed message asks of the engine: each becomes a journaled command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedCommand {
+    /// A new NBBO (empty after a gap).
+    Nbbo(Quote),
+    /// A change of a symbol's market status: a [`MarketData::Halt`], [`MarketData::Band`]
+    /// or [`MarketData::Rule201`].
+    Status(MarketData),
+}
+
+impl FeedCommand {
+    /// The command as its message on the sequencer's input ring (sequence zero): an
+    /// `Nbbo`, or an `Admin` change from operator 0 (the market).
+    #[must_use]
+    pub fn to_message(&self, time: Timestamp) -> Message {
+        let status = match *self {
+            FeedCommand::Nbbo(quote) => return quote.to_message(SequenceNumber::new(0), time),
+            FeedCommand::Status(status) => status,
+        };
+        let mut view = head::<AdminLayout>(SequenceNumber::new(0), time);
+        view.target = U32::new(status.symbol().get());
+        view.setting = match status {
+            MarketData::Halt { halted, .. } => {
+                view.flags = u8::from(halted) * AdminLayout::FLAG_ON;
+                MARKET_HALT_SETTING
+            }
+            MarketData::Band { band, .. } => {
+                if let Some((lower, upper)) = band {
+                    view.flags = AdminLayout::FLAG_BAND;
+                    view.a = I64::new(lower.micros());
+                    view.b = I64::new(upper.micros());
+                }
+                BAND_SETTING
+            }
+            MarketData::Rule201 { on, .. } => {
+                view.flags = u8::from(on) * AdminLayout::FLAG_ON;
+                RULE_201_SETTING
+            }
+            MarketData::Nbbo(_) | MarketData::VenueTop { .. } => unreachable!("not a status"),
+        };
+        Message::from_view(&view)
+    }
+}
+
+/// Admin setting codes (`docs/MESSAGES.md`, "Admin settings") the feed's status sets.
+const BAND_SETTING: u8 = 8;
+const RULE_201_SETTING: u8 = 9;
+const MARKET_HALT_SETTING: u8 = 14;
+
+/// The status the ingress last submitted for one symbol (`None`: nothing since the start
+/// or the last gap, so the next word is submitted whatever it says).
+#[derive(Debug, Clone, Copy, Default)]
+struct StatusSeen {
+    halted: Option<bool>,
+    band: Option<Option<(Price, Price)>>,
+    rule_201: Option<bool>,
+}
+
+impl StatusSeen {
+    /// Records `status`; `true` when it differs from what was last submitted.
+    fn changes(&mut self, status: &MarketData) -> bool {
+        fn update<T: PartialEq + Copy>(slot: &mut Option<T>, value: T) -> bool {
+            let changed = *slot != Some(value);
+            *slot = Some(value);
+            changed
+        }
+        match *status {
+            MarketData::Halt { halted, .. } => update(&mut self.halted, halted),
+            MarketData::Band { band, .. } => update(&mut self.band, band),
+            MarketData::Rule201 { on, .. } => update(&mut self.rule_201, on),
+            MarketData::Nbbo(_) | MarketData::VenueTop { .. } => false,
+        }
+    }
+}
 
 /// Gaps and malformed packets logged, each; later ones are only counted.
 const LOGGED_MAX: u64 = 10;
@@ -38,6 +121,8 @@ pub struct FeedStats {
     pub duplicates: u64,
     /// Malformed packets dropped.
     pub malformed: u64,
+    /// Market-status changes submitted (halts, bands, Rule 201).
+    pub status_changes: u64,
     /// Messages for symbols not configured, dropped.
     pub unknown_symbols: u64,
 }
@@ -157,6 +242,8 @@ pub struct Feed {
     /// The latest top of book per venue and symbol, for the router.
     tops: VenueTops,
     entries: [MarketData; ENTRIES_PER_PACKET_MAX],
+    /// Per symbol (in `symbols`' order), the market status last submitted.
+    status: Vec<StatusSeen>,
     stats: FeedStats,
 }
 
@@ -176,6 +263,7 @@ impl Feed {
         Feed {
             sequencer: Sequencer::default(),
             tops: VenueTops::new(symbols.clone()),
+            status: vec![StatusSeen::default(); symbols.len()],
             symbols,
             entries: [MarketData::Nbbo(Quote::empty(SymbolId::new(0))); ENTRIES_PER_PACKET_MAX],
             stats: FeedStats::default(),
@@ -194,9 +282,9 @@ impl Feed {
         crossline_router::Tops::venue_top(&self.tops, venue, symbol)
     }
 
-    /// Takes one datagram; calls `submit` with each NBBO it causes, in order (the
-    /// ingress makes each an NBBO command).
-    pub fn on_datagram(&mut self, datagram: &[u8], submit: &mut impl FnMut(Quote)) {
+    /// Takes one datagram; calls `submit` with each command it causes, in order (an NBBO,
+    /// or a change of market status).
+    pub fn on_datagram(&mut self, datagram: &[u8], submit: &mut impl FnMut(FeedCommand)) {
         self.on_datagram_tops(datagram, submit, &mut |_| {});
     }
 
@@ -205,7 +293,7 @@ impl Feed {
     pub fn on_datagram_tops(
         &mut self,
         datagram: &[u8],
-        submit: &mut impl FnMut(Quote),
+        submit: &mut impl FnMut(FeedCommand),
         top: &mut impl FnMut(TopChange),
     ) {
         let header = match decode_packet(datagram, &mut self.entries) {
@@ -238,8 +326,11 @@ impl Feed {
                     );
                 }
                 for &symbol in &self.symbols {
-                    submit(Quote::empty(symbol));
+                    submit(FeedCommand::Nbbo(Quote::empty(symbol)));
                 }
+                // A lost message may have changed a status: the next word on each is
+                // submitted whatever it says.
+                self.status.fill(StatusSeen::default());
                 self.tops.apply(TopChange::ClearAll);
                 top(TopChange::ClearAll);
                 0
@@ -247,17 +338,23 @@ impl Feed {
         };
         self.stats.packets += 1;
         for entry in &self.entries[skip..header.count] {
-            if self.symbols.binary_search(&entry.symbol()).is_err() {
+            let Ok(index) = self.symbols.binary_search(&entry.symbol()) else {
                 self.stats.unknown_symbols += 1;
                 continue;
-            }
+            };
             self.stats.messages += 1;
             match *entry {
-                MarketData::Nbbo(quote) => submit(quote),
+                MarketData::Nbbo(quote) => submit(FeedCommand::Nbbo(quote)),
                 MarketData::VenueTop { venue, quote } => {
                     let change = TopChange::Set { venue, quote };
                     self.tops.apply(change);
                     top(change);
+                }
+                MarketData::Halt { .. } | MarketData::Band { .. } | MarketData::Rule201 { .. } => {
+                    if self.status[index].changes(entry) {
+                        self.stats.status_changes += 1;
+                        submit(FeedCommand::Status(*entry));
+                    }
                 }
             }
         }
@@ -290,8 +387,79 @@ mod tests {
 
     fn commands(feed: &mut Feed, datagram: &[u8]) -> Vec<Quote> {
         let mut out = Vec::new();
-        feed.on_datagram(datagram, &mut |quote| out.push(quote));
+        feed.on_datagram(datagram, &mut |command| match command {
+            FeedCommand::Nbbo(quote) => out.push(quote),
+            FeedCommand::Status(status) => panic!("unexpected {status:?}"),
+        });
         out
+    }
+
+    fn statuses(feed: &mut Feed, datagram: &[u8]) -> Vec<FeedCommand> {
+        let mut out = Vec::new();
+        feed.on_datagram(datagram, &mut |command| out.push(command));
+        out
+    }
+
+    #[test]
+    fn a_status_is_submitted_when_it_changes_and_again_after_a_gap() {
+        let symbol = SymbolId::new(1);
+        let mut feed = Feed::new(vec![symbol]);
+        let halt = MarketData::Halt {
+            symbol,
+            halted: true,
+        };
+        let band = MarketData::Band {
+            symbol,
+            band: Some((
+                Price::from_micros(9_000_000),
+                Price::from_micros(11_000_000),
+            )),
+        };
+        let first = statuses(&mut feed, &packet(1, &[halt, band]));
+        assert_eq!(
+            first,
+            vec![FeedCommand::Status(halt), FeedCommand::Status(band)]
+        );
+        // Repeated unchanged with the next refresh: nothing new.
+        assert!(statuses(&mut feed, &packet(3, &[halt, band])).is_empty());
+        let resume = MarketData::Halt {
+            symbol,
+            halted: false,
+        };
+        assert_eq!(
+            statuses(&mut feed, &packet(5, &[resume])),
+            vec![FeedCommand::Status(resume)]
+        );
+        // A gap: the NBBO is cleared and the next word on each status is taken again.
+        let after_gap = statuses(&mut feed, &packet(9, &[resume]));
+        assert_eq!(
+            after_gap,
+            vec![
+                FeedCommand::Nbbo(Quote::empty(symbol)),
+                FeedCommand::Status(resume)
+            ]
+        );
+        assert_eq!(feed.stats().status_changes, 4);
+
+        // Each becomes an Admin command from operator 0 with the documented setting.
+        let message = FeedCommand::Status(halt).to_message(Timestamp::new(5));
+        assert_eq!(message.kind(), AdminLayout::KIND);
+        let view = message.view::<AdminLayout>().unwrap();
+        assert_eq!(
+            (
+                view.setting,
+                view.flags,
+                view.operator.get(),
+                view.target.get()
+            ),
+            (14, AdminLayout::FLAG_ON, 0, 1)
+        );
+        let message = FeedCommand::Status(band).to_message(Timestamp::new(5));
+        let view = message.view::<AdminLayout>().unwrap();
+        assert_eq!(
+            (view.setting, view.flags, view.a.get(), view.b.get()),
+            (8, AdminLayout::FLAG_BAND, 9_000_000, 11_000_000)
+        );
     }
 
     #[test]

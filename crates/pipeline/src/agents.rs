@@ -30,7 +30,8 @@ use crossline_sequencer::{admin_ack, barrier, Sequenced};
 use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
 
 use crate::meter::{
-    feed_values, router_values, session_reason_values, session_values, Published, VenueGauges,
+    feed_values, router_values, session_reason_values, session_values, Published, ReplyLatency,
+    VenueGauges,
 };
 
 /// Inputs or messages an agent takes from one ring per duty cycle.
@@ -221,6 +222,9 @@ pub struct MatcherAgent {
     out_queue: Bounded<Message>,
     reply_queue: Bounded<Reply>,
     counters: Option<OrderCounters>,
+    /// This duty cycle's inputs that caused a client reply: their stamps, nanoseconds,
+    /// for the reply-latency histogram (kept only with counters).
+    caused: Vec<u64>,
     closed: Option<Sender<Matcher>>,
     snapshots: Option<Sender<Piece>>,
 }
@@ -241,6 +245,7 @@ impl MatcherAgent {
             out_queue: Bounded::new("matcher events_out", bound),
             reply_queue: Bounded::new("matcher replies", bound),
             counters: None,
+            caused: Vec::with_capacity(BATCH),
             closed,
             snapshots: None,
         }
@@ -273,6 +278,8 @@ struct ToClient<'a> {
     counters: Option<&'a OrderCounters>,
     /// The journal sequence number the input's replies wait for.
     sequence: u64,
+    /// The input caused a client reply.
+    replied: bool,
 }
 
 impl ToClient<'_> {
@@ -280,6 +287,7 @@ impl ToClient<'_> {
         if let Some(counters) = self.counters {
             counters.replies.add(1);
         }
+        self.replied = true;
         self.send(Reply::client(client, &reply, self.sequence));
     }
 
@@ -320,6 +328,7 @@ impl Agent for MatcherAgent {
                 ring: replies,
                 counters: self.counters.as_ref(),
                 sequence,
+                replied: false,
             };
             work += 1;
             if let Some(ack) = admin_ack(&message) {
@@ -339,6 +348,9 @@ impl Agent for MatcherAgent {
                     counters.rejected_by_risk.add(1);
                 }
                 to_client.reply(client, reply);
+                if to_client.counters.is_some() {
+                    self.caused.push(time.nanos());
+                }
                 if !self.reply_queue.is_empty() {
                     break;
                 }
@@ -393,12 +405,23 @@ impl Agent for MatcherAgent {
                     }
                 },
             );
+            if to_client.replied && to_client.counters.is_some() {
+                self.caused.push(time.nanos());
+            }
             if !(self.back_queue.is_empty()
                 && self.out_queue.is_empty()
                 && self.reply_queue.is_empty())
             {
                 break;
             }
+        }
+        if let (Some(counters), false) = (&self.counters, self.caused.is_empty()) {
+            // One clock read a duty cycle: each input's latency runs to the batch's end.
+            let now = wall_clock_ns();
+            for &stamp in &self.caused {
+                counters.latency.record(now.saturating_sub(stamp));
+            }
+            self.caused.clear();
         }
         work
     }
@@ -664,7 +687,7 @@ pub struct MarketDataIngress {
     replay: Option<Replay>,
     nbbo: Producer<Message>,
     tops: Producer<Message>,
-    published: Published<7>,
+    published: Published<8>,
     last_published_ns: u64,
     fault: Fault,
 }
@@ -687,10 +710,7 @@ impl FeedSide {
         let (now, pending, pending_tops) = (self.now_ns, &mut self.pending, &mut self.pending_tops);
         self.feed.on_datagram_tops(
             datagram,
-            &mut |quote| {
-                pending
-                    .push_past_bound(quote.to_message(SequenceNumber::new(0), Timestamp::new(now)));
-            },
+            &mut |command| pending.push_past_bound(command.to_message(Timestamp::new(now))),
             &mut |change| pending_tops.push_past_bound(change.to_message(Timestamp::new(now))),
         );
     }
@@ -725,7 +745,7 @@ impl MarketDataIngress {
         replay: Option<Replay>,
         nbbo: Producer<Message>,
         tops: Producer<Message>,
-        published: Published<7>,
+        published: Published<8>,
         fault: Fault,
     ) -> MarketDataIngress {
         MarketDataIngress {
@@ -840,6 +860,10 @@ pub struct OrderCounters {
     pub replies: Counter,
     /// Price improvement on internal executions, micro-dollars.
     pub improvement_micros: Counter,
+    /// Reply latency: from the stamp of the input that caused a client reply (the order
+    /// ingress's, for a client's request; the feed's, for a quote that filled an order)
+    /// to the reply's hand-off to the order ingress.
+    pub latency: ReplyLatency,
 }
 
 /// The counters the egress keeps.
@@ -862,24 +886,33 @@ impl OrderCounters {
         venues: &[(u8, String)],
         held: Published<1>,
     ) -> Option<(OrderCounters, EgressCounters)> {
-        let orders = OrderCounters {
-            accepted: counters.next()?,
-            rejected_by_risk: counters.next()?,
-            rejected_by_matcher: counters.next()?,
-            cancelled: counters.next()?,
-            crossed_shares: counters.next()?,
-            principal_shares: counters.next()?,
-            venue_shares: counters.next()?,
-            executions: counters.next()?,
-            routed_shares: counters.next()?,
-            replies: counters.next()?,
-            improvement_micros: counters.next()?,
-        };
+        let mut order = [(); 11].map(|()| counters.next());
+        let mut next = |index: usize| order[index].take();
+        let (accepted, rejected_by_risk, rejected_by_matcher, cancelled) =
+            (next(0)?, next(1)?, next(2)?, next(3)?);
+        let (crossed_shares, principal_shares, venue_shares, executions) =
+            (next(4)?, next(5)?, next(6)?, next(7)?);
+        let (routed_shares, replies, improvement_micros) = (next(8)?, next(9)?, next(10)?);
         let egress = EgressCounters {
             venue_reports: counters.next()?,
             held,
             router: Published::take(counters)?,
             venues: VenueGauges::take(venues, counters)?,
+        };
+        // The reply-latency histogram's labels come last in the file.
+        let orders = OrderCounters {
+            accepted,
+            rejected_by_risk,
+            rejected_by_matcher,
+            cancelled,
+            crossed_shares,
+            principal_shares,
+            venue_shares,
+            executions,
+            routed_shares,
+            replies,
+            improvement_micros,
+            latency: ReplyLatency::take(counters)?,
         };
         Some((orders, egress))
     }

@@ -72,10 +72,10 @@ pub use agents::{
     MatcherRings, OrderCounters, OrderIngress, Reply, REPLY_FIELD_BYTES,
 };
 use meter::{
-    Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS, ROUTER_LABELS,
-    SESSION_LABELS, SESSION_REASON_LABELS,
+    latency_labels, Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS,
+    ROUTER_LABELS, SESSION_LABELS, SESSION_REASON_LABELS,
 };
-pub use meter::{Published, VenueGauges};
+pub use meter::{Published, ReplyLatency, VenueGauges, LATENCY_BOUNDS_NS, LATENCY_PREFIX};
 use queue::AckGate;
 pub use sequencer::SequencerAgent;
 use snapshots::{SnapshotWriter, WriterReport};
@@ -244,6 +244,11 @@ fn labels(threads: &[PlannedThread], venues: &[(u8, String)]) -> Vec<(String, Ki
     }
     totals(&mut labels, &ROUTER_LABELS);
     labels.extend(VenueGauges::labels(venues));
+    labels.extend(
+        latency_labels()
+            .into_iter()
+            .map(|label| (label, Kind::Counter)),
+    );
     labels
 }
 

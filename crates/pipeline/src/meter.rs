@@ -26,6 +26,75 @@ pub(crate) const EGRESS_LABELS: [(&str, Kind); 12] = [
     ("venue.reports", Kind::Counter),
 ];
 
+/// Upper bounds of the reply-latency histogram's buckets, nanoseconds (each bucket
+/// counts the replies at most its bound and above the previous one); a last bucket,
+/// `le_inf`, takes the rest.
+pub const LATENCY_BOUNDS_NS: [u64; 16] = [
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    20_000_000,
+    50_000_000,
+    100_000_000,
+];
+
+/// The counters-file label prefix of the reply-latency histogram: `<prefix>le_<ns>` per
+/// bucket, `<prefix>le_inf`, and `<prefix>sum` (every latency added, nanoseconds).
+pub const LATENCY_PREFIX: &str = "replies.latency_ns.";
+
+/// The reply-latency histogram's labels, in the file's order.
+pub(crate) fn latency_labels() -> Vec<String> {
+    LATENCY_BOUNDS_NS
+        .iter()
+        .map(|bound| format!("{LATENCY_PREFIX}le_{bound}"))
+        .chain([
+            format!("{LATENCY_PREFIX}le_inf"),
+            format!("{LATENCY_PREFIX}sum"),
+        ])
+        .collect()
+}
+
+/// The reply-latency histogram in the counters file: one counter per bucket and the sum,
+/// written by the matcher agent alone (plain stores, no locks).
+pub struct ReplyLatency {
+    buckets: [Counter; LATENCY_BOUNDS_NS.len() + 1],
+    sum: Counter,
+}
+
+impl ReplyLatency {
+    /// Takes the histogram's counters, in [`latency_labels`] order.
+    pub(crate) fn take(counters: &mut impl Iterator<Item = Counter>) -> Option<ReplyLatency> {
+        let mut buckets = [(); LATENCY_BOUNDS_NS.len() + 1].map(|()| counters.next());
+        if buckets.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(ReplyLatency {
+            buckets: buckets
+                .each_mut()
+                .map(|bucket| bucket.take().expect("checked")),
+            sum: counters.next()?,
+        })
+    }
+
+    /// Counts one reply `ns` nanoseconds after its cause.
+    #[inline]
+    pub fn record(&self, ns: u64) {
+        let index = LATENCY_BOUNDS_NS.partition_point(|&bound| bound < ns);
+        self.buckets[index].add(1);
+        self.sum.add(ns);
+    }
+}
+
 /// A ring's depth, read from the consumer's side without touching the hot lines.
 pub(crate) trait Depth: Send {
     fn depth(&self) -> u64;
@@ -140,7 +209,7 @@ pub(crate) const SESSION_LABELS: [&str; 7] = [
 
 /// What the market-data ingress's feed did (`crossline_gateway::FeedStats`), published
 /// every 10 ms (the housekeeping interval) and at stop.
-pub(crate) const FEED_LABELS: [&str; 7] = [
+pub(crate) const FEED_LABELS: [&str; 8] = [
     "feed.packets",
     "feed.messages",
     "feed.gaps",
@@ -148,6 +217,7 @@ pub(crate) const FEED_LABELS: [&str; 7] = [
     "feed.duplicates",
     "feed.malformed",
     "feed.unknown_symbols",
+    "feed.status_changes",
 ];
 
 /// The journal's `msync`s and what waited for them (`docs/JOURNAL.md`), and pushes past
@@ -240,7 +310,7 @@ pub(crate) fn session_values(stats: &crossline_gateway::SessionStats) -> [u64; 7
 }
 
 /// The feed figures in [`FEED_LABELS`] order.
-pub(crate) fn feed_values(stats: &crossline_gateway::FeedStats) -> [u64; 7] {
+pub(crate) fn feed_values(stats: &crossline_gateway::FeedStats) -> [u64; 8] {
     [
         stats.packets,
         stats.messages,
@@ -249,6 +319,7 @@ pub(crate) fn feed_values(stats: &crossline_gateway::FeedStats) -> [u64; 7] {
         stats.duplicates,
         stats.malformed,
         stats.unknown_symbols,
+        stats.status_changes,
     ]
 }
 

@@ -19,6 +19,7 @@ use crossline_matcher::{VenueCancel, VenueFill};
 use crossline_net::Backend;
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_protocol::frame::FLAG_RESENT;
+use crossline_risk::Setting;
 use crossline_sequencer::{Command, Record};
 use crossline_types::{
     Capacity, ClientOrderId, LiquiditySource, OrderId, OrderType, Price, Quantity, Side, SymbolId,
@@ -456,5 +457,119 @@ fn stalled_venues_back_up_at_the_child_table_and_lose_nothing() {
     assert_eq!(
         journaled(&stopped.records, |c| matches!(c, Command::NewOrder(_))),
         usize::try_from(ORDERS).unwrap()
+    );
+}
+
+/// The risk gate's reject reason for an order in a halted symbol (`docs/PROTOCOL.md`).
+const HALTED: u16 = 141;
+
+/// What one market buy came to: filled at a venue, or refused with a reason.
+fn buy_outcome(client: &mut Client, id: u64) -> Result<(), u16> {
+    client.send(&market_buy(id));
+    match client.receive() {
+        Outbound::Accepted { .. } => {
+            expect_venue_fill(client);
+            Ok(())
+        }
+        Outbound::Rejected { reason, .. } => Err(reason),
+        other => panic!("order {id}: expected accepted or rejected, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_halt_scheduled_on_the_feed_stops_execution_and_routing_until_it_lifts() {
+    // AAPL halted 1.5 s after the simulator starts, for 1.5 s, announced on the feed.
+    let world = start(Backend::IoUring, |doc| {
+        let mut halt = Table::new();
+        halt.insert("symbol".into(), 1.into());
+        halt.insert("status".into(), "halt".into());
+        halt.insert("at_ms".into(), 1_500.into());
+        halt.insert("for_ms".into(), 1_500.into());
+        set(
+            doc,
+            "simulator.schedule",
+            toml::Value::Array(vec![halt.into()]),
+        );
+    });
+    let mut client = Client::logon(world.engine.address, 1);
+    let mut other = Client::logon(world.engine.address, 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut id = 0;
+    let mut next = || {
+        id += 1;
+        id
+    };
+    // Trading until the feed's halt reaches the gate.
+    let mut filled_before = 0;
+    let halted_at = loop {
+        assert!(Instant::now() < deadline, "the scheduled halt never came");
+        match buy_outcome(&mut client, next()) {
+            Ok(()) => filled_before += 1,
+            Err(HALTED) => break Instant::now(),
+            Err(other) => panic!("refused with {other} before the halt"),
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(filled_before >= 1, "nothing traded before the halt");
+    let children_at_halt = world.engine.counter("router.children_sent");
+    // Halted: nothing is routed, and a resting order cannot be crossed in-house either,
+    // as every new order in the symbol is refused.
+    let sell = Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(1),
+        symbol: AAPL,
+        quantity: Quantity::new(100),
+        price: Price::from_micros(1_000_000),
+        side: Side::Sell,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Day,
+        capacity: Capacity::Agency,
+    };
+    other.send(&sell);
+    match other.receive() {
+        Outbound::Rejected { reason, .. } => assert_eq!(reason, HALTED),
+        reply => panic!("a sell during the halt: {reply:?}"),
+    }
+    let mut refused_during = 1;
+    let resumed_at = loop {
+        assert!(Instant::now() < deadline, "the halt never lifted");
+        match buy_outcome(&mut client, next()) {
+            Err(HALTED) => refused_during += 1,
+            Ok(()) => break Instant::now(),
+            Err(other) => panic!("refused with {other} during the halt"),
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let halt = resumed_at - halted_at;
+    assert!(
+        halt >= Duration::from_millis(1_000) && refused_during >= 10,
+        "halted for {halt:?}, {refused_during} orders refused"
+    );
+    let stopped = world.finish();
+    // Nothing went to a venue while halted: one child per order that filled after it.
+    assert_eq!(
+        stopped.counter("router.children_sent"),
+        children_at_halt + 1
+    );
+    assert!(stopped.counter("feed.status_changes") >= 2);
+    // The market's halt and resume are journaled as admin changes from operator 0.
+    let mut market_halts: Vec<(u32, Setting)> = stopped
+        .records
+        .iter()
+        .filter_map(|record| match record.command {
+            Command::Admin(change) if matches!(change.setting, Setting::MarketHalted(..)) => {
+                Some((change.operator, change.setting))
+            }
+            _ => None,
+        })
+        .collect();
+    // (A feed gap would have the ingress submit the current word again.)
+    market_halts.dedup();
+    assert_eq!(
+        market_halts,
+        [
+            (0, Setting::MarketHalted(AAPL, false)),
+            (0, Setting::MarketHalted(AAPL, true)),
+            (0, Setting::MarketHalted(AAPL, false)),
+        ]
     );
 }

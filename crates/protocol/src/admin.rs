@@ -26,7 +26,7 @@ messages! {
         Control = 17, 32 bytes {
             /// The client or symbol the setting is for (0 for the firm).
             target: u32 = 0,
-            /// The setting's code (1 to 13).
+            /// The setting's code (1 to 14).
             setting: u8 = 4,
             /// The on/off value (kill switch, halt, restricted list, Rule 201; for a
             /// band, whether one is set).

@@ -38,6 +38,27 @@ pub enum MarketData {
         /// Its quote.
         quote: Quote,
     },
+    /// The listing market halted trading in the symbol, or resumed it.
+    Halt {
+        /// The symbol.
+        symbol: SymbolId,
+        /// `true`: halted; `false`: trading resumed.
+        halted: bool,
+    },
+    /// The symbol's limit-up/limit-down price band, or none.
+    Band {
+        /// The symbol.
+        symbol: SymbolId,
+        /// The lower and upper bound (`None`: no band in force).
+        band: Option<(Price, Price)>,
+    },
+    /// Reg SHO Rule 201's short-sale price test was triggered for the symbol, or lifted.
+    Rule201 {
+        /// The symbol.
+        symbol: SymbolId,
+        /// `true`: the price test is in force.
+        on: bool,
+    },
 }
 
 impl MarketData {
@@ -46,6 +67,9 @@ impl MarketData {
     pub const fn symbol(&self) -> SymbolId {
         match self {
             MarketData::Nbbo(quote) | MarketData::VenueTop { quote, .. } => quote.symbol,
+            MarketData::Halt { symbol, .. }
+            | MarketData::Band { symbol, .. }
+            | MarketData::Rule201 { symbol, .. } => *symbol,
         }
     }
 }
@@ -184,6 +208,9 @@ fn decode_entry(index: usize, entry: &[u8]) -> Result<MarketData, PacketError> {
             i64::from(entry[2]) << 8 | i64::from(entry[3]),
         ));
     }
+    if (3..=5).contains(&entry[0]) {
+        return decode_status(entry, &bad);
+    }
     #[allow(clippy::cast_possible_wrap)] // prices are signed micro-dollars on the wire
     let (bid, ask) = (u64_at(entry, 8) as i64, u64_at(entry, 16) as i64);
     if bid < 0 {
@@ -205,6 +232,54 @@ fn decode_entry(index: usize, entry: &[u8]) -> Result<MarketData, PacketError> {
         (2, 0) => Err(bad("venue", 0)),
         (2, venue) => Ok(MarketData::VenueTop { venue, quote }),
         (kind, _) => Err(bad("kind", i64::from(kind))),
+    }
+}
+
+/// A market-status entry (kinds 3 to 5): byte 1 zero; a halt or Rule 201 entry holds
+/// its on/off value in byte 8 and zeros after it; a band entry its lower and upper bound
+/// at 8 and 16 (both zero: no band) and zeros after them.
+fn decode_status(
+    entry: &[u8],
+    bad: &impl Fn(&'static str, i64) -> PacketError,
+) -> Result<MarketData, PacketError> {
+    let symbol = SymbolId::new(u32_at(entry, 4));
+    if entry[1] != 0 {
+        return Err(bad("venue", i64::from(entry[1])));
+    }
+    let zeros_from = |start: usize| -> Result<(), PacketError> {
+        match entry[start..].iter().position(|&byte| byte != 0) {
+            None => Ok(()),
+            Some(at) => Err(bad("reserved", i64::from(entry[start + at]))),
+        }
+    };
+    let flag = |name| match entry[8] {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(bad(name, i64::from(other))),
+    };
+    match entry[0] {
+        3 => {
+            let halted = flag("halted")?;
+            zeros_from(9)?;
+            Ok(MarketData::Halt { symbol, halted })
+        }
+        4 => {
+            zeros_from(24)?;
+            #[allow(clippy::cast_possible_wrap)] // prices are signed micro-dollars on the wire
+            let (lower, upper) = (u64_at(entry, 8) as i64, u64_at(entry, 16) as i64);
+            let band = match (lower, upper) {
+                (0, 0) => None,
+                _ if lower <= 0 => return Err(bad("lower", lower)),
+                _ if upper < lower => return Err(bad("upper", upper)),
+                _ => Some((Price::from_micros(lower), Price::from_micros(upper))),
+            };
+            Ok(MarketData::Band { symbol, band })
+        }
+        _ => {
+            let on = flag("on")?;
+            zeros_from(9)?;
+            Ok(MarketData::Rule201 { symbol, on })
+        }
     }
 }
 
@@ -232,9 +307,24 @@ impl PacketWriter {
         let start = PACKET_HEADER_BYTES + self.count * ENTRY_BYTES;
         let entry = &mut self.bytes[start..start + ENTRY_BYTES];
         entry.fill(0);
-        let (kind, venue, quote) = match message {
-            MarketData::Nbbo(quote) => (1, 0, quote),
-            MarketData::VenueTop { venue, quote } => (2, *venue, quote),
+        let (kind, venue, quote) = match *message {
+            MarketData::Nbbo(ref quote) => (1, 0, quote),
+            MarketData::VenueTop { venue, ref quote } => (2, venue, quote),
+            MarketData::Halt { symbol, halted } => {
+                Self::status(entry, 3, symbol, u8::from(halted), None);
+                self.count += 1;
+                return true;
+            }
+            MarketData::Band { symbol, band } => {
+                Self::status(entry, 4, symbol, 0, band);
+                self.count += 1;
+                return true;
+            }
+            MarketData::Rule201 { symbol, on } => {
+                Self::status(entry, 5, symbol, u8::from(on), None);
+                self.count += 1;
+                return true;
+            }
         };
         entry[0] = kind;
         entry[1] = venue;
@@ -245,6 +335,23 @@ impl PacketWriter {
         entry[28..32].copy_from_slice(&quote.ask_size.shares().to_le_bytes());
         self.count += 1;
         true
+    }
+
+    /// Writes a market-status entry (`entry` zeroed).
+    fn status(
+        entry: &mut [u8],
+        kind: u8,
+        symbol: SymbolId,
+        flag: u8,
+        band: Option<(Price, Price)>,
+    ) {
+        entry[0] = kind;
+        entry[4..8].copy_from_slice(&symbol.get().to_le_bytes());
+        entry[8] = flag;
+        if let Some((lower, upper)) = band {
+            entry[8..16].copy_from_slice(&lower.micros().to_le_bytes());
+            entry[16..24].copy_from_slice(&upper.micros().to_le_bytes());
+        }
     }
 
     /// Messages in the packet so far.

@@ -228,6 +228,69 @@ fn quote(symbol: u32, bid: i64, ask: i64) -> Quote {
 }
 
 #[test]
+fn market_status_messages_round_trip_and_bad_ones_name_their_field() {
+    let symbol = SymbolId::new(7);
+    let messages = [
+        MarketData::Halt {
+            symbol,
+            halted: true,
+        },
+        MarketData::Halt {
+            symbol,
+            halted: false,
+        },
+        MarketData::Band {
+            symbol,
+            band: Some((
+                Price::from_micros(9_500_000),
+                Price::from_micros(10_500_000),
+            )),
+        },
+        MarketData::Band { symbol, band: None },
+        MarketData::Rule201 { symbol, on: true },
+        MarketData::Rule201 { symbol, on: false },
+    ];
+    let mut writer = PacketWriter::default();
+    for message in &messages {
+        assert!(writer.push(message));
+    }
+    let packet = writer.finish(1, 0).to_vec();
+    let mut out = [MarketData::Nbbo(quote(0, 0, 0)); ENTRIES_PER_PACKET_MAX];
+    assert_eq!(
+        decode_packet(&packet, &mut out).unwrap().count,
+        messages.len()
+    );
+    assert_eq!(&out[..messages.len()], &messages);
+    // The halt entry's bytes, as docs/PROTOCOL.md gives them.
+    assert_eq!(&packet[24..33], &[3, 0, 0, 0, 7, 0, 0, 0, 1]);
+    assert!(packet[33..56].iter().all(|&byte| byte == 0));
+
+    let field = |offset: usize, value: u8| {
+        let mut bad = packet.clone();
+        bad[offset] = value;
+        let mut out = [MarketData::Nbbo(quote(0, 0, 0)); ENTRIES_PER_PACKET_MAX];
+        match decode_packet(&bad, &mut out) {
+            Err(PacketError::BadField { field, .. }) => field,
+            other => panic!("byte {offset} = {value}: {other:?}"),
+        }
+    };
+    assert_eq!(field(24 + 8, 2), "halted");
+    assert_eq!(field(24 + 9, 1), "reserved");
+    assert_eq!(field(24 + 1, 1), "venue");
+    assert_eq!(field(24 + 4 * 32 + 8, 9), "on");
+    // A band whose upper bound is below its lower one, and one with a lower bound of
+    // zero but an upper bound.
+    assert_eq!(field(2 * 32 + 24 + 18, 0), "upper");
+    let mut no_lower = packet.clone();
+    no_lower[2 * 32 + 24 + 8..2 * 32 + 24 + 16].fill(0);
+    assert!(matches!(
+        decode_packet(&no_lower, &mut out),
+        Err(PacketError::BadField { field: "lower", .. })
+    ));
+    assert_eq!(field(24, 6), "kind");
+}
+
+#[test]
 fn packets_round_trip_and_bad_ones_are_refused_whole() {
     let mut writer = PacketWriter::default();
     let messages = [

@@ -34,6 +34,10 @@ pub enum Setting {
     AverageDailyVolume(SymbolId, u64),
     /// A kill switch (turning one on cancels the open orders in its scope).
     KillSwitch(KillTarget, bool),
+    /// A symbol's trading halt as the market declared it (the feed's halt and resume).
+    /// It is kept apart from an operator's [`Setting::Halted`]: either one halts the
+    /// symbol, and the market's resume does not lift an operator's halt.
+    MarketHalted(SymbolId, bool),
 }
 
 /// An admin message: who changes what, and until when.

@@ -34,6 +34,11 @@ struct Client {
     killed: bool,
 }
 
+/// `Symbol::halted` bit: an operator halted the symbol (admin setting 7).
+const HALTED_BY_OPERATOR: u8 = 1;
+/// `Symbol::halted` bit: the market halted it (the feed's halt, admin setting 14).
+const HALTED_BY_MARKET: u8 = 2;
+
 /// One symbol's settings and market view.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Symbol {
@@ -41,7 +46,9 @@ struct Symbol {
     /// Last national best bid and offer seen (zero: none on that side).
     bid: Price,
     ask: Price,
-    halted: bool,
+    /// Who halted trading: [`HALTED_BY_OPERATOR`], [`HALTED_BY_MARKET`] (either halts it).
+    /// One byte, as the `bool` it replaced, so snapshots keep their bytes.
+    halted: u8,
     /// Limit-up/limit-down band, if one is in force.
     band: Option<(Price, Price)>,
     /// Rule 201 short-sale price test in force.
@@ -241,7 +248,7 @@ impl RiskGate {
                 settings: *settings,
                 bid: Price::ZERO,
                 ask: Price::ZERO,
-                halted: false,
+                halted: 0,
                 band: None,
                 rule_201: false,
                 killed: false,
@@ -302,7 +309,7 @@ impl RiskGate {
         if market.settings.restricted {
             return Err(RiskReject::Restricted);
         }
-        if market.halted {
+        if market.halted != 0 {
             return Err(RiskReject::Halted);
         }
         if order.quantity > state.limits.order_quantity_max {
@@ -574,7 +581,7 @@ impl RiskGate {
         if market.settings.restricted {
             return Err(RiskReject::Restricted);
         }
-        if market.halted {
+        if market.halted != 0 {
             return Err(RiskReject::Halted);
         }
         if replace.quantity > limits.order_quantity_max {
@@ -854,7 +861,12 @@ impl RiskGate {
                 Setting::MarketOrderAdvPpm(id, client(id)?.limits.market_order_adv_ppm)
             }
             Setting::Restricted(id, _) => Setting::Restricted(id, symbol(id)?.settings.restricted),
-            Setting::Halted(id, _) => Setting::Halted(id, symbol(id)?.halted),
+            Setting::Halted(id, _) => {
+                Setting::Halted(id, symbol(id)?.halted & HALTED_BY_OPERATOR != 0)
+            }
+            Setting::MarketHalted(id, _) => {
+                Setting::MarketHalted(id, symbol(id)?.halted & HALTED_BY_MARKET != 0)
+            }
             Setting::Band(id, _) => Setting::Band(id, symbol(id)?.band),
             Setting::Rule201(id, _) => Setting::Rule201(id, symbol(id)?.rule_201),
             Setting::AverageDailyVolume(id, _) => {
@@ -913,7 +925,8 @@ impl RiskGate {
                 let slot = symbol(self, id)?;
                 self.symbols[slot].settings.restricted = on;
             }
-            Setting::Halted(id, on) => self.set_halted(id, on)?,
+            Setting::Halted(id, on) => self.set_halt(id, HALTED_BY_OPERATOR, on)?,
+            Setting::MarketHalted(id, on) => self.set_halt(id, HALTED_BY_MARKET, on)?,
             Setting::Band(id, band) => self.set_band(id, band)?,
             Setting::Rule201(id, on) => self.set_rule_201(id, on)?,
             Setting::AverageDailyVolume(id, value) => {
@@ -925,15 +938,21 @@ impl RiskGate {
         Ok(())
     }
 
-    /// Halts or resumes trading in a symbol.
+    /// Halts or resumes trading in a symbol, as an operator (the market's own halt,
+    /// [`Setting::MarketHalted`], is separate: either one halts the symbol).
     ///
     /// # Errors
     /// [`ControlError::UnknownSymbol`].
     pub fn set_halted(&mut self, symbol: SymbolId, halted: bool) -> Result<(), ControlError> {
+        self.set_halt(symbol, HALTED_BY_OPERATOR, halted)
+    }
+
+    fn set_halt(&mut self, symbol: SymbolId, by: u8, on: bool) -> Result<(), ControlError> {
         let slot = self
             .symbol_slot(symbol)
             .ok_or(ControlError::UnknownSymbol(symbol))?;
-        self.symbols[slot].halted = halted;
+        let halted = &mut self.symbols[slot].halted;
+        *halted = if on { *halted | by } else { *halted & !by };
         Ok(())
     }
 

@@ -484,6 +484,10 @@ fn encode_admin(change: &AdminChange, view: &mut AdminLayout) {
                 KillTarget::Client(client) => (13, client.get()),
             }
         }
+        Setting::MarketHalted(symbol, value) => {
+            on(view, value);
+            (14, symbol.get())
+        }
     };
     view.setting = setting;
     view.target = U32::new(target);
@@ -516,6 +520,7 @@ fn decode_admin(view: &AdminLayout) -> Result<AdminChange, MessageError> {
         11 => Setting::KillSwitch(KillTarget::Firm, on),
         12 => Setting::KillSwitch(KillTarget::Symbol(symbol), on),
         13 => Setting::KillSwitch(KillTarget::Client(client), on),
+        14 => Setting::MarketHalted(symbol, on),
         other => return Err(field(kind, "setting", other)),
     };
     Ok(AdminChange {
@@ -585,6 +590,7 @@ mod tests {
             Setting::KillSwitch(KillTarget::Firm, true),
             Setting::KillSwitch(KillTarget::Symbol(symbol), false),
             Setting::KillSwitch(KillTarget::Client(client), true),
+            Setting::MarketHalted(symbol, true),
         ];
         for (index, setting) in settings.into_iter().enumerate() {
             let expires_at = (index % 2 == 0).then(|| Timestamp::new(u64::MAX - 1));
@@ -680,7 +686,7 @@ mod tests {
         let mut bytes = *admin
             .to_message(SequenceNumber::new(1), Timestamp::new(1))
             .bytes();
-        bytes[17] = 14;
+        bytes[17] = 15;
         assert!(matches!(
             Command::from_message(&Message::from_bytes(bytes)),
             Err(MessageError::Field {

@@ -546,7 +546,7 @@ impl AdminLayout {
     /// `flags` bit 2: a band is set (`a`, `b`).
     pub const FLAG_BAND: u8 = 4;
     /// The highest setting code (`docs/MESSAGES.md`, "Admin settings").
-    pub const SETTING_MAX: u8 = 13;
+    pub const SETTING_MAX: u8 = 14;
 
     /// Checks the codes and ranges every admin message must keep: only defined flag
     /// bits, a defined setting, and for a quantity, rate or ppm an `a` that fits 32

@@ -16,6 +16,12 @@
 //! also serves as the feed's heartbeat. A fill takes displayed size until the next
 //! refresh.
 //!
+//! Market status: `[[simulator.schedule]]` events (a halt, a limit-up/limit-down band,
+//! Rule 201) run from `at_ms` after the simulator's first poll for `for_ms`. Every refresh
+//! publishes each scheduled symbol's status (halted or not, its band or none, Rule 201 on
+//! or off) after its quotes, so a receiver that lost one learns it again at the next
+//! refresh. While a symbol is halted no venue quotes it, so nothing fills there.
+//!
 //! Everything random comes from `[simulator] seed`, so a run with the same input repeats.
 
 use std::collections::VecDeque;
@@ -23,7 +29,7 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use crossline_config::Config;
+use crossline_config::{Config, ScheduledKind, ScheduledStatus};
 use crossline_net::{ConnId, Handler, ListenerId, NetConfig, NetError, Outbox, Transport};
 use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::market_data::{FileWriter, MarketData, PacketWriter};
@@ -175,6 +181,11 @@ struct State {
     size_lots_max: u64,
     now_ns: u64,
     stats: SimulatorStats,
+    /// `[[simulator.schedule]]`, and the symbols it names (each once, by index).
+    schedule: Vec<ScheduledStatus>,
+    scheduled_symbols: Vec<usize>,
+    /// The first poll's clock: the schedule's zero.
+    started_ns: Option<u64>,
 }
 
 impl Simulator {
@@ -227,6 +238,7 @@ impl Simulator {
                 down: false,
             });
         }
+        let symbols_len = symbols.len();
         let io_error = |what| move |error| SimulatorError::Io { what, error };
         let feed = UdpSocket::bind("127.0.0.1:0").map_err(io_error("feed socket"))?;
         let mut state = State {
@@ -246,6 +258,17 @@ impl Simulator {
             size_lots_max: u64::from(config.simulator.size_lots_max),
             now_ns: 0,
             stats: SimulatorStats::default(),
+            scheduled_symbols: (0..symbols_len)
+                .filter(|&index| {
+                    config
+                        .simulator
+                        .schedule
+                        .iter()
+                        .any(|event| event.symbol == config.matcher.symbols[index].symbol)
+                })
+                .collect(),
+            schedule: config.simulator.schedule.clone(),
+            started_ns: None,
         };
         state.requote();
         Ok(Simulator { net, state })
@@ -338,6 +361,7 @@ impl Simulator {
         timeout: Option<Duration>,
     ) -> Result<usize, SimulatorError> {
         self.state.now_ns = now_ns;
+        self.state.started_ns.get_or_insert(now_ns);
         let mut work = self.net.poll(&mut self.state, timeout)?;
         let out = self.net.outbox();
         work += self.state.answer_due(out);
@@ -356,6 +380,9 @@ impl Simulator {
 impl State {
     /// Moves every mid by a tick (or not) and requotes every venue around it.
     fn requote(&mut self) {
+        let halted: Vec<bool> = (0..self.symbols.len())
+            .map(|index| self.status(index).0)
+            .collect();
         for (index, symbol) in self.symbols.iter_mut().enumerate() {
             let step = self.rng.below(3);
             let tick = symbol.tick;
@@ -374,7 +401,7 @@ impl State {
                 let ask = symbol.mid - half_down + self.spread_ticks * tick + worse_ask;
                 let lots =
                     |rng: &mut Rng, max| u32::try_from((rng.below(max) + 1) * 100).unwrap_or(100);
-                venue.quotes[index] = if venue.down {
+                venue.quotes[index] = if venue.down || halted[index] {
                     Quote::empty(symbol.id)
                 } else {
                     Quote {
@@ -389,9 +416,21 @@ impl State {
         }
     }
 
-    /// Publishes the NBBO and every venue's top for every symbol.
+    /// Publishes the NBBO and every venue's top for every symbol, and each scheduled
+    /// symbol's market status.
+    ///
+    /// A halted symbol's status goes before its (empty) quotes and a trading one's after
+    /// its quotes, so a receiver never sees the quotes of a halt without the halt, nor a
+    /// resume without fresh quotes.
     fn publish(&mut self) -> Result<(), SimulatorError> {
         for index in 0..self.symbols.len() {
+            let status = self
+                .scheduled_symbols
+                .contains(&index)
+                .then(|| self.status(index));
+            if let Some(status @ (true, ..)) = status {
+                self.push_status(index, status)?;
+            }
             let nbbo = self.nbbo(index);
             self.push(&MarketData::Nbbo(nbbo))?;
             for venue in 0..self.venues.len() {
@@ -399,8 +438,46 @@ impl State {
                 let id = self.venues[venue].id;
                 self.push(&MarketData::VenueTop { venue: id, quote })?;
             }
+            if let Some(status @ (false, ..)) = status {
+                self.push_status(index, status)?;
+            }
         }
         self.flush_packet()
+    }
+
+    fn push_status(
+        &mut self,
+        index: usize,
+        (halted, band, on): (bool, Option<(Price, Price)>, bool),
+    ) -> Result<(), SimulatorError> {
+        let symbol = self.symbols[index].id;
+        self.push(&MarketData::Halt { symbol, halted })?;
+        self.push(&MarketData::Band { symbol, band })?;
+        self.push(&MarketData::Rule201 { symbol, on })
+    }
+
+    /// A symbol's scheduled status now: halted, its band (the latest event's) and Rule
+    /// 201.
+    fn status(&self, index: usize) -> (bool, Option<(Price, Price)>, bool) {
+        let symbol = self.symbols[index].id;
+        let elapsed_ms = match self.started_ns {
+            Some(started) => self.now_ns.saturating_sub(started) / 1_000_000,
+            None => return (false, None, false),
+        };
+        let mut status = (false, None, false);
+        for event in &self.schedule {
+            let active = event.symbol == symbol
+                && elapsed_ms >= event.at_ms
+                && (event.for_ms == 0 || elapsed_ms < event.at_ms + event.for_ms);
+            if active {
+                match event.status {
+                    ScheduledKind::Halt => status.0 = true,
+                    ScheduledKind::Band { lower, upper } => status.1 = Some((lower, upper)),
+                    ScheduledKind::Rule201 => status.2 = true,
+                }
+            }
+        }
+        status
     }
 
     /// The best bid and offer across venues, with the size displayed at each.

@@ -2,6 +2,7 @@
 //! - `crossline run --config FILE --journal DIR`: the engine, until interrupted;
 //! - `crossline demo`: the engine with simulated venues and clients, then a summary;
 //! - `crossline stat`: a running engine's live counters, every second;
+//! - `crossline metrics`: the same counters served to Prometheus;
 //! - `crossline admin …`: an operator command to a running engine's admin port;
 //! - `crossline replay DIR`: a journal replayed through the risk gate and the matcher
 //!   (`docs/JOURNAL.md`).
@@ -79,6 +80,19 @@ enum Action {
         #[arg(long)]
         count: Option<u64>,
     },
+    /// Serve a running engine's live counters to Prometheus: `GET /metrics` on ADDR
+    /// (docs/OPERATIONS.md), until interrupted.
+    Metrics {
+        /// The engine's journal directory (its counters file is there).
+        #[arg(long, value_name = "DIR", conflicts_with = "counters")]
+        journal: Option<PathBuf>,
+        /// The counters file itself.
+        #[arg(long, value_name = "FILE")]
+        counters: Option<PathBuf>,
+        /// Where to listen for scrapes (port 0: a free one, printed at start).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9102")]
+        listen: std::net::SocketAddr,
+    },
     /// Replay a journal through the risk gate and the matcher and print a summary.
     Replay {
         /// The journal directory.
@@ -133,6 +147,62 @@ fn main() -> ExitCode {
             interval,
             count,
         } => stat(journal, counters, interval, count),
+        Action::Metrics {
+            journal,
+            counters,
+            listen,
+        } => metrics(journal, counters, listen),
+    }
+}
+
+fn metrics(
+    journal: Option<PathBuf>,
+    counters: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+) -> ExitCode {
+    let Some(path) = counters_file("metrics", journal, counters) else {
+        return ExitCode::from(2);
+    };
+    let served = crossline::metrics::serve(path.clone(), listen, |address| {
+        println!(
+            "crossline metrics: serving {} at http://{address}/metrics",
+            path.display()
+        );
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("crossline metrics: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The counters file `--counters` names, or the one in `--journal`'s directory (its name
+/// from the journal's own configuration); `None` (after saying so) when neither is given.
+fn counters_file(
+    command: &str,
+    journal: Option<PathBuf>,
+    counters: Option<PathBuf>,
+) -> Option<PathBuf> {
+    match (journal, counters) {
+        (_, Some(path)) => Some(path),
+        (Some(dir), None) => Some(
+            match recovery::read_config(&dir)
+                .map_err(|e| e.to_string())
+                .and_then(|text| crossline_config::parse(&text).map_err(|e| e.to_string()))
+            {
+                Ok(config) => crossline_pipeline::counters_path(&config, &dir),
+                Err(_) => dir.join("crossline.counters"),
+            },
+        ),
+        (None, None) => {
+            eprintln!(
+                "crossline {command}: give --journal DIR (the engine's journal directory) or \
+                 --counters FILE"
+            );
+            None
+        }
     }
 }
 
@@ -190,22 +260,8 @@ fn stat(
         eprintln!("crossline stat: --interval {interval}: must be from 0.01 to 3600 seconds");
         return ExitCode::from(2);
     }
-    let path = match (journal, counters) {
-        (_, Some(path)) => path,
-        (Some(dir), None) => {
-            // The counters file's name comes from the journal's own configuration.
-            match recovery::read_config(&dir)
-                .map_err(|e| e.to_string())
-                .and_then(|text| crossline_config::parse(&text).map_err(|e| e.to_string()))
-            {
-                Ok(config) => crossline_pipeline::counters_path(&config, &dir),
-                Err(_) => dir.join("crossline.counters"),
-            }
-        }
-        (None, None) => {
-            eprintln!("crossline stat: give --journal DIR (the engine's journal directory) or --counters FILE");
-            return ExitCode::from(2);
-        }
+    let Some(path) = counters_file("stat", journal, counters) else {
+        return ExitCode::from(2);
     };
     match crossline::stat::watch(&path, Duration::from_secs_f64(interval), count) {
         Ok(()) => ExitCode::SUCCESS,
