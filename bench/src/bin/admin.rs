@@ -15,11 +15,19 @@
 //! 101 (firm kill switch), then the switch is turned off and the next round places its
 //! 100,000 orders afresh.
 //!
+//! **The physical limit**, in every round: the same 100,000 `Cancelled` frames (their
+//! wire size) written by one thread over four loopback TCP connections to the reading
+//! side, as fast as the kernel takes them, from the first write to the last byte read:
+//! what delivering those replies costs this machine with no engine at all.
+//! `firm_kill_vs_loopback_floor` is the kill's figure over it. No peer engine publishes a
+//! comparable mass-cancel figure to run beside it.
+//!
 //! The target is 100 ms. `--quick`: one round. Results go to `target/bench/admin.json`.
 // Measurement arithmetic converts between f64 and integer counts far inside both ranges.
 #![allow(clippy::cast_possible_truncation)]
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -32,8 +40,9 @@ use crossline_bench::{report, Options};
 use crossline_pipeline::Pipeline;
 use crossline_protocol::admin::Inbound as AdminInbound;
 use crossline_protocol::client::{Inbound, Outbound};
+use crossline_protocol::frame::FRAME_BYTES_MAX;
 use crossline_types::{
-    Capacity, ClientOrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
+    Capacity, ClientOrderId, OrderId, OrderType, Price, Quantity, Side, SymbolId, TimeInForce,
 };
 use serde_json::{json, Value};
 
@@ -52,6 +61,8 @@ const TARGET_MS: f64 = 100.0;
 const FIRM_KILL_SETTING: u8 = 11;
 const KILL_CANCEL_REASON: u8 = 10;
 const FIRM_KILLED_REJECT: u16 = 101;
+/// The gate's reject for an order with no NBBO to check its price against.
+const NO_NBBO_REJECT: u16 = 160;
 /// The default configuration's control operator.
 const OPERATOR: (u32, &str) = (1, "ops-secret-1");
 
@@ -81,6 +92,13 @@ fn config_text() -> Result<String, String> {
         ("orders_max = 65536 ", "orders_max = 262144 ", 2),
         ("book_orders_max = 16384", "book_orders_max = 1024", 1),
         ("window_levels = 2048", "window_levels = 512", 1),
+        // The added symbols' reference price, so each entry is just its id: the whole
+        // configuration must fit the journal's first record (64 KiB).
+        (
+            "[symbol_defaults]\n",
+            "[symbol_defaults]\nreference_price = \"50.00\"\n",
+            1,
+        ),
     ] {
         if text.matches(from).count() != count {
             return Err(format!(
@@ -90,9 +108,7 @@ fn config_text() -> Result<String, String> {
         text = text.replace(from, to);
     }
     for symbol in FIRST_SYMBOL..FIRST_SYMBOL + SYMBOLS {
-        text.push_str(&format!(
-            "\n[[symbols]]\nid = {symbol}\nname = \"S{symbol}\"\nreference_price = \"50.00\"\n"
-        ));
+        text.push_str(&format!("\n[[symbols]]\nid = {symbol}\n"));
     }
     Ok(text)
 }
@@ -146,10 +162,13 @@ fn measure(
     std::thread::sleep(Duration::from_millis(500));
     let mut next_id = 0u64;
     let (mut last_cancel_ms, mut ack_ms, mut place_s) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sent_again = 0;
+    let mut floor_ms = Vec::new();
     for round in 1..=rounds {
         let placing = Instant::now();
-        place(&mut sessions, &mut next_id)?;
+        let again = place(&mut sessions, &mut next_id)?;
         place_s.push(placing.elapsed().as_secs_f64());
+        sent_again += again;
         // Let the last acknowledgements' work finish before the switch.
         std::thread::sleep(Duration::from_millis(200));
         let (last, ack) = kill(&mut sessions, &mut operator)?;
@@ -170,9 +189,16 @@ fn measure(
         );
         last_cancel_ms.push(last * 1e3);
         ack_ms.push(ack * 1e3);
+        let floor = loopback_floor()?;
+        println!(
+            "  round {round}: the same replies over loopback TCP alone: {:.2} ms",
+            floor * 1e3
+        );
+        floor_ms.push(floor * 1e3);
     }
     let _ = operator.logout();
     let last = median(&last_cancel_ms);
+    let floor = median(&floor_ms);
     let results = json!({
         "open_orders": ORDERS,
         "symbols": SYMBOLS,
@@ -183,9 +209,15 @@ fn measure(
         "firm_kill_acknowledged_ms": median(&ack_ms),
         "cancels_per_s": ORDERS as f64 / (last / 1e3),
         "placement_orders_per_s": ORDERS as f64 / median(&place_s),
+        "placement_sent_again_after_feed_gaps": sent_again,
         "target_ms": TARGET_MS,
+        "loopback_floor_ms": floor,
+        "loopback_floor_ms_per_round": floor_ms,
     });
-    let ratios = json!({ "firm_kill_vs_target": last / TARGET_MS });
+    let ratios = json!({
+        "firm_kill_vs_target": last / TARGET_MS,
+        "firm_kill_vs_loopback_floor": last / floor,
+    });
     Ok((results, ratios))
 }
 
@@ -216,11 +248,15 @@ fn resting_buy(id: u64) -> Inbound {
 }
 
 /// Places [`ORDERS`] resting orders, a quarter per session, keeping at most
-/// [`IN_FLIGHT`] unanswered per session; every one must be accepted.
-fn place(sessions: &mut [Client], next_id: &mut u64) -> Result<(), String> {
+/// [`IN_FLIGHT`] unanswered per session; every one must be accepted, except that one
+/// refused for want of an NBBO (a feed gap cleared it: the simulator publishes 4,000
+/// quotes at once every 100 ms, and the engine's two cores are busy placing) is sent
+/// again with a new id. Returns the orders sent again.
+fn place(sessions: &mut [Client], next_id: &mut u64) -> Result<u64, String> {
     let per_session = ORDERS / sessions.len();
     let mut sent = vec![0usize; sessions.len()];
     let mut accepted = vec![0usize; sessions.len()];
+    let mut again = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     while accepted.iter().sum::<usize>() < ORDERS {
         if Instant::now() > deadline {
@@ -240,12 +276,16 @@ fn place(sessions: &mut [Client], next_id: &mut u64) -> Result<(), String> {
             while let Some((_, reply)) = session.receive().map_err(|e| e.to_string())? {
                 match reply {
                     Outbound::Accepted { .. } => accepted[index] += 1,
+                    Outbound::Rejected { reason, .. } if reason == NO_NBBO_REJECT => {
+                        sent[index] -= 1;
+                        again += 1;
+                    }
                     other => return Err(format!("placing: expected Accepted, got {other:?}")),
                 }
             }
         }
     }
-    Ok(())
+    Ok(again)
 }
 
 /// Throws the firm kill switch and reads every session's `Cancelled` replies: the time to
@@ -313,6 +353,71 @@ fn refused_while_killed(session: &mut Client, id: u64) -> Result<(), String> {
              got {other:?}"
         )),
     }
+}
+
+/// Seconds to write [`ORDERS`] `Cancelled` frames over [`CLIENTS`] loopback TCP
+/// connections from one thread and read them all on another.
+fn loopback_floor() -> Result<f64, String> {
+    let mut frame = [0u8; FRAME_BYTES_MAX];
+    let length = Outbound::Cancelled {
+        client_order_id: ClientOrderId::new(1),
+        order_id: OrderId::new(1),
+        quantity: Quantity::new(100),
+        reason: KILL_CANCEL_REASON,
+    }
+    .encode(1, 0, &mut frame);
+    let per_connection = ORDERS / CLIENTS * length;
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut readers = Vec::with_capacity(CLIENTS);
+    let mut writers = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let reader = TcpStream::connect(address).map_err(|e| e.to_string())?;
+        let (writer, _) = listener.accept().map_err(|e| e.to_string())?;
+        writer.set_nodelay(true).map_err(|e| e.to_string())?;
+        writer.set_nonblocking(true).map_err(|e| e.to_string())?;
+        reader.set_nonblocking(true).map_err(|e| e.to_string())?;
+        readers.push(reader);
+        writers.push(writer);
+    }
+    let chunk: Vec<u8> = frame[..length].repeat(65_536 / length);
+    std::thread::scope(|scope| {
+        let start = Instant::now();
+        let writing = scope.spawn(move || -> Result<(), String> {
+            let mut left = vec![per_connection; CLIENTS];
+            while left.iter().any(|&n| n > 0) {
+                for (writer, left) in writers.iter_mut().zip(&mut left) {
+                    let n = (*left).min(chunk.len());
+                    if n == 0 {
+                        continue;
+                    }
+                    match writer.write(&chunk[..n]) {
+                        Ok(written) => *left -= written,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+            }
+            Ok(())
+        });
+        let mut buffer = vec![0u8; 1 << 16];
+        let mut got = vec![0usize; CLIENTS];
+        while got.iter().any(|&n| n < per_connection) {
+            for (reader, got) in readers.iter_mut().zip(&mut got) {
+                match reader.read(&mut buffer) {
+                    Ok(0) => return Err("a loopback connection closed early".to_owned()),
+                    Ok(n) => *got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        writing
+            .join()
+            .map_err(|_| "the writing thread panicked".to_owned())??;
+        Ok(elapsed)
+    })
 }
 
 fn finish(results: Value, ratios: Value) -> ExitCode {
