@@ -70,7 +70,7 @@ impl Answer {
 /// What a refusal's reason code means, for people.
 #[must_use]
 pub fn refusal_text(reason: u16) -> &'static str {
-    const SESSION: [(AdminRefusal, &str); 10] = [
+    const SESSION: [(AdminRefusal, &str); 11] = [
         (
             AdminRefusal::AlreadyLoggedOn,
             "a second logon on this session",
@@ -92,6 +92,10 @@ pub fn refusal_text(reason: u16) -> &'static str {
         (
             AdminRefusal::ViewOnly,
             "this operator has the view role: control commands are refused",
+        ),
+        (
+            AdminRefusal::StatusUnavailable,
+            "the engine cannot answer a status query now",
         ),
     ];
     if let Some((_, text)) = SESSION.iter().find(|(code, _)| *code as u16 == reason) {
@@ -238,6 +242,42 @@ impl AdminSession {
             }
         }
         Ok(answers)
+    }
+
+    /// Sends a status query (`scope`: `STATUS_CLIENT`, `STATUS_SYMBOL` or
+    /// `STATUS_ENGINE`) and waits for its answer: the status message, or the refusal.
+    ///
+    /// # Errors
+    /// [`AdminError`] when the socket fails or no answer arrives in time.
+    pub fn status(&mut self, scope: u8, id: u32) -> Result<Result<Outbound, Answer>, AdminError> {
+        let request = self.send(&Inbound::Status { scope, id })?;
+        match self.receive()? {
+            Outbound::ControlRefused {
+                request: got,
+                reason,
+                sequence,
+            } if got == request => {
+                // Refused by the session before it took the frame: its number is unused.
+                if reason < 200 && reason != AdminRefusal::StatusUnavailable as u16 {
+                    self.sequence -= 1;
+                }
+                Ok(Err(Answer::Refused {
+                    request,
+                    reason,
+                    sequence,
+                }))
+            }
+            status @ (Outbound::ClientStatus { request: got, .. }
+            | Outbound::SymbolStatus { request: got, .. }
+            | Outbound::EngineStatus { request: got, .. })
+                if got == request =>
+            {
+                Ok(Ok(status))
+            }
+            other => Err(AdminError::Protocol(format!(
+                "{other:?} in answer to status request {request}"
+            ))),
+        }
     }
 
     /// Logs out (the engine closes the connection).

@@ -10,7 +10,10 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
-use crossline_protocol::admin::Inbound;
+use crossline_protocol::admin::{
+    Inbound, Outbound, STATUS_CLIENT, STATUS_ENGINE, STATUS_SYMBOL, SYMBOL_HALTED_BY_MARKET,
+    SYMBOL_HALTED_BY_OPERATOR, SYMBOL_KILLED, SYMBOL_RESTRICTED, SYMBOL_RULE_201,
+};
 use crossline_types::Price;
 use rust_decimal::Decimal;
 
@@ -188,6 +191,25 @@ pub enum AdminCommand {
     },
     /// End the trading day (day orders expire, credit and locates start afresh).
     EndOfDay,
+    /// Show a client's, a symbol's or the engine's state (any role): `status client 3`,
+    /// `status symbol 2`, `status engine`.
+    Status {
+        /// Client, symbol or engine.
+        of: StatusOf,
+        /// The client's or symbol's id (not for the engine).
+        id: Option<u32>,
+    },
+}
+
+/// What `crossline admin status` shows.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum StatusOf {
+    /// One client: open orders, credit used, message rate.
+    Client,
+    /// One symbol: the firm's position and P&L, halts, band, Rule 201.
+    Symbol,
+    /// The engine: the journal's position, open orders, ring depths.
+    Engine,
 }
 
 /// What to do with locates.
@@ -202,9 +224,219 @@ pub enum LocatesAction {
     },
 }
 
+/// Runs `crossline admin status`.
+fn run_status(args: &AdminArgs, of: StatusOf, id: Option<u32>) -> ExitCode {
+    let (scope, id) = match (of, id) {
+        (StatusOf::Client, Some(id)) => (STATUS_CLIENT, id),
+        (StatusOf::Symbol, Some(id)) => (STATUS_SYMBOL, id),
+        (StatusOf::Engine, None) => (STATUS_ENGINE, 0),
+        (StatusOf::Engine, Some(_)) => {
+            eprintln!("crossline admin: status engine takes no id");
+            return ExitCode::from(2);
+        }
+        (_, None) => {
+            eprintln!("crossline admin: give the client's or symbol's id");
+            return ExitCode::from(2);
+        }
+    };
+    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
+    let answer = AdminSession::logon(args.address, args.operator, &args.secret, timeout).and_then(
+        |mut session| {
+            let answer = session.status(scope, id)?;
+            let _ = session.logout();
+            Ok(answer)
+        },
+    );
+    match answer {
+        Ok(Ok(status)) => {
+            if args.json {
+                println!("{}", status_json(&status));
+            } else {
+                println!("{}", status_text(&status));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(refused)) => {
+            if args.json {
+                println!("{}", answer_json("status", &refused));
+            } else {
+                println!("{}", answer_text("status", &refused));
+            }
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            report_error(args.json, &error.to_string());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dollars_text(micros: i64) -> String {
+    format!("${}", Price::from_micros(micros))
+}
+
+fn status_text(status: &Outbound) -> String {
+    let on = |value: bool| if value { "on" } else { "off" };
+    match *status {
+        Outbound::ClientStatus {
+            client,
+            open_orders,
+            killed,
+            credit_used,
+            credit_limit,
+            messages_per_second,
+            message_burst,
+            tokens,
+            ..
+        } => format!(
+            "client {client}: {open_orders} open orders; credit used {} of {}; kill switch \
+             {}; message rate limit {messages_per_second}/s, burst {message_burst}, \
+             {tokens} left after its last message",
+            dollars_text(credit_used),
+            dollars_text(credit_limit),
+            on(killed)
+        ),
+        Outbound::SymbolStatus {
+            symbol,
+            flags,
+            position,
+            realized_pnl,
+            unrealized_pnl,
+            band_lower,
+            band_upper,
+            ..
+        } => {
+            let flag = |bit: u8| flags & bit != 0;
+            let band = if band_lower == 0 && band_upper == 0 {
+                "none".to_owned()
+            } else {
+                format!(
+                    "{} to {}",
+                    dollars_text(band_lower),
+                    dollars_text(band_upper)
+                )
+            };
+            format!(
+                "symbol {symbol}: position {position} shares, realized P&L {}, unrealized {}; \
+                 halted by an operator: {}, by the market: {}; band {band}; Rule 201 {}; \
+                 kill switch {}; restricted: {}",
+                dollars_text(realized_pnl),
+                dollars_text(unrealized_pnl),
+                yes(flag(SYMBOL_HALTED_BY_OPERATOR)),
+                yes(flag(SYMBOL_HALTED_BY_MARKET)),
+                on(flag(SYMBOL_RULE_201)),
+                on(flag(SYMBOL_KILLED)),
+                yes(flag(SYMBOL_RESTRICTED)),
+            )
+        }
+        Outbound::EngineStatus {
+            open_orders,
+            last_sequence,
+            firm_killed,
+            commands_depth,
+            market_data_depth,
+            venue_reports_depth,
+            sequenced_depth,
+            events_back_depth,
+            events_out_depth,
+            replies_depth,
+            venue_tops_depth,
+            ..
+        } => format!(
+            "engine: journal at sequence {last_sequence}; {open_orders} open orders; firm kill \
+             switch {}; ring depths: commands {commands_depth}, market_data \
+             {market_data_depth}, venue_reports {venue_reports_depth}, sequenced \
+             {sequenced_depth}, events_back {events_back_depth}, events_out \
+             {events_out_depth}, replies {replies_depth}, venue_tops {venue_tops_depth}",
+            on(firm_killed)
+        ),
+        ref other => format!("{other:?}"),
+    }
+}
+
+fn yes(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn status_json(status: &Outbound) -> serde_json::Value {
+    match *status {
+        Outbound::ClientStatus {
+            request,
+            client,
+            open_orders,
+            killed,
+            credit_used,
+            credit_limit,
+            messages_per_second,
+            message_burst,
+            tokens,
+        } => serde_json::json!({
+            "status": "client", "request": request, "client": client.get(),
+            "open_orders": open_orders, "kill_switch": killed,
+            "credit_used_micros": credit_used, "credit_limit_micros": credit_limit,
+            "messages_per_second": messages_per_second, "message_burst": message_burst,
+            "tokens": tokens,
+        }),
+        Outbound::SymbolStatus {
+            request,
+            symbol,
+            flags,
+            position,
+            realized_pnl,
+            unrealized_pnl,
+            band_lower,
+            band_upper,
+        } => {
+            let flag = |bit: u8| flags & bit != 0;
+            let band = (band_lower != 0 || band_upper != 0)
+                .then(|| serde_json::json!([band_lower, band_upper]));
+            serde_json::json!({
+                "status": "symbol", "request": request, "symbol": symbol.get(),
+                "position": position, "realized_pnl_micros": realized_pnl,
+                "unrealized_pnl_micros": unrealized_pnl,
+                "halted_by_operator": flag(SYMBOL_HALTED_BY_OPERATOR),
+                "halted_by_market": flag(SYMBOL_HALTED_BY_MARKET),
+                "rule_201": flag(SYMBOL_RULE_201), "kill_switch": flag(SYMBOL_KILLED),
+                "restricted": flag(SYMBOL_RESTRICTED), "band_micros": band,
+            })
+        }
+        Outbound::EngineStatus {
+            request,
+            open_orders,
+            last_sequence,
+            firm_killed,
+            commands_depth,
+            market_data_depth,
+            venue_reports_depth,
+            sequenced_depth,
+            events_back_depth,
+            events_out_depth,
+            replies_depth,
+            venue_tops_depth,
+        } => serde_json::json!({
+            "status": "engine", "request": request, "open_orders": open_orders,
+            "last_sequence": last_sequence, "firm_kill_switch": firm_killed,
+            "ring_depths": {
+                "commands": commands_depth, "market_data": market_data_depth,
+                "venue_reports": venue_reports_depth, "sequenced": sequenced_depth,
+                "events_back": events_back_depth, "events_out": events_out_depth,
+                "replies": replies_depth, "venue_tops": venue_tops_depth,
+            },
+        }),
+        ref other => serde_json::json!({ "unexpected": format!("{other:?}") }),
+    }
+}
+
 /// Runs `crossline admin`.
 #[must_use]
 pub fn run(args: AdminArgs) -> ExitCode {
+    if let AdminCommand::Status { of, id } = args.command {
+        return run_status(&args, of, id);
+    }
     let now_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -283,6 +515,7 @@ fn command_name(command: &AdminCommand) -> &'static str {
         AdminCommand::Adv { .. } => "adv",
         AdminCommand::Locates { .. } => "locates load",
         AdminCommand::EndOfDay => "end-of-day",
+        AdminCommand::Status { .. } => "status",
     }
 }
 
@@ -455,5 +688,8 @@ fn messages(command: &AdminCommand, now_s: u64) -> Result<Vec<Inbound>, Vec<Stri
                 .collect());
         }
         AdminCommand::EndOfDay => Inbound::EndOfDay {},
+        AdminCommand::Status { .. } => {
+            return Err(vec!["status is answered by its own path".to_owned()])
+        }
     }])
 }

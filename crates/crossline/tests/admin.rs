@@ -1,8 +1,9 @@
 //! The operator control plane through the real `crossline run` and its admin port, as an
 //! operator and a compliance desk use it: logons and roles, the firm kill switch over
 //! open orders, a halt and its resume, a short sale refused without a locate and
-//! accepted after `crossline admin locates load`, and every control action in
-//! `crossline replay --audit` with the operator who made it.
+//! accepted after `crossline admin locates load`, every control action in
+//! `crossline replay --audit` with the operator who made it, and a view operator's status
+//! queries.
 
 mod common;
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::{config, send_quote, start_all, Started, CROSSLINE};
 use crossline::admin::{AdminError, AdminSession, Answer};
 use crossline::client::Client;
-use crossline_protocol::admin::Inbound as Admin;
+use crossline_protocol::admin::{Inbound as Admin, Outbound as Admin2};
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_protocol::frame::{Secret, FRAME_BYTES_MAX};
 use crossline_types::{
@@ -419,4 +420,133 @@ fn audit_names_the_operator(journal: &Path) {
             .all(|row| row.last() == Some(&"")),
         "{text}"
     );
+}
+
+#[test]
+fn a_view_operator_sees_clients_symbols_and_the_engine_and_controls_show_in_them() {
+    let (started, dir) = engine("status");
+    let mut viewer = AdminSession::logon(started.admin, 2, "ops-secret-2", WAIT).unwrap();
+    let (mut client, _) = Client::logon(started.clients, 1, "demo-secret-1", WAIT).unwrap();
+    for id in 1..=3 {
+        client.send(&resting(id)).unwrap();
+        assert!(matches!(reply(&mut client), Outbound::Accepted { .. }));
+    }
+    let status = |viewer: &mut AdminSession, scope, id| {
+        viewer
+            .status(scope, id)
+            .unwrap()
+            .unwrap_or_else(|refused| panic!("status {scope} {id}: {refused:?}"))
+    };
+
+    // Client 1: its three resting buys, $185 × 100 each, against its $1B credit line.
+    match status(&mut viewer, 1, 1) {
+        Admin2::ClientStatus {
+            client,
+            open_orders,
+            killed,
+            credit_used,
+            credit_limit,
+            messages_per_second,
+            ..
+        } => {
+            assert_eq!(client, ClientId::new(1));
+            assert_eq!((open_orders, killed), (3, false));
+            assert_eq!(credit_used, 3 * 100 * 185_000_000);
+            assert_eq!(credit_limit, 1_000_000_000 * 1_000_000);
+            assert_eq!(messages_per_second, 2000);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A control operator halts symbol 1 and turns Rule 201 on: the viewer sees both.
+    let mut operator = control_operator(started.admin);
+    applied(operator.request(&halt(1, true)).unwrap());
+    applied(
+        operator
+            .request(&Admin::Control {
+                target: 1,
+                setting: 9,
+                on: true,
+                value: 0,
+                upper: 0,
+                expires_at: 0,
+            })
+            .unwrap(),
+    );
+    match status(&mut viewer, 2, 1) {
+        Admin2::SymbolStatus {
+            symbol,
+            flags,
+            position,
+            band_lower,
+            band_upper,
+            ..
+        } => {
+            assert_eq!(symbol, SymbolId::new(1));
+            assert_eq!(flags, 1 | 4, "halted by an operator, Rule 201 on");
+            assert_eq!((position, band_lower, band_upper), (0, 0, 0));
+        }
+        other => panic!("{other:?}"),
+    }
+    let halted_at = applied(operator.request(&halt(1, false)).unwrap());
+    match status(&mut viewer, 3, 0) {
+        Admin2::EngineStatus {
+            open_orders,
+            last_sequence,
+            firm_killed,
+            ..
+        } => {
+            assert_eq!((open_orders, firm_killed), (3, false));
+            assert!(last_sequence >= halted_at, "{last_sequence} < {halted_at}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unknown ids and scopes are refused, and nothing is sequenced.
+    let refusal = |viewer: &mut AdminSession, scope, id| match viewer.status(scope, id).unwrap() {
+        Err(Answer::Refused {
+            reason, sequence, ..
+        }) => (reason, sequence),
+        Ok(status) => panic!("status {scope} {id} answered {status:?}"),
+        Err(other) => panic!("{other:?}"),
+    };
+    assert_eq!(refusal(&mut viewer, 1, 77), (202, 0));
+    assert_eq!(refusal(&mut viewer, 2, 77), (201, 0));
+    assert_eq!(refusal(&mut viewer, 9, 1), (6, 0));
+    assert_eq!(refusal(&mut viewer, 3, 1), (6, 0));
+    // The session goes on after each (numbers stay in step).
+    assert!(matches!(
+        status(&mut viewer, 3, 0),
+        Admin2::EngineStatus { .. }
+    ));
+
+    // The command line, as the view operator, in JSON and for people.
+    let cli = |args: &[&str]| {
+        Command::new(CROSSLINE)
+            .arg("admin")
+            .arg("--address")
+            .arg(started.admin.to_string())
+            .args(args)
+            .env("CROSSLINE_OPERATOR", "2")
+            .env("CROSSLINE_ADMIN_SECRET", "ops-secret-2")
+            .output()
+            .unwrap()
+    };
+    drop(viewer);
+    std::thread::sleep(Duration::from_millis(50));
+    let output = cli(&["--json", "status", "client", "1"]);
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["open_orders"], 3);
+    assert_eq!(json["credit_used_micros"], 3 * 100 * 185_000_000_i64);
+    std::thread::sleep(Duration::from_millis(50));
+    let output = cli(&["status", "engine"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(text.starts_with("engine: journal at sequence "), "{text}");
+    assert!(text.contains("3 open orders"), "{text}");
+    std::thread::sleep(Duration::from_millis(50));
+    let output = cli(&["status", "symbol", "77"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("unknown symbol"));
+    drop(started);
+    let _ = std::fs::remove_dir_all(dir);
 }

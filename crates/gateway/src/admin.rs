@@ -11,11 +11,45 @@
 use std::collections::HashMap;
 
 use crossline_net::{ConnId, Outbox};
-use crossline_protocol::admin::{AdminLogonRejectReason, AdminRefusal, Inbound, Outbound};
+use crossline_protocol::admin::{
+    AdminLogonRejectReason, AdminRefusal, Inbound, Outbound, STATUS_CLIENT, STATUS_ENGINE,
+    STATUS_SYMBOL,
+};
 use crossline_protocol::frame::{each_frame, Header, Secret, FRAME_BYTES_MAX};
 use crossline_types::layout::{head, AdminLayout, EndOfDayLayout, LocateLayout};
-use crossline_types::{Message, SequenceNumber, Timestamp};
+use crossline_types::{ClientId, Message, SequenceNumber, SymbolId, Timestamp};
 use zerocopy::little_endian::{I64, U32, U64};
+
+/// What an operator's frame asks of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRequest {
+    /// A control command: the message to sequence and journal.
+    Command(Message),
+    /// A status query, answered from the sequencer's state without sequencing.
+    Status(StatusQuery),
+}
+
+/// An operator's status query (`Inbound::Status`), checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusQuery {
+    /// The operator asking.
+    pub operator: u32,
+    /// The frame's sequence number.
+    pub request: u32,
+    /// What is asked about.
+    pub scope: StatusScope,
+}
+
+/// What a status query is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusScope {
+    /// One client.
+    Client(ClientId),
+    /// One symbol.
+    Symbol(SymbolId),
+    /// The engine.
+    Engine,
+}
 
 /// Frames a session may send that wait for their acknowledgement, at most: past it a
 /// control frame is refused ([`AdminRefusal::TooManyInFlight`]) until answers arrive.
@@ -149,16 +183,16 @@ impl Operators {
         }
     }
 
-    /// Bytes arrived on an admin connection: each whole frame is checked and, for a
-    /// control command, handed to `submit` as the command message to sequence (stamped
-    /// `now_ns`). Returns the bytes consumed.
+    /// Bytes arrived on an admin connection: each whole frame is checked and handed to
+    /// `submit`: a control command as the command message to sequence (stamped
+    /// `now_ns`), a status query as the query. Returns the bytes consumed.
     pub fn on_data(
         &mut self,
         out: &mut Outbox,
         conn: ConnId,
         data: &[u8],
         now_ns: u64,
-        submit: &mut impl FnMut(Message),
+        submit: &mut impl FnMut(AdminRequest),
     ) -> usize {
         if !out.is_open(conn) {
             return data.len();
@@ -185,7 +219,7 @@ impl Operators {
         header: &Header,
         body: &[u8],
         now_ns: u64,
-        submit: &mut impl FnMut(Message),
+        submit: &mut impl FnMut(AdminRequest),
     ) {
         let Some(session) = self.sessions.get(&conn).copied() else {
             return;
@@ -223,6 +257,30 @@ impl Operators {
             return;
         }
         let request = header.sequence;
+        if let Inbound::Status { scope, id: target } = message {
+            let scope = match (scope, target) {
+                (STATUS_CLIENT, id) => StatusScope::Client(ClientId::new(id)),
+                (STATUS_SYMBOL, id) => StatusScope::Symbol(SymbolId::new(id)),
+                (STATUS_ENGINE, 0) => StatusScope::Engine,
+                (scope, id) => {
+                    refuse_frame(
+                        out,
+                        AdminRefusal::BadField,
+                        &format_args!(" (status scope {scope}, id {id})"),
+                    );
+                    return;
+                }
+            };
+            if let Some(live) = self.sessions.get_mut(&conn) {
+                live.next_inbound += 1;
+            }
+            submit(AdminRequest::Status(StatusQuery {
+                operator: id,
+                request,
+                scope,
+            }));
+            return;
+        }
         let time = Timestamp::new(now_ns);
         let command = match message {
             Inbound::OperatorLogon { .. } => {
@@ -234,6 +292,7 @@ impl Operators {
                 out.close(conn);
                 return;
             }
+            Inbound::Status { .. } => unreachable!("answered above"),
             Inbound::Control {
                 target,
                 setting,
@@ -312,7 +371,7 @@ impl Operators {
             live.next_inbound += 1;
             live.in_flight += 1;
         }
-        submit(command);
+        submit(AdminRequest::Command(command));
     }
 
     fn logon(&mut self, out: &mut Outbox, conn: ConnId, header: &Header, body: &[u8]) {
@@ -381,6 +440,32 @@ impl Operators {
                 role: if account.control { 2 } else { 1 },
             },
         );
+    }
+
+    /// Sends `message` (a status answer) to `operator`, if still connected.
+    pub fn answer(&mut self, out: &mut Outbox, operator: u32, message: &Outbound) {
+        if let Some(conn) = self.conn_of(operator) {
+            send(out, conn, message);
+        }
+    }
+
+    /// Refuses `operator`'s request `request` with `reason`, not sequenced (a status
+    /// query the engine cannot take, an unknown client or symbol), and logs it.
+    pub fn refuse_request(&mut self, out: &mut Outbox, operator: u32, request: u32, reason: u16) {
+        eprintln!(
+            "crossline: admin: operator {operator}: request {request} refused: reason {reason}"
+        );
+        if let Some(conn) = self.conn_of(operator) {
+            refuse(out, conn, request, reason, 0);
+        }
+    }
+
+    fn conn_of(&self, operator: u32) -> Option<ConnId> {
+        let index = self
+            .accounts
+            .iter()
+            .position(|account| account.id == operator)?;
+        self.conns[index]
     }
 
     /// Answers an operator's control command once its record `sequence` is durable:

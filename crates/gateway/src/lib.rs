@@ -20,7 +20,7 @@ use crossline_protocol::frame::Secret;
 use crossline_types::layout::RiskRejectedLayout;
 use crossline_types::{ClientId, ClientOrderId, Message};
 
-pub use admin::{OperatorAccount, Operators};
+pub use admin::{AdminRequest, OperatorAccount, Operators, StatusQuery, StatusScope};
 pub use feed::{Feed, FeedStats, TopChange, VenueTops};
 pub use replay::ReplayError;
 pub use session::{SessionLimits, SessionStats, Sessions};

@@ -9,20 +9,22 @@
 //! (`Handler::deliveries_max`), so the kernel's buffers and TCP flow control push back on
 //! the senders. `docs/ARCHITECTURE.md` lists each queue's bound.
 
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use crate::queue::{overflows, AckGate, Bounded, Journaled};
 use crate::snapshots::Piece;
 use crossline_agent::Agent;
-use crossline_counters::Counter;
+use crossline_counters::{Counter, CountersReader, Reading};
 use crossline_engine::snapshot::encode_part;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
-    event_reply, reject_reply, wall_clock_ns, Feed, Operators, Sessions, TopChange, VenueTops,
+    event_reply, reject_reply, wall_clock_ns, AdminRequest, Feed, Operators, Sessions, StatusQuery,
+    TopChange, VenueTops,
 };
 use crossline_matcher::{Contra, Event, Input, Matcher, RouteInstruction};
 use crossline_net::{CloseReason, ConnId, Handler, ListenerId, Outbox, Transport, UdpId};
+use crossline_protocol::admin::{AdminRefusal, Outbound as AdminOutbound};
 use crossline_protocol::client::Outbound;
 use crossline_ring::{Consumer, Producer};
 use crossline_router::{Router, VenueReport};
@@ -463,6 +465,7 @@ pub struct OrderIngress {
     counters: IngressCounters,
     fault: Fault,
     snapshots: Option<Sender<Piece>>,
+    status: Option<StatusLink>,
 }
 
 /// What the transport's handler borrows while the ingress polls.
@@ -481,6 +484,20 @@ struct IngressSide {
     /// request read and dropped was never acknowledged; the client sends it again after
     /// the restart).
     intake_closed: bool,
+    /// Operators' status queries read and not yet handed to the sequencer.
+    queries: Vec<StatusQuery>,
+}
+
+/// The order ingress's end of the status-query channels to the sequencer agent
+/// ([`SequencerAgent::with_status`](crate::SequencerAgent::with_status)), and the live
+/// counters it reads ring depths from.
+pub struct StatusLink {
+    /// Queries to the sequencer (bounded: past it a query is refused, 12).
+    pub queries: SyncSender<StatusQuery>,
+    /// Its answers: the operator and the message.
+    pub answers: Receiver<crate::sequencer::StatusAnswer>,
+    /// The counters file, for `EngineStatus`'s ring depths.
+    pub counters: Option<CountersReader>,
 }
 
 impl OrderIngress {
@@ -512,7 +529,9 @@ impl OrderIngress {
                 frames_per_arrival,
                 now_ns: 0,
                 intake_closed: false,
+                queries: Vec::new(),
             },
+            status: None,
             commands,
             replies,
             gate,
@@ -529,6 +548,53 @@ impl OrderIngress {
     pub fn with_snapshots(mut self, pieces: Option<Sender<Piece>>) -> OrderIngress {
         self.snapshots = pieces;
         self
+    }
+
+    /// Answers operators' status queries through `link` (`None`: every query is refused,
+    /// 12).
+    #[must_use]
+    pub fn with_status(mut self, link: Option<StatusLink>) -> OrderIngress {
+        self.status = link;
+        self
+    }
+
+    /// Hands the queries read to the sequencer (refusing those it cannot take) and sends
+    /// the answers that came back.
+    fn status_queries(&mut self) -> usize {
+        let out = self.net.outbox();
+        let operators = &mut self.side.operators;
+        let mut work = self.side.queries.len();
+        for query in self.side.queries.drain(..) {
+            let sent = self
+                .status
+                .as_ref()
+                .is_some_and(|link| link.queries.try_send(query).is_ok());
+            if !sent {
+                operators.refuse_request(
+                    out,
+                    query.operator,
+                    query.request,
+                    AdminRefusal::StatusUnavailable as u16,
+                );
+            }
+        }
+        let Some(link) = &self.status else {
+            return work;
+        };
+        while let Ok((operator, mut message)) = link.answers.try_recv() {
+            work += 1;
+            if let (AdminOutbound::EngineStatus { .. }, Some(counters)) = (&message, &link.counters)
+            {
+                fill_ring_depths(&mut message, &counters.sample());
+            }
+            match message {
+                AdminOutbound::ControlRefused {
+                    request, reason, ..
+                } => operators.refuse_request(out, operator, request, reason),
+                answer => operators.answer(out, operator, &answer),
+            }
+        }
+        work
     }
 
     fn publish(&self) {
@@ -576,12 +642,13 @@ impl Handler for IngressSide {
             // the kernel would drop the replies it still holds for the client.
             return data.len();
         }
-        let (now, pending) = (self.now_ns, &mut self.pending);
+        let (now, pending, queries) = (self.now_ns, &mut self.pending, &mut self.queries);
         if self.operators.owns(conn) {
             return self
                 .operators
-                .on_data(out, conn, data, now, &mut |command| {
-                    pending.push_past_bound(command);
+                .on_data(out, conn, data, now, &mut |request| match request {
+                    AdminRequest::Command(command) => pending.push_past_bound(command),
+                    AdminRequest::Status(query) => queries.push(query),
                 });
         }
         self.sessions.on_data(out, conn, data, now, &mut |request| {
@@ -641,6 +708,7 @@ impl Agent for OrderIngress {
         });
         // Resends go on as far as each client has read (their sends leave at the poll).
         work += self.side.sessions.pump_resends(self.net.outbox(), now);
+        work += self.status_queries();
         if now.saturating_sub(self.last_housekeeping_ns) >= HOUSEKEEPING_NS {
             self.last_housekeeping_ns = now;
             self.side.sessions.tick(self.net.outbox(), now);
@@ -832,6 +900,40 @@ impl Agent for MarketDataIngress {
 
     fn on_close(&mut self) {
         self.publish();
+    }
+}
+
+/// Sets an `EngineStatus`'s ring depths from a sample of the live counters.
+fn fill_ring_depths(message: &mut AdminOutbound, readings: &[Reading]) {
+    let depth = |ring: &str| {
+        let label = format!("ring.{ring}.depth");
+        readings
+            .iter()
+            .find(|reading| reading.label == label)
+            .map_or(0, |reading| {
+                u32::try_from(reading.value).unwrap_or(u32::MAX)
+            })
+    };
+    if let AdminOutbound::EngineStatus {
+        commands_depth,
+        market_data_depth,
+        venue_reports_depth,
+        sequenced_depth,
+        events_back_depth,
+        events_out_depth,
+        replies_depth,
+        venue_tops_depth,
+        ..
+    } = message
+    {
+        *commands_depth = depth("commands");
+        *market_data_depth = depth("market_data");
+        *venue_reports_depth = depth("venue_reports");
+        *sequenced_depth = depth("sequenced");
+        *events_back_depth = depth("events_back");
+        *events_out_depth = depth("events_out");
+        *replies_depth = depth("replies");
+        *venue_tops_depth = depth("venue_tops");
     }
 }
 

@@ -48,7 +48,7 @@ use crossline_agent::{
     Agent, Composite, Cores, Idle, Runner, RunnerError, ThreadReport, ThreadSpec,
 };
 use crossline_config::{AgentKind, Config, Placement, RingSizes, Role, ThreadSettings};
-use crossline_counters::{Counter, Counters, CountersError, Kind};
+use crossline_counters::{Counter, Counters, CountersError, CountersReader, Kind};
 use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
@@ -69,15 +69,19 @@ use crossline_types::{Message, SymbolId, Timestamp};
 
 pub use agents::{
     Egress, EgressCounters, EgressRings, Fault, IngressCounters, MarketDataIngress, MatcherAgent,
-    MatcherRings, OrderCounters, OrderIngress, Reply, REPLY_FIELD_BYTES,
+    MatcherRings, OrderCounters, OrderIngress, Reply, StatusLink, REPLY_FIELD_BYTES,
 };
+
+/// Operators' status queries waiting for the sequencer agent, at most: past it a query is
+/// refused (`AdminRefusal::StatusUnavailable`).
+pub const STATUS_QUERIES_MAX: usize = 64;
 use meter::{
     latency_labels, Depth, Metered, Timed, DURABILITY_LABELS, EGRESS_LABELS, FEED_LABELS,
     ROUTER_LABELS, SESSION_LABELS, SESSION_REASON_LABELS,
 };
 pub use meter::{Published, ReplyLatency, VenueGauges, LATENCY_BOUNDS_NS, LATENCY_PREFIX};
 use queue::AckGate;
-pub use sequencer::SequencerAgent;
+pub use sequencer::{SequencerAgent, StatusAnswer};
 use snapshots::{SnapshotWriter, WriterReport};
 
 /// Why the pipeline could not start or stop cleanly.
@@ -409,6 +413,14 @@ impl Pipeline {
         // The handles keep the file's mapping alive.
         let (_, handles) = Counters::create(counters_path, &label_refs, wall_clock_ns())?;
         let mut handles = handles.into_iter();
+        // Operators' status queries: order ingress -> sequencer agent and back.
+        let (query_tx, query_rx) = mpsc::sync_channel(STATUS_QUERIES_MAX);
+        let (answer_tx, answer_rx) = mpsc::channel();
+        let status = StatusLink {
+            queries: query_tx,
+            answers: answer_rx,
+            counters: CountersReader::open(counters_path).ok(),
+        };
         let mut work: Vec<Option<Counter>> =
             AgentKind::ALL.iter().map(|_| handles.next()).collect();
         let missing =
@@ -495,7 +507,9 @@ impl Pipeline {
                     },
                     fault.clone(),
                 );
-                ingress.with_snapshots(pieces.clone())
+                ingress
+                    .with_snapshots(pieces.clone())
+                    .with_status(Some(status))
             }),
             vec![replies_depth],
         ));
@@ -518,7 +532,10 @@ impl Pipeline {
         built.push(metered(
             AgentKind::Sequencer,
             Box::new(FaultWatch {
-                agent: core.sequencer.with_snapshots(every, pieces.clone()),
+                agent: core
+                    .sequencer
+                    .with_snapshots(every, pieces.clone())
+                    .with_status(query_rx, answer_tx),
                 fault: fault.clone(),
             }),
             vec![

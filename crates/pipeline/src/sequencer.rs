@@ -1,6 +1,6 @@
 //! The sequencer agent: the engine's sequencer between its rings.
 
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 
 use crossline_agent::Agent;
 use crossline_engine::snapshot::encode_part;
@@ -8,6 +8,11 @@ use crossline_ring::{Consumer, Producer};
 use crossline_risk::PENDING_CHANGES_MAX;
 use crossline_sequencer::{set_caused_by, Command, Journal, Output, Sequencer, Stamped};
 
+use crossline_gateway::{StatusQuery, StatusScope};
+use crossline_protocol::admin::{
+    Outbound as AdminOutbound, SYMBOL_HALTED_BY_MARKET, SYMBOL_HALTED_BY_OPERATOR, SYMBOL_KILLED,
+    SYMBOL_RESTRICTED, SYMBOL_RULE_201,
+};
 use crossline_types::layout::{Layout, SnapshotLayout};
 use crossline_types::{Message, Timestamp};
 
@@ -44,7 +49,13 @@ pub struct SequencerAgent<J> {
     next_ring: usize,
     snapshots: Option<Snapshots>,
     stopping: Stopping,
+    /// Operators' status queries from the order ingress, and where their answers go.
+    status: Option<(Receiver<StatusQuery>, Sender<StatusAnswer>)>,
 }
+
+/// A status query's answer on its way back to the order ingress: the operator who asked,
+/// and the message.
+pub type StatusAnswer = (u32, AdminOutbound);
 
 /// The sequencer's side of live snapshots ([`crate::snapshots`]).
 struct Snapshots {
@@ -80,7 +91,34 @@ impl<J: Journal + Send> SequencerAgent<J> {
             next_ring: 0,
             snapshots: None,
             stopping: Stopping::No,
+            status: None,
         }
+    }
+
+    /// Answers the status queries `queries` brings, between commands, from the risk
+    /// gate's state and the journal's position, on `answers` (with the asking operator).
+    /// Queries are not sequenced: they change nothing.
+    #[must_use]
+    pub fn with_status(
+        mut self,
+        queries: Receiver<StatusQuery>,
+        answers: Sender<StatusAnswer>,
+    ) -> SequencerAgent<J> {
+        self.status = Some((queries, answers));
+        self
+    }
+
+    fn answer_status(&mut self) -> usize {
+        let Some((queries, answers)) = &self.status else {
+            return 0;
+        };
+        let mut work = 0;
+        while let Ok(query) = queries.try_recv() {
+            work += 1;
+            let answer = status_answer(&self.sequencer, &query);
+            let _ = answers.send((query.operator, answer));
+        }
+        work
     }
 
     /// Makes a `Snapshot` command after every `every` commands (none while the previous
@@ -248,7 +286,7 @@ impl<J: Journal + Send> Agent for SequencerAgent<J> {
     }
 
     fn do_work(&mut self) -> usize {
-        let mut work = 0;
+        let mut work = self.answer_status();
         while let Some(event) = self.events.try_pop() {
             self.sequencer.on_event(&event);
             self.collect(&event);
@@ -303,3 +341,81 @@ enum Stopping {
     /// Draining: every batch is flushed as it ends.
     Flushed,
 }
+
+/// The answer to `query` from the gate's state and the journal's position: a status
+/// message, or `ControlRefused` (201 unknown symbol, 202 unknown client; sequence 0).
+fn status_answer<J: Journal>(sequencer: &Sequencer<J>, query: &StatusQuery) -> AdminOutbound {
+    let gate = sequencer.gate();
+    let request = query.request;
+    let clamp =
+        |value: i128| i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX });
+    let refused = |reason| AdminOutbound::ControlRefused {
+        request,
+        reason,
+        sequence: 0,
+    };
+    match query.scope {
+        StatusScope::Client(client) => match gate.client_state(client) {
+            Some(state) => AdminOutbound::ClientStatus {
+                request,
+                client,
+                open_orders: state.open_orders,
+                killed: state.killed,
+                credit_used: clamp(state.exposure),
+                credit_limit: state.limits.credit_limit.micros(),
+                messages_per_second: state.limits.messages_per_second,
+                message_burst: state.limits.message_burst,
+                tokens: u32::try_from(state.tokens).unwrap_or(u32::MAX),
+            },
+            None => refused(UNKNOWN_CLIENT),
+        },
+        StatusScope::Symbol(symbol) => match gate.symbol_state(symbol) {
+            Some(state) => {
+                let flags = [
+                    (state.halted_by_operator, SYMBOL_HALTED_BY_OPERATOR),
+                    (state.halted_by_market, SYMBOL_HALTED_BY_MARKET),
+                    (state.rule_201, SYMBOL_RULE_201),
+                    (state.killed, SYMBOL_KILLED),
+                    (state.restricted, SYMBOL_RESTRICTED),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .fold(0, |flags, (_, bit)| flags | bit);
+                let (band_lower, band_upper) = state
+                    .band
+                    .map_or((0, 0), |(lower, upper)| (lower.micros(), upper.micros()));
+                AdminOutbound::SymbolStatus {
+                    request,
+                    symbol,
+                    flags,
+                    position: state.inventory.quantity,
+                    realized_pnl: clamp(state.inventory.realized_pnl),
+                    unrealized_pnl: clamp(state.inventory.unrealized_pnl),
+                    band_lower,
+                    band_upper,
+                }
+            }
+            None => refused(UNKNOWN_SYMBOL),
+        },
+        StatusScope::Engine => AdminOutbound::EngineStatus {
+            request,
+            open_orders: u32::try_from(gate.open_orders()).unwrap_or(u32::MAX),
+            last_sequence: sequencer.next_sequence().get().saturating_sub(1),
+            firm_killed: gate.firm_killed(),
+            // The order ingress fills the ring depths from the live counters.
+            commands_depth: 0,
+            market_data_depth: 0,
+            venue_reports_depth: 0,
+            sequenced_depth: 0,
+            events_back_depth: 0,
+            events_out_depth: 0,
+            replies_depth: 0,
+            venue_tops_depth: 0,
+        },
+    }
+}
+
+/// The control error codes a status query about an unknown symbol or client is refused
+/// with (`ControlError::code`).
+const UNKNOWN_SYMBOL: u16 = 201;
+const UNKNOWN_CLIENT: u16 = 202;

@@ -57,8 +57,35 @@ messages! {
         EndOfDay = 19, 0 bytes {},
         /// Ends the session.
         Logout = 20, 0 bytes {},
+        /// Asks for the state of a client, a symbol or the engine (any role; nothing is
+        /// sequenced). Answered by [`Outbound::ClientStatus`], [`Outbound::SymbolStatus`]
+        /// or [`Outbound::EngineStatus`], or refused.
+        Status = 21, 8 bytes {
+            /// What: [`STATUS_CLIENT`], [`STATUS_SYMBOL`] or [`STATUS_ENGINE`].
+            scope: u8 = 0,
+            /// The client or symbol id (0 for the engine).
+            id: u32 = 4,
+        },
     }
 }
+
+/// `Status` scope: one client.
+pub const STATUS_CLIENT: u8 = 1;
+/// `Status` scope: one symbol.
+pub const STATUS_SYMBOL: u8 = 2;
+/// `Status` scope: the engine.
+pub const STATUS_ENGINE: u8 = 3;
+
+/// `SymbolStatus` flag: an operator halted the symbol.
+pub const SYMBOL_HALTED_BY_OPERATOR: u8 = 1;
+/// `SymbolStatus` flag: the market halted it (the feed).
+pub const SYMBOL_HALTED_BY_MARKET: u8 = 2;
+/// `SymbolStatus` flag: Rule 201's short-sale price test is in force.
+pub const SYMBOL_RULE_201: u8 = 4;
+/// `SymbolStatus` flag: its kill switch is on.
+pub const SYMBOL_KILLED: u8 = 8;
+/// `SymbolStatus` flag: it is on the restricted list.
+pub const SYMBOL_RESTRICTED: u8 = 16;
 
 messages! {
     /// A message to an operator.
@@ -91,6 +118,78 @@ messages! {
             reason: u16 = 4,
             /// The command's journal sequence number (0: not sequenced).
             sequence: u64 = 8,
+        },
+        /// A client's state, answering a `Status` request.
+        ClientStatus = 84, 48 bytes {
+            /// The request's frame sequence number.
+            request: u32 = 0,
+            /// The client.
+            client: ClientId = 4,
+            /// Its open orders.
+            open_orders: u32 = 8,
+            /// Its kill switch is on.
+            killed: bool = 12,
+            /// Credit used: open-order notional plus notional executed today,
+            /// micro-dollars.
+            credit_used: i64 = 16,
+            /// Its credit limit, micro-dollars.
+            credit_limit: i64 = 24,
+            /// Its message rate limit, per second.
+            messages_per_second: u32 = 32,
+            /// Its burst: the most messages its rate bucket holds.
+            message_burst: u32 = 36,
+            /// Whole messages the bucket held after its last message.
+            tokens: u32 = 40,
+        },
+        /// A symbol's state, answering a `Status` request.
+        SymbolStatus = 85, 56 bytes {
+            /// The request's frame sequence number.
+            request: u32 = 0,
+            /// The symbol.
+            symbol: SymbolId = 4,
+            /// [`SYMBOL_HALTED_BY_OPERATOR`], [`SYMBOL_HALTED_BY_MARKET`],
+            /// [`SYMBOL_RULE_201`], [`SYMBOL_KILLED`], [`SYMBOL_RESTRICTED`].
+            flags: u8 = 8,
+            /// The firm's position, shares (negative: short).
+            position: i64 = 16,
+            /// Realized profit and loss today, micro-dollars.
+            realized_pnl: i64 = 24,
+            /// The open position at the NBBO midpoint less its cost, micro-dollars.
+            unrealized_pnl: i64 = 32,
+            /// The limit-up/limit-down band's lower bound, micro-dollars (both bounds 0:
+            /// no band).
+            band_lower: i64 = 40,
+            /// The band's upper bound, micro-dollars.
+            band_upper: i64 = 48,
+        },
+        /// The engine's state, answering a `Status` request.
+        EngineStatus = 86, 56 bytes {
+            /// The request's frame sequence number.
+            request: u32 = 0,
+            /// Open orders, every client.
+            open_orders: u32 = 4,
+            /// The journal's position: the sequence number of the last command
+            /// sequenced.
+            last_sequence: u64 = 8,
+            /// The firm kill switch is on.
+            firm_killed: bool = 16,
+            /// Slots in use in each ring (`ring.<name>.depth` in the counters, sampled
+            /// by its consumer): commands.
+            commands_depth: u32 = 20,
+            /// market_data.
+            market_data_depth: u32 = 24,
+            /// venue_reports.
+            venue_reports_depth: u32 = 28,
+            /// sequenced.
+            sequenced_depth: u32 = 32,
+            /// events_back.
+            events_back_depth: u32 = 36,
+            /// events_out.
+            events_out_depth: u32 = 40,
+            /// replies.
+            replies_depth: u32 = 44,
+            /// venue_tops.
+            venue_tops_depth: u32 = 48,
         },
     }
 }
@@ -141,6 +240,8 @@ pub enum AdminRefusal {
     TooManyInFlight = 10,
     /// A `view` operator sent a control command.
     ViewOnly = 11,
+    /// A status query cannot be answered now (the engine is stopping, or too many wait).
+    StatusUnavailable = 12,
 }
 
 impl AdminRefusal {
@@ -186,6 +287,10 @@ mod tests {
             },
             Inbound::EndOfDay {},
             Inbound::Logout {},
+            Inbound::Status {
+                scope: STATUS_SYMBOL,
+                id: 9,
+            },
         ];
         for message in messages {
             let mut frame = [0u8; FRAME_BYTES_MAX];
@@ -212,7 +317,7 @@ mod tests {
             assert_eq!(body.map(|b| b + 8), Some(length), "type {kind}: {line}");
             seen += 1;
         }
-        assert_eq!(seen, 9, "one row per admin message type");
+        assert_eq!(seen, 13, "one row per admin message type");
     }
 
     #[test]
@@ -220,7 +325,7 @@ mod tests {
         // The client protocol's Logon is type 1: the admin port refuses it by name.
         assert_eq!(Inbound::body_bytes(1), None);
         assert_eq!(crate::client::Inbound::body_bytes(1), Some(40));
-        for kind in 16..=20 {
+        for kind in 16..=21 {
             assert_eq!(crate::client::Inbound::body_bytes(kind), None, "{kind}");
         }
     }

@@ -1077,4 +1077,81 @@ impl RiskGate {
     pub fn open_orders(&self) -> usize {
         self.open.len()
     }
+
+    /// Whether the firm kill switch is on.
+    #[must_use]
+    pub fn firm_killed(&self) -> bool {
+        self.firm_killed
+    }
+
+    /// A client's state, for an operator's status query (`None`: no such client). Counts
+    /// its open orders by walking the open-order table: for queries, not the order path.
+    #[must_use]
+    pub fn client_state(&self, client: ClientId) -> Option<ClientState> {
+        let slot = self.client_slot(client)?;
+        let state = &self.clients[slot];
+        let open_orders = self
+            .open
+            .iter()
+            .filter(|open| open.client == client)
+            .count();
+        Some(ClientState {
+            open_orders: u32::try_from(open_orders).unwrap_or(u32::MAX),
+            exposure: state.exposure,
+            limits: state.limits,
+            killed: state.killed,
+            tokens: state.tokens / 1_000_000_000,
+        })
+    }
+
+    /// A symbol's state, for an operator's status query (`None`: no such symbol).
+    #[must_use]
+    pub fn symbol_state(&self, symbol: SymbolId) -> Option<SymbolState> {
+        let slot = self.symbol_slot(symbol)?;
+        let state = &self.symbols[slot];
+        Some(SymbolState {
+            halted_by_operator: state.halted & HALTED_BY_OPERATOR != 0,
+            halted_by_market: state.halted & HALTED_BY_MARKET != 0,
+            band: state.band,
+            rule_201: state.rule_201,
+            killed: state.killed,
+            restricted: state.settings.restricted,
+            inventory: state.inventory.view(symbol),
+        })
+    }
+}
+
+/// A client's state as [`RiskGate::client_state`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientState {
+    /// Its open orders.
+    pub open_orders: u32,
+    /// Credit used: open-order notional plus notional executed today, micro-dollars.
+    pub exposure: i128,
+    /// Its limits now (with any temporary change in force).
+    pub limits: ClientLimits,
+    /// Its kill switch is on.
+    pub killed: bool,
+    /// Whole messages its rate bucket held after its last message (it refills at
+    /// `limits.messages_per_second` up to `limits.message_burst`).
+    pub tokens: u64,
+}
+
+/// A symbol's state as [`RiskGate::symbol_state`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolState {
+    /// An operator halted it.
+    pub halted_by_operator: bool,
+    /// The market halted it (the feed).
+    pub halted_by_market: bool,
+    /// Its limit-up/limit-down band, if one is in force.
+    pub band: Option<(Price, Price)>,
+    /// Rule 201's short-sale price test is in force.
+    pub rule_201: bool,
+    /// Its kill switch is on.
+    pub killed: bool,
+    /// It is on the restricted list.
+    pub restricted: bool,
+    /// The firm's position and profit and loss in it.
+    pub inventory: PositionView,
 }

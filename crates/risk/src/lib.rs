@@ -55,6 +55,6 @@ mod tables;
 
 pub use admin::{AdminCause, AdminChange, AdminRecord, Setting};
 pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
-pub use gate::{ControlError, KillTarget, RiskGate, PENDING_CHANGES_MAX};
+pub use gate::{ClientState, ControlError, KillTarget, RiskGate, SymbolState, PENDING_CHANGES_MAX};
 pub use inventory::PositionView;
 pub use reject::{KillScope, RiskReject};
