@@ -10,7 +10,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(client_inbound client_outbound venue market_data feed_file)
+  targets=(client_inbound client_outbound venue admin market_data feed_file journal_record snapshot)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 mkdir -p target/fuzz-logs

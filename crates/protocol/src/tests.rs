@@ -421,6 +421,14 @@ proptest! {
             }
             let _ = ToVenue::decode(&header, body);
             let _ = FromVenue::decode(&header, body);
+            if let Ok(message) = crate::admin::Inbound::decode(&header, body) {
+                let length = message.encode(header.sequence, header.flags, &mut out);
+                prop_assert_eq!(&out[..length], frame);
+            }
+            if let Ok(message) = crate::admin::Outbound::decode(&header, body) {
+                let length = message.encode(header.sequence, header.flags, &mut out);
+                prop_assert_eq!(&out[..length], frame);
+            }
         }
         let mut out = [MarketData::Nbbo(quote(0, 0, 0)); ENTRIES_PER_PACKET_MAX];
         let _ = decode_packet(&bytes, &mut out);
