@@ -214,9 +214,15 @@ fn measure(
         "loopback_floor_ms": floor,
         "loopback_floor_ms_per_round": floor_ms,
     });
+    // Each ratio is the median of the per-round ratios.
+    let per_round: Vec<f64> = last_cancel_ms
+        .iter()
+        .zip(&floor_ms)
+        .map(|(kill, floor)| kill / floor)
+        .collect();
     let ratios = json!({
         "firm_kill_vs_target": last / TARGET_MS,
-        "firm_kill_vs_loopback_floor": last / floor,
+        "firm_kill_vs_loopback_floor": median(&per_round),
     });
     Ok((results, ratios))
 }
