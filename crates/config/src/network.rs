@@ -44,6 +44,9 @@ pub struct MarketDataSettings {
     pub listen: SocketAddr,
     /// A recorded feed to replay as the feed's source, and its pace.
     pub replay: Option<(PathBuf, ReplayPace)>,
+    /// The feed socket's kernel receive buffer (`SO_RCVBUF`), bytes: room for the
+    /// datagrams that arrive while the market-data ingress is busy.
+    pub socket_buffer_bytes: usize,
 }
 
 pub use crossline_gateway::replay::ReplayPace;
@@ -100,6 +103,7 @@ pub(crate) struct MarketDataFile {
     listen: String,
     replay_file: Option<String>,
     replay_pace: String,
+    socket_buffer_kib: usize,
 }
 
 impl Default for MarketDataFile {
@@ -108,6 +112,7 @@ impl Default for MarketDataFile {
             listen: "127.0.0.1:9200".into(),
             replay_file: None,
             replay_pace: "recorded".into(),
+            socket_buffer_kib: 4096,
         }
     }
 }
@@ -207,6 +212,14 @@ pub(crate) fn settings(
         };
         return Err(invalid("[net]", key, value, expected));
     }
+    if !(64..=1 << 20).contains(&market_data.socket_buffer_kib) {
+        return Err(invalid(
+            "[market_data]",
+            "socket_buffer_kib",
+            market_data.socket_buffer_kib.to_string(),
+            "between 64 and 1048576 (KiB)",
+        ));
+    }
     if gateway.session_errors_max == 0 {
         return Err(invalid(
             "[gateway]",
@@ -251,6 +264,7 @@ pub(crate) fn settings(
         market_data: MarketDataSettings {
             listen: address("[market_data]", "listen", &market_data.listen)?,
             replay: replay(market_data)?,
+            socket_buffer_bytes: market_data.socket_buffer_kib << 10,
         },
     })
 }

@@ -350,3 +350,14 @@ fn a_simulator_schedule_is_read_and_each_bad_entry_named() {
         "simulator.schedule[0]: symbol = 99: a configured symbol's id"
     );
 }
+
+#[test]
+fn the_feed_socket_buffer_is_read_and_checked() {
+    let config = parse(DEFAULT).unwrap();
+    assert_eq!(config.network.market_data.socket_buffer_bytes, 4096 << 10);
+    let error = with("socket_buffer_kib = 4096 ", "socket_buffer_kib = 8 ").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "[market_data]: socket_buffer_kib = 8: between 64 and 1048576 (KiB)"
+    );
+}

@@ -380,12 +380,22 @@ impl Transport {
         }
     }
 
-    /// Binds a UDP socket to receive datagrams on `address`; returns its id and address.
+    /// Binds a UDP socket to receive datagrams on `address`, with a kernel receive buffer
+    /// (`SO_RCVBUF`) of `buffer_bytes` (0: the system's default); returns its id and
+    /// address. A buffer the kernel caps (`net.core.rmem_max`) is logged with what it
+    /// granted.
     ///
     /// # Errors
     /// Bind failed, or every UDP slot is in use.
-    pub fn bind_udp(&mut self, address: SocketAddr) -> Result<(UdpId, SocketAddr), NetError> {
+    pub fn bind_udp(
+        &mut self,
+        address: SocketAddr,
+        buffer_bytes: usize,
+    ) -> Result<(UdpId, SocketAddr), NetError> {
         let socket = std::net::UdpSocket::bind(address).map_err(io_error("bind udp"))?;
+        if buffer_bytes > 0 {
+            sys::set_receive_buffer(&socket, buffer_bytes);
+        }
         let local = socket.local_addr().map_err(io_error("local_addr"))?;
         let id = match &mut self.inner {
             Inner::Uring(uring) => uring.add_udp(socket)?,

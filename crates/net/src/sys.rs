@@ -82,6 +82,26 @@ pub(crate) fn set_busy_poll(fd: RawFd, microseconds: u32) {
     }
 }
 
+/// Sets `SO_RCVBUF` to `bytes` on a socket; when the kernel grants less (it caps the
+/// request at `net.core.rmem_max`, and reports twice what it keeps, for its bookkeeping),
+/// says so with what it granted. The socket works either way.
+pub(crate) fn set_receive_buffer(socket: &impl std::os::fd::AsFd, bytes: usize) {
+    use rustix::net::sockopt::{set_socket_recv_buffer_size, socket_recv_buffer_size};
+    let granted =
+        set_socket_recv_buffer_size(socket, bytes).and_then(|()| socket_recv_buffer_size(socket));
+    match granted {
+        Err(error) => eprintln!(
+            "crossline-net: SO_RCVBUF = {bytes} refused ({error}); the socket keeps the default"
+        ),
+        Ok(granted) if granted / 2 < bytes => eprintln!(
+            "crossline-net: SO_RCVBUF = {bytes} capped by the kernel at {} bytes (raise \
+             net.core.rmem_max to grant more)",
+            granted / 2
+        ),
+        Ok(_) => {}
+    }
+}
+
 /// The `errno` of an I/O error, or `EIO` when it has none.
 pub(crate) fn errno(error: &io::Error) -> i32 {
     error.raw_os_error().unwrap_or(libc::EIO)

@@ -317,7 +317,7 @@ fn connects_out_and_talks_both_ways(setup: Setup) {
 
 fn receives_datagrams(setup: Setup) {
     let mut net = Transport::new(&config(setup)).unwrap();
-    let (_, address) = net.bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (_, address) = net.bind_udp("127.0.0.1:0".parse().unwrap(), 0).unwrap();
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut handler = Recorder::default();
     for index in 0u8..10 {
@@ -460,7 +460,7 @@ fn a_stale_id_cannot_send(setup: Setup) {
 fn a_full_handler_gets_no_arrivals_until_it_has_room(setup: Setup) {
     let (mut net, address) = server(setup);
     let mut handler = echo_recorder();
-    let (_, udp_address) = net.bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (_, udp_address) = net.bind_udp("127.0.0.1:0".parse().unwrap(), 0).unwrap();
     let mut stream = client(address);
     poll_until(&mut net, &mut handler, |h| h.accepted.len() == 1);
     // Full: frames and datagrams arrive, and wait.

@@ -801,7 +801,10 @@ impl Prepared {
         // clients' on the commands ring, and its answers come back with their replies.
         let (admin_listener, admin_address) = client_net.listen(config.admin.listen)?;
         let mut feed_net = Transport::new(&network.net)?;
-        let (_, feed_address) = feed_net.bind_udp(network.market_data.listen)?;
+        let (_, feed_address) = feed_net.bind_udp(
+            network.market_data.listen,
+            network.market_data.socket_buffer_bytes,
+        )?;
         let venue_net = Transport::new(&network.net)?;
         let replay = match &network.market_data.replay {
             Some((path, pace)) => Some(Replay::open(path, *pace).map_err(GatewayError::from)?),
