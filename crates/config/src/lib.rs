@@ -28,10 +28,12 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 mod admin;
+mod fix;
 mod network;
 mod pipeline;
 mod routing;
 pub use admin::{AdminSettings, Operator, Role};
+pub use fix::{FixRole, FixSession, FixSettings, FixVersion};
 pub use network::{GatewaySettings, MarketDataSettings, Network, ReplayPace};
 pub use pipeline::{AgentKind, PipelineSettings, Placement, RingSizes, ThreadSettings, IDLE_NAMES};
 pub use routing::{ScheduledKind, ScheduledStatus, SimulatedVenue, SimulatorSettings};
@@ -56,6 +58,8 @@ pub struct Config {
     pub secrets: Vec<(ClientId, String)>,
     /// The admin port and its operators.
     pub admin: AdminSettings,
+    /// The FIX port and its sessions.
+    pub fix: FixSettings,
     /// The router's, with the venues (none: routes are cancelled back).
     pub router: crossline_router::RouterConfig,
     /// How `crossline-venue` plays the venues.
@@ -99,8 +103,10 @@ pub enum ConfigError {
         "[net]: connections_max = {connections_max}: must be at least {needed}, the \
          {clients} clients with a secret plus [gateway] pending_logons_max = \
          {pending_logons_max}, plus the {operators} operators plus [admin] \
-         pending_logons_max = {admin_pending_logons_max} (every client and operator must \
-         find a slot however many connections wait to log on)"
+         pending_logons_max = {admin_pending_logons_max}, plus the {fix_sessions} \
+         [[fix_sessions]] plus [fix] pending_logons_max = {fix_pending_logons_max} (every \
+         client, operator and FIX session must find a slot however many connections wait \
+         to log on)"
     )]
     TooFewConnections {
         /// `[net] connections_max`.
@@ -113,6 +119,10 @@ pub enum ConfigError {
         operators: usize,
         /// `[admin] pending_logons_max`.
         admin_pending_logons_max: usize,
+        /// `[[fix_sessions]]` entries.
+        fix_sessions: usize,
+        /// `[fix] pending_logons_max`.
+        fix_pending_logons_max: usize,
         /// Their sum.
         needed: usize,
     },
@@ -193,6 +203,10 @@ struct File {
     admin: admin::AdminFile,
     #[serde(default)]
     operators: Vec<admin::OperatorFile>,
+    #[serde(default)]
+    fix: fix::FixFile,
+    #[serde(default)]
+    fix_sessions: Vec<fix::FixSessionFile>,
     #[serde(default)]
     market_data: network::MarketDataFile,
     #[serde(default)]
@@ -609,8 +623,12 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         network.gateway.pending_logons_max,
     );
     let admin = admin::settings(&file.admin, &file.operators)?;
+    let client_ids: Vec<ClientId> = risk.clients.iter().map(|limits| limits.client).collect();
+    let fix = fix::settings(&file.fix, &file.fix_sessions, &client_ids, &secrets)?;
     let needed = secrets
         .len()
+        .saturating_add(fix.sessions.len())
+        .saturating_add(fix.pending_logons_max)
         .saturating_add(pending_logons_max)
         .saturating_add(admin.operators.len())
         .saturating_add(admin.pending_logons_max);
@@ -621,6 +639,8 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             pending_logons_max,
             operators: admin.operators.len(),
             admin_pending_logons_max: admin.pending_logons_max,
+            fix_sessions: fix.sessions.len(),
+            fix_pending_logons_max: fix.pending_logons_max,
             needed,
         });
     }
@@ -642,6 +662,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         network,
         secrets,
         admin,
+        fix,
         router,
         simulator,
         pipeline: file.pipeline.settings()?,
@@ -667,7 +688,7 @@ pub fn without_secrets(text: &str) -> Result<String, ConfigError> {
     {
         forget(defaults);
     }
-    for list in ["clients", "operators"] {
+    for list in ["clients", "operators", "fix_sessions"] {
         match document.get_mut(list) {
             Some(toml_edit::Item::ArrayOfTables(entries)) => {
                 entries.iter_mut().for_each(|entry| forget(entry));

@@ -65,6 +65,9 @@ pub fn run(config_path: &Path, journal_dir: &Path) -> Result<(), RunError> {
     println!("crossline: {report}");
     println!("clients: {}", pipeline.client_address());
     println!("admin: {}", pipeline.admin_address());
+    if let Some(fix) = pipeline.fix_address() {
+        println!("fix: {fix}");
+    }
     println!("market data: {}", pipeline.feed_address());
     println!("counters: {}", pipeline.counters_path().display());
     for thread in pipeline.plan() {

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod feed;
+pub mod fix;
 pub mod replay;
 pub mod session;
 

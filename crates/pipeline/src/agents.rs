@@ -17,6 +17,7 @@ use crate::snapshots::Piece;
 use crossline_agent::Agent;
 use crossline_counters::{Counter, CountersReader, Reading};
 use crossline_engine::snapshot::encode_part;
+use crossline_gateway::fix::FixSessions;
 use crossline_gateway::replay::{Replay, DATAGRAMS_PER_POLL};
 use crossline_gateway::{
     event_reply, reject_reply, wall_clock_ns, AdminRequest, Feed, Operators, Sessions, StatusQuery,
@@ -486,6 +487,9 @@ struct IngressSide {
     intake_closed: bool,
     /// Operators' status queries read and not yet handed to the sequencer.
     queries: Vec<StatusQuery>,
+    /// The FIX port's listener (none without `[[fix_sessions]]`) and its sessions.
+    fix_listener: Option<ListenerId>,
+    fix: FixSessions,
 }
 
 /// The order ingress's end of the status-query channels to the sequencer agent
@@ -530,6 +534,8 @@ impl OrderIngress {
                 now_ns: 0,
                 intake_closed: false,
                 queries: Vec::new(),
+                fix_listener: None,
+                fix: FixSessions::none(),
             },
             status: None,
             commands,
@@ -547,6 +553,14 @@ impl OrderIngress {
     #[must_use]
     pub fn with_snapshots(mut self, pieces: Option<Sender<Piece>>) -> OrderIngress {
         self.snapshots = pieces;
+        self
+    }
+
+    /// Takes FIX sessions on `listener` (`docs/FIX.md`).
+    #[must_use]
+    pub fn with_fix(mut self, listener: Option<ListenerId>, fix: FixSessions) -> OrderIngress {
+        self.side.fix_listener = listener;
+        self.side.fix = fix;
         self
     }
 
@@ -624,6 +638,8 @@ impl Handler for IngressSide {
             self.sessions.open(out, conn, self.now_ns);
         } else if listener == self.admin_listener {
             self.operators.open(out, conn, self.now_ns);
+        } else if Some(listener) == self.fix_listener {
+            self.fix.open_connection(out, conn, self.now_ns);
         }
     }
 
@@ -651,7 +667,15 @@ impl Handler for IngressSide {
                     AdminRequest::Status(query) => queries.push(query),
                 });
         }
+        let fix = &mut self.fix;
+        if fix.owns(conn) {
+            return fix.on_data(out, conn, data, now, &mut |request| {
+                pending.push_past_bound(request.to_message(now));
+            });
+        }
         self.sessions.on_data(out, conn, data, now, &mut |request| {
+            // The drop copy describes every client's orders.
+            fix.note_request(&request);
             pending.push_past_bound(request.to_message(now));
         })
     }
@@ -664,6 +688,8 @@ impl Handler for IngressSide {
     fn on_close(&mut self, conn: ConnId, _reason: CloseReason) {
         if self.operators.owns(conn) {
             self.operators.closed(conn);
+        } else if self.fix.owns(conn) {
+            self.fix.closed(conn);
         } else {
             self.sessions.closed(conn);
         }
@@ -678,9 +704,10 @@ impl Agent for OrderIngress {
     fn do_work(&mut self) -> usize {
         self.side.now_ns = self.side.now_ns.max(wall_clock_ns());
         let now = self.side.now_ns;
-        let (sessions, operators, net, snapshots) = (
+        let (sessions, operators, fix, net, snapshots) = (
             &mut self.side.sessions,
             &mut self.side.operators,
+            &mut self.side.fix,
             &mut self.net,
             &self.snapshots,
         );
@@ -702,7 +729,20 @@ impl Agent for OrderIngress {
                     reply.sequence,
                 );
             } else {
-                sessions.reply_fields(net.outbox(), reply.client, reply.kind, &reply.fields, now);
+                if !fix.serves(reply.client) {
+                    sessions.reply_fields(
+                        net.outbox(),
+                        reply.client,
+                        reply.kind,
+                        &reply.fields,
+                        now,
+                    );
+                }
+                if fix.configured() {
+                    if let Some(outbound) = reply.outbound() {
+                        fix.reply(net.outbox(), reply.client, &outbound, reply.sequence, now);
+                    }
+                }
             }
             true
         });
@@ -713,6 +753,7 @@ impl Agent for OrderIngress {
             self.last_housekeeping_ns = now;
             self.side.sessions.tick(self.net.outbox(), now);
             self.side.operators.tick(self.net.outbox(), now);
+            self.side.fix.tick(self.net.outbox(), now);
             self.publish();
         }
         // Requests still waiting for ring space: sends go out, nothing new is read.

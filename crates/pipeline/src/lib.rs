@@ -52,6 +52,7 @@ use crossline_counters::{Counter, Counters, CountersError, CountersReader, Kind}
 use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
+use crossline_gateway::fix::FixSessions;
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
     event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, OperatorAccount,
@@ -105,6 +106,9 @@ pub enum PipelineError {
     /// The placement does not fit this machine.
     #[error("[pipeline] placement: {0}")]
     Placement(String),
+    /// A FIX session's store cannot be opened.
+    #[error("{0}")]
+    FixStore(#[from] crossline_gateway::fix::StoreError),
     /// The day's client replies could not be rebuilt from the journal.
     #[error("rebuilding client replies from the journal: {0}")]
     Journal(#[from] EngineError),
@@ -287,6 +291,7 @@ pub struct Pipeline {
     runner: Runner,
     client_address: std::net::SocketAddr,
     admin_address: std::net::SocketAddr,
+    fix_address: Option<std::net::SocketAddr>,
     feed_address: std::net::SocketAddr,
     counters_path: PathBuf,
     plan: Vec<PlannedThread>,
@@ -370,12 +375,19 @@ impl Pipeline {
             client_address,
             admin_listener,
             admin_address,
+            fix_listener,
             feed_net,
             feed_address,
             venue_net,
             replay,
             router,
         } = prepared;
+        let fix = FixSessions::open(
+            &config.fix,
+            &journal_dir.join("fix"),
+            &config.symbol_names,
+            config.network.net.connections_max,
+        )?;
         let counters_path = &counters_path(config, journal_dir);
         let network = &config.network;
         let sizes = config.pipeline.rings;
@@ -510,6 +522,7 @@ impl Pipeline {
                 ingress
                     .with_snapshots(pieces.clone())
                     .with_status(Some(status))
+                    .with_fix(fix_listener.map(|(listener, _)| listener), fix)
             }),
             vec![replies_depth],
         ));
@@ -613,6 +626,7 @@ impl Pipeline {
             runner,
             client_address,
             admin_address,
+            fix_address: fix_listener.map(|(_, address)| address),
             feed_address,
             counters_path: counters_path.to_owned(),
             plan,
@@ -632,6 +646,12 @@ impl Pipeline {
     #[must_use]
     pub fn admin_address(&self) -> std::net::SocketAddr {
         self.admin_address
+    }
+
+    /// Where FIX sessions connect (`[fix] listen`; `None` without `[[fix_sessions]]`).
+    #[must_use]
+    pub fn fix_address(&self) -> Option<std::net::SocketAddr> {
+        self.fix_address
     }
 
     /// Where the feed's datagrams go.
@@ -773,6 +793,7 @@ struct Prepared {
     client_address: std::net::SocketAddr,
     admin_listener: crossline_net::ListenerId,
     admin_address: std::net::SocketAddr,
+    fix_listener: Option<(crossline_net::ListenerId, std::net::SocketAddr)>,
     feed_net: Transport,
     feed_address: std::net::SocketAddr,
     venue_net: Transport,
@@ -800,6 +821,12 @@ impl Prepared {
         // The admin port is on the order ingress's transport: its commands join the
         // clients' on the commands ring, and its answers come back with their replies.
         let (admin_listener, admin_address) = client_net.listen(config.admin.listen)?;
+        // The FIX port too, when FIX sessions are configured (docs/FIX.md).
+        let fix_listener = if config.fix.sessions.is_empty() {
+            None
+        } else {
+            Some(client_net.listen(config.fix.listen)?)
+        };
         let mut feed_net = Transport::new(&network.net)?;
         let (_, feed_address) = feed_net.bind_udp(
             network.market_data.listen,
@@ -819,6 +846,7 @@ impl Prepared {
             client_address,
             admin_listener,
             admin_address,
+            fix_listener,
             feed_net,
             feed_address,
             venue_net,

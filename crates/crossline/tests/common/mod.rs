@@ -58,6 +58,8 @@ pub(crate) struct Started {
     pub(crate) engine: Engine,
     pub(crate) clients: SocketAddr,
     pub(crate) admin: SocketAddr,
+    /// The FIX port, when FIX sessions are configured.
+    pub(crate) fix: Option<SocketAddr>,
     pub(crate) feed: SocketAddr,
     pub(crate) recovery: String,
     /// Its standard error, line by line, as it comes.
@@ -83,7 +85,7 @@ pub(crate) fn start_all(config: &Path, journal: &Path) -> Started {
         }
     });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut clients, mut admin) = (None, None);
+    let (mut clients, mut admin, mut fix) = (None, None, None);
     let mut recovery = String::new();
     let feed = loop {
         let line = lines
@@ -99,6 +101,9 @@ pub(crate) fn start_all(config: &Path, journal: &Path) -> Started {
         if let Some(text) = line.strip_prefix("admin: ") {
             admin = Some(text.parse().unwrap());
         }
+        if let Some(text) = line.strip_prefix("fix: ") {
+            fix = Some(text.parse().unwrap());
+        }
         if let Some(text) = line.strip_prefix("market data: ") {
             break text.parse().unwrap();
         }
@@ -109,6 +114,7 @@ pub(crate) fn start_all(config: &Path, journal: &Path) -> Started {
         engine: Engine(child),
         clients: clients.expect("the client address comes first"),
         admin: admin.expect("the admin address comes before the feed's"),
+        fix,
         feed,
         recovery,
         log,
