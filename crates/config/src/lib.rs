@@ -628,7 +628,8 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     let needed = secrets
         .len()
         .saturating_add(fix.sessions.len())
-        .saturating_add(fix.pending_logons_max)
+        // The FIX port is open only when sessions are configured.
+        .saturating_add(if fix.sessions.is_empty() { 0 } else { fix.pending_logons_max })
         .saturating_add(pending_logons_max)
         .saturating_add(admin.operators.len())
         .saturating_add(admin.pending_logons_max);
@@ -640,7 +641,11 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
             operators: admin.operators.len(),
             admin_pending_logons_max: admin.pending_logons_max,
             fix_sessions: fix.sessions.len(),
-            fix_pending_logons_max: fix.pending_logons_max,
+            fix_pending_logons_max: if fix.sessions.is_empty() {
+                0
+            } else {
+                fix.pending_logons_max
+            },
             needed,
         });
     }

@@ -247,8 +247,9 @@ fn connection_slots_cover_every_client_and_the_logon_budget() {
         format!(
             "[net]: connections_max = {}: must be at least {needed}, the {clients} clients \
              with a secret plus [gateway] pending_logons_max = 16, plus the {operators} \
-             operators plus [admin] pending_logons_max = {admin_pending} (every client and \
-             operator must find a slot however many connections wait to log on)",
+             operators plus [admin] pending_logons_max = {admin_pending}, plus the 0 \
+             [[fix_sessions]] plus [fix] pending_logons_max = 0 (every client, operator and \
+             FIX session must find a slot however many connections wait to log on)",
             needed - 1,
         )
     );
@@ -360,4 +361,53 @@ fn the_feed_socket_buffer_is_read_and_checked() {
         error.to_string(),
         "[market_data]: socket_buffer_kib = 8: between 64 and 1048576 (KiB)"
     );
+}
+
+#[test]
+fn fix_sessions_are_checked_and_named() {
+    let fix = |sessions: &str| parse(&format!("{DEFAULT}\n[[clients]]\nid = 5\n{sessions}"));
+    let config = fix("[[fix_sessions]]\ncomp_id = \"C5\"\nclient = 5\nsecret = \"s\"\n\
+                      [[fix_sessions]]\ncomp_id = \"MO\"\nrole = \"drop_copy\"\nversion = \"FIX.4.2\"\n")
+        .unwrap();
+    assert_eq!(config.fix.sessions.len(), 2);
+    assert_eq!(config.fix.comp_id, "CROSSLINE");
+    assert_eq!(
+        config.fix.sessions[0].role,
+        crossline_config::FixRole::Orders(crossline_types::ClientId::new(5))
+    );
+    assert_eq!(config.fix.sessions[1].version, crossline_config::FixVersion::Fix42);
+    let cases = [
+        (
+            "[[fix_sessions]]\ncomp_id = \"C1\"\nclient = 1\n",
+            "fix_sessions[0] (C1): client = 1: a client without a binary-protocol secret",
+        ),
+        (
+            "[[fix_sessions]]\ncomp_id = \"C9\"\nclient = 9\n",
+            "fix_sessions[0] (C9): client = 9: the id of a configured [[clients]] entry",
+        ),
+        (
+            "[[fix_sessions]]\ncomp_id = \"C5\"\n",
+            "fix_sessions[0] (C5): client is missing (the client an orders session acts for)",
+        ),
+        (
+            "[[fix_sessions]]\ncomp_id = \"C5\"\nclient = 5\nversion = \"FIX.5.0\"\n",
+            "fix_sessions[0] (C5): version = \"FIX.5.0\": \"FIX.4.2\" or \"FIX.4.4\"",
+        ),
+        (
+            "[[fix_sessions]]\ncomp_id = \"MO\"\nrole = \"drop_copy\"\nclient = 5\n",
+            "fix_sessions[0] (MO): client = 5: no client",
+        ),
+        (
+            "[[fix_sessions]]\ncomp_id = \"A B\"\nclient = 5\n",
+            "fix_sessions[0] (A B): comp_id = \"A B\": 1 to 32 printable ASCII",
+        ),
+        (
+            "[[fix_sessions]]\ncomp_id = \"C5\"\nclient = 5\n[[fix_sessions]]\ncomp_id = \"C5\"\nrole = \"drop_copy\"\n",
+            "fix_sessions[1] (C5): comp_id = \"C5\": a CompID no other",
+        ),
+    ];
+    for (sessions, expected) in cases {
+        let error = fix(sessions).unwrap_err().to_string();
+        assert!(error.starts_with(expected), "{error}\nexpected: {expected}");
+    }
 }
