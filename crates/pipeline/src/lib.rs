@@ -52,7 +52,8 @@ use crossline_counters::{Counter, Counters, CountersError, CountersReader, Kind}
 use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
-use crossline_gateway::fix::FixSessions;
+use crossline_gateway::fix::{FixSessions, OrderTable};
+use crossline_gateway::session::Request;
 use crossline_gateway::replay::Replay;
 use crossline_gateway::{
     event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, OperatorAccount,
@@ -334,6 +335,13 @@ impl Pipeline {
         let prepared = Prepared::new(config, cores)?;
         let mut keeper = ReplyKeeper::new(config)?;
         let (engine, report) = recovery::open_observed(journal_dir, config_text, &mut keeper)?;
+        // The FIX edge's order table (what its reports need beyond a reply) is rebuilt
+        // from the whole day, when FIX sessions are configured.
+        let fix_orders = if config.fix.sessions.is_empty() {
+            OrderTable::default()
+        } else {
+            rebuild_fix_orders(config, journal_dir)?
+        };
         let sessions = if keeper.from_snapshot == Some(false) {
             // The snapshot loaded keeps no replies: they need the whole day.
             rebuild_replies(config, journal_dir)?
@@ -346,6 +354,7 @@ impl Pipeline {
             prepared,
             Edges {
                 sessions,
+                fix_orders,
                 config_hash: report.config_hash,
             },
             journal_dir,
@@ -364,6 +373,7 @@ impl Pipeline {
     ) -> Result<Pipeline, PipelineError> {
         let Edges {
             sessions,
+            fix_orders,
             config_hash,
         } = edges;
         let Prepared {
@@ -387,7 +397,8 @@ impl Pipeline {
             &journal_dir.join("fix"),
             &config.symbol_names,
             config.network.net.connections_max,
-        )?;
+        )?
+        .with_orders(fix_orders);
         let counters_path = &counters_path(config, journal_dir);
         let network = &config.network;
         let sizes = config.pipeline.rings;
@@ -774,10 +785,57 @@ fn rebuild_replies(config: &Config, dir: &Path) -> Result<Sessions, PipelineErro
     Ok(keeper.sessions)
 }
 
+/// The FIX edge's order table as the journal in `dir` leaves it: every client's
+/// requests and the replies they caused, in journal order, as the order ingress saw them
+/// live.
+fn rebuild_fix_orders(config: &Config, dir: &Path) -> Result<OrderTable, PipelineError> {
+    let mut engine = Engine::new(config, NoJournal)?;
+    let mut rebuilder = FixOrders {
+        orders: OrderTable::default(),
+        command: None,
+    };
+    recovery::replay_from(dir, &mut engine, None, &mut rebuilder, &mut |_| {})?;
+    Ok(rebuilder.orders)
+}
+
+/// Rebuilds the FIX order table from a replay.
+struct FixOrders {
+    orders: OrderTable,
+    command: Option<(Command, u64)>,
+}
+
+impl Observer for FixOrders {
+    fn record(&mut self, record: &Record) {
+        self.command = Some((record.command, record.sequence.get()));
+        let request = match record.command {
+            Command::NewOrder(order) => Request::NewOrder(order),
+            Command::Cancel(cancel) => Request::Cancel(cancel),
+            Command::Replace(replace) => Request::Replace(replace),
+            _ => return,
+        };
+        self.orders.note_request(&request);
+    }
+    fn output(&mut self, output: &Output) {
+        let Some((command, sequence)) = self.command else {
+            return;
+        };
+        let message = output.to_message(Timestamp::new(0), command.original_order());
+        if let Some((client, reply)) = message.as_ref().and_then(reject_reply) {
+            self.orders.apply_reply(client, &reply, sequence);
+        }
+    }
+    fn event(&mut self, input: &Sequenced, event: &Event) {
+        if let Some((client, reply)) = event_reply(event) {
+            self.orders.apply_reply(client, &reply, input.sequence.get());
+        }
+    }
+}
+
 /// What the order ingress starts with (the client sessions, their replies of the day
 /// already numbered and kept) and the hash snapshots carry.
 struct Edges {
     sessions: Sessions,
+    fix_orders: OrderTable,
     config_hash: u64,
 }
 

@@ -191,6 +191,13 @@ impl FixSessions {
         }
     }
 
+    /// Starts from `orders` (the day's orders rebuilt from the journal at a restart).
+    #[must_use]
+    pub fn with_orders(mut self, orders: OrderTable) -> FixSessions {
+        self.orders = orders;
+        self
+    }
+
     /// Whether any session is configured (with none, nothing here does any work).
     #[must_use]
     pub fn configured(&self) -> bool {

@@ -225,6 +225,13 @@ impl OrderTable {
         self.orders.get(at).copied()
     }
 
+    /// Applies `reply` to `client`'s orders, as a live reply would (`sequence`: the
+    /// journal sequence of the input that caused it): how a restart rebuilds the table
+    /// from the journal.
+    pub fn apply_reply(&mut self, client: ClientId, reply: &Outbound, sequence: u64) {
+        let _ = self.apply(client, reply, sequence);
+    }
+
     /// Applies `reply` to `client`'s orders (`sequence`: the journal sequence of the
     /// input that caused it) and says what it means for FIX.
     pub(crate) fn apply(
