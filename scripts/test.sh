@@ -2,20 +2,29 @@
 # The project's test suite: everything CI runs after formatting and lints.
 #   scripts/test.sh          unit, integration, doc and stress tests (release mode, so the
 #                            ring stress test moves its full 100M messages), then the loom
-#                            models of the ring. Installs promtool (apt) if it is missing.
+#                            models of the ring. Installs promtool and QuickFIX (apt) if
+#                            they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # `crossline metrics` is checked by Prometheus's own linter (promtool, from Debian's
 # `prometheus` package): installed here when missing, so a fresh machine needs nothing
 # by hand, and required by the test (CROSSLINE_REQUIRE_PROMTOOL).
-if ! command -v promtool > /dev/null; then
-  echo "== installing promtool (Debian package prometheus)"
+# The FIX gateway is tested against QuickFIX C++ (Debian's libquickfix-dev, built with
+# g++ by crates/crossline/tests/quickfix.rs). Both are installed here when missing, and
+# required by the tests (CROSSLINE_REQUIRE_PROMTOOL, CROSSLINE_REQUIRE_QUICKFIX).
+packages=()
+command -v promtool > /dev/null || packages+=(prometheus)
+[ -e /usr/include/quickfix/Session.h ] || packages+=(libquickfix-dev)
+command -v g++ > /dev/null || packages+=(g++)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "== installing ${packages[*]} (Debian packages)"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus > /dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" > /dev/null
 fi
 export CROSSLINE_REQUIRE_PROMTOOL=1
+export CROSSLINE_REQUIRE_QUICKFIX=1
 
 echo "== cargo test (release)"
 cargo test --workspace --release

@@ -375,7 +375,10 @@ fn fix_sessions_are_checked_and_named() {
         config.fix.sessions[0].role,
         crossline_config::FixRole::Orders(crossline_types::ClientId::new(5))
     );
-    assert_eq!(config.fix.sessions[1].version, crossline_config::FixVersion::Fix42);
+    assert_eq!(
+        config.fix.sessions[1].version,
+        crossline_config::FixVersion::Fix42
+    );
     let cases = [
         (
             "[[fix_sessions]]\ncomp_id = \"C1\"\nclient = 1\n",

@@ -434,7 +434,14 @@ fn a_fix_client_trades_through_the_engine_and_the_drop_copy_sees_it() {
     fix.send("1", &[(tags::TEST_REQ_ID, "restarted")]);
     assert_eq!(fix.expect("0").get(tags::TEST_REQ_ID), Some("restarted"));
     // The orders of the day are known again (rebuilt from the journal).
-    fix.send("H", &[(tags::CL_ORD_ID, "B-3"), (tags::SYMBOL, "AAPL"), (tags::SIDE, "1")]);
+    fix.send(
+        "H",
+        &[
+            (tags::CL_ORD_ID, "B-3"),
+            (tags::SYMBOL, "AAPL"),
+            (tags::SIDE, "1"),
+        ],
+    );
     let status = fix.expect("8");
     assert_eq!(status.get(tags::ORD_STATUS), Some("2"), "{status:?}");
     assert_eq!(status.get(tags::CUM_QTY), Some("100"));

@@ -53,8 +53,8 @@ use crossline_engine::recovery::{MappedJournal, RecoveryReport};
 use crossline_engine::snapshot::Snapshot;
 use crossline_engine::{recovery, Engine, EngineError, Observer};
 use crossline_gateway::fix::{FixSessions, OrderTable};
-use crossline_gateway::session::Request;
 use crossline_gateway::replay::Replay;
+use crossline_gateway::session::Request;
 use crossline_gateway::{
     event_reply, reject_reply, sessions_for, wall_clock_ns, Feed, GatewayError, OperatorAccount,
     Operators, SessionLimits, Sessions, VenueTops,
@@ -826,7 +826,8 @@ impl Observer for FixOrders {
     }
     fn event(&mut self, input: &Sequenced, event: &Event) {
         if let Some((client, reply)) = event_reply(event) {
-            self.orders.apply_reply(client, &reply, input.sequence.get());
+            self.orders
+                .apply_reply(client, &reply, input.sequence.get());
         }
     }
 }
