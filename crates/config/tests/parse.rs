@@ -373,7 +373,7 @@ fn fix_sessions_are_checked_and_named() {
     assert_eq!(config.fix.comp_id, "CROSSLINE");
     assert_eq!(
         config.fix.sessions[0].role,
-        crossline_config::FixRole::Orders(crossline_types::ClientId::new(5))
+        crossline_config::FixRole::Orders(ClientId::new(5))
     );
     assert_eq!(
         config.fix.sessions[1].version,
