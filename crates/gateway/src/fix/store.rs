@@ -238,6 +238,88 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// The rows `| offset | bytes | field |` of each table under FIX.md's store section.
+    fn documented_tables() -> Vec<Vec<(usize, usize, String)>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/FIX.md");
+        let text = std::fs::read_to_string(path).unwrap();
+        let section = text
+            .split("## The session store")
+            .nth(1)
+            .expect("FIX.md has the store section");
+        let section = section.split("\n## ").next().unwrap();
+        let mut tables = vec![Vec::new()];
+        for line in section.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            match cells.as_slice() {
+                ["", offset, bytes, field, ""] => {
+                    if let (Ok(offset), Ok(bytes)) = (offset.parse(), bytes.parse()) {
+                        tables
+                            .last_mut()
+                            .unwrap()
+                            .push((offset, bytes, (*field).to_owned()));
+                    }
+                }
+                _ if !tables.last().unwrap().is_empty() => tables.push(Vec::new()),
+                _ => {}
+            }
+        }
+        tables.retain(|table| !table.is_empty());
+        tables
+    }
+
+    #[test]
+    fn the_documented_layout_is_the_one_written() {
+        let tables = documented_tables();
+        assert_eq!(tables.len(), 2, "{tables:?}");
+        let (header, record) = (&tables[0], &tables[1]);
+        let field = |table: &[(usize, usize, String)], name: &str| {
+            table
+                .iter()
+                .find(|(_, _, text)| text.contains(name))
+                .map(|&(offset, bytes, _)| (offset, bytes))
+                .unwrap_or_else(|| panic!("no row for {name}"))
+        };
+        let end = header.iter().map(|(o, b, _)| o + b).max().unwrap();
+        assert_eq!(end as u64, HEADER_BYTES);
+        let record_end = record
+            .iter()
+            .map(|(o, b, _)| o + b)
+            .filter(|&e| e < 1000)
+            .max()
+            .unwrap();
+        assert_eq!(record_end, RECORD_HEADER_BYTES);
+
+        let dir = std::env::temp_dir().join(format!("cx-fix-layout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("L.fixstore");
+        let _ = std::fs::remove_file(&path);
+        let mut store = Store::open(&path).unwrap();
+        store.set_next_in(0x0102_0304).unwrap();
+        let seq = store.take_out().unwrap();
+        store.keep(seq + 1, 0x0a0b_0c0d, b"8=FIX").unwrap();
+        store.take_out().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let at = |(offset, length): (usize, usize), base: usize| {
+            bytes[base + offset..base + offset + length].to_vec()
+        };
+        assert_eq!(at(field(header, "magic"), 0), MAGIC);
+        assert_eq!(at(field(header, "version"), 0), STORE_VERSION.to_le_bytes());
+        assert_eq!(
+            at(field(header, "incoming"), 0),
+            0x0102_0304u32.to_le_bytes()
+        );
+        assert_eq!(at(field(header, "outgoing"), 0), 3u32.to_le_bytes());
+        let base = HEADER_BYTES as usize;
+        assert_eq!(at(field(record, "MsgSeqNum"), base), 2u32.to_le_bytes());
+        assert_eq!(at(field(record, "length"), base), 5u32.to_le_bytes());
+        assert_eq!(
+            at(field(record, "SendingTime"), base),
+            0x0a0b_0c0du64.to_le_bytes()
+        );
+        assert_eq!(&bytes[base + RECORD_HEADER_BYTES..], b"8=FIX");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn numbers_and_kept_messages_survive_a_reopen_and_a_torn_tail_is_dropped() {
         let dir = std::env::temp_dir().join(format!("cx-fix-store-{}", std::process::id()));
