@@ -27,6 +27,8 @@ step scripts/crash-test.sh --engine 10
 step cargo run --release -q -p crossline-venue -- --seconds 2 --record "$dir/feed.cxmd"
 test -s "$dir/feed.cxmd" || { echo "crossline-venue --record wrote nothing" >&2; exit 1; }
 
+# README, "Set-up": the demo with a client on FIX and a drop copy.
+step cargo run --release -q -p crossline -- demo --fix --seconds 1
 # README, "Benchmarks": each one's short run, and the list.
 step scripts/bench.sh --list
 for name in $(scripts/bench.sh --list); do

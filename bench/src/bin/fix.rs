@@ -49,14 +49,19 @@ fn new_order_single() -> Vec<u8> {
 /// Crossline: parse and read the order's fields; ns per message.
 fn crossline_parse(wire: &[u8], iterations: u64) -> f64 {
     let start = Instant::now();
-    let mut sink = 0usize;
+    let mut sink = 0u64;
     for _ in 0..iterations {
         let message = Message::parse(black_box(wire)).expect("parses");
-        sink += message.get(tags::CL_ORD_ID).map_or(0, <[u8]>::len);
-        sink += message.get(tags::SYMBOL).map_or(0, <[u8]>::len);
-        sink += usize::from(message.char(tags::SIDE).ok().flatten().unwrap_or(0));
-        sink += message.uint(tags::ORDER_QTY).ok().flatten().unwrap_or(0) as usize;
-        sink += message.micros(tags::PRICE).ok().flatten().unwrap_or(0) as usize;
+        sink += message.get(tags::CL_ORD_ID).map_or(0, |v| v.len() as u64);
+        sink += message.get(tags::SYMBOL).map_or(0, |v| v.len() as u64);
+        sink += u64::from(message.char(tags::SIDE).ok().flatten().unwrap_or(0));
+        sink += message.uint(tags::ORDER_QTY).ok().flatten().unwrap_or(0);
+        sink += message
+            .micros(tags::PRICE)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .unsigned_abs();
     }
     black_box(sink);
     start.elapsed().as_nanos() as f64 / iterations as f64

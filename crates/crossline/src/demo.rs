@@ -44,6 +44,7 @@ use crossline_venue::Simulator;
 use hdrhistogram::Histogram;
 
 use crate::client::{Client, ClientError};
+use crate::fix_client::{self, FixClient, FixClientError, FixTally, Tradable};
 use crate::stat;
 use crossline_protocol::frame::Header;
 
@@ -64,7 +65,33 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Keep the journal directory at the end (it was named by the user).
     pub keep_journal: bool,
+    /// Add a FIX 4.4 client (client 5) and a FIX 4.2 drop copy ([`FIX_DEMO_TABLES`]).
+    pub fix: bool,
 }
+
+/// What `crossline demo --fix` adds to the configuration: client 5, which trades on
+/// FIX 4.4 as `DEMOFIX`, and the middle office's drop copy `MIDOFFICE` on FIX 4.2
+/// (docs/FIX.md).
+pub const FIX_DEMO_TABLES: &str = r#"
+# Added by `crossline demo --fix`: a client on FIX and the middle office's drop copy.
+[[clients]]
+id = 5
+
+[[fix_sessions]]
+comp_id = "DEMOFIX"
+client = 5
+version = "FIX.4.4"
+secret = "demo-fix-secret"
+
+[[fix_sessions]]
+comp_id = "MIDOFFICE"
+role = "drop_copy"
+version = "FIX.4.2"
+secret = "demo-dropcopy-secret"
+"#;
+
+/// The share of the demo's order rate the FIX client sends.
+const FIX_SHARE: f64 = 0.1;
 
 impl DemoOptions {
     /// The defaults: the embedded configuration, 10 s, 2,000 orders/s, a new directory
@@ -83,6 +110,7 @@ impl DemoOptions {
             progress: true,
             seed: 1,
             keep_journal: false,
+            fix: false,
         }
     }
 }
@@ -158,6 +186,9 @@ pub struct DemoReport {
     pub summary: Summary,
     /// Symbol names.
     pub names: Vec<(SymbolId, String)>,
+    /// With `--fix`: what the FIX client saw, and the execution reports the drop copy
+    /// received.
+    pub fix: Option<(FixTally, u64)>,
 }
 
 /// The configuration with every address (clients, admin port, feed, venues) on an
@@ -168,6 +199,7 @@ pub fn on_free_ports(mut config: Config) -> Config {
     config.network.gateway.listen = any;
     config.network.market_data.listen = any;
     config.admin.listen = any;
+    config.fix.listen = any;
     for venue in &mut config.router.venues {
         venue.address = any;
     }
@@ -180,6 +212,11 @@ pub fn on_free_ports(mut config: Config) -> Config {
 /// [`DemoError`] when something could not start, a client failed, or the engine
 /// stopped on a fault.
 pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
+    let mut options = options.clone();
+    if options.fix {
+        options.config_text.push_str(FIX_DEMO_TABLES);
+    }
+    let options = &options;
     let config = crossline_config::parse(&options.config_text)
         .map_err(|e| DemoError::Config(e.to_string()))?;
     let mut config = on_free_ports(config);
@@ -241,6 +278,11 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         );
     }
 
+    let fix = match (options.fix, pipeline.fix_address()) {
+        (true, Some(address)) => Some(start_fix(&config, options, address, &trading)?),
+        _ => None,
+    };
+
     let mut last = (Instant::now(), Vec::new());
     while start.elapsed() < options.duration {
         std::thread::sleep(
@@ -269,6 +311,22 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         let _ = latency.add(&histogram);
         tallies.push((client, tally));
     }
+    let fix = match fix {
+        Some((trader, watcher)) => {
+            let failed =
+                |what: &str| DemoError::Simulator(format!("the FIX {what} thread panicked"));
+            let tally = trader
+                .join()
+                .map_err(|_| failed("client"))?
+                .map_err(|e| DemoError::Simulator(format!("FIX client: {e}")))?;
+            let copies = watcher
+                .join()
+                .map_err(|_| failed("drop copy"))?
+                .map_err(|e| DemoError::Simulator(format!("FIX drop copy: {e}")))?;
+            Some((tally, copies))
+        }
+        None => None,
+    };
     if options.progress {
         println!();
     }
@@ -304,7 +362,69 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         latency,
         summary,
         names: config.symbol_names.clone(),
+        fix,
     })
+}
+
+type FixThreads = (
+    std::thread::JoinHandle<Result<FixTally, FixClientError>>,
+    std::thread::JoinHandle<Result<u64, FixClientError>>,
+);
+
+/// Logs the FIX client and the drop copy on and starts their threads.
+fn start_fix(
+    config: &Config,
+    options: &DemoOptions,
+    address: SocketAddr,
+    trading: &Arc<AtomicBool>,
+) -> Result<FixThreads, DemoError> {
+    let session = |comp_id: &str| {
+        config
+            .fix
+            .sessions
+            .iter()
+            .find(|s| s.comp_id == comp_id)
+            .ok_or_else(|| DemoError::Config(format!("no [[fix_sessions]] entry {comp_id}")))
+    };
+    let logon = |comp_id: &str| -> Result<FixClient, DemoError> {
+        let entry = session(comp_id)?;
+        FixClient::logon(
+            address,
+            entry.version.begin_string().as_bytes(),
+            comp_id,
+            &config.fix.comp_id,
+            entry.secret.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| DemoError::Simulator(format!("FIX session {comp_id}: {e}")))
+    };
+    let mut trader = logon("DEMOFIX")?;
+    let mut watcher = logon("MIDOFFICE")?;
+    let symbols: Vec<Tradable> = config
+        .matcher
+        .symbols
+        .iter()
+        .filter_map(|s| {
+            let name = config.symbol_names.iter().find(|(id, _)| *id == s.symbol)?;
+            Some((
+                name.1.clone(),
+                s.reference_price.micros(),
+                s.book.tick.micros(),
+            ))
+        })
+        .collect();
+    let rate = (f64::from(options.orders_per_second) * FIX_SHARE).max(1.0);
+    let spawn_error = |e: std::io::Error| DemoError::Simulator(e.to_string());
+    let flag = trading.clone();
+    let trader = std::thread::Builder::new()
+        .name("cx-fix-client".to_owned())
+        .spawn(move || fix_client::trade(&mut trader, &symbols, rate, &flag))
+        .map_err(spawn_error)?;
+    let flag = trading.clone();
+    let watcher = std::thread::Builder::new()
+        .name("cx-fix-dropcopy".to_owned())
+        .spawn(move || fix_client::watch(&mut watcher, &flag, Duration::from_millis(600)))
+        .map_err(spawn_error)?;
+    Ok((trader, watcher))
 }
 
 /// Prints one progress line from the live counters, against the `last` sample (which it
@@ -1030,6 +1150,25 @@ impl std::fmt::Display for DemoReport {
             f,
             "              (TCP loopback, from handing the order to the socket to the reply's arrival, stamped by a thread per client blocked on its socket)"
         )?;
+        if let Some((fix, copies)) = &self.fix {
+            let l = &fix.latency;
+            writeln!(
+                f,
+                "fix           client 5 on FIX 4.4 (DEMOFIX): {} NewOrderSingles; execution reports: {} new, {} fills, {} cancelled, {} rejected",
+                fix.orders, fix.new, fix.fills, fix.cancels, fix.rejects
+            )?;
+            writeln!(
+                f,
+                "              NewOrderSingle to first ExecutionReport: p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs (the same loop reads and sends)",
+                l.value_at_quantile(0.5) as f64 / 1e3,
+                l.value_at_quantile(0.99) as f64 / 1e3,
+                l.max() as f64 / 1e3
+            )?;
+            writeln!(
+                f,
+                "              drop copy on FIX 4.2 (MIDOFFICE): {copies} execution reports and cancel rejects, every client's"
+            )?;
+        }
         writeln!(f, "flow")?;
         for plan in &self.plans {
             writeln!(f, "  {plan}")?;

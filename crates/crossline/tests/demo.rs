@@ -164,3 +164,27 @@ fn the_demo_keeps_every_market_rule_and_ends_every_order() {
     assert_eq!(report.summary.principal.0, checks.principal);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_fix_demo_trades_a_client_on_fix_and_the_drop_copy_sees_every_client() {
+    let mut options = DemoOptions::new();
+    options.duration = Duration::from_secs(2);
+    options.orders_per_second = 500;
+    options.progress = false;
+    options.fix = true;
+    let report = demo::run(&options).expect("the demo runs with --fix");
+    let (fix, copies) = report.fix.as_ref().expect("the FIX client's tally");
+    assert!(fix.orders > 0, "{fix:?}");
+    // Every NewOrderSingle got its first report: accepted or rejected.
+    assert_eq!(fix.new + fix.rejects, fix.orders, "{fix:?}");
+    assert!(fix.fills > 0, "nothing filled on FIX: {fix:?}");
+    // The drop copy has the FIX client's reports and the binary clients' too.
+    let fix_reports = fix.new + fix.fills + fix.cancels + fix.rejects;
+    let binary_orders: u64 = report.clients.iter().map(|(_, t)| t.orders).sum();
+    assert!(
+        *copies >= fix_reports + binary_orders,
+        "{copies} copies, {fix_reports} FIX reports, {binary_orders} binary orders"
+    );
+    let text = report.to_string();
+    assert!(text.contains("fix           client 5 on FIX 4.4"), "{text}");
+}

@@ -64,6 +64,9 @@ enum Action {
         /// Seed of the clients' orders.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Add a client trading on FIX 4.4 and a FIX 4.2 drop copy (docs/FIX.md).
+        #[arg(long)]
+        fix: bool,
     },
     /// Show a running engine's live counters, refreshed every second.
     Stat {
@@ -140,7 +143,8 @@ fn main() -> ExitCode {
             config,
             journal,
             seed,
-        } => demo(seconds, rate, config, journal, seed),
+            fix,
+        } => demo(seconds, rate, config, journal, seed, fix),
         Action::Stat {
             journal,
             counters,
@@ -212,8 +216,10 @@ fn demo(
     config: Option<PathBuf>,
     journal: Option<PathBuf>,
     seed: u64,
+    fix: bool,
 ) -> ExitCode {
     let mut options = DemoOptions::new();
+    options.fix = fix;
     if !(seconds > 0.0 && seconds <= 86_400.0) {
         eprintln!("crossline demo: --seconds {seconds}: must be above 0 and at most 86400");
         return ExitCode::from(2);
