@@ -113,8 +113,61 @@ impl FixClient {
             .finish()
             .map_err(|e| FixClientError::Protocol(e.to_string()))?;
         self.next_out += 1;
-        self.stream.write_all(bytes)?;
+        // A non-blocking socket (`try_receive`) may take the bytes in parts.
+        let mut written = 0;
+        while written < bytes.len() {
+            match self.stream.write(&bytes[written..]) {
+                Ok(0) => {
+                    return Err(FixClientError::Protocol(
+                        "the engine closed the session".into(),
+                    ))
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
+    }
+
+    /// The next message if one has arrived, without waiting (the socket is switched to
+    /// non-blocking on the first call; `receive` must not be used after).
+    ///
+    /// # Errors
+    /// The socket failed or closed, or the engine sent bytes that do not parse.
+    pub fn try_receive(&mut self) -> Result<Option<Received>, FixClientError> {
+        if let Some(message) = self.take_pending()? {
+            return Ok(Some(message));
+        }
+        self.stream.set_nonblocking(true)?;
+        let mut chunk = [0u8; 65536];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(FixClientError::Protocol(
+                    "the engine closed the session".into(),
+                ))
+            }
+            Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        self.take_pending()
+    }
+
+    /// The first whole message of what has been read, if any.
+    fn take_pending(&mut self) -> Result<Option<Received>, FixClientError> {
+        match frame_length(&self.pending) {
+            Ok(Some(length)) => {
+                let bytes: Vec<u8> = self.pending.drain(..length).collect();
+                let message = Message::parse(&bytes)
+                    .map_err(|e| FixClientError::Protocol(format!("from the engine: {e}")))?;
+                Ok(Some(Received(
+                    message.fields().map(|(t, v)| (t, v.to_vec())).collect(),
+                )))
+            }
+            Ok(None) => Ok(None),
+            Err(error) => Err(FixClientError::Protocol(error.to_string())),
+        }
     }
 
     /// The next message within `within` (`None`: none came); heartbeats included, and
@@ -125,22 +178,12 @@ impl FixClient {
     pub fn receive(&mut self, within: Duration) -> Result<Option<Received>, FixClientError> {
         let deadline = Instant::now() + within;
         loop {
-            match frame_length(&self.pending) {
-                Ok(Some(length)) => {
-                    let bytes: Vec<u8> = self.pending.drain(..length).collect();
-                    let message = Message::parse(&bytes)
-                        .map_err(|e| FixClientError::Protocol(format!("from the engine: {e}")))?;
-                    let fields: Vec<(u32, Vec<u8>)> =
-                        message.fields().map(|(t, v)| (t, v.to_vec())).collect();
-                    let received = Received(fields);
-                    if received.get(tags::MSG_TYPE) == Some(b"1") {
-                        let id = received.get(tags::TEST_REQ_ID).unwrap_or_default().to_vec();
-                        self.send(b"0", &[(tags::TEST_REQ_ID, &id)])?;
-                    }
-                    return Ok(Some(received));
+            if let Some(received) = self.take_pending()? {
+                if received.get(tags::MSG_TYPE) == Some(b"1") {
+                    let id = received.get(tags::TEST_REQ_ID).unwrap_or_default().to_vec();
+                    self.send(b"0", &[(tags::TEST_REQ_ID, &id)])?;
                 }
-                Ok(None) => {}
-                Err(error) => return Err(FixClientError::Protocol(error.to_string())),
+                return Ok(Some(received));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

@@ -1242,11 +1242,7 @@ impl Parts<'_> {
             eprintln!("crossline: FIX: a message did not fit its buffer and was not sent");
             return;
         };
-        let kept = account
-            .store
-            .keep(number, now_ns, bytes)
-            .and_then(|()| account.store.take_out().map(|_| ()));
-        if let Err(error) = kept {
+        if let Err(error) = account.store.keep(number, now_ns, bytes) {
             eprintln!(
                 "crossline: FIX store {}: {error}",
                 account.store.path().display()

@@ -178,7 +178,9 @@ impl Store {
         Ok(number)
     }
 
-    /// Keeps the application message `bytes`, sent as `seq` at `sending_ns`.
+    /// Keeps the application message `bytes`, sent as `seq` at `sending_ns`, and moves
+    /// the next outgoing number past it. One write: the header's outgoing number is not
+    /// rewritten (opening the store takes the number after the last record kept).
     ///
     /// # Errors
     /// The write failed.
@@ -193,6 +195,7 @@ impl Store {
             .write_all_at(bytes, self.end + RECORD_HEADER_BYTES as u64)?;
         self.index.push((seq, self.end, length));
         self.end += (RECORD_HEADER_BYTES + bytes.len()) as u64;
+        self.next_out = self.next_out.max(seq + 1);
         Ok(())
     }
 
@@ -297,7 +300,8 @@ mod tests {
         store.set_next_in(0x0102_0304).unwrap();
         let seq = store.take_out().unwrap();
         store.keep(seq + 1, 0x0a0b_0c0d, b"8=FIX").unwrap();
-        store.take_out().unwrap();
+        assert_eq!(store.next_out(), 3);
+        store.set_next_in(0x0102_0304).unwrap(); // rewrites both numbers
         let bytes = std::fs::read(&path).unwrap();
         let at = |(offset, length): (usize, usize), base: usize| {
             bytes[base + offset..base + offset + length].to_vec()
@@ -309,7 +313,7 @@ mod tests {
             0x0102_0304u32.to_le_bytes()
         );
         assert_eq!(at(field(header, "outgoing"), 0), 3u32.to_le_bytes());
-        let base = HEADER_BYTES as usize;
+        let base = HEADER_SIZE;
         assert_eq!(at(field(record, "MsgSeqNum"), base), 2u32.to_le_bytes());
         assert_eq!(at(field(record, "length"), base), 5u32.to_le_bytes());
         assert_eq!(
@@ -330,8 +334,8 @@ mod tests {
             let mut store = Store::open(&path).unwrap();
             assert_eq!((store.next_in(), store.next_out()), (1, 1));
             assert_eq!(store.take_out().unwrap(), 1);
-            let seq = store.take_out().unwrap();
-            store.keep(seq, 77, b"8=FIX.4.4|...").unwrap();
+            store.keep(2, 77, b"8=FIX.4.4|...").unwrap();
+            assert_eq!(store.next_out(), 3);
             store.set_next_in(5).unwrap();
         }
         // A crash mid-record: half a record header at the end.
