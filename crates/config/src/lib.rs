@@ -604,7 +604,9 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     // A configuration that parses is one the engine starts with.
     RiskGate::new(&risk)?;
     Matcher::new(&matcher)?;
-    let (router, simulator) = routing::settings(&file.router, &file.venues, &file.simulator)?;
+    let (mut router, simulator) = routing::settings(&file.router, &file.venues, &file.simulator)?;
+    // FIX venues name symbols by ticker.
+    router.tickers = symbol_names.clone();
     for (index, event) in simulator.schedule.iter().enumerate() {
         if !matcher.symbols.iter().any(|s| s.symbol == event.symbol) {
             return Err(ConfigError::Invalid {
@@ -693,7 +695,7 @@ pub fn without_secrets(text: &str) -> Result<String, ConfigError> {
     {
         forget(defaults);
     }
-    for list in ["clients", "operators", "fix_sessions"] {
+    for list in ["clients", "operators", "fix_sessions", "venues"] {
         match document.get_mut(list) {
             Some(toml_edit::Item::ArrayOfTables(entries)) => {
                 entries.iter_mut().for_each(|entry| forget(entry));

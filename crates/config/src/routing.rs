@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crossline_router::{RouterConfig, VenueConfig, VenueLoss};
+use crossline_router::{FixVenue, RouterConfig, VenueConfig, VenueLoss};
 use crossline_types::{Price, SymbolId};
 use serde::Deserialize;
 
@@ -53,6 +53,10 @@ pub(crate) struct VenueFile {
     name: Option<String>,
     address: Option<String>,
     fee_per_share: Option<Amount>,
+    protocol: Option<String>,
+    sender_comp_id: Option<String>,
+    target_comp_id: Option<String>,
+    secret: Option<String>,
 }
 
 /// How `crossline-venue` plays the configured venues.
@@ -214,7 +218,65 @@ pub(crate) fn settings(
         let id = venue.id.ok_or_else(|| missing("id"))?;
         let table = format!("venues[{index}] (id {id})");
         let text = venue.address.as_deref().ok_or_else(|| missing("address"))?;
+        let fix = match venue.protocol.as_deref().unwrap_or("binary") {
+            "binary" => {
+                for (key, value) in [
+                    ("sender_comp_id", &venue.sender_comp_id),
+                    ("target_comp_id", &venue.target_comp_id),
+                    ("secret", &venue.secret),
+                ] {
+                    if value.is_some() {
+                        return Err(invalid(
+                            &table,
+                            key,
+                            "(set)".into(),
+                            "no value: it is for protocol = \"fix44\" venues",
+                        ));
+                    }
+                }
+                None
+            }
+            "fix44" => {
+                let comp_id =
+                    |key: &'static str, value: Option<&str>| -> Result<String, ConfigError> {
+                        let text = value.ok_or(ConfigError::Missing {
+                            table: table.clone(),
+                            key,
+                            hint: " (a FIX venue's CompIDs)",
+                        })?;
+                        if (1..=32).contains(&text.len())
+                            && text.bytes().all(|b| b.is_ascii_graphic() && b != b'=')
+                        {
+                            Ok(text.to_owned())
+                        } else {
+                            Err(invalid(
+                                &table,
+                                key,
+                                format!("\"{text}\""),
+                                "1 to 32 printable ASCII characters, without '='",
+                            ))
+                        }
+                    };
+                Some(FixVenue {
+                    sender_comp_id: comp_id(
+                        "sender_comp_id",
+                        Some(venue.sender_comp_id.as_deref().unwrap_or("CROSSLINE")),
+                    )?,
+                    target_comp_id: comp_id("target_comp_id", venue.target_comp_id.as_deref())?,
+                    password: venue.secret.clone(),
+                })
+            }
+            other => {
+                return Err(invalid(
+                    &table,
+                    "protocol",
+                    format!("\"{other}\""),
+                    "\"binary\" (docs/PROTOCOL.md) or \"fix44\" (docs/FIX.md)",
+                ))
+            }
+        };
         configs.push(VenueConfig {
+            fix,
             id,
             name: venue.name.clone().unwrap_or_else(|| format!("venue {id}")),
             address: address(&table, "address", text)?,
@@ -238,6 +300,8 @@ pub(crate) fn settings(
         connect_timeout_ms: router.connect_timeout_ms,
         fill_rate_window: router.fill_rate_window,
         children_max: router.children_max,
+        // Filled in by the caller, from [[symbols]].
+        tickers: Vec::new(),
     };
     if let Err(error) = config.validate() {
         let table = if matches!(error.field, "id" | "address" | "venues") {

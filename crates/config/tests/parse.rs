@@ -414,3 +414,49 @@ fn fix_sessions_are_checked_and_named() {
         assert!(error.starts_with(expected), "{error}\nexpected: {expected}");
     }
 }
+
+#[test]
+fn fix_venues_are_checked_and_named() {
+    let venue = |keys: &str| {
+        parse(&format!(
+            "{DEFAULT}\n[[venues]]\nid = 9\naddress = \"127.0.0.1:9309\"\nfee_per_share = \"0.001\"\n{keys}"
+        ))
+    };
+    let config =
+        venue("protocol = \"fix44\"\ntarget_comp_id = \"XFIX\"\nsecret = \"pw\"\n").unwrap();
+    let fix = config.router.venues[3].fix.as_ref().expect("a FIX venue");
+    assert_eq!(
+        (fix.sender_comp_id.as_str(), fix.target_comp_id.as_str()),
+        ("CROSSLINE", "XFIX")
+    );
+    assert_eq!(fix.password.as_deref(), Some("pw"));
+    assert!(config.router.venues[0].fix.is_none());
+    assert_eq!(config.router.tickers.len(), config.symbol_names.len());
+    let cases = [
+        (
+            "protocol = \"fix44\"\n",
+            "venues[3] (id 9): target_comp_id is missing (a FIX venue's CompIDs)",
+        ),
+        (
+            "protocol = \"fix42\"\n",
+            "venues[3] (id 9): protocol = \"fix42\": \"binary\"",
+        ),
+        (
+            "target_comp_id = \"X\"\n",
+            "venues[3] (id 9): target_comp_id = (set): no value",
+        ),
+        (
+            "protocol = \"fix44\"\ntarget_comp_id = \"A=B\"\n",
+            "venues[3] (id 9): target_comp_id = \"A=B\": 1 to 32",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let error = venue(keys).unwrap_err().to_string();
+        assert!(error.starts_with(expected), "{error}\nexpected: {expected}");
+    }
+    // The journal's copy keeps no venue secret.
+    let text = format!("{DEFAULT}\n[[venues]]\nid = 9\naddress = \"127.0.0.1:9309\"\nfee_per_share = \"0.001\"\nprotocol = \"fix44\"\ntarget_comp_id = \"XFIX\"\nsecret = \"venue-password\"\n");
+    assert!(!crossline_config::without_secrets(&text)
+        .unwrap()
+        .contains("venue-password"));
+}

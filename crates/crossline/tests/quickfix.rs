@@ -6,7 +6,9 @@
 //! a readable Text, filled from the firm's inventory and crossed with another client;
 //! a disconnect leaves a gap that QuickFIX fills with PossDup resends; a TestRequest is
 //! answered; after a kill -9 and restart of the engine QuickFIX logs on again with the
-//! sequence numbers going on; the drop copy gets every execution report.
+//! sequence numbers going on; the drop copy gets every execution report. And a QuickFIX
+//! acceptor plays a FIX 4.4 venue for the router: routed children are filled there, and
+//! the router logs on again after the venue restarts.
 //!
 //! Without QuickFIX (no headers or no C++ compiler) the test says so and passes, unless
 //! `CROSSLINE_REQUIRE_QUICKFIX` is set (the test script sets it).
@@ -31,8 +33,14 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// Builds the initiator (once per target directory); `None` without QuickFIX.
 fn initiator() -> Option<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/quickfix/initiator.cpp");
-    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quickfix-initiator");
+    build("initiator")
+}
+
+/// Builds `tests/quickfix/<name>.cpp` against QuickFIX (once per target directory, and
+/// again when the source changes); `None` without QuickFIX.
+fn build(name: &str) -> Option<PathBuf> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/quickfix/{name}.cpp"));
+    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("quickfix-{name}"));
     let required = std::env::var_os("CROSSLINE_REQUIRE_QUICKFIX").is_some();
     if !Path::new("/usr/include/quickfix/Session.h").exists() {
         assert!(
@@ -393,6 +401,179 @@ fn quickfix_trades_through_crossline_and_survives_a_gap_and_a_restart() {
             .iter()
             .all(|m| m.get(20) == Some("0") || m.get(35) == Some("9")),
         "FIX 4.2 ExecTransType: {copied:?}"
+    );
+    drop(started);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A QuickFIX acceptor playing an exchange (`tests/quickfix/venue.cpp`).
+struct QuickFixVenue {
+    child: Child,
+    _input: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Drop for QuickFixVenue {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl QuickFixVenue {
+    fn start(binary: &Path, dir: &Path, port: u16) -> QuickFixVenue {
+        let settings = dir.join("venue.cfg");
+        std::fs::write(
+            &settings,
+            format!(
+                "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort={port}\nFileStorePath={}\n\
+                 StartTime=00:00:00\nEndTime=00:00:00\nUseDataDictionary=N\n\
+                 [SESSION]\nBeginString=FIX.4.4\nSenderCompID=XFIX\nTargetCompID=CROSSLINE\n",
+                dir.join("venue-store").display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(binary)
+            .arg(&settings)
+            .arg("190.01")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let (sender, lines) = channel();
+        let output = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in output.lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let venue = QuickFixVenue {
+            child,
+            _input: input,
+            lines,
+        };
+        venue.until("LISTENING", |l| l == "LISTENING");
+        venue
+    }
+
+    fn until(&self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) if wanted(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("venue: no {what} within {WAIT:?}; saw {seen:#?}"),
+            }
+        }
+    }
+}
+
+/// Buys 2,500 AAPL at the offer (IOC) as binary client 1: the firm fills what its
+/// inventory allows and routes the rest; returns the shares filled at a venue.
+fn buy_through_the_venue(clients: SocketAddr, id: u64) -> u32 {
+    let (mut client, _) = Client::logon(clients, 1, "demo-secret-1", WAIT).unwrap();
+    client
+        .send(&Inbound::NewOrder {
+            client_order_id: ClientOrderId::new(id),
+            symbol: SymbolId::new(1),
+            quantity: Quantity::new(2_500),
+            price: Price::from_micros(190_010_000),
+            side: Side::Buy,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::ImmediateOrCancel,
+            capacity: Capacity::Agency,
+        })
+        .unwrap();
+    let mut at_venue = 0;
+    loop {
+        let (header, reply) = client.receive_within(WAIT).unwrap().expect("a reply");
+        match reply {
+            Outbound::Filled {
+                quantity,
+                leaves,
+                liquidity,
+                ..
+            } => {
+                if liquidity == crossline_types::LiquiditySource::Venue {
+                    at_venue += quantity.shares();
+                }
+                if leaves.shares() == 0 {
+                    return at_venue;
+                }
+            }
+            Outbound::Cancelled { .. } => return at_venue,
+            Outbound::Rejected { reason, .. } => panic!("order {id} rejected: {reason}"),
+            _ if header.sequence == 0 => {}
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_quickfix_venue_fills_routed_children_and_the_router_logs_on_again_after_it_restarts() {
+    let Some(binary) = build("venue") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("crossline-quickfix-venue-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let venue = QuickFixVenue::start(&binary, &dir, port);
+    // The default's three binary venues stay down (nothing listens there); the FIX venue
+    // is the only one up, so every child goes to it.
+    let tables = format!(
+        "\n[[venues]]\nid = 4\nname = \"XFIX\"\naddress = \"127.0.0.1:{port}\"\n\
+         fee_per_share = \"0.0010\"\nprotocol = \"fix44\"\ntarget_comp_id = \"XFIX\"\n"
+    );
+    std::fs::write(dir.join("config.toml"), config(&[]) + &tables).unwrap();
+    let started = engine(&dir);
+    venue.until("the router's logon", |l| l == "LOGON");
+
+    let filled = buy_through_the_venue(started.clients, 1);
+    assert!(filled > 0, "nothing filled at the FIX venue");
+    let order = venue.until("a NewOrderSingle", |l| {
+        l.starts_with("APP ") && l.contains("|35=D|")
+    });
+    let fields = Fields::of(order.strip_prefix("APP ").unwrap());
+    assert_eq!(
+        (fields.get(49), fields.get(56)),
+        (Some("CROSSLINE"), Some("XFIX")),
+        "{order}"
+    );
+    assert_eq!(
+        (fields.get(55), fields.get(54)),
+        (Some("AAPL"), Some("1")),
+        "{order}"
+    );
+    assert_eq!(
+        (fields.get(40), fields.get(44), fields.get(59)),
+        (Some("2"), Some("190.01"), Some("3")),
+        "{order}"
+    );
+    assert_eq!(
+        fields.get(38).and_then(|q| q.parse::<u32>().ok()),
+        Some(filled),
+        "{order}"
+    );
+
+    // The venue goes away and comes back: the router logs on again (numbers reset) and
+    // routes to it again.
+    drop(venue);
+    std::thread::sleep(Duration::from_millis(300));
+    let venue = QuickFixVenue::start(&binary, &dir, port);
+    venue.until("the router's logon after the venue's restart", |l| {
+        l == "LOGON"
+    });
+    send_quote(started.feed, now_ns());
+    let filled = buy_through_the_venue(started.clients, 2);
+    assert!(
+        filled > 0,
+        "nothing filled at the FIX venue after its restart"
     );
     drop(started);
     let _ = std::fs::remove_dir_all(&dir);

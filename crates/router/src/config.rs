@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use crossline_types::Price;
+use crossline_types::{Price, SymbolId};
 
 /// The most venues a router connects to (a parent's tried venues are a 64-bit set).
 pub const VENUES_MAX: usize = 64;
@@ -18,6 +18,22 @@ pub struct VenueConfig {
     pub address: SocketAddr,
     /// What it charges to take liquidity, per share (negative: a rebate).
     pub fee_per_share: Price,
+    /// `Some`: the venue speaks FIX 4.4 (the router is the initiator); `None`: the
+    /// binary venue protocol of docs/PROTOCOL.md.
+    pub fix: Option<FixVenue>,
+}
+
+/// A FIX 4.4 venue session: the router logs on as `sender_comp_id` to `target_comp_id`
+/// with ResetSeqNumFlag (each connection starts both directions at 1; children do not
+/// outlive a connection) and, if set, a Password (554). docs/FIX.md.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixVenue {
+    /// The firm's CompID at the venue.
+    pub sender_comp_id: String,
+    /// The venue's CompID.
+    pub target_comp_id: String,
+    /// The Password (554) of the Logon, if the venue asks for one.
+    pub password: Option<String>,
 }
 
 /// What happens to the open child orders on a venue whose connection is lost. The venue
@@ -60,6 +76,8 @@ pub struct RouterConfig {
     pub fill_rate_window: u32,
     /// Child orders open at once, all venues (the table is allocated at start).
     pub children_max: u32,
+    /// Each symbol's ticker, by id: the Symbol (55) of child orders to FIX venues.
+    pub tickers: Vec<(SymbolId, String)>,
 }
 
 impl Default for RouterConfig {
@@ -77,6 +95,7 @@ impl Default for RouterConfig {
             connect_timeout_ms: 100,
             fill_rate_window: 32,
             children_max: 4_096,
+            tickers: Vec::new(),
         }
     }
 }

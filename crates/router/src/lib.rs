@@ -43,7 +43,9 @@ use crossline_types::{
     Timestamp,
 };
 
-pub use config::{RouterConfig, RouterConfigError, VenueConfig, VenueLoss, VENUES_MAX};
+pub use config::{FixVenue, RouterConfig, RouterConfigError, VenueConfig, VenueLoss, VENUES_MAX};
+
+mod fix;
 use window::FillWindow;
 
 /// What a venue told the router about a parent order's child, for the sequencer: a fill,
@@ -338,6 +340,9 @@ impl Router {
             return data.len();
         };
         self.venues[venue].last_heard_ns = now_ns;
+        if self.venues[venue].config.fix.is_some() {
+            return self.on_fix_data(out, venue, conn, data, tops, now_ns, emit);
+        }
         let framed = each_frame(data, |header, body| {
             let expected = self.venues[venue].heard_sequence.wrapping_add(1);
             if header.sequence != expected {
@@ -425,7 +430,9 @@ impl Router {
                         let logon = ToVenue::Logon {
                             firm: self.config.firm,
                         };
-                        send(net.outbox(), venue, &logon, now_ns);
+                        let heartbeat_s = self.config.heartbeat_ms.div_ceil(1000).max(1);
+                        let context = fix::Context::logon(heartbeat_s);
+                        send(net.outbox(), venue, &logon, &context, now_ns);
                     }
                     Err(error) => {
                         // Logged once per outage, not at every retry.
@@ -460,7 +467,13 @@ impl Router {
                     );
                     self.lose_venue(net.outbox(), index, now_ns);
                 } else if now_ns.saturating_sub(venue.last_sent_ns) >= heartbeat_ns {
-                    send(net.outbox(), venue, &ToVenue::Heartbeat {}, now_ns);
+                    send(
+                        net.outbox(),
+                        venue,
+                        &ToVenue::Heartbeat {},
+                        &fix::Context::NONE,
+                        now_ns,
+                    );
                 }
             }
         }
@@ -485,6 +498,63 @@ impl Router {
         eprintln!("crossline: router: venue {} lost", venue.config.name);
         self.stats.venues_lost += 1;
         Some(conn)
+    }
+
+    /// Whole FIX messages from a FIX venue's connection, as the same venue messages.
+    #[allow(clippy::too_many_arguments)]
+    fn on_fix_data(
+        &mut self,
+        out: &mut Outbox,
+        venue: usize,
+        conn: ConnId,
+        data: &[u8],
+        tops: &impl Tops,
+        now_ns: u64,
+        emit: &mut impl FnMut(VenueReport),
+    ) -> usize {
+        let mut consumed = 0;
+        loop {
+            let rest = &data[consumed..];
+            let length = match crossline_fix::frame_length(rest) {
+                Ok(Some(length)) => length,
+                Ok(None) => return consumed,
+                Err(error) => {
+                    self.venue_error(out, venue, &format!("FIX: {error}"), now_ns);
+                    return data.len();
+                }
+            };
+            consumed += length;
+            let v = &mut self.venues[venue];
+            let fee = v.config.fee_per_share;
+            match fix::decode(
+                &rest[..length],
+                &mut v.heard_sequence,
+                u32::from(v.config.id),
+                fee,
+            ) {
+                Ok(fix::Decoded::Message(message)) => {
+                    self.on_message(out, venue, message, tops, now_ns, emit);
+                }
+                Ok(fix::Decoded::TestRequest(id)) => {
+                    let context = fix::Context::test_request(&id);
+                    send(
+                        out,
+                        &mut self.venues[venue],
+                        &ToVenue::Heartbeat {},
+                        &context,
+                        now_ns,
+                    );
+                }
+                Ok(fix::Decoded::Nothing) => {}
+                Err(detail) => {
+                    self.venue_error(out, venue, &detail, now_ns);
+                    return data.len();
+                }
+            }
+            if !out.is_open(conn) {
+                return data.len();
+            }
+        }
     }
 
     fn on_message(
@@ -642,10 +712,13 @@ impl Router {
         child.stage = Stage::Cancelling;
         child.deadline_ns = now_ns.saturating_add(self.config.cancel_timeout_ms * 1_000_000);
         self.children[slot as usize] = Some(child);
+        let context =
+            fix::Context::child(&self.config.tickers, child.parent.symbol, child.parent.side);
         send(
             out,
             venue,
             &ToVenue::CancelChild { child_id: child.id },
+            &context,
             now_ns,
         );
     }
@@ -804,7 +877,8 @@ impl Router {
             time_in_force: TimeInForce::ImmediateOrCancel,
         };
         // A send that fails closes the connection: the child is then handled as lost.
-        send(out, &mut self.venues[venue], &message, now_ns);
+        let context = fix::Context::child(&self.config.tickers, parent.symbol, parent.side);
+        send(out, &mut self.venues[venue], &message, &context, now_ns);
     }
 
     /// Frees a child's slot and takes it off the open list.
@@ -821,12 +895,34 @@ impl Router {
 
 /// Sends one message on a venue's session; a full or closed connection is closed (its
 /// children are then handled as lost).
-fn send(out: &mut Outbox, venue: &mut Venue, message: &ToVenue, now_ns: u64) {
+fn send(
+    out: &mut Outbox,
+    venue: &mut Venue,
+    message: &ToVenue,
+    context: &fix::Context<'_>,
+    now_ns: u64,
+) {
     let Some(conn) = venue.conn else {
         return;
     };
     venue.sent_sequence = venue.sent_sequence.wrapping_add(1);
     venue.last_sent_ns = now_ns;
+    if let Some(session) = &venue.config.fix {
+        let mut buffer = [0u8; fix::MESSAGE_BYTES];
+        if let Some(bytes) = fix::encode(
+            session,
+            venue.sent_sequence,
+            message,
+            context,
+            now_ns,
+            &mut buffer,
+        ) {
+            if out.send(conn, bytes).is_err() {
+                out.close(conn);
+            }
+        }
+        return;
+    }
     let mut frame = [0u8; FRAME_BYTES_MAX];
     let length = message.encode(venue.sent_sequence, 0, &mut frame);
     if out.send(conn, &frame[..length]).is_err() {
@@ -843,6 +939,7 @@ mod tests {
     fn router(fees: [i64; 3]) -> Router {
         let venues = (0..3u8)
             .map(|index| VenueConfig {
+                fix: None,
                 id: index + 1,
                 name: format!("V{}", index + 1),
                 address: format!("127.0.0.1:{}", 9301 + u16::from(index))
@@ -986,6 +1083,7 @@ mod tests {
     fn one_venue(config: RouterConfig) -> RouterConfig {
         RouterConfig {
             venues: vec![VenueConfig {
+                fix: None,
                 id: 1,
                 name: "V1".into(),
                 address: "127.0.0.1:9".parse().unwrap(),
