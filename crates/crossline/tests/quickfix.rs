@@ -76,6 +76,24 @@ fn build(name: &str) -> Option<PathBuf> {
     Some(binary)
 }
 
+/// Starts `command` with its standard input held open and its output read line by line.
+fn spawn(command: &mut Command) -> (Child, ChildStdin, Receiver<String>) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = child.stdin.take().unwrap();
+    let (sender, lines) = channel();
+    let output = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in output.lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    (child, input, lines)
+}
+
 /// A running QuickFIX initiator.
 struct QuickFix {
     child: Child,
@@ -112,21 +130,7 @@ impl QuickFix {
             ),
         )
         .unwrap();
-        let mut child = Command::new(binary)
-            .arg(&settings)
-            .arg(password)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let input = child.stdin.take().unwrap();
-        let (sender, lines) = channel();
-        let output = BufReader::new(child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            for line in output.lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
+        let (child, input, lines) = spawn(Command::new(binary).arg(&settings).arg(password));
         QuickFix {
             child,
             input,
@@ -433,21 +437,7 @@ impl QuickFixVenue {
             ),
         )
         .unwrap();
-        let mut child = Command::new(binary)
-            .arg(&settings)
-            .arg("190.01")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let input = child.stdin.take().unwrap();
-        let (sender, lines) = channel();
-        let output = BufReader::new(child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            for line in output.lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
+        let (child, input, lines) = spawn(Command::new(binary).arg(&settings).arg("190.01"));
         let venue = QuickFixVenue {
             child,
             _input: input,

@@ -305,31 +305,17 @@ impl FixSessions {
             if !to {
                 continue;
             }
-            let context = app::ReportContext {
-                client,
-                fix_client,
-                market: &self.market,
-                symbols: &self.symbols,
-                begin_string: self.accounts[index].begin_string,
-                now_ns,
-            };
             let msg_type = app::report_type(&report);
-            let mut parts = Parts {
-                comp_id: &self.comp_id,
-                buffer: &mut self.buffer[..],
-                connections: &mut self.connections,
-                stats: &mut self.stats,
-            };
-            parts.send_app(
+            self.send_report(
                 out,
-                &mut self.accounts[index],
+                index,
+                (client, fix_client),
                 msg_type,
                 now_ns,
-                |encoder| {
-                    app::write_report(encoder, &context, &report);
+                |encoder, context| {
+                    app::write_report(encoder, context, &report);
                 },
             );
-            self.stats.reports += 1;
         }
     }
 
@@ -1039,6 +1025,44 @@ impl FixSessions {
         }
     }
 
+    /// Sends a report (an ExecutionReport or OrderCancelReject) for `client` (whose
+    /// orders come in on FIX when the flag is set) on session `index`, its body written
+    /// by `body` with the report's context, and counts it.
+    fn send_report(
+        &mut self,
+        out: &mut Outbox,
+        index: usize,
+        (client, fix_client): (ClientId, bool),
+        msg_type: &[u8],
+        now_ns: u64,
+        body: impl FnOnce(&mut Encoder<'_>, &app::ReportContext<'_>),
+    ) {
+        let context = app::ReportContext {
+            client,
+            fix_client,
+            market: &self.market,
+            symbols: &self.symbols,
+            begin_string: self.accounts[index].begin_string,
+            now_ns,
+        };
+        let mut parts = Parts {
+            comp_id: &self.comp_id,
+            buffer: &mut self.buffer[..],
+            connections: &mut self.connections,
+            stats: &mut self.stats,
+        };
+        parts.send_app(
+            out,
+            &mut self.accounts[index],
+            msg_type,
+            now_ns,
+            |encoder| {
+                body(encoder, &context);
+            },
+        );
+        self.stats.reports += 1;
+    }
+
     /// Sends an application message (numbered and kept, and only kept when the
     /// counterparty is not logged on).
     fn send_app(
@@ -1104,51 +1128,29 @@ impl FixSessions {
             }
             Ok(app::Decoded::Status { client_order_id }) => {
                 let order = client_order_id.and_then(|id| self.orders.find(client, id));
-                let context = app::ReportContext {
-                    client,
-                    fix_client: true,
-                    market: &self.market,
-                    symbols: &self.symbols,
-                    begin_string: self.accounts[index].begin_string,
-                    now_ns,
-                };
-                let mut parts = Parts {
-                    comp_id: &self.comp_id,
-                    buffer: &mut self.buffer[..],
-                    connections: &mut self.connections,
-                    stats: &mut self.stats,
-                };
-                parts.send_app(out, &mut self.accounts[index], b"8", now_ns, |encoder| {
-                    app::write_status(encoder, &context, order, message);
-                });
-                self.stats.reports += 1;
-            }
-            Ok(app::Decoded::Refused(refusal)) => {
-                let context = app::ReportContext {
-                    client,
-                    fix_client: true,
-                    market: &self.market,
-                    symbols: &self.symbols,
-                    begin_string: self.accounts[index].begin_string,
-                    now_ns,
-                };
-                let msg_type: &[u8] = if refusal.cancel { b"9" } else { b"8" };
-                let mut parts = Parts {
-                    comp_id: &self.comp_id,
-                    buffer: &mut self.buffer[..],
-                    connections: &mut self.connections,
-                    stats: &mut self.stats,
-                };
-                parts.send_app(
+                self.send_report(
                     out,
-                    &mut self.accounts[index],
-                    msg_type,
+                    index,
+                    (client, true),
+                    b"8",
                     now_ns,
-                    |encoder| {
-                        app::write_refusal(encoder, &context, message, &refusal);
+                    |encoder, context| {
+                        app::write_status(encoder, context, order, message);
                     },
                 );
-                self.stats.reports += 1;
+            }
+            Ok(app::Decoded::Refused(refusal)) => {
+                let msg_type: &[u8] = if refusal.cancel { b"9" } else { b"8" };
+                self.send_report(
+                    out,
+                    index,
+                    (client, true),
+                    msg_type,
+                    now_ns,
+                    |encoder, context| {
+                        app::write_refusal(encoder, context, message, &refusal);
+                    },
+                );
             }
             Err(app::FieldProblem { reason, tag, text }) => {
                 self.send_reject(
