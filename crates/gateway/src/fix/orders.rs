@@ -158,6 +158,9 @@ pub struct OrderTable {
     orders: Vec<OrderState>,
     index: HashMap<(u32, u64), usize>,
     requests: HashMap<(u32, u64), PendingRequest>,
+    /// Cancel requests waiting, by (client, the order's client order id): the request's
+    /// id, found in one lookup when the order's `Cancelled` comes back.
+    cancels: HashMap<(u32, u64), u64>,
 }
 
 impl OrderTable {
@@ -194,6 +197,10 @@ impl OrderTable {
                 self.orders.push(state);
             }
             Request::Cancel(cancel) => {
+                self.cancels.insert(
+                    (cancel.client.get(), cancel.original_client_order_id.get()),
+                    cancel.client_order_id.get(),
+                );
                 self.requests.insert(
                     (cancel.client.get(), cancel.client_order_id.get()),
                     PendingRequest {
@@ -326,7 +333,7 @@ impl OrderTable {
                 ..
             } => {
                 // A client's cancel answered: the report carries the cancel's id.
-                let request = self.take_request(client, client_order_id.get(), false);
+                let request = self.take_cancel(client, client_order_id.get());
                 let order = self.order(client, client_order_id.get()).map(|order| {
                     order.status = status::CANCELED;
                     order.reports += 1;
@@ -376,10 +383,11 @@ impl OrderTable {
                 original_client_order_id,
                 reason,
             } => {
-                let replace = self
-                    .requests
-                    .remove(&(client.get(), client_order_id.get()))
-                    .is_some_and(|request| request.replace);
+                let request = self.requests.remove(&(client.get(), client_order_id.get()));
+                let replace = request.is_some_and(|request| request.replace);
+                if let Some(request) = request.filter(|request| !request.replace) {
+                    self.cancels.remove(&(client.get(), request.original));
+                }
                 let order = self.find(client, original_client_order_id.get());
                 Report::CancelReject {
                     order,
@@ -398,16 +406,10 @@ impl OrderTable {
     }
 
     /// The cancel request (its id) waiting for the order `original`, taken.
-    fn take_request(&mut self, client: ClientId, original: u64, replace: bool) -> Option<u64> {
-        let key = self
-            .requests
-            .iter()
-            .find(|((owner, _), request)| {
-                *owner == client.get() && request.original == original && request.replace == replace
-            })
-            .map(|(key, _)| *key)?;
-        self.requests.remove(&key);
-        Some(key.1)
+    fn take_cancel(&mut self, client: ClientId, original: u64) -> Option<u64> {
+        let request = self.cancels.remove(&(client.get(), original))?;
+        self.requests.remove(&(client.get(), request));
+        Some(request)
     }
 }
 

@@ -19,6 +19,9 @@ const HEADER_SIZE: usize = 32;
 pub const STORE_VERSION: u32 = 1;
 /// Header bytes.
 pub(crate) const HEADER_BYTES: u64 = HEADER_SIZE as u64;
+/// The message bytes a record is reserved for (larger ones are kept too, after one
+/// allocation).
+const RECORD_MESSAGE_BYTES: usize = 4096;
 /// Record header bytes.
 pub(crate) const RECORD_HEADER_BYTES: usize = 16;
 
@@ -54,6 +57,8 @@ pub struct Store {
     /// Where each stored message is: (MsgSeqNum, offset of its record, length).
     index: Vec<(u32, u64, u32)>,
     end: u64,
+    /// The record being written.
+    record: Vec<u8>,
 }
 
 impl Store {
@@ -82,6 +87,7 @@ impl Store {
             next_out: 1,
             index: Vec::new(),
             end: HEADER_BYTES,
+            record: Vec::with_capacity(RECORD_HEADER_BYTES + RECORD_MESSAGE_BYTES),
         };
         if bytes.is_empty() {
             store.write_header().map_err(io)?;
@@ -185,14 +191,15 @@ impl Store {
     /// # Errors
     /// The write failed.
     pub fn keep(&mut self, seq: u32, sending_ns: u64, bytes: &[u8]) -> std::io::Result<()> {
-        let mut header = [0u8; RECORD_HEADER_BYTES];
-        header[..4].copy_from_slice(&seq.to_le_bytes());
         let length = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        header[4..8].copy_from_slice(&length.to_le_bytes());
-        header[8..].copy_from_slice(&sending_ns.to_le_bytes());
-        self.file.write_all_at(&header, self.end)?;
-        self.file
-            .write_all_at(bytes, self.end + RECORD_HEADER_BYTES as u64)?;
+        // One write per record: its header and the message side by side (the buffer is
+        // reserved at open for any message a session sends).
+        self.record.clear();
+        self.record.extend_from_slice(&seq.to_le_bytes());
+        self.record.extend_from_slice(&length.to_le_bytes());
+        self.record.extend_from_slice(&sending_ns.to_le_bytes());
+        self.record.extend_from_slice(bytes);
+        self.file.write_all_at(&self.record, self.end)?;
         self.index.push((seq, self.end, length));
         self.end += (RECORD_HEADER_BYTES + bytes.len()) as u64;
         self.next_out = self.next_out.max(seq + 1);
