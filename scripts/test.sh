@@ -17,6 +17,8 @@ packages=()
 command -v promtool > /dev/null || packages+=(prometheus)
 [ -e /usr/include/quickfix/Session.h ] || packages+=(libquickfix-dev)
 command -v g++ > /dev/null || packages+=(g++)
+# The Rule 606 XML reports are validated against the SEC's schema with xmllint.
+command -v xmllint > /dev/null || packages+=(libxml2-utils)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing ${packages[*]} (Debian packages)"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -25,6 +27,7 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 export CROSSLINE_REQUIRE_PROMTOOL=1
 export CROSSLINE_REQUIRE_QUICKFIX=1
+export CROSSLINE_REQUIRE_XMLLINT=1
 
 echo "== cargo test (release)"
 cargo test --workspace --release

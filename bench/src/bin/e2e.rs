@@ -88,7 +88,7 @@ use crossline_pipeline::queue::AckGate;
 use crossline_pipeline::{Core, CoreEdges, Pipeline, Reply};
 use crossline_protocol::client::Outbound;
 use crossline_sequencer::{Command, NoJournal, Output, Sequenced, Stamped};
-use crossline_types::{ClientId, Message, SequenceNumber, Timestamp};
+use crossline_types::{ClientId, Message, Price, SequenceNumber, Timestamp};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
@@ -264,6 +264,8 @@ impl Observer for RouteWatch {
                     order_id: route.order_id,
                     quantity: route.quantity,
                     price,
+                    venue: 0,
+                    fee: Price::ZERO,
                 }),
                 None => Command::VenueCancel(VenueCancel {
                     order_id: route.order_id,

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod admin_cli;
 pub mod client;
 pub mod demo;
+pub mod disclosure;
 pub mod fix_client;
 pub mod flow;
 pub mod load;

@@ -107,6 +107,8 @@ impl Generator {
                 order_id,
                 quantity,
                 price,
+                venue: 0,
+                fee: Price::ZERO,
             })
         }
     }

@@ -11,9 +11,13 @@
 use std::time::Duration;
 
 use crossline::demo::{self, DemoOptions};
+use crossline::disclosure::rule605::Report605;
+use crossline::disclosure::rule606::{PlaceKey, Report606a};
+use crossline::disclosure::tape::Tape;
+use crossline::disclosure::{date_of, Period};
 use crossline_engine::{recovery, Engine, Observer};
 use crossline_matcher::{Contra, Event};
-use crossline_sequencer::{NoJournal, Sequenced};
+use crossline_sequencer::{Command, NoJournal, Record, Sequenced};
 use crossline_types::{Side, SymbolId};
 
 #[derive(Default)]
@@ -24,12 +28,42 @@ struct Checks {
     principal: u64,
     venue: u64,
     position_changes: u64,
+    /// New-order records in the journal.
+    new_orders: u64,
+    /// Client orders the matcher accepted.
+    client_orders: std::collections::HashSet<u64>,
+    /// Shares executed for client orders: all, and at venues.
+    client_shares: (u64, u64),
+    /// Shares routed for client orders, and given back unexecuted by the router.
+    routed: (u64, u64),
 }
 
 impl Observer for Checks {
+    fn record(&mut self, record: &Record) {
+        match record.command {
+            Command::NewOrder(_) => self.new_orders += 1,
+            Command::VenueCancel(cancel) if self.client_orders.contains(&cancel.order_id.get()) => {
+                self.routed.1 += u64::from(cancel.quantity.shares());
+            }
+            _ => {}
+        }
+    }
+
     fn event(&mut self, input: &Sequenced, event: &Event) {
         match event {
+            Event::Accepted { order_id, .. } => {
+                self.client_orders.insert(order_id.get());
+            }
+            Event::Route(route) if self.client_orders.contains(&route.order_id.get()) => {
+                self.routed.0 += u64::from(route.quantity.shares());
+            }
             Event::Filled(fill) => {
+                if self.client_orders.contains(&fill.order_id.get()) {
+                    self.client_shares.0 += u64::from(fill.quantity.shares());
+                    if matches!(fill.contra, Contra::Venue) {
+                        self.client_shares.1 += u64::from(fill.quantity.shares());
+                    }
+                }
                 let nbbo = fill.nbbo_at_execution;
                 let price = fill.price.micros();
                 match fill.contra {
@@ -162,7 +196,88 @@ fn the_demo_keeps_every_market_rule_and_ends_every_order() {
     assert!(checks.position_changes > 0);
     // The summary agrees with the journal.
     assert_eq!(report.summary.principal.0, checks.principal);
+    reconcile_reports(&dir, &checks);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The disclosure reports of the demo's journal add up to the journal: shares executed
+/// in the Rule 605 rows (here and away) are the executions of covered orders, and with
+/// the orders not covered, every execution of a client order; orders per category, not
+/// covered and rejected add up to the new orders received; the 606 rows' shares are the
+/// executions, their venue shares the venue fills; and every routed share came back
+/// executed at a venue or given back.
+fn reconcile_reports(dir: &std::path::Path, checks: &Checks) {
+    let tape = Tape::replay(&[dir.to_path_buf()], &mut |_, _, _| {}).unwrap();
+    let (first, last) = tape.span.unwrap();
+    let period = Period::days(&date_of(first), &date_of(last)).unwrap();
+    let rule605 = Report605::compute(&tape, &period, "T", "XCRL");
+    let executed: u64 = rule605.rows.values().map(|r| r.here + r.away).sum();
+    let covered: std::collections::HashSet<u32> = (0..tape.orders.len())
+        .filter(|&i| crossline::disclosure::rule605::not_covered(&tape.orders[i]).is_none())
+        .map(|i| u32::try_from(i).unwrap())
+        .collect();
+    let (covered_shares, all_shares) = tape.fills.iter().fold((0, 0), |(c, a), f| {
+        let shares = u64::from(f.shares);
+        (
+            c + if covered.contains(&f.order) {
+                shares
+            } else {
+                0
+            },
+            a + shares,
+        )
+    });
+    assert_eq!(
+        executed, covered_shares,
+        "605 rows against covered orders' executions"
+    );
+    assert_eq!(
+        all_shares, checks.client_shares.0,
+        "every client execution is on the tape"
+    );
+    assert!(
+        executed > 0 && executed * 10 > all_shares * 8,
+        "{executed} of {all_shares}"
+    );
+    let orders: u64 = rule605.rows.values().map(|r| r.orders).sum();
+    let not_covered: u64 = rule605.not_covered.values().sum();
+    assert_eq!(
+        orders + not_covered + tape.excluded.risk_rejected + tape.excluded.matcher_rejected,
+        checks.new_orders,
+        "orders per category + not covered + rejected = new orders received"
+    );
+    assert_eq!(tape.new_orders, checks.new_orders);
+
+    let quarter = Period::quarter(&{
+        let (year, month) = crossline::disclosure::month_of(first);
+        format!("{year}-Q{}", (month - 1) / 3 + 1)
+    })
+    .unwrap();
+    let rule606 = Report606a::compute(&tape, &quarter, "Crossline", &[]);
+    let (mut in_house, mut away) = (0u64, 0u64);
+    for (_, _, sp500, other) in &rule606.months {
+        for (key, row) in sp500.venues.iter().chain(&other.venues) {
+            let shares: u64 = row.shares.iter().sum();
+            match key {
+                PlaceKey::Firm => in_house += shares,
+                PlaceKey::Venue(_) => away += shares,
+            }
+        }
+    }
+    assert_eq!(
+        in_house + away,
+        checks.client_shares.0,
+        "606 shares = executions"
+    );
+    assert_eq!(
+        away, checks.client_shares.1,
+        "606 venue shares = venue fills"
+    );
+    // Every routed share ended: executed at a venue or given back to the order.
+    assert_eq!(checks.routed.0, checks.client_shares.1 + checks.routed.1);
+    let routed: u64 = tape.orders.iter().map(|o| u64::from(o.routed)).sum();
+    let returned: u64 = tape.orders.iter().map(|o| u64::from(o.returned)).sum();
+    assert_eq!((routed, returned), checks.routed);
 }
 
 #[test]

@@ -68,7 +68,9 @@ pub fn parse(text: &[u8]) -> Option<u64> {
     Some(days * NS_PER_DAY + (hour * 3600 + minute * 60 + second) * 1_000_000_000 + fraction_ns)
 }
 
-fn days_in_month(year: u64, month: u64) -> u64 {
+/// Days in `month` (1 to 12) of `year`.
+#[must_use]
+pub fn days_in_month(year: u64, month: u64) -> u64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,
@@ -78,7 +80,8 @@ fn days_in_month(year: u64, month: u64) -> u64 {
 }
 
 /// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm, years from 1970).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+#[must_use]
+pub fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year / 400;
     let year_of_era = year - era * 400;
@@ -88,8 +91,9 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// The civil date (year, month, day) of a day count since 1970-01-01.
+#[must_use]
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let day_of_era = z - era * 146_097;

@@ -31,8 +31,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"CRSLJRNL");
 /// The format version this build writes and reads: of the segment and record layout
 /// here and of the payloads the engine stores in them (`docs/JOURNAL.md`). Version 1
 /// held `bincode` payloads; version 2 holds the fixed-layout messages; version 3 counts
-/// in `events_applied` only the events the gate follows (and snapshot markers).
-pub const VERSION: u32 = 3;
+/// in `events_applied` only the events the gate follows (and snapshot markers); version 4
+/// adds the venue and its fee to each venue fill.
+pub const VERSION: u32 = 4;
 /// Bytes of the segment header; the first record starts here.
 pub const HEADER_BYTES: usize = 64;
 const HEADER_BYTES_U32: u32 = 64;

@@ -507,6 +507,8 @@ fn venue_reports_fill_the_parent_and_a_day_remainder_rests() {
             order_id: parent,
             quantity: Quantity::new(shares),
             price: micros(price),
+            venue: 0,
+            fee: Price::ZERO,
         })
     };
     // Above the limit: refused.
@@ -691,6 +693,8 @@ fn extreme_values_are_refused_or_handled_without_panicking() {
             order_id: route.order_id,
             quantity: route.quantity,
             price: micros(i64::MAX),
+            venue: 0,
+            fee: Price::ZERO,
         });
         let events = h.send(fill);
         assert!(matches!(events[0], Event::Filled(_)), "{events:?}");

@@ -79,6 +79,8 @@ fn past_the_soft_limit_the_hedger_buys_back_the_excess_at_the_offer() {
         order_id: hedge.order_id,
         price: Price::from_micros(10_020_000),
         quantity: Quantity::new(200),
+        venue: 0,
+        fee: Price::ZERO,
     }));
     assert_eq!(harness.matcher.position(TEN), Some(-260));
     let fill = events

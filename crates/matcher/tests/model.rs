@@ -190,6 +190,8 @@ fn command(words: [u32; 6], tracker: &Tracker, matcher: &Matcher) -> Input {
                 order_id,
                 quantity: Quantity::new(quantity),
                 price: Price::from_micros(price),
+                venue: 0,
+                fee: Price::ZERO,
             })
         }
         88..=94 => {

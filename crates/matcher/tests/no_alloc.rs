@@ -161,6 +161,8 @@ fn a_long_mixed_workload_allocates_nothing_after_construction() {
                             } else {
                                 Price::from_micros(mid[symbol])
                             },
+                            venue: 0,
+                            fee: Price::ZERO,
                         }),
                         _ => {
                             routed_tail += 1;

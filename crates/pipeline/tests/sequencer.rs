@@ -313,6 +313,8 @@ fn workload(steps: u64) -> Vec<Command> {
                     order_id: crossline_types::OrderId::new(order_id),
                     price: Price::from_micros(10_000_000),
                     quantity: Quantity::new(100),
+                    venue: 0,
+                    fee: Price::ZERO,
                 }),
                 None => nbbo(symbol),
             },

@@ -101,7 +101,7 @@ proptest! {
                         Some(state) if state.routed.shares() > 0 => {
                             if b % 2 == 0 {
                                 let price = if state.price > Price::ZERO { state.price } else { Price::from_micros(ask) };
-                                Input::VenueFill(VenueFill { order_id, quantity: Quantity::new(state.routed.shares().min(100)), price })
+                                Input::VenueFill(VenueFill { order_id, quantity: Quantity::new(state.routed.shares().min(100)), price, venue: 0, fee: Price::ZERO, })
                             } else {
                                 books.routed.remove(0);
                                 Input::VenueCancel(VenueCancel { order_id, quantity: state.routed })

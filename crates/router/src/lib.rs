@@ -655,6 +655,8 @@ impl Router {
                     order_id: child.parent.order_id,
                     quantity,
                     price,
+                    venue: self.venues[venue].config.id,
+                    fee: Price::from_micros(fee),
                 }));
                 if child.filled == child.quantity {
                     self.finish(out, slot, End::Venue, tops, now_ns, emit);

@@ -206,6 +206,8 @@ impl Command {
                 order_id: OrderId::new(view.order_id.get()),
                 quantity: Quantity::new(view.quantity.get()),
                 price: Price::from_micros(view.price.get()),
+                venue: view.venue,
+                fee: Price::from_micros(view.fee.get()),
             }));
         }
         if let Some(view) = message.view::<VenueCancelLayout>() {
@@ -635,6 +637,8 @@ mod tests {
             order_id: OrderId::new(u64::MAX),
             quantity: Quantity::new(5),
             price,
+            venue: 7,
+            fee: Price::from_micros(-1_500),
         }));
         round_trip(Command::VenueCancel(VenueCancel {
             order_id: OrderId::new(1),

@@ -267,16 +267,20 @@ layouts! {
     }
     /// A venue's fill of a routed order.
     VenueFillLayout = 5, "VenueFill" {
+        /// The venue's configured id (0: not known).
+        venue: u8,
         /// Zero.
-        padding_a: [u8; 3],
+        padding_a: [u8; 2],
         /// Shares executed.
         quantity: U32,
         /// The parent order's engine id.
         order_id: U64,
         /// Execution price, micro-dollars.
         price: I64,
+        /// The venue's fee for the whole fill, micro-dollars (negative: a rebate).
+        fee: I64,
         /// Zero.
-        padding_b: [u8; 16],
+        padding_b: [u8; 8],
     }
     /// A venue returning what is left of a routed order.
     VenueCancelLayout = 6, "VenueCancel" {

@@ -116,6 +116,12 @@ pub struct VenueFill {
     pub quantity: Quantity,
     /// Execution price.
     pub price: Price,
+    /// The venue that executed it: its configured id, 1 to 255 (0: not known, as in a
+    /// test that plays the venue).
+    pub venue: u8,
+    /// What the venue charged for it, for all its shares (negative: a rebate paid to the
+    /// firm), micro-dollars.
+    pub fee: Price,
 }
 
 /// A venue's cancellation of what is left of a child order.
@@ -195,6 +201,8 @@ impl VenueFill {
         view.quantity = U32::new(self.quantity.shares());
         view.order_id = U64::new(self.order_id.get());
         view.price = I64::new(self.price.micros());
+        view.venue = self.venue;
+        view.fee = I64::new(self.fee.micros());
         Message::from_view(&view)
     }
 }

@@ -502,6 +502,8 @@ impl Generator {
                     order_id,
                     quantity: Quantity::new(100),
                     price,
+                    venue: 0,
+                    fee: Price::ZERO,
                 }));
             }
             self.routed.swap_remove(0);

@@ -5,7 +5,9 @@
 //! - `crossline metrics`: the same counters served to Prometheus;
 //! - `crossline admin …`: an operator command to a running engine's admin port;
 //! - `crossline replay DIR`: a journal replayed through the risk gate and the matcher
-//!   (`docs/JOURNAL.md`).
+//!   (`docs/JOURNAL.md`);
+//! - `crossline report 605|606a|606b3|markouts`: disclosure reports from journals
+//!   (`docs/REPORTS.md`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -96,6 +98,9 @@ enum Action {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9102")]
         listen: std::net::SocketAddr,
     },
+    /// Disclosure reports from journals (docs/REPORTS.md): Rule 605, Rule 606(a)(1) and
+    /// 606(b)(3), markouts, with an HTML page of charts.
+    Report(crossline::disclosure::cli::ReportArgs),
     /// Replay a journal through the risk gate and the matcher and print a summary.
     Replay {
         /// The journal directory.
@@ -117,6 +122,13 @@ enum Action {
 fn main() -> ExitCode {
     match Args::parse().action {
         Action::Admin(args) => crossline::admin_cli::run(args),
+        Action::Report(args) => match crossline::disclosure::cli::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("crossline report: {error}");
+                ExitCode::from(2)
+            }
+        },
         Action::Replay {
             journal_dir,
             verify,
