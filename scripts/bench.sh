@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-benchmarks=(ring book risk journal net e2e admin fix)
+benchmarks=(ring book risk journal net e2e admin fix report)
 
 usage() {
   echo "usage: scripts/bench.sh <name> [--quick] [--rounds N] [--cores A,B] [--rate N]" >&2

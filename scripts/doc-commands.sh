@@ -23,6 +23,16 @@ step cargo run --release -q -p crossline -- replay "$dir/j" --until 5000
 step scripts/crash-test.sh 3
 step scripts/crash-test.sh --engine 10
 
+# README, "Disclosure reports": each report of a short demo's journal, and the screenshot.
+step cargo run --release -q -p crossline -- demo --seconds 2 --journal "$dir/day1" > /dev/null
+month=$(date -u +%Y-%m)
+step cargo run --release -q -p crossline -- report 605 --journal "$dir/day1" --month "$month" --sp500 AAPL,MSFT --out "$dir/reports"
+step cargo run --release -q -p crossline -- report 606a --journal "$dir/day1" --quarter "$(date -u +%Y)-Q$(( ($(date -u +%-m) + 2) / 3 ))" --out "$dir/reports"
+step cargo run --release -q -p crossline -- report 606b3 --journal "$dir/day1" --client 1 --from "$(date -u +%Y-%m-01)" --to "$(date -u +%Y-%m-%d)" --out "$dir/reports"
+step cargo run --release -q -p crossline -- report markouts --journal "$dir/day1" --month "$month" --out "$dir/reports"
+test "$(ls "$dir/reports" | wc -l)" -ge 8 || { ls "$dir/reports"; echo "crossline report wrote too few files" >&2; exit 1; }
+step scripts/report-screenshot.sh "$dir/report.png"
+
 # README, "Venues and the feed": a short recording, which must hold packets.
 step cargo run --release -q -p crossline-venue -- --seconds 2 --record "$dir/feed.cxmd"
 test -s "$dir/feed.cxmd" || { echo "crossline-venue --record wrote nothing" >&2; exit 1; }

@@ -107,8 +107,9 @@ impl Generator {
                 order_id,
                 quantity,
                 price,
-                venue: 0,
-                fee: Price::ZERO,
+                // One of the default configuration's three venues, charging 0.3¢ a share.
+                venue: u8::try_from(1 + order_id.get() % 3).unwrap_or(1),
+                fee: Price::from_micros(3_000 * i64::from(quantity.shares())),
             })
         }
     }

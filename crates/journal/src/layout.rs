@@ -301,6 +301,9 @@ mod tests {
         );
         let crc = header_crc(&bytes);
         bytes[40..44].copy_from_slice(&crc.to_le_bytes());
-        assert_eq!(SegmentHeader::decode(&bytes), Err(HeaderError::Version(2)));
+        assert_eq!(
+            SegmentHeader::decode(&bytes),
+            Err(HeaderError::Version(VERSION ^ 1))
+        );
     }
 }

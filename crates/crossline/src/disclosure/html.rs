@@ -53,7 +53,7 @@ impl Page<'_> {
         h.push_str("<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:2px 6px;text-align:right;font-size:13px}th{background:#eee}figure{margin:1em 0}figcaption{font-size:13px;color:#444}</style>\n</head><body>\n");
         let _ = writeln!(
             h,
-            "<h1>Execution quality and routing, {}</h1>\n<p>Market center {}; journals: {}. {} covered orders, {} executions. Figures follow docs/REPORTS.md.</p>",
+            "<h1>Execution quality and routing, {}</h1>\n<p>Market center {}; journals: {}. {} orders accepted, {} executions. Figures follow docs/REPORTS.md.</p>",
             escape(&self.period.label),
             escape(&self.tape.market),
             self.tape
@@ -155,21 +155,23 @@ impl Page<'_> {
     }
 
     fn markout_chart(&self) -> Result<String, String> {
-        let lines: Vec<(String, Vec<f64>)> = self
+        // Only the horizons with a midpoint: a horizon past the journal's end has none.
+        let lines: Vec<(String, Vec<(f64, f64)>)> = self
             .markouts
             .clients
             .iter()
             .map(|(client, sums)| {
                 let points = MARKOUT_HORIZONS
                     .iter()
-                    .map(|h| sums[*h].bps().unwrap_or(0.0))
+                    .enumerate()
+                    .filter_map(|(i, h)| sums[*h].bps().map(|bps| (i as f64, bps)))
                     .collect();
                 (format!("client {client}"), points)
             })
             .collect();
         let (low, high) = lines
             .iter()
-            .flat_map(|(_, p)| p.iter().copied())
+            .flat_map(|(_, p)| p.iter().map(|(_, v)| *v))
             .fold((-1.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let pad = (high - low) * 0.1;
         let mut svg = String::new();
@@ -200,7 +202,7 @@ impl Page<'_> {
                 let color = PALETTE[index % PALETTE.len()];
                 chart
                     .draw_series(LineSeries::new(
-                        points.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+                        points.iter().copied(),
                         color.stroke_width(2),
                     ))
                     .map_err(err)?
