@@ -62,7 +62,7 @@
 //!
 //! Rounds interleave every subject; each figure is the median over rounds. Results go to
 //! `target/bench/e2e.json`, percentile distributions to `target/bench/e2e/*.hgrm` and a
-//! chart to `target/bench/e2e/e2e.png`.
+//! chart to `target/bench/e2e/e2e.svg`.
 // Measurement arithmetic converts between f64 and integer nanoseconds, ticks and counts
 // far inside both ranges; truncation there is rounding, on purpose.
 #![allow(clippy::cast_possible_truncation)]
@@ -1332,7 +1332,7 @@ fn finish(
             histogram,
         })
         .collect();
-    let chart = directory.join("e2e.png");
+    let chart = directory.join("e2e.svg");
     write_percentile_chart(
         &chart,
         "CROSSLINE E2E LATENCY (OPEN LOOP, ALL ROUNDS)",
