@@ -118,6 +118,7 @@ fn command_kind(command: &Command) -> &'static str {
         Command::Nbbo(_) => "nbbo",
         Command::VenueFill(_) => "venue_fill",
         Command::VenueCancel(_) => "venue_cancel",
+        Command::VenueChild(_) => "venue_child",
         Command::Locate { .. } => "locate",
         Command::Admin(_) => "admin",
         Command::Settings(_) => "settings",

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crossline::demo::{self, DemoOptions};
 use crossline::disclosure::rule605::Report605;
-use crossline::disclosure::rule606::{PlaceKey, Report606a};
+use crossline::disclosure::rule606::{PlaceKey, Report606a, Report606b3};
 use crossline::disclosure::tape::Tape;
 use crossline::disclosure::{date_of, Period};
 use crossline_engine::{recovery, Engine, Observer};
@@ -36,6 +36,9 @@ struct Checks {
     client_shares: (u64, u64),
     /// Shares routed for client orders, and given back unexecuted by the router.
     routed: (u64, u64),
+    /// Per venue id: shares of client orders the venue fills reported, and the child
+    /// records' shares sent and filled.
+    venues: std::collections::BTreeMap<u8, (u64, u64, u64)>,
 }
 
 impl Observer for Checks {
@@ -44,6 +47,14 @@ impl Observer for Checks {
             Command::NewOrder(_) => self.new_orders += 1,
             Command::VenueCancel(cancel) if self.client_orders.contains(&cancel.order_id.get()) => {
                 self.routed.1 += u64::from(cancel.quantity.shares());
+            }
+            Command::VenueFill(fill) if self.client_orders.contains(&fill.order_id.get()) => {
+                self.venues.entry(fill.venue).or_default().0 += u64::from(fill.quantity.shares());
+            }
+            Command::VenueChild(child) if self.client_orders.contains(&child.order_id.get()) => {
+                let venue = self.venues.entry(child.venue).or_default();
+                venue.1 += u64::from(child.quantity.shares());
+                venue.2 += u64::from(child.filled.shares());
             }
             _ => {}
         }
@@ -278,6 +289,40 @@ fn reconcile_reports(dir: &std::path::Path, checks: &Checks) {
     let routed: u64 = tape.orders.iter().map(|o| u64::from(o.routed)).sum();
     let returned: u64 = tape.orders.iter().map(|o| u64::from(o.returned)).sum();
     assert_eq!((routed, returned), checks.routed);
+
+    // Each venue's child records account for its fills, and the 606(b)(3) reports of all
+    // the clients together route exactly the shares of the child records.
+    assert!(checks.venues.len() >= 2, "{:?}", checks.venues);
+    for (venue, (fills, sent, filled)) in &checks.venues {
+        assert_eq!(fills, filled, "venue {venue}: fills against its children's");
+        assert!(sent >= filled && *sent > 0, "venue {venue}");
+    }
+    let config = crossline_config::parse(crossline_config::DEFAULT).unwrap();
+    let names: std::collections::BTreeMap<u8, String> = config
+        .router
+        .venues
+        .iter()
+        .map(|v| (v.id, v.name.clone()))
+        .collect();
+    let mut by_venue: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for client in &config.risk.clients {
+        let report = Report606b3::compute(&tape, &period, "Crossline", client.client.get());
+        for (_, _, month) in &report.months {
+            for (name, row) in &month.venues {
+                let entry = by_venue.entry(name.clone()).or_default();
+                entry.0 += row.routed;
+                entry.1 += row.executed;
+            }
+        }
+    }
+    for (venue, (_, sent, filled)) in &checks.venues {
+        let name = &names[venue];
+        assert_eq!(
+            by_venue.get(name),
+            Some(&(*sent, *filled)),
+            "606(b)(3) at {name}"
+        );
+    }
 }
 
 #[test]

@@ -9,8 +9,11 @@
 //! - T0+3ms, order B: client 4 sells 100 at 190.05 (day): LNYNN, $19,005 (10000). It
 //!   crosses A in house: 100 at 190.05; A waited 2 ms, B nothing.
 //! - T0+10ms, order C: client 1 buys 1,000 at market: MXXNN, $190,050 (50000), routed.
-//! - T0+12ms: XNYS (venue 1) fills 400 of C at 190.10, fee $0.80.
-//! - T0+14ms: XNAS (venue 2) fills 600 of C at 190.09, rebate $1.20.
+//! - T0+11ms: C's first child, 1,000 shares at BATS (venue 3), ends unfilled.
+//! - T0+12ms: XNYS (venue 1) fills 400 of C at 190.10, fee $0.80; at T0+13ms that child
+//!   of 1,000 ends.
+//! - T0+14ms: XNAS (venue 2) fills 600 of C at 190.09, rebate $1.20; its child of 600
+//!   ends at T0+15ms.
 //! - T0+500ms: NBBO 190.04 × 190.12 (mid 190.08); T0+2s: 190.10 × 190.20 (mid
 //!   190.15); T0+70s: 190.00 × 190.10 (mid 190.05); T0+400s: the same again (the
 //!   journal's last record, so the 5-minute horizon falls inside it).
@@ -23,7 +26,7 @@ use crossline_matcher::VenueFill;
 use crossline_sequencer::{Command, Stamped};
 use crossline_types::{
     Capacity, ClientId, ClientOrderId, NewOrder, OrderId, OrderType, Price, Quantity, Quote, Side,
-    SymbolId, TimeInForce, Timestamp,
+    SymbolId, TimeInForce, Timestamp, VenueChild,
 };
 
 const CROSSLINE: &str = env!("CARGO_BIN_EXE_crossline");
@@ -105,9 +108,21 @@ fn journal(name: &str) -> PathBuf {
             fee: Price::from_micros(fee),
         })
     };
+    let child = |venue: u8, sent: u32, filled: u32| {
+        Command::VenueChild(VenueChild {
+            order_id: c,
+            venue,
+            quantity: Quantity::new(sent),
+            filled: Quantity::new(filled),
+            lost: false,
+        })
+    };
     let later: Vec<(u64, Command)> = vec![
+        (11 * MS, child(3, 1000, 0)),
         (12 * MS, fill(400, "190.10", 1, 800_000)),
+        (13 * MS, child(1, 1000, 400)),
         (14 * MS, fill(600, "190.09", 2, -1_200_000)),
+        (15 * MS, child(2, 600, 600)),
         (500 * MS, quote("190.04", "190.12", 300, 300)),
         (2_000 * MS, quote("190.10", "190.20", 300, 300)),
         (70_000 * MS, quote("190.00", "190.10", 300, 300)),
@@ -420,32 +435,32 @@ fn rule_606_reports_match_the_hand_computed_figures_and_the_sec_schema() {
         texts(other, "rOtherStocks", "ndoNonmarketableLimitPct"),
         ["66.67"]
     );
-    // In house (A and B), XNYS and XNAS (C): each venue 1 of 3 orders.
+    // In house (A and B); BATS, XNAS and XNYS each got a child of C: 1 of 3 orders.
     assert_eq!(
         texts(other, "rVenue", "name"),
-        ["Crossline Securities LLC", "XNAS", "XNYS"]
+        ["Crossline Securities LLC", "BATS", "XNAS", "XNYS"]
     );
     assert_eq!(
         texts(other, "rVenue", "orderPct"),
-        ["66.67", "33.33", "33.33"]
+        ["66.67", "33.33", "33.33", "33.33"]
     );
     assert_eq!(
         texts(other, "rVenue", "marketPct"),
-        ["0.00", "100.00", "100.00"]
+        ["0.00", "100.00", "100.00", "100.00"]
     );
     assert_eq!(
         texts(other, "rVenue", "nonMarketableLimitPct"),
-        ["100.00", "0.00", "0.00"]
+        ["100.00", "0.00", "0.00", "0.00"]
     );
     // XNAS: rebate $1.20 on 600 shares = 20 ¢ per 100 shares received; XNYS: fee $0.80
-    // on 400 = 20 ¢ per 100 paid.
+    // on 400 = 20 ¢ per 100 paid; BATS executed nothing.
     assert_eq!(
         texts(other, "rVenue", "netPmtPaidRecvMarketOrdersUsd"),
-        ["0.00", "1.20", "-0.80"]
+        ["0.00", "0.00", "1.20", "-0.80"]
     );
     assert_eq!(
         texts(other, "rVenue", "netPmtPaidRecvMarketOrdersCph"),
-        ["", "20.0000", "-20.0000"]
+        ["", "", "20.0000", "-20.0000"]
     );
 
     let out = report(
@@ -463,13 +478,30 @@ fn rule_606_reports_match_the_hand_computed_figures_and_the_sec_schema() {
     let xml = std::fs::read_to_string(out.join("606b3-client1-2026-11-01_2026-11-30.xml")).unwrap();
     assert_eq!(texts(&xml, "hMonthly", "sentShr"), ["1000"]);
     assert_eq!(texts(&xml, "hMonthly", "executedAsPrincipalShr"), ["0"]);
-    assert_eq!(texts(&xml, "iVenue", "venueName"), ["XNAS", "XNYS"]);
-    assert_eq!(texts(&xml, "iVenue", "executedShr"), ["600", "400"]);
-    // Both above the 190.05 midpoint for a buy: the far side.
-    assert_eq!(texts(&xml, "iVenue", "farsideShr"), ["600", "400"]);
+    assert_eq!(texts(&xml, "iVenue", "venueName"), ["BATS", "XNAS", "XNYS"]);
+    assert_eq!(texts(&xml, "iVenue", "routedShr"), ["1000", "600", "1000"]);
+    assert_eq!(
+        texts(&xml, "iVenue", "iocRoutedShr"),
+        ["1000", "600", "1000"]
+    );
+    assert_eq!(
+        texts(&xml, "iVenue", "orderSizeShr"),
+        ["1000.00", "600.00", "1000.00"]
+    );
+    assert_eq!(texts(&xml, "iVenue", "executedShr"), ["0", "600", "400"]);
+    assert_eq!(
+        texts(&xml, "iVenue", "filledPct"),
+        ["0.00", "100.00", "40.00"]
+    );
+    assert_eq!(
+        texts(&xml, "iVenue", "fillSizeShr"),
+        ["", "600.00", "400.00"]
+    );
+    // Both fills above the 190.05 midpoint for a buy: the far side.
+    assert_eq!(texts(&xml, "iVenue", "farsideShr"), ["0", "600", "400"]);
     assert_eq!(
         texts(&xml, "iVenue", "netFeeOrRebateCph"),
-        ["20.0000", "-20.0000"]
+        ["", "20.0000", "-20.0000"]
     );
 
     // Both files validate against the SEC's schema (docs/sec/oh-20191231.xsd), with

@@ -40,7 +40,7 @@ use crossline_protocol::frame::{each_frame, FRAME_BYTES_MAX};
 use crossline_protocol::venue::{FromVenue, ToVenue};
 use crossline_types::{
     Message, OrderId, Price, Quantity, Quote, SequenceNumber, Side, SymbolId, TimeInForce,
-    Timestamp,
+    Timestamp, VenueChild,
 };
 
 pub use config::{FixVenue, RouterConfig, RouterConfigError, VenueConfig, VenueLoss, VENUES_MAX};
@@ -57,6 +57,10 @@ pub enum VenueReport {
     Fill(VenueFill),
     /// A child order's unfilled shares come back.
     Cancel(VenueCancel),
+    /// A child order ended at its venue (for the routing reports; the matcher takes no
+    /// input from it). Sent after the child's fills and before its shares are re-routed
+    /// or come back.
+    Child(VenueChild),
 }
 
 impl VenueReport {
@@ -68,6 +72,7 @@ impl VenueReport {
         match self {
             VenueReport::Fill(fill) => fill.to_message(sequence, time),
             VenueReport::Cancel(cancel) => cancel.to_message(sequence, time),
+            VenueReport::Child(child) => child.to_message(sequence, time),
         }
     }
 }
@@ -743,6 +748,13 @@ impl Router {
         self.venues[child.venue]
             .fills
             .record(child.quantity, child.filled);
+        emit(VenueReport::Child(VenueChild {
+            order_id: child.parent.order_id,
+            venue: self.venues[child.venue].config.id,
+            quantity: Quantity::new(child.quantity),
+            filled: Quantity::new(child.filled),
+            lost: end == End::Lost,
+        }));
         let left = child.quantity - child.filled;
         if left == 0 {
             return;
@@ -1134,11 +1146,19 @@ mod tests {
         router.tick(&mut net, &tops, 300_000_000, &mut |c| commands.push(c));
         assert!(matches!(router.venues[0].state, VenueState::Down { .. }));
         assert_eq!(router.stats().venues_lost, 1);
+        // The child's end at the lost venue is recorded, then its shares come back.
+        let child = VenueReport::Child(VenueChild {
+            order_id: OrderId::new(1),
+            venue: router.venues[0].config.id,
+            quantity: Quantity::new(100),
+            filled: Quantity::new(0),
+            lost: true,
+        });
         let back = VenueReport::Cancel(VenueCancel {
             order_id: OrderId::new(1),
             quantity: Quantity::new(100),
         });
-        assert_eq!(commands, [back]);
+        assert_eq!(commands, [child, back]);
         assert_eq!(router.open_children(), 0);
     }
 

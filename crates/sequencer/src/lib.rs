@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use crossline_matcher::{Input, SettingsChange, VenueCancel, VenueFill};
 use crossline_types::{
     Cancel, ClientId, ClientOrderId, Message, NewOrder, Quote, Replace, SequenceNumber, SymbolId,
-    Timestamp,
+    Timestamp, VenueChild,
 };
 
 use crossline_risk::{
@@ -53,6 +53,9 @@ pub enum Command {
     VenueFill(VenueFill),
     /// A venue returning a routed order's shares.
     VenueCancel(VenueCancel),
+    /// A routed child order's end at its venue (journaled for the routing reports; no
+    /// matcher input).
+    VenueChild(VenueChild),
     /// Shares the stock loan desk located for a client's short sales.
     Locate {
         /// The client.
@@ -110,7 +113,7 @@ impl Command {
             Command::Settings(change) => Input::Settings(change),
             Command::EndOfDay { .. } => Input::EndOfDay,
             Command::Snapshot => Input::Snapshot,
-            Command::Locate { .. } | Command::Admin(_) => return None,
+            Command::Locate { .. } | Command::Admin(_) | Command::VenueChild(_) => return None,
         })
     }
 
@@ -685,6 +688,7 @@ impl<J: Journal> Sequencer<J> {
             }
             Command::VenueFill(_)
             | Command::VenueCancel(_)
+            | Command::VenueChild(_)
             | Command::Settings(_)
             | Command::Snapshot => Verdict::Accepted,
         }

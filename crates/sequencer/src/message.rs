@@ -9,11 +9,12 @@ use crossline_risk::{AdminChange, KillTarget, RiskReject, Setting};
 use crossline_types::layout::{
     head, AdminAckLayout, AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout,
     MassCancelLayout, NbboLayout, NewOrderLayout, ReplaceLayout, RiskRejectedLayout,
-    SettingsLayout, SnapshotLayout, VenueCancelLayout, VenueFillLayout,
+    SettingsLayout, SnapshotLayout, VenueCancelLayout, VenueChildLayout, VenueFillLayout,
 };
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderId, OrderType, Price,
     Quantity, Quote, Replace, SequenceNumber, Side, SymbolId, TimeInForce, Timestamp, ValueError,
+    VenueChild,
 };
 use zerocopy::little_endian::{I64, U16, U32, U64};
 
@@ -95,6 +96,7 @@ impl Command {
             Command::Nbbo(quote) => quote.to_message(sequence, time),
             Command::VenueFill(fill) => fill.to_message(sequence, time),
             Command::VenueCancel(cancel) => cancel.to_message(sequence, time),
+            Command::VenueChild(child) => child.to_message(sequence, time),
             Command::Locate {
                 client,
                 symbol,
@@ -208,6 +210,25 @@ impl Command {
                 price: Price::from_micros(view.price.get()),
                 venue: view.venue,
                 fee: Price::from_micros(view.fee.get()),
+            }));
+        }
+        if let Some(view) = message.view::<VenueChildLayout>() {
+            let kind = VenueChildLayout::NAME;
+            if view.flags & !VenueChildLayout::FLAG_LOST != 0 {
+                return Err(field(kind, "flags", view.flags));
+            }
+            if view.venue == 0 {
+                return Err(field(kind, "venue", view.venue));
+            }
+            if view.filled.get() > view.quantity.get() {
+                return Err(field(kind, "filled", view.filled.get()));
+            }
+            return Ok(Command::VenueChild(VenueChild {
+                order_id: OrderId::new(view.order_id.get()),
+                venue: view.venue,
+                quantity: Quantity::new(view.quantity.get()),
+                filled: Quantity::new(view.filled.get()),
+                lost: view.flags & VenueChildLayout::FLAG_LOST != 0,
             }));
         }
         if let Some(view) = message.view::<VenueCancelLayout>() {
@@ -639,6 +660,13 @@ mod tests {
             price,
             venue: 7,
             fee: Price::from_micros(-1_500),
+        }));
+        round_trip(Command::VenueChild(VenueChild {
+            order_id: OrderId::new(u64::MAX),
+            venue: 255,
+            quantity: Quantity::new(500),
+            filled: Quantity::new(200),
+            lost: true,
         }));
         round_trip(Command::VenueCancel(VenueCancel {
             order_id: OrderId::new(1),

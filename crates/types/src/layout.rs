@@ -540,6 +540,30 @@ layouts! {
         /// Zero.
         padding_b: [u8; 28],
     }
+    /// A routed child order's end at its venue (journaled for the routing reports; the
+    /// matcher takes no input from it).
+    VenueChildLayout = 21, "VenueChild" {
+        /// The venue's configured id.
+        venue: u8,
+        /// Bit 0: the child ended because its venue was lost (disconnected or timed out)
+        /// rather than by the venue's own answer; other bits zero.
+        flags: u8,
+        /// Zero.
+        padding_a: u8,
+        /// Shares the child was sent for.
+        quantity: U32,
+        /// The parent order's engine id.
+        order_id: U64,
+        /// Shares the venue executed of it.
+        filled: U32,
+        /// Zero.
+        padding_b: [u8; 20],
+    }
+}
+
+impl VenueChildLayout {
+    /// `flags` bit 0: the venue was lost.
+    pub const FLAG_LOST: u8 = 1;
 }
 
 impl AdminLayout {

@@ -34,7 +34,7 @@ pub use codes::{Capacity, LiquiditySource, OrderType, Side, TimeInForce};
 pub use error::ValueError;
 pub use ids::{ClientId, ClientOrderId, OrderId, SequenceNumber, SymbolId, Timestamp};
 pub use layout::{Message, MESSAGE_BYTES};
-pub use message::{Cancel, NewOrder, Quote, Replace, VenueCancel, VenueFill};
+pub use message::{Cancel, NewOrder, Quote, Replace, VenueCancel, VenueChild, VenueFill};
 pub use price::Price;
 pub use quantity::Quantity;
 

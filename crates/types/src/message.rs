@@ -10,7 +10,7 @@ use crate::codes::{Capacity, OrderType, Side, TimeInForce};
 use crate::ids::{ClientId, ClientOrderId, OrderId, SequenceNumber, SymbolId, Timestamp};
 use crate::layout::{
     head, CancelLayout, Message, NbboLayout, NewOrderLayout, ReplaceLayout, VenueCancelLayout,
-    VenueFillLayout,
+    VenueChildLayout, VenueFillLayout,
 };
 use crate::price::Price;
 use crate::quantity::Quantity;
@@ -122,6 +122,41 @@ pub struct VenueFill {
     /// What the venue charged for it, for all its shares (negative: a rebate paid to the
     /// firm), micro-dollars.
     pub fee: Price,
+}
+
+/// A routed child order's end at its venue: where it went, for how many shares, and how
+/// many the venue executed (its fills are journaled before it, as `VenueFill`s). The
+/// routing reports read it; the matcher takes no input from it.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueChild {
+    /// The parent order.
+    pub order_id: OrderId,
+    /// The venue's configured id.
+    pub venue: u8,
+    /// Shares the child was sent for.
+    pub quantity: Quantity,
+    /// Shares the venue executed of it (at most `quantity`).
+    pub filled: Quantity,
+    /// Whether it ended because its venue was lost rather than by the venue's answer.
+    pub lost: bool,
+}
+
+impl VenueChild {
+    /// The child's end as its 56-byte message ([`VenueChildLayout`]).
+    #[must_use]
+    pub fn to_message(&self, sequence: SequenceNumber, time: Timestamp) -> Message {
+        let mut view = head::<VenueChildLayout>(sequence, time);
+        view.venue = self.venue;
+        view.flags = if self.lost {
+            VenueChildLayout::FLAG_LOST
+        } else {
+            0
+        };
+        view.quantity = U32::new(self.quantity.shares());
+        view.order_id = U64::new(self.order_id.get());
+        view.filled = U32::new(self.filled.shares());
+        Message::from_view(&view)
+    }
 }
 
 /// A venue's cancellation of what is left of a child order.

@@ -4,9 +4,10 @@
 //! report of 606(b)(3) (root `notHeldOrderHandlingCustomerReport`).
 //!
 //! Every order here is non-directed (a client cannot name a venue), so the sections'
-//! `ndoPct` is 100. An order counts as "routed to" each place it executed: the firm
-//! itself (crossed or filled as principal, named by `--bd` with the market identifier
-//! `[fix] market`) and each external venue a child of it filled at.
+//! `ndoPct` is 100. An order counts as "routed to" each place it went: the firm itself
+//! when it executed there (crossed or filled as principal, named by `--bd` with the
+//! market identifier `[fix] market`), and each external venue a child of it was sent to
+//! (the journal's `VenueChild` records).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -108,13 +109,22 @@ impl Report606a {
                 .map(|&(y, m)| (y, m, Section::default(), Section::default()))
                 .collect(),
         };
+        // Where each order went: the firm, when it executed in house; each venue a child
+        // of it was sent to (filled there or not).
         let mut places: Vec<Vec<PlaceKey>> = vec![Vec::new(); tape.orders.len()];
-        for fill in &tape.fills {
-            let key = match fill.place {
-                Place::Cross | Place::Firm => PlaceKey::Firm,
-                Place::Venue(v) => PlaceKey::Venue(tape.venues[v as usize].clone()),
-            };
-            let list = &mut places[fill.order as usize];
+        let keys = tape
+            .fills
+            .iter()
+            .filter(|f| f.place.in_house())
+            .map(|f| (f.order, PlaceKey::Firm))
+            .chain(tape.children.iter().map(|c| {
+                (
+                    c.order,
+                    PlaceKey::Venue(tape.venues[c.venue as usize].clone()),
+                )
+            }));
+        for (order, key) in keys {
+            let list = &mut places[order as usize];
             if !list.contains(&key) {
                 list.push(key);
             }
@@ -348,6 +358,10 @@ pub struct Month606b3 {
 /// One venue's figures in a 606(b)(3) month.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Venue606b3 {
+    /// Shares sent there in child orders (every child is immediate-or-cancel).
+    pub routed: u64,
+    /// Child orders sent there.
+    pub children: u64,
     /// Shares executed there.
     pub executed: u64,
     /// Executions there.
@@ -380,6 +394,21 @@ impl Report606b3 {
                 if let Some(i) = month(&mut months, order.received_ns) {
                     months[i].2.sent += u64::from(order.quantity);
                 }
+            }
+        }
+        for child in &tape.children {
+            let order = &tape.orders[child.order as usize];
+            if order.client != client || !period.contains(child.time_ns) {
+                continue;
+            }
+            if let Some(i) = month(&mut months, child.time_ns) {
+                let row = months[i]
+                    .2
+                    .venues
+                    .entry(tape.venues[child.venue as usize].clone())
+                    .or_default();
+                row.routed += u64::from(child.sent);
+                row.children += 1;
             }
         }
         for fill in &tape.fills {
@@ -457,24 +486,31 @@ impl Report606b3 {
             for (name, v) in &m.venues {
                 x.push_str("        <iVenue>\n");
                 element(&mut x, 10, "venueName", escape(name));
-                // Routed shares per venue need the router's child orders, which the
-                // journal does not hold yet (docs/REPORTS.md, limitations): not
-                // meaningful (empty) rather than a wrong figure.
-                for tag in [
-                    "routedShr",
-                    "iocRoutedShr",
-                    "furtherRoutableShr",
+                element(&mut x, 10, "routedShr", v.routed.to_string());
+                // Every child is immediate-or-cancel, and none may be routed on.
+                element(&mut x, 10, "iocRoutedShr", v.routed.to_string());
+                element(&mut x, 10, "furtherRoutableShr", "0".to_owned());
+                element(
+                    &mut x,
+                    10,
                     "orderSizeShr",
-                ] {
-                    element(&mut x, 10, tag, String::new());
-                }
+                    if v.children == 0 {
+                        String::new()
+                    } else {
+                        format!("{:.2}", v.routed as f64 / v.children as f64)
+                    },
+                );
                 element(&mut x, 10, "executedShr", v.executed.to_string());
-                element(&mut x, 10, "filledPct", String::new());
+                element(&mut x, 10, "filledPct", pct(v.executed, v.routed));
                 element(
                     &mut x,
                     10,
                     "fillSizeShr",
-                    format!("{:.2}", v.executed as f64 / v.fills.max(1) as f64),
+                    if v.fills == 0 {
+                        String::new()
+                    } else {
+                        format!("{:.2}", v.executed as f64 / v.fills as f64)
+                    },
                 );
                 element(
                     &mut x,

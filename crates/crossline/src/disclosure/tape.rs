@@ -185,6 +185,21 @@ pub struct Fill {
     pub mid2_after: [i64; HORIZONS_NS.len()],
 }
 
+/// A child order a covered order's shares were sent to a venue in.
+#[derive(Debug, Clone, Copy)]
+pub struct Child {
+    /// The parent order: an index into [`Tape::orders`].
+    pub order: u32,
+    /// The venue: an index into [`Tape::venues`].
+    pub venue: u16,
+    /// When it ended, ns since the epoch.
+    pub time_ns: u64,
+    /// Shares sent.
+    pub sent: u32,
+    /// Shares the venue executed.
+    pub filled: u32,
+}
+
 /// Client orders the reports do not cover, by why.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Excluded {
@@ -207,6 +222,8 @@ pub struct Tape {
     pub orders: Vec<Order>,
     /// Their executions, in the order they happened.
     pub fills: Vec<Fill>,
+    /// Their child orders at venues, in the order they ended.
+    pub children: Vec<Child>,
     /// New-order records seen, covered or not.
     pub new_orders: u64,
     /// Orders not covered.
@@ -447,6 +464,18 @@ impl Observer for Gather<'_> {
                             ask_size: quote.ask_size.shares(),
                         },
                     );
+                }
+            }
+            (Command::VenueChild(child), Verdict::Accepted) => {
+                if let Some(&order) = self.orders.get(&child.order_id.get()) {
+                    let venue = self.venue_of(child.venue);
+                    self.tape.children.push(Child {
+                        order,
+                        venue,
+                        time_ns: time,
+                        sent: child.quantity.shares(),
+                        filled: child.filled.shares(),
+                    });
                 }
             }
             (Command::VenueCancel(cancel), Verdict::Accepted) => {
