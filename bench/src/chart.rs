@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crossline::disclosure::html::PALETTE;
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
@@ -70,16 +71,6 @@ pub struct Series<'a> {
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 720;
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
 
 /// Draws `series` as percentile distributions on one chart titled `title` and writes it
 /// to `path` as SVG (drawn with `plotters`; text is SVG text, so no fonts are needed).

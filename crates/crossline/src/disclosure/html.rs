@@ -14,13 +14,16 @@ use super::Period;
 
 const WIDTH: u32 = 720;
 const HEIGHT: u32 = 360;
-const PALETTE: [RGBColor; 6] = [
+/// The charts' colours (the report page's and the benchmarks').
+pub const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
 ];
 
 /// What the page shows.
