@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{config, send_quote, start_all, Started};
+use common::{config, send_quote_read, start_all, Started};
 use crossline::client::Client;
 use crossline_fix::{frame_length, tags, Encoder, Message};
 use crossline_protocol::client::{Inbound, Outbound};
@@ -173,8 +173,7 @@ impl Counterparty {
 
 fn engine(dir: &std::path::Path) -> Started {
     let started = start_all(&dir.join("config.toml"), &dir.join("journal"));
-    send_quote(started.feed, now_ns());
-    std::thread::sleep(Duration::from_millis(100));
+    send_quote_read(started.feed, &dir.join("journal"), now_ns());
     started
 }
 

@@ -22,7 +22,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use common::{config, send_quote, start_all, Started};
+use common::{config, send_quote_read, start_all, Started};
 use crossline::client::Client;
 use crossline_protocol::client::{Inbound, Outbound};
 use crossline_types::{
@@ -209,8 +209,7 @@ fn free_port() -> u16 {
 
 fn engine(dir: &Path) -> Started {
     let started = start_all(&dir.join("config.toml"), &dir.join("journal"));
-    send_quote(started.feed, now_ns());
-    std::thread::sleep(Duration::from_millis(100));
+    send_quote_read(started.feed, &dir.join("journal"), now_ns());
     started
 }
 
@@ -331,7 +330,7 @@ fn quickfix_trades_through_crossline_and_survives_a_gap_and_a_restart() {
     fix.app("8", 11, "Q6");
     fix.command("STOP");
     fix.until("LOGOUT", |l| l == "LOGOUT");
-    send_quote(started.feed, now_ns());
+    send_quote_read(started.feed, &dir.join("journal"), now_ns());
     binary_sell(started.clients, 901);
     fix.command("START");
     fix.until("LOGON", |l| l == "LOGON");
@@ -559,7 +558,7 @@ fn a_quickfix_venue_fills_routed_children_and_the_router_logs_on_again_after_it_
     venue.until("the router's logon after the venue's restart", |l| {
         l == "LOGON"
     });
-    send_quote(started.feed, now_ns());
+    send_quote_read(started.feed, &dir.join("journal"), now_ns());
     let filled = buy_through_the_venue(started.clients, 2);
     assert!(
         filled > 0,

@@ -8,6 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossline_counters::CountersReader;
 
 use crossline_protocol::market_data::{MarketData, PacketWriter};
 use crossline_types::{Price, Quantity, Quote, SymbolId};
@@ -133,6 +136,31 @@ pub(crate) fn send_quote(feed: SocketAddr, sequence: u64) {
     })));
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.send_to(writer.finish(sequence, 0), feed).unwrap();
+}
+
+/// Sends symbol 1's NBBO like [`send_quote`] and waits until the engine of `journal`
+/// has read it (its `feed.messages` counter went up), so that an order sent next finds
+/// it in force: the feed (UDP) and the clients (TCP) are separate ingresses, and an
+/// order sequenced before the quote would meet a stale NBBO (`nbbo_stale_after_ms`),
+/// which allows no in-house execution.
+pub(crate) fn send_quote_read(feed: SocketAddr, journal: &Path, sequence: u64) {
+    let counters = CountersReader::open(&journal.join("crossline.counters"))
+        .expect("the engine's counters file");
+    let read = || {
+        counters
+            .sample()
+            .into_iter()
+            .find(|r| r.label == "feed.messages")
+            .expect("a feed.messages counter")
+            .value
+    };
+    let before = read();
+    send_quote(feed, sequence);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while read() == before {
+        assert!(Instant::now() < deadline, "the feed never read the quote");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Runs `crossline replay --verify` on `journal`, which must pass, and returns what it
