@@ -466,6 +466,119 @@ fn parse_locate_line(text: &str, line: usize, now_s: u64) -> Result<LocateLine, 
     })
 }
 
+/// The admin setting code of a client's price-improvement multiplier.
+pub const IMPROVEMENT_SETTING: u8 = 15;
+
+/// The header `crossline report markouts` writes on its classification file, which
+/// `crossline admin improvement load` reads.
+pub const CLASSES_HEADER: &str = "client,shares,markout_5s_bps,class,multiplier";
+
+/// A multiplier as people write it (`0.5`, `1.50`, `2`) in ppm: 0 to 2, at most six
+/// decimal places.
+///
+/// # Errors
+/// What is wrong with it, naming the text.
+pub fn parse_multiplier(text: &str) -> Result<u32, String> {
+    let bad = || format!("multiplier \"{text}\" is not a number from 0 to 2 (e.g. 0.5, 1, 1.5)");
+    let value = rust_decimal::Decimal::from_str_exact(text.trim()).map_err(|_| bad())?;
+    let ppm = value * rust_decimal::Decimal::from(1_000_000);
+    if ppm != ppm.trunc() {
+        return Err(format!(
+            "multiplier \"{text}\" has more than six decimal places"
+        ));
+    }
+    rust_decimal::prelude::ToPrimitive::to_u32(&ppm)
+        .filter(|ppm| *ppm <= 2_000_000)
+        .ok_or_else(bad)
+}
+
+/// One client's multiplier from a classification file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImprovementLine {
+    /// The line it came from (1-based).
+    pub line: usize,
+    /// The client.
+    pub client: u32,
+    /// The multiplier, ppm.
+    pub multiplier_ppm: u32,
+}
+
+impl ImprovementLine {
+    /// The admin message that sets it (it stands until changed again).
+    #[must_use]
+    pub fn message(&self) -> Inbound {
+        Inbound::Control {
+            target: self.client,
+            setting: IMPROVEMENT_SETTING,
+            on: false,
+            value: i64::from(self.multiplier_ppm),
+            upper: 0,
+            expires_at: 0,
+        }
+    }
+}
+
+/// Reads a flow classification file: the `markouts-<month>-classes.csv` that `crossline
+/// report markouts` writes ([`CLASSES_HEADER`]: the client is the first column, the
+/// multiplier the last), or plain `client,multiplier` lines; blank lines and `#`
+/// comments are ignored, a header line is recognised by its first word `client`. Every
+/// line is checked, and a client may appear once.
+///
+/// # Errors
+/// Every bad line, as "line N: what is wrong": nothing of a file with one is to be sent.
+pub fn parse_classes(text: &str) -> Result<Vec<ImprovementLine>, Vec<String>> {
+    let (mut lines, mut errors) = (Vec::<ImprovementLine>::new(), Vec::new());
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
+        if index == 0 && fields[0].eq_ignore_ascii_case("client") {
+            continue;
+        }
+        let parsed = match fields.len() {
+            2 | 5 => fields[0]
+                .parse::<u32>()
+                .ok()
+                .filter(|client| *client > 0)
+                .ok_or_else(|| format!("client \"{}\" is not an id (1 to 4294967295)", fields[0]))
+                .and_then(|client| {
+                    parse_multiplier(fields[fields.len() - 1]).map(|ppm| (client, ppm))
+                }),
+            n => Err(format!(
+                "{n} fields; a line has 2 (client,multiplier) or 5 ({CLASSES_HEADER})"
+            )),
+        };
+        match parsed {
+            Ok((client, _)) if lines.iter().any(|seen| seen.client == client) => {
+                let first = lines
+                    .iter()
+                    .find(|seen| seen.client == client)
+                    .map_or(0, |s| s.line);
+                errors.push(format!(
+                    "line {line}: client {client} is on line {first} already"
+                ));
+            }
+            Ok((client, multiplier_ppm)) => lines.push(ImprovementLine {
+                line,
+                client,
+                multiplier_ppm,
+            }),
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if lines.is_empty() && errors.is_empty() {
+        errors.push("the file holds no client".to_owned());
+    }
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Seconds since the epoch of `YYYY-MM-DD` (its last second, UTC),
 /// `YYYY-MM-DDTHH:MM:SSZ`, or a plain number of seconds.
 #[must_use]
@@ -549,6 +662,57 @@ mod tests {
         ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn multipliers_read_as_people_write_them() {
+        assert_eq!(parse_multiplier("0.5"), Ok(500_000));
+        assert_eq!(parse_multiplier("1.50"), Ok(1_500_000));
+        assert_eq!(parse_multiplier("2"), Ok(2_000_000));
+        assert_eq!(parse_multiplier("0"), Ok(0));
+        assert_eq!(parse_multiplier("1.333333"), Ok(1_333_333));
+        for bad in ["2.000001", "-0.5", "x", "", "1e3", "3"] {
+            assert!(parse_multiplier(bad).is_err(), "{bad}");
+        }
+        assert!(parse_multiplier("0.1234567")
+            .unwrap_err()
+            .contains("six decimal places"));
+    }
+
+    #[test]
+    fn a_classification_file_is_checked_line_by_line_and_refused_whole() {
+        let good = "client,shares,markout_5s_bps,class,multiplier\n1,5000,3.2000,informed,0.50\n\n# plain\n2,1.5\n3,200,,unclassified,1.00\n";
+        let lines = parse_classes(good).unwrap();
+        let got: Vec<(usize, u32, u32)> = lines
+            .iter()
+            .map(|l| (l.line, l.client, l.multiplier_ppm))
+            .collect();
+        assert_eq!(got, [(2, 1, 500_000), (5, 2, 1_500_000), (6, 3, 1_000_000)]);
+        assert_eq!(
+            lines[0].message(),
+            Inbound::Control {
+                target: 1,
+                setting: 15,
+                on: false,
+                value: 500_000,
+                upper: 0,
+                expires_at: 0
+            }
+        );
+        let bad = "1,0.5\n0,1\n2,2.5\n1,1\n4,1,2\n";
+        let errors = parse_classes(bad).unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].starts_with("line 2: client \"0\""), "{errors:?}");
+        assert!(
+            errors[1].starts_with("line 3: multiplier \"2.5\""),
+            "{errors:?}"
+        );
+        assert_eq!(errors[2], "line 4: client 1 is on line 1 already");
+        assert!(errors[3].starts_with("line 5: 3 fields"), "{errors:?}");
+        assert_eq!(
+            parse_classes("# nothing\n").unwrap_err(),
+            ["the file holds no client"]
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ use crossline_protocol::admin::{
 use crossline_types::Price;
 use rust_decimal::Decimal;
 
-use crate::admin::{parse_locates, parse_time, refusal_text, AdminSession, Answer};
+use crate::admin::{
+    parse_classes, parse_locates, parse_multiplier, parse_time, refusal_text, AdminSession, Answer,
+    ImprovementLine, IMPROVEMENT_SETTING,
+};
 
 /// How to reach the admin port, and what to do there.
 #[derive(Args)]
@@ -183,6 +186,14 @@ pub enum AdminCommand {
         /// Shares.
         shares: u64,
     },
+    /// A client's price-improvement multiplier on the firm's principal fills (0 to 2; 1
+    /// is the symbol's own improvement): `improvement set 3 0.5`, or `improvement load
+    /// markouts-2026-12-classes.csv` from `crossline report markouts`.
+    Improvement {
+        /// What to do.
+        #[command(subcommand)]
+        action: ImprovementAction,
+    },
     /// Stock-loan locates.
     Locates {
         /// What to do with them.
@@ -210,6 +221,29 @@ pub enum StatusOf {
     Symbol,
     /// The engine: the journal's position, open orders, ring depths.
     Engine,
+}
+
+/// What to do with price-improvement multipliers.
+#[derive(Subcommand)]
+pub enum ImprovementAction {
+    /// Set one client's multiplier, for good or until an expiry.
+    Set {
+        /// The client's id.
+        client: u32,
+        /// The multiplier, 0 to 2 (e.g. 0.5 for informed flow, 1.5 for uninformed).
+        multiplier: String,
+        /// When it reverts by itself.
+        #[command(flatten)]
+        expiry: Expiry,
+    },
+    /// Load a flow classification: the `markouts-<month>-classes.csv` `crossline report
+    /// markouts` writes (client first, multiplier last), or `client,multiplier` lines.
+    /// Every line is checked first; a file with a bad line is reported (with line
+    /// numbers) and nothing of it is sent.
+    Load {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 /// What to do with locates.
@@ -287,14 +321,16 @@ fn status_text(status: &Outbound) -> String {
             messages_per_second,
             message_burst,
             tokens,
+            improvement_ppm,
             ..
         } => format!(
             "client {client}: {open_orders} open orders; credit used {} of {}; kill switch \
              {}; message rate limit {messages_per_second}/s, burst {message_burst}, \
-             {tokens} left after its last message",
+             {tokens} left after its last message; price-improvement multiplier {}",
             dollars_text(credit_used),
             dollars_text(credit_limit),
-            on(killed)
+            on(killed),
+            multiplier_text(improvement_ppm)
         ),
         Outbound::SymbolStatus {
             symbol,
@@ -354,6 +390,11 @@ fn status_text(status: &Outbound) -> String {
     }
 }
 
+/// A multiplier in ppm as people write it: `0.5`, `1`, `1.333333`.
+fn multiplier_text(ppm: u32) -> String {
+    Decimal::new(i64::from(ppm), 6).normalize().to_string()
+}
+
 fn yes(value: bool) -> &'static str {
     if value {
         "yes"
@@ -374,12 +415,13 @@ fn status_json(status: &Outbound) -> serde_json::Value {
             messages_per_second,
             message_burst,
             tokens,
+            improvement_ppm,
         } => serde_json::json!({
             "status": "client", "request": request, "client": client.get(),
             "open_orders": open_orders, "kill_switch": killed,
             "credit_used_micros": credit_used, "credit_limit_micros": credit_limit,
             "messages_per_second": messages_per_second, "message_burst": message_burst,
-            "tokens": tokens,
+            "tokens": tokens, "improvement_multiplier_ppm": improvement_ppm,
         }),
         Outbound::SymbolStatus {
             request,
@@ -513,6 +555,12 @@ fn command_name(command: &AdminCommand) -> &'static str {
         AdminCommand::Band { .. } => "band",
         AdminCommand::Limit { .. } => "limit",
         AdminCommand::Adv { .. } => "adv",
+        AdminCommand::Improvement {
+            action: ImprovementAction::Set { .. },
+        } => "improvement set",
+        AdminCommand::Improvement {
+            action: ImprovementAction::Load { .. },
+        } => "improvement load",
         AdminCommand::Locates { .. } => "locates load",
         AdminCommand::EndOfDay => "end-of-day",
         AdminCommand::Status { .. } => "status",
@@ -592,6 +640,24 @@ fn dollars(what: &str, text: &str) -> Result<i64, Vec<String>> {
         })
 }
 
+/// Reads `file` and checks every line with `parse`: on any error, each one named with
+/// the file, and that nothing was sent.
+fn read_checked<T>(
+    file: &std::path::Path,
+    parse: impl FnOnce(&str) -> Result<Vec<T>, Vec<String>>,
+) -> Result<Vec<T>, Vec<String>> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| vec![format!("{}: {e}", file.display())])?;
+    parse(&text).map_err(|errors| {
+        let mut errors: Vec<String> = errors
+            .into_iter()
+            .map(|e| format!("{}: {e}", file.display()))
+            .collect();
+        errors.push(format!("{}: nothing was sent", file.display()));
+        errors
+    })
+}
+
 /// The admin frames a command sends (a locate file: one per line).
 fn messages(command: &AdminCommand, now_s: u64) -> Result<Vec<Inbound>, Vec<String>> {
     let switch = |s: Switch| matches!(s, Switch::On);
@@ -669,19 +735,31 @@ fn messages(command: &AdminCommand, now_s: u64) -> Result<Vec<Inbound>, Vec<Stri
             let shares = i64::from_le_bytes(shares.to_le_bytes());
             control(*symbol, 10, false, shares, 0, 0)
         }
+        AdminCommand::Improvement {
+            action:
+                ImprovementAction::Set {
+                    client,
+                    multiplier,
+                    expiry,
+                },
+        } => control(
+            *client,
+            IMPROVEMENT_SETTING,
+            false,
+            i64::from(parse_multiplier(multiplier).map_err(|e| vec![e])?),
+            0,
+            expiry_ns(expiry, now_s),
+        ),
+        AdminCommand::Improvement {
+            action: ImprovementAction::Load { file },
+        } => {
+            let lines = read_checked(file, parse_classes)?;
+            return Ok(lines.iter().map(ImprovementLine::message).collect());
+        }
         AdminCommand::Locates {
             action: LocatesAction::Load { file },
         } => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| vec![format!("{}: {e}", file.display())])?;
-            let lines = parse_locates(&text, now_s).map_err(|errors| {
-                let mut errors: Vec<String> = errors
-                    .into_iter()
-                    .map(|e| format!("{}: {e}", file.display()))
-                    .collect();
-                errors.push(format!("{}: nothing was sent", file.display()));
-                errors
-            })?;
+            let lines = read_checked(file, |text| parse_locates(text, now_s))?;
             return Ok(lines
                 .iter()
                 .map(crate::admin::LocateLine::message)

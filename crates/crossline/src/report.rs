@@ -525,6 +525,9 @@ fn setting_text(setting: &Setting) -> String {
             format!("kill_switch client {client} {}", on(value))
         }
         Setting::MarketHalted(symbol, value) => format!("market_halted {symbol} {}", on(value)),
+        Setting::ImprovementMultiplier(client, ppm) => {
+            format!("improvement_multiplier_ppm client {client} {ppm}")
+        }
     }
 }
 
@@ -536,6 +539,7 @@ fn setting_scope(setting: &Setting) -> (Option<ClientId>, Option<SymbolId>) {
         | Setting::OrderNotionalMax(client, _)
         | Setting::MessagesPerSecond(client, _)
         | Setting::MarketOrderAdvPpm(client, _)
+        | Setting::ImprovementMultiplier(client, _)
         | Setting::KillSwitch(KillTarget::Client(client), _) => (Some(client), None),
         Setting::Restricted(symbol, _)
         | Setting::Halted(symbol, _)

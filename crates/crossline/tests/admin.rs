@@ -2,8 +2,9 @@
 //! operator and a compliance desk use it: logons and roles, the firm kill switch over
 //! open orders, a halt and its resume, a short sale refused without a locate and
 //! accepted after `crossline admin locates load`, every control action in
-//! `crossline replay --audit` with the operator who made it, and a view operator's status
-//! queries.
+//! `crossline replay --audit` with the operator who made it, a view operator's status
+//! queries, and per-client price-improvement multipliers set and loaded from a flow
+//! classification file, pricing each client's principal fills.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{config, send_quote, start_all, Started, CROSSLINE};
+use common::{config, send_quote, send_quote_read, start_all, verify, Started, CROSSLINE};
 use crossline::admin::{AdminError, AdminSession, Answer};
 use crossline::client::Client;
 use crossline_protocol::admin::{Inbound as Admin, Outbound as Admin2};
@@ -548,5 +549,159 @@ fn a_view_operator_sees_clients_symbols_and_the_engine_and_controls_show_in_them
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("unknown symbol"));
     drop(started);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An IOC buy of 100 shares of symbol 1 at the offer: the firm fills it as principal.
+fn marketable_buy(id: u64) -> Inbound {
+    Inbound::NewOrder {
+        client_order_id: ClientOrderId::new(id),
+        symbol: SymbolId::new(1),
+        quantity: Quantity::new(100),
+        price: Price::from_micros(190_010_000),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::ImmediateOrCancel,
+        capacity: Capacity::Agency,
+    }
+}
+
+/// The price and improvement of the principal fill an order got.
+fn principal_fill(client: &mut Client) -> (i64, i64) {
+    assert!(matches!(reply(client), Outbound::Accepted { .. }));
+    match reply(client) {
+        Outbound::Filled {
+            price,
+            price_improvement,
+            quantity,
+            liquidity,
+            ..
+        } => {
+            assert_eq!(liquidity, crossline_types::LiquiditySource::Principal);
+            assert_eq!(quantity, Quantity::new(100));
+            (price.micros(), price_improvement.micros())
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn client_multipliers_set_and_loaded_through_the_admin_port_price_principal_fills() {
+    let (started, dir) = engine("improvement");
+    let journal = dir.join("journal");
+    let mut clients: Vec<Client> = (1..=3)
+        .map(|id| {
+            Client::logon(started.clients, id, &format!("demo-secret-{id}"), WAIT)
+                .unwrap()
+                .0
+        })
+        .collect();
+
+    // One client by hand, the others from a classification file as `crossline report
+    // markouts` writes it.
+    let output = admin_cli(started.admin, &["improvement", "set", "1", "0.5"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bad = dir.join("bad-classes.csv");
+    std::fs::write(
+        &bad,
+        "client,shares,markout_5s_bps,class,multiplier\n2,4000,-3.1000,uninformed,1.50\n3,4000,0.2,neutral,2.5\n",
+    )
+    .unwrap();
+    let output = admin_cli(
+        started.admin,
+        &["improvement", "load", bad.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 3: multiplier \"2.5\" is not a number from 0 to 2"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    let classes = dir.join("markouts-2026-12-classes.csv");
+    std::fs::write(
+        &classes,
+        "client,shares,markout_5s_bps,class,multiplier\n2,4000,-3.1000,uninformed,1.50\n3,300,,unclassified,1.00\n",
+    )
+    .unwrap();
+    let output = admin_cli(
+        started.admin,
+        &["improvement", "load", classes.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("improvement load: 2 of 2 applied"),
+        "{stdout}"
+    );
+    // The engine refuses a multiplier out of range on the wire too (reason 6).
+    let mut operator = control_operator(started.admin);
+    let refused = operator
+        .request(&Admin::Control {
+            target: 1,
+            setting: 15,
+            on: false,
+            value: 2_000_001,
+            upper: 0,
+            expires_at: 0,
+        })
+        .unwrap();
+    assert!(
+        matches!(
+            refused,
+            Answer::Refused {
+                reason: 6,
+                sequence: 0,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    let _ = operator.logout();
+    let output = admin_cli(started.admin, &["--json", "status", "client", "1"]);
+    let status: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
+    assert_eq!(status["improvement_multiplier_ppm"], 500_000);
+
+    // 10% of the 2-cent spread is 0.2 cents: half for client 1, half again for client
+    // 2, the symbol's own for client 3.
+    send_quote_read(started.feed, &journal, 2);
+    let mut got = Vec::new();
+    for (index, client) in clients.iter_mut().enumerate() {
+        client.send(&marketable_buy(10 + index as u64)).unwrap();
+        got.push(principal_fill(client));
+    }
+    assert_eq!(
+        got,
+        [
+            (190_009_000, 1_000),
+            (190_007_000, 3_000),
+            (190_008_000, 2_000)
+        ]
+    );
+    drop(started);
+    // The changes are in the audit trail with their operator, and replay prices the same.
+    let audit = dir.join("audit.csv");
+    let status = Command::new(CROSSLINE)
+        .args(["replay", "--audit"])
+        .arg(&audit)
+        .arg(&journal)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let audit = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        audit.contains("improvement_multiplier_ppm client 1 500000"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("improvement_multiplier_ppm client 2 1500000"),
+        "{audit}"
+    );
+    verify(&journal);
     let _ = std::fs::remove_dir_all(dir);
 }

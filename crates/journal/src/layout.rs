@@ -32,8 +32,10 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"CRSLJRNL");
 /// here and of the payloads the engine stores in them (`docs/JOURNAL.md`). Version 1
 /// held `bincode` payloads; version 2 holds the fixed-layout messages; version 3 counts
 /// in `events_applied` only the events the gate follows (and snapshot markers); version 4
-/// adds the venue and its fee to each venue fill.
-pub const VERSION: u32 = 4;
+/// adds the venue and its fee to each venue fill and a record of each routed child's end;
+/// version 5 adds admin setting 15 (a client's price-improvement multiplier), which the
+/// gate's and the matcher's snapshot state carry.
+pub const VERSION: u32 = 5;
 /// Bytes of the segment header; the first record starts here.
 pub const HEADER_BYTES: usize = 64;
 const HEADER_BYTES_U32: u32 = 64;

@@ -38,6 +38,9 @@ pub enum Input {
     Settings(SettingsChange),
     /// A kill switch: cancel every client order in scope.
     MassCancel(MassCancel),
+    /// An operator set a client's price-improvement multiplier (or its expiry reverted
+    /// it): the firm's principal fills of the client's orders are priced with it.
+    ClientImprovement(ClientImprovement),
     /// A snapshot is being taken at this input's sequence number: the matcher's state now
     /// is the cut. Changes nothing; answers with [`Event::Snapshot`], which tells whoever
     /// collects the matcher's events that every event before the cut has arrived.
@@ -56,6 +59,21 @@ pub struct MassCancel {
     /// Only orders in this symbol.
     pub symbol: Option<SymbolId>,
 }
+
+/// A client's price-improvement multiplier: the improvement the firm gives on a
+/// principal fill of the client's order (its symbol's configured fraction of the spread,
+/// before inventory skew) is scaled by `multiplier_ppm / 1,000,000`, and never goes below
+/// the symbol's minimum. A client nobody set one for has 1,000,000.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientImprovement {
+    /// The client.
+    pub client: ClientId,
+    /// The multiplier, parts per million: 0 to [`IMPROVEMENT_MULTIPLIER_PPM_MAX`].
+    pub multiplier_ppm: u32,
+}
+
+/// The largest price-improvement multiplier, ppm (×2.0).
+pub const IMPROVEMENT_MULTIPLIER_PPM_MAX: u32 = 2_000_000;
 
 /// New settings for a symbol.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,6 +429,14 @@ pub enum InputError {
         order_id: OrderId,
         /// The fill's price.
         price: Price,
+    },
+    /// A price-improvement multiplier above [`IMPROVEMENT_MULTIPLIER_PPM_MAX`].
+    #[error("improvement multiplier {multiplier_ppm} ppm for client {client} is above 2000000")]
+    ImprovementMultiplier {
+        /// The client.
+        client: ClientId,
+        /// The multiplier asked for.
+        multiplier_ppm: u32,
     },
     /// Invalid settings.
     #[error("settings for symbol {symbol}: {source}")]

@@ -85,7 +85,8 @@ pub use config::{
     SymbolSettings, UnusableNbbo, ORDERS_MAX, PPM, SYMBOL_ID_MAX,
 };
 pub use io::{
-    CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
-    MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
+    CancelReason, CancelRejectReason, ClientImprovement, Contra, Event, Execution, FirmQuote,
+    Input, InputError, MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange,
+    VenueCancel, VenueFill, IMPROVEMENT_MULTIPLIER_PPM_MAX,
 };
 pub use matcher::{Matcher, OrderState, PrefetchStage, HEDGE_ORDER_BIT, PREFETCH_STAGES};

@@ -9,12 +9,13 @@ use crossline_types::{
 };
 
 use crate::config::{
-    ConfigError, CrossPrice, MatcherConfig, Mode, SelfMatch, UnusableNbbo, ORDERS_MAX,
+    ConfigError, CrossPrice, MatcherConfig, Mode, SelfMatch, UnusableNbbo, ORDERS_MAX, PPM,
     SYMBOL_ID_MAX,
 };
 use crate::io::{
-    CancelReason, CancelRejectReason, Contra, Event, Execution, FirmQuote, Input, InputError,
-    MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange, VenueCancel, VenueFill,
+    CancelReason, CancelRejectReason, ClientImprovement, Contra, Event, Execution, FirmQuote,
+    Input, InputError, MassCancel, NbboPrices, RejectReason, RouteInstruction, SettingsChange,
+    VenueCancel, VenueFill, IMPROVEMENT_MULTIPLIER_PPM_MAX,
 };
 use crate::pricing::{self, Inventory, Nbbo};
 use crate::state::{Order, Orders, Symbol};
@@ -47,7 +48,14 @@ pub struct Matcher {
     /// The symbol whose firm position or market the current input changed: the hedger
     /// looks at it once the input is done.
     touched: Option<usize>,
+    /// Clients' price-improvement multipliers other than 1,000,000 ppm, in ascending
+    /// client order (so the state serializes the same way every time).
+    multipliers: Vec<(ClientId, u32)>,
 }
+
+/// Room for this many clients' multipliers is taken up front, so setting one does not
+/// allocate until more clients than this have one.
+const MULTIPLIERS_RESERVED: usize = 1_024;
 
 /// Hedge orders' engine ids carry this bit, so they never collide with client orders'
 /// (which are sequence numbers, far below it): the hedge for the input at sequence `s`
@@ -187,6 +195,7 @@ impl Matcher {
             day: 0,
             scratch: Vec::with_capacity(scratch_len),
             touched: None,
+            multipliers: Vec::with_capacity(MULTIPLIERS_RESERVED),
         })
     }
 
@@ -212,6 +221,7 @@ impl Matcher {
             Input::EndOfDay => self.end_of_day(emit),
             Input::Settings(change) => self.settings(time, change, emit),
             Input::MassCancel(scope) => self.mass_cancel(scope, emit),
+            Input::ClientImprovement(change) => self.client_improvement(change, emit),
             Input::Snapshot => emit(Event::Snapshot { sequence }),
         }
         if let Some(symbol) = self.touched.take() {
@@ -255,6 +265,7 @@ impl Matcher {
                     | Input::VenueCancel(_)
                     | Input::Settings(_)
                     | Input::MassCancel(_)
+                    | Input::ClientImprovement(_)
                     | Input::Snapshot
                     | Input::EndOfDay => return,
                 };
@@ -295,7 +306,10 @@ impl Matcher {
                 return;
             }
             Input::Settings(change) => change.symbol,
-            Input::EndOfDay | Input::MassCancel(_) | Input::Snapshot => return,
+            Input::EndOfDay
+            | Input::MassCancel(_)
+            | Input::ClientImprovement(_)
+            | Input::Snapshot => return,
         };
         if let Some(state) = self.symbol(symbol) {
             state.prefetch();
@@ -680,7 +694,13 @@ impl Matcher {
             return None;
         }
         let firm_buys = order.side.is_sell();
-        let price = self.firm_price(symbol, firm_buys);
+        // In active mode the firm's published quote is honoured for every client: a
+        // multiplier may improve on it, never take from it.
+        let multiplier = match state.settings.mode {
+            Mode::Active => self.multiplier(order.client).max(PPM),
+            _ => self.multiplier(order.client),
+        };
+        let price = self.firm_price(symbol, firm_buys, multiplier);
         if !order.side.within(price, bound) {
             return None;
         }
@@ -689,14 +709,16 @@ impl Matcher {
     }
 
     /// The price the firm trades at on `symbol`: the NBBO side it must not trade through,
-    /// improved toward the other side.
-    fn firm_price(&self, symbol: usize, firm_buys: bool) -> Price {
+    /// improved toward the other side, for a client with the price-improvement multiplier
+    /// `multiplier_ppm` (its quote, the same for everyone, takes [`PPM`]).
+    fn firm_price(&self, symbol: usize, firm_buys: bool, multiplier_ppm: u32) -> Price {
         let state = &self.symbols[symbol];
         let NbboPrices { bid, ask } = state.nbbo.prices;
         let spread = Price::from_micros(ask.micros() - bid.micros());
         let improvement = pricing::improvement(
             spread,
             &state.settings,
+            multiplier_ppm,
             state.position,
             firm_buys,
             self.improvement_increment,
@@ -1340,6 +1362,51 @@ impl Matcher {
         self.refresh_active(symbol, now, emit);
     }
 
+    /// A client's price-improvement multiplier, ppm ([`PPM`] unless one was set).
+    fn multiplier(&self, client: ClientId) -> u32 {
+        if self.multipliers.is_empty() {
+            return PPM;
+        }
+        self.multipliers
+            .binary_search_by_key(&client, |&(id, _)| id)
+            .map_or(PPM, |at| self.multipliers[at].1)
+    }
+
+    /// Sets a client's price-improvement multiplier (1,000,000 ppm forgets it).
+    fn client_improvement(&mut self, change: &ClientImprovement, emit: &mut impl FnMut(Event)) {
+        let ClientImprovement {
+            client,
+            multiplier_ppm,
+        } = *change;
+        if multiplier_ppm > IMPROVEMENT_MULTIPLIER_PPM_MAX {
+            return emit(Event::InputRejected {
+                reason: InputError::ImprovementMultiplier {
+                    client,
+                    multiplier_ppm,
+                },
+            });
+        }
+        match (
+            self.multipliers
+                .binary_search_by_key(&client, |&(id, _)| id),
+            multiplier_ppm == PPM,
+        ) {
+            (Ok(at), true) => {
+                self.multipliers.remove(at);
+            }
+            (Ok(at), false) => self.multipliers[at].1 = multiplier_ppm,
+            (Err(_), true) => {}
+            (Err(at), false) => self.multipliers.insert(at, (client, multiplier_ppm)),
+        }
+    }
+
+    /// Every client's price-improvement multiplier other than 1,000,000 ppm, in client
+    /// order.
+    #[must_use]
+    pub fn improvement_multipliers(&self) -> &[(ClientId, u32)] {
+        &self.multipliers
+    }
+
     // ---- active internalization ----
 
     /// In active mode, trades with resting client orders the firm's quote reaches, then
@@ -1365,9 +1432,9 @@ impl Matcher {
             let size = |shares: u64| Quantity::new(u32::try_from(shares).unwrap_or(u32::MAX));
             FirmQuote {
                 symbol: id,
-                bid: self.firm_price(symbol, true),
+                bid: self.firm_price(symbol, true, PPM),
                 bid_size: size(self.firm_capacity(symbol, true)),
-                ask: self.firm_price(symbol, false),
+                ask: self.firm_price(symbol, false, PPM),
                 ask_size: size(self.firm_capacity(symbol, false)),
             }
         } else {
@@ -1390,7 +1457,9 @@ impl Matcher {
             BookSide::Bid
         };
         loop {
-            let price = self.firm_price(symbol, firm_buys);
+            // The swept order rests at or through the firm's public quote, which is the
+            // same for every client: it gets the quote's price, not its own multiplier's.
+            let price = self.firm_price(symbol, firm_buys, PPM);
             let capacity = self.firm_capacity(symbol, firm_buys);
             let state = &mut self.symbols[symbol];
             let Some((_, resting)) = state.book.front(client_side) else {

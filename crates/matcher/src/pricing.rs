@@ -85,21 +85,27 @@ pub(crate) fn cross_price(
 }
 
 /// The price improvement the firm gives on a principal fill, per share, in whole
-/// `increment`s and never more than the spread: the configured fraction of the spread
-/// (at least the minimum), scaled up when the fill reduces the firm's position and down
-/// when it grows it, in proportion to how far the position is past the soft limit, on the
-/// way to its hard limit. Skew never takes it below the configured minimum (rounded up
-/// to whole increments): every principal fill improves on the NBBO by at least that.
+/// `increment`s and never more than the spread: the configured fraction of the spread,
+/// scaled by the client's multiplier (`multiplier_ppm`, 1,000,000 for none; at most
+/// 2,000,000) and at least the minimum, then scaled up when the fill reduces the firm's
+/// position and down when it grows it, in proportion to how far the position is past the
+/// soft limit, on the way to its hard limit. Neither the multiplier nor skew takes it
+/// below the configured minimum (rounded up to whole increments): every principal fill
+/// improves on the NBBO by at least that.
 pub(crate) fn improvement(
     spread: Price,
     settings: &SymbolSettings,
+    multiplier_ppm: u32,
     position: i64,
     firm_buys: bool,
     increment: Price,
 ) -> Price {
     let spread_micros = spread.micros().max(0);
-    let base = scale(spread_micros, settings.improvement_spread_ppm)
-        .max(settings.improvement_min.micros());
+    let base = scale(
+        scale(spread_micros, settings.improvement_spread_ppm),
+        multiplier_ppm.min(2 * PPM),
+    )
+    .max(settings.improvement_min.micros());
     let limit = if position > 0 {
         settings.long_max
     } else {
@@ -335,24 +341,51 @@ mod tests {
         // 10% of a 2-cent spread is 0.2 cents.
         let spread = micros(20_000);
         assert_eq!(
-            improvement(spread, &settings, 0, true, micros(100)),
+            improvement(spread, &settings, PPM, 0, true, micros(100)),
             micros(2_000)
         );
         // The minimum applies when the fraction is smaller.
         settings.improvement_min = micros(5_000);
         assert_eq!(
-            improvement(spread, &settings, 0, true, micros(100)),
+            improvement(spread, &settings, PPM, 0, true, micros(100)),
             micros(5_000)
         );
         // A minimum between whole increments is rounded up, so it still holds.
         settings.improvement_min = micros(5_050);
         assert_eq!(
-            improvement(spread, &settings, 0, true, micros(100)),
+            improvement(spread, &settings, PPM, 0, true, micros(100)),
             micros(5_100)
         );
         // Never more than the spread.
         settings.improvement_min = micros(50_000);
-        assert_eq!(improvement(spread, &settings, 0, true, micros(100)), spread);
+        assert_eq!(
+            improvement(spread, &settings, PPM, 0, true, micros(100)),
+            spread
+        );
+    }
+
+    #[test]
+    fn a_client_multiplier_scales_the_base_improvement_but_not_the_minimum() {
+        let mut settings = settings();
+        settings.improvement_spread_ppm = 300_000;
+        // 30% of a 4-cent spread is 1.2 cents; ×0.5 is 0.6, ×1.5 is 1.8, ×2 is 2.4.
+        let spread = micros(40_000);
+        let at = |multiplier_ppm, settings: &SymbolSettings| {
+            improvement(spread, settings, multiplier_ppm, 0, true, micros(100))
+        };
+        assert_eq!(at(PPM, &settings), micros(12_000));
+        assert_eq!(at(500_000, &settings), micros(6_000));
+        assert_eq!(at(1_500_000, &settings), micros(18_000));
+        assert_eq!(at(2 * PPM, &settings), micros(24_000));
+        // Rounded down to whole increments after scaling: ×0.333333 of 1.2 cents.
+        assert_eq!(at(333_333, &settings), micros(3_900));
+        // Zero leaves the minimum, which no multiplier goes below.
+        assert_eq!(at(0, &settings), settings.improvement_min);
+        settings.improvement_min = micros(7_000);
+        assert_eq!(at(500_000, &settings), micros(7_000));
+        // Never more than the spread, whatever the multiplier.
+        settings.improvement_spread_ppm = 800_000;
+        assert_eq!(at(2 * PPM, &settings), spread);
     }
 
     #[test]
@@ -361,11 +394,11 @@ mod tests {
         let spread = micros(20_000);
         // Long 500 of 1000: skew is 50% × 50% = 25%.
         assert_eq!(
-            improvement(spread, &settings, 500, false, micros(100)),
+            improvement(spread, &settings, PPM, 500, false, micros(100)),
             micros(2_500)
         );
         assert_eq!(
-            improvement(spread, &settings, 500, true, micros(100)),
+            improvement(spread, &settings, PPM, 500, true, micros(100)),
             micros(1_500)
         );
         // Short 1000 of 1000 with a 100% skew: buying improves double, selling only by the
@@ -375,11 +408,11 @@ mod tests {
             ..settings
         };
         assert_eq!(
-            improvement(spread, &full, -1000, true, micros(100)),
+            improvement(spread, &full, PPM, -1000, true, micros(100)),
             micros(4_000)
         );
         assert_eq!(
-            improvement(spread, &full, -1000, false, micros(100)),
+            improvement(spread, &full, PPM, -1000, false, micros(100)),
             settings.improvement_min
         );
     }
@@ -394,18 +427,18 @@ mod tests {
         // At or inside the soft limit: the base improvement, 10% of the spread.
         for position in [0, 200, -200] {
             assert_eq!(
-                improvement(spread, &settings, position, false, micros(100)),
+                improvement(spread, &settings, PPM, position, false, micros(100)),
                 micros(2_000),
                 "position {position}"
             );
         }
         // Long 600: 400 of the 800 between the soft and hard limits, 50% × 50% = 25%.
         assert_eq!(
-            improvement(spread, &settings, 600, false, micros(100)),
+            improvement(spread, &settings, PPM, 600, false, micros(100)),
             micros(2_500)
         );
         assert_eq!(
-            improvement(spread, &settings, 600, true, micros(100)),
+            improvement(spread, &settings, PPM, 600, true, micros(100)),
             micros(1_500)
         );
     }

@@ -9,8 +9,8 @@ use common::model::Model;
 use common::{config, HALF, TEN};
 use crossline_book::BookSide;
 use crossline_matcher::{
-    Contra, CrossPrice, Event, Input, Matcher, MatcherConfig, Mode, SelfMatch, SettingsChange,
-    SymbolSettings, UnusableNbbo, VenueCancel, VenueFill,
+    ClientImprovement, Contra, CrossPrice, Event, Input, Matcher, MatcherConfig, Mode, SelfMatch,
+    SettingsChange, SymbolSettings, UnusableNbbo, VenueCancel, VenueFill,
 };
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, LiquiditySource, NewOrder, OrderId, OrderType,
@@ -209,6 +209,19 @@ fn command(words: [u32; 6], tracker: &Tracker, matcher: &Matcher) -> Input {
             })
         }
         95 if d % 4 == 0 => Input::EndOfDay,
+        96 => Input::ClientImprovement(ClientImprovement {
+            client,
+            // Mostly the classes' multipliers, sometimes any, rarely out of range.
+            multiplier_ppm: match d % 8 {
+                0 => 0,
+                1 => 500_000,
+                2 => 1_000_000,
+                3 => 1_500_000,
+                4 => 2_000_000,
+                5 if e % 5 == 0 => 2_000_001 + e % 1_000,
+                _ => e % 2_000_001,
+            },
+        }),
         _ => {
             let mut settings = random_settings(e);
             if d % 11 == 0 {

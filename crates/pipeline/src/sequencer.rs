@@ -366,6 +366,7 @@ fn status_answer<J: Journal>(sequencer: &Sequencer<J>, query: &StatusQuery) -> A
                 messages_per_second: state.limits.messages_per_second,
                 message_burst: state.limits.message_burst,
                 tokens: u32::try_from(state.tokens).unwrap_or(u32::MAX),
+                improvement_ppm: state.improvement_ppm,
             },
             None => refused(UNKNOWN_CLIENT),
         },

@@ -299,6 +299,16 @@ fn workload(steps: u64) -> Vec<Command> {
                     ask_size: Quantity::new(500),
                 })
             }
+            9 if (state >> 56) % 2 == 0 => Command::Admin(AdminChange {
+                operator: 3,
+                request: 0,
+                setting: Setting::ImprovementMultiplier(
+                    ClientId::new(client),
+                    ((state >> 24) % 5) as u32 * 500_000,
+                ),
+                expires_at: ((state >> 60) % 2 == 0)
+                    .then(|| Timestamp::new((step + 30) * 1_000_000)),
+            }),
             9 => Command::Admin(AdminChange {
                 operator: 3,
                 request: 0,
@@ -358,10 +368,11 @@ fn state_of(sequencer_gate: &RiskGate, matcher: &Matcher) -> String {
         );
     }
     out += &format!(
-        "{} {} {}",
+        "{} {} {} {:?}",
         sequencer_gate.open_orders(),
         matcher.working_orders(),
-        matcher.gross_notional_micros()
+        matcher.gross_notional_micros(),
+        matcher.improvement_multipliers()
     );
     out
 }
@@ -564,6 +575,106 @@ fn the_pipeline_on_two_threads_rebuilds_from_its_journal() {
     let live = state_of(agent.sequencer().gate(), &matcher);
     let rebuilt = rebuild(&journal).unwrap_or_else(|error| panic!("replay failed: {error}"));
     assert_eq!(rebuilt.state, live);
+}
+
+fn marketable_buy(client: u32, coid: u64) -> Command {
+    Command::NewOrder(NewOrder {
+        client: ClientId::new(client),
+        symbol: SYMBOL,
+        client_order_id: ClientOrderId::new(coid),
+        price: Price::from_micros(10_020_000),
+        quantity: Quantity::new(100),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::ImmediateOrCancel,
+        capacity: Capacity::Agency,
+    })
+}
+
+/// The price improvement of the principal fill among `events`, micro-dollars per share.
+fn principal_improvement(events: &[Event]) -> Option<i64> {
+    events.iter().find_map(|event| match event {
+        Event::Filled(fill) if fill.liquidity == crossline_types::LiquiditySource::Principal => {
+            Some(fill.price_improvement.micros())
+        }
+        _ => None,
+    })
+}
+
+/// An operator's price-improvement multiplier for a client reaches the matcher as an
+/// input of its own, prices that client's principal fills and no other's, and its
+/// expiry restores the old one; replay does all of it again from the journal.
+#[test]
+fn a_client_multiplier_prices_its_principal_fills_until_it_expires() {
+    let mut world = Loop::new(0);
+    world.submit(nbbo(SYMBOL));
+    let multiplier = |client: u32, ppm: u32, expires_ms: Option<u64>| {
+        Command::Admin(AdminChange {
+            operator: 7,
+            request: 0,
+            setting: Setting::ImprovementMultiplier(ClientId::new(client), ppm),
+            expires_at: expires_ms.map(|ms| Timestamp::new(ms * 1_000_000)),
+        })
+    };
+    // 10% of the 2-cent spread is 0.2 cents; client 1 gets half, client 2 half again.
+    world.submit(multiplier(1, 500_000, Some(10)));
+    world.submit(multiplier(2, 1_500_000, None));
+    assert_eq!(
+        world.matcher.improvement_multipliers(),
+        [(ClientId::new(1), 500_000), (ClientId::new(2), 1_500_000)]
+    );
+    let inputs: Vec<_> = world
+        .outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Matcher(Sequenced {
+                input: crossline_matcher::Input::ClientImprovement(change),
+                sequence,
+                ..
+            }) => Some((sequence.get(), change.client.get(), change.multiplier_ppm)),
+            _ => None,
+        })
+        .collect();
+    // Each has its own sequence number, after its command's (2 and 4).
+    assert_eq!(inputs, [(3, 1, 500_000), (5, 2, 1_500_000)]);
+    assert_eq!(
+        principal_improvement(&world.submit(marketable_buy(1, 1))),
+        Some(1_000)
+    );
+    assert_eq!(
+        principal_improvement(&world.submit(marketable_buy(2, 2))),
+        Some(3_000)
+    );
+    assert_eq!(
+        principal_improvement(&world.submit(marketable_buy(3, 3))),
+        Some(2_000)
+    );
+    // The first command at or after 10 ms reverts client 1's first.
+    while world.now < 9_000_000 {
+        world.submit(nbbo(SYMBOL));
+    }
+    assert_eq!(
+        principal_improvement(&world.submit(marketable_buy(1, 4))),
+        Some(2_000)
+    );
+    assert_eq!(
+        world.matcher.improvement_multipliers(),
+        [(ClientId::new(2), 1_500_000)]
+    );
+    assert!(world.outputs.iter().any(|output| matches!(
+        output,
+        Output::Admin(record) if record.cause == crossline_risk::AdminCause::Expired
+            && record.new == Setting::ImprovementMultiplier(ClientId::new(1), 1_000_000)
+    )));
+    world.settle();
+    let journal = world.sequencer.journal().clone();
+    let rebuilt = rebuild(&journal).unwrap_or_else(|error| panic!("replay failed: {error}"));
+    assert_eq!(rebuilt.outputs, world.outputs);
+    assert_eq!(rebuilt.events, world.events);
+    assert_eq!(
+        rebuilt.state,
+        state_of(world.sequencer.gate(), &world.matcher)
+    );
 }
 
 /// A kill switch's mass cancel has no journal record of its own: what it causes may leave

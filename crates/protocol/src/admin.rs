@@ -26,7 +26,7 @@ messages! {
         Control = 17, 32 bytes {
             /// The client or symbol the setting is for (0 for the firm).
             target: u32 = 0,
-            /// The setting's code (1 to 14).
+            /// The setting's code (1 to 15).
             setting: u8 = 4,
             /// The on/off value (kill switch, halt, restricted list, Rule 201; for a
             /// band, whether one is set).
@@ -140,6 +140,9 @@ messages! {
             message_burst: u32 = 36,
             /// Whole messages the bucket held after its last message.
             tokens: u32 = 40,
+            /// Its price-improvement multiplier, ppm (1,000,000 unless an operator set
+            /// one: admin setting 15).
+            improvement_ppm: u32 = 44,
         },
         /// A symbol's state, answering a `Status` request.
         SymbolStatus = 85, 56 bytes {

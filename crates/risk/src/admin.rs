@@ -38,7 +38,14 @@ pub enum Setting {
     /// It is kept apart from an operator's [`Setting::Halted`]: either one halts the
     /// symbol, and the market's resume does not lift an operator's halt.
     MarketHalted(SymbolId, bool),
+    /// A client's price-improvement multiplier, parts per million (0 to 2,000,000;
+    /// 1,000,000 is the symbol's own improvement): the matcher scales the improvement of
+    /// the firm's principal fills of this client's orders by it.
+    ImprovementMultiplier(ClientId, u32),
 }
+
+/// The price-improvement multiplier of a client no operator has set one for, ppm (×1).
+pub const IMPROVEMENT_PPM_DEFAULT: u32 = 1_000_000;
 
 /// An admin message: who changes what, and until when.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

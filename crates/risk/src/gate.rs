@@ -9,7 +9,9 @@ use crossline_types::{
     Side, SymbolId, Timestamp,
 };
 
-use crate::admin::{AdminCause, AdminChange, AdminRecord, Pending, Setting};
+use crate::admin::{
+    AdminCause, AdminChange, AdminRecord, Pending, Setting, IMPROVEMENT_PPM_DEFAULT,
+};
 use crate::config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
 use crate::inventory::{Position, PositionView};
 use crate::reject::{KillScope, RiskReject};
@@ -32,6 +34,9 @@ struct Client {
     /// Open-order notional plus notional executed today, in micro-dollars.
     exposure: i128,
     killed: bool,
+    /// The client's price-improvement multiplier, ppm (admin setting 15): the gate keeps
+    /// it for the audit record's old value and for status; the matcher prices with it.
+    improvement_ppm: u32,
 }
 
 /// `Symbol::halted` bit: an operator halted the symbol (admin setting 7).
@@ -239,6 +244,7 @@ impl RiskGate {
                 used_ids: UsedIds::new(limits.client_order_ids_max),
                 exposure: 0,
                 killed: false,
+                improvement_ppm: IMPROVEMENT_PPM_DEFAULT,
             });
         }
         let symbols = config
@@ -872,6 +878,9 @@ impl RiskGate {
             Setting::AverageDailyVolume(id, _) => {
                 Setting::AverageDailyVolume(id, symbol(id)?.settings.average_daily_volume)
             }
+            Setting::ImprovementMultiplier(id, _) => {
+                Setting::ImprovementMultiplier(id, client(id)?.improvement_ppm)
+            }
             Setting::KillSwitch(target, _) => {
                 let on = match target {
                     KillTarget::Firm => self.firm_killed,
@@ -932,6 +941,10 @@ impl RiskGate {
             Setting::AverageDailyVolume(id, value) => {
                 let slot = symbol(self, id)?;
                 self.symbols[slot].settings.average_daily_volume = value;
+            }
+            Setting::ImprovementMultiplier(id, ppm) => {
+                let slot = client(self, id)?;
+                self.clients[slot].improvement_ppm = ppm;
             }
             Setting::KillSwitch(target, on) => self.set_kill_switch(target, on)?,
         }
@@ -1101,6 +1114,7 @@ impl RiskGate {
             limits: state.limits,
             killed: state.killed,
             tokens: state.tokens / 1_000_000_000,
+            improvement_ppm: state.improvement_ppm,
         })
     }
 
@@ -1135,6 +1149,8 @@ pub struct ClientState {
     /// Whole messages its rate bucket held after its last message (it refills at
     /// `limits.messages_per_second` up to `limits.message_burst`).
     pub tokens: u64,
+    /// Its price-improvement multiplier, ppm (1,000,000 unless an operator set one).
+    pub improvement_ppm: u32,
 }
 
 /// A symbol's state as [`RiskGate::symbol_state`] reports it.

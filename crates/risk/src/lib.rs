@@ -53,7 +53,7 @@ mod inventory;
 mod reject;
 mod tables;
 
-pub use admin::{AdminCause, AdminChange, AdminRecord, Setting};
+pub use admin::{AdminCause, AdminChange, AdminRecord, Setting, IMPROVEMENT_PPM_DEFAULT};
 pub use config::{ClientLimits, CollarTier, RiskConfig, RiskConfigError, SymbolRisk, ID_MAX};
 pub use gate::{ClientState, ControlError, KillTarget, RiskGate, SymbolState, PENDING_CHANGES_MAX};
 pub use inventory::PositionView;

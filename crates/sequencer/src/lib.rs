@@ -23,7 +23,7 @@ mod message;
 
 use std::collections::VecDeque;
 
-use crossline_matcher::{Input, SettingsChange, VenueCancel, VenueFill};
+use crossline_matcher::{ClientImprovement, Input, SettingsChange, VenueCancel, VenueFill};
 use crossline_types::{
     Cancel, ClientId, ClientOrderId, Message, NewOrder, Quote, Replace, SequenceNumber, SymbolId,
     Timestamp, VenueChild,
@@ -532,8 +532,8 @@ impl<J: Journal> Sequencer<J> {
     /// Sequences, decides and journals one command, then passes its effects to `out`.
     /// Answers the sequence number of the command's record: the record whose
     /// durability makes every output passed on here durable (the outputs of admin
-    /// changes expiring before it, and a kill switch's mass cancel, have no record of
-    /// their own).
+    /// changes expiring before it, a kill switch's mass cancel and a client's
+    /// price-improvement multiplier have no record of their own).
     ///
     /// # Errors
     /// [`JournalFailure`] when the journal could not take the record (or failed before):
@@ -579,13 +579,6 @@ impl<J: Journal> Sequencer<J> {
         record: &Recorded,
         out: &mut impl FnMut(Output),
     ) -> Result<Verdict, ReplayError> {
-        let expected = SequenceNumber::new(self.next);
-        if record.sequence != expected {
-            return Err(ReplayError::Sequence {
-                expected,
-                found: record.sequence,
-            });
-        }
         while self.events_applied < record.events_applied {
             let Some(event) = self.replayed_events.pop_front() else {
                 return Err(ReplayError::Events {
@@ -596,7 +589,16 @@ impl<J: Journal> Sequencer<J> {
             };
             self.on_event(&event);
         }
+        // Changes expiring at the record's time come first, as they did live: what they
+        // pass to the matcher takes the sequence numbers before the record's.
         self.expire(record.time, out);
+        let expected = SequenceNumber::new(self.next);
+        if record.sequence != expected {
+            return Err(ReplayError::Sequence {
+                expected,
+                found: record.sequence,
+            });
+        }
         let sequence = self.take_sequence();
         let verdict = self.decide(record.time, &record.command);
         if Decision::of(&verdict) != record.decision {
@@ -616,9 +618,9 @@ impl<J: Journal> Sequencer<J> {
         sequence
     }
 
-    /// Reverts admin changes that expired by `time`, passing on their records and the
-    /// mass cancel of a kill switch an expiry turns back on (with its own sequence
-    /// number).
+    /// Reverts admin changes that expired by `time`, passing on their records and what
+    /// they mean to the matcher (the mass cancel of a kill switch an expiry turns back
+    /// on, a client's multiplier it restores), each with its own sequence number.
     fn expire(&mut self, time: Timestamp, out: &mut impl FnMut(Output)) {
         let expired = &mut self.expired;
         self.gate.expire(time, |record| expired.push(record));
@@ -626,23 +628,32 @@ impl<J: Journal> Sequencer<J> {
             let record = self.expired[index];
             out(Output::Admin(record));
             if record.cause == AdminCause::Expired {
-                self.kill(&record, time, out);
+                self.effects(&record, time, out);
             }
         }
         self.expired.clear();
     }
 
-    /// When `record` turned a kill switch on, sends the matcher the mass cancel of its
-    /// scope, as the next input.
-    fn kill(&mut self, record: &AdminRecord, time: Timestamp, out: &mut impl FnMut(Output)) {
-        if let Setting::KillSwitch(target, true) = record.new {
-            let sequence = self.take_sequence();
-            out(Output::Matcher(Sequenced {
-                sequence,
-                time,
-                input: Input::MassCancel(target.mass_cancel()),
-            }));
-        }
+    /// Sends the matcher what an admin change means to it, as the next input: the mass
+    /// cancel of a kill switch's scope when `record` turned the switch on, a client's
+    /// price-improvement multiplier when it set one. Nothing for any other change.
+    fn effects(&mut self, record: &AdminRecord, time: Timestamp, out: &mut impl FnMut(Output)) {
+        let input = match record.new {
+            Setting::KillSwitch(target, true) => Input::MassCancel(target.mass_cancel()),
+            Setting::ImprovementMultiplier(client, multiplier_ppm) => {
+                Input::ClientImprovement(ClientImprovement {
+                    client,
+                    multiplier_ppm,
+                })
+            }
+            _ => return,
+        };
+        let sequence = self.take_sequence();
+        out(Output::Matcher(Sequenced {
+            sequence,
+            time,
+            input,
+        }));
     }
 
     /// The gate's verdict on a command, live.
@@ -754,7 +765,7 @@ impl<J: Journal> Sequencer<J> {
             (Verdict::Refused(error), _) => out(Output::Refused { sequence, error }),
             (Verdict::Admin(record), _) => {
                 out(Output::Admin(record));
-                self.kill(&record, time, out);
+                self.effects(&record, time, out);
             }
             (Verdict::Accepted, command) => {
                 if let Some(input) = command.input() {

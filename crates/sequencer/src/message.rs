@@ -3,13 +3,15 @@
 //! bytes and answers with the command or a [`MessageError`] naming the field and value.
 
 use crossline_matcher::{
-    Input, MassCancel, Mode, SettingsChange, SymbolSettings, VenueCancel, VenueFill,
+    ClientImprovement, Input, MassCancel, Mode, SettingsChange, SymbolSettings, VenueCancel,
+    VenueFill,
 };
 use crossline_risk::{AdminChange, KillTarget, RiskReject, Setting};
 use crossline_types::layout::{
-    head, AdminAckLayout, AdminLayout, CancelLayout, EndOfDayLayout, Layout, LocateLayout,
-    MassCancelLayout, NbboLayout, NewOrderLayout, ReplaceLayout, RiskRejectedLayout,
-    SettingsLayout, SnapshotLayout, VenueCancelLayout, VenueChildLayout, VenueFillLayout,
+    head, AdminAckLayout, AdminLayout, CancelLayout, ClientImprovementLayout, EndOfDayLayout,
+    Layout, LocateLayout, MassCancelLayout, NbboLayout, NewOrderLayout, ReplaceLayout,
+    RiskRejectedLayout, SettingsLayout, SnapshotLayout, VenueCancelLayout, VenueChildLayout,
+    VenueFillLayout,
 };
 use crossline_types::{
     Cancel, Capacity, ClientId, ClientOrderId, Message, NewOrder, OrderId, OrderType, Price,
@@ -40,7 +42,7 @@ pub enum MessageError {
 
 /// The admin setting codes of [`AdminLayout::setting`] (`docs/MESSAGES.md`, "Admin
 /// settings"), in code order from 1.
-pub const SETTING_CODES: [&str; 13] = [
+pub const SETTING_CODES: [&str; 15] = [
     "credit_limit",
     "order_quantity_max",
     "order_notional_max",
@@ -54,6 +56,8 @@ pub const SETTING_CODES: [&str; 13] = [
     "kill_firm",
     "kill_symbol",
     "kill_client",
+    "market_halted",
+    "improvement_multiplier",
 ];
 
 const FLAG_ON: u8 = AdminLayout::FLAG_ON;
@@ -300,6 +304,13 @@ impl Sequenced {
                 view.caused_by = U64::new(recorded.get());
                 return Message::from_view(&view);
             }
+            Input::ClientImprovement(change) => {
+                let mut view = head::<ClientImprovementLayout>(self.sequence, self.time);
+                view.client = U32::new(change.client.get());
+                view.multiplier_ppm = U32::new(change.multiplier_ppm);
+                view.caused_by = U64::new(recorded.get());
+                return Message::from_view(&view);
+            }
         };
         command.to_message(self.sequence, self.time)
     }
@@ -320,6 +331,19 @@ impl Sequenced {
                     .then(|| ClientId::new(view.client.get())),
                 symbol: (view.flags & MASS_CANCEL_SYMBOL != 0)
                     .then(|| SymbolId::new(view.symbol.get())),
+            })
+        } else if let Some(view) = message.view::<ClientImprovementLayout>() {
+            let multiplier_ppm = view.multiplier_ppm.get();
+            if multiplier_ppm > crossline_matcher::IMPROVEMENT_MULTIPLIER_PPM_MAX {
+                return Err(field(
+                    ClientImprovementLayout::NAME,
+                    "multiplier_ppm",
+                    multiplier_ppm,
+                ));
+            }
+            Input::ClientImprovement(ClientImprovement {
+                client: ClientId::new(view.client.get()),
+                multiplier_ppm,
             })
         } else {
             Command::from_message(message)?
@@ -402,11 +426,13 @@ pub struct AdminAck {
     pub result: u16,
 }
 
-/// Sets the `caused_by` of a mass cancel to `recorded` (a message of any other kind is
-/// left as it is): for the sequencer agent, which learns the record's sequence number
+/// Sets the `caused_by` of a mass cancel or a client's improvement multiplier to
+/// `recorded` (a message of any other kind is left as it is): for the sequencer agent, which learns the record's sequence number
 /// only once the command is journaled.
 pub fn set_caused_by(message: &mut Message, recorded: SequenceNumber) {
     if let Some(view) = message.view_mut::<MassCancelLayout>() {
+        view.caused_by = U64::new(recorded.get());
+    } else if let Some(view) = message.view_mut::<ClientImprovementLayout>() {
         view.caused_by = U64::new(recorded.get());
     }
 }
@@ -436,10 +462,14 @@ pub fn rejected_message(
 
 /// The sequence number of the journal record whose durability lets a message on the
 /// ring after the sequencer take effect outside the process: the message's own, except
-/// for a mass cancel, which has no record and names the command that caused it.
+/// for a mass cancel or a client's improvement multiplier, which have no record and name
+/// the command that caused them.
 #[must_use]
 pub fn barrier(message: &Message) -> u64 {
-    match message.view::<MassCancelLayout>() {
+    if let Some(view) = message.view::<MassCancelLayout>() {
+        return view.caused_by.get();
+    }
+    match message.view::<ClientImprovementLayout>() {
         Some(view) => view.caused_by.get(),
         None => message.sequence(),
     }
@@ -511,6 +541,10 @@ fn encode_admin(change: &AdminChange, view: &mut AdminLayout) {
             on(view, value);
             (14, symbol.get())
         }
+        Setting::ImprovementMultiplier(client, ppm) => {
+            view.a = I64::new(i64::from(ppm));
+            (AdminLayout::SETTING_IMPROVEMENT_MULTIPLIER, client.get())
+        }
     };
     view.setting = setting;
     view.target = U32::new(target);
@@ -544,6 +578,10 @@ fn decode_admin(view: &AdminLayout) -> Result<AdminChange, MessageError> {
         12 => Setting::KillSwitch(KillTarget::Symbol(symbol), on),
         13 => Setting::KillSwitch(KillTarget::Client(client), on),
         14 => Setting::MarketHalted(symbol, on),
+        AdminLayout::SETTING_IMPROVEMENT_MULTIPLIER => {
+            // `check` bounded it to 0..=2,000,000.
+            Setting::ImprovementMultiplier(client, u32_value(kind, "a", a)?)
+        }
         other => return Err(field(kind, "setting", other)),
     };
     Ok(AdminChange {

@@ -559,6 +559,22 @@ layouts! {
         /// Zero.
         padding_b: [u8; 20],
     }
+    /// A client's price-improvement multiplier, which the sequencer makes for the matcher
+    /// when an admin change (setting 15) sets it or its expiry reverts it (never
+    /// journaled: replay makes it again from `caused_by`).
+    ClientImprovementLayout = 22, "ClientImprovement" {
+        /// Zero.
+        padding_a: [u8; 3],
+        /// The client.
+        client: U32,
+        /// The sequence number of the journaled command that set it (or whose time let a
+        /// temporary change expire).
+        caused_by: U64,
+        /// The multiplier, parts per million (1,000,000: the symbol's own improvement).
+        multiplier_ppm: U32,
+        /// Zero.
+        padding_b: [u8; 20],
+    }
 }
 
 impl VenueChildLayout {
@@ -574,11 +590,15 @@ impl AdminLayout {
     /// `flags` bit 2: a band is set (`a`, `b`).
     pub const FLAG_BAND: u8 = 4;
     /// The highest setting code (`docs/MESSAGES.md`, "Admin settings").
-    pub const SETTING_MAX: u8 = 14;
+    pub const SETTING_MAX: u8 = 15;
+    /// Setting 15: a client's price-improvement multiplier, `a` in parts per million.
+    pub const SETTING_IMPROVEMENT_MULTIPLIER: u8 = 15;
+    /// The largest price-improvement multiplier, ppm (×2.0).
+    pub const IMPROVEMENT_MULTIPLIER_PPM_MAX: i64 = 2_000_000;
 
     /// Checks the codes and ranges every admin message must keep: only defined flag
-    /// bits, a defined setting, and for a quantity, rate or ppm an `a` that fits 32
-    /// bits. On failure, the field's name and value.
+    /// bits, a defined setting, for a quantity, rate or ppm an `a` that fits 32 bits,
+    /// and for a price-improvement multiplier an `a` from 0 to 2,000,000. On failure, the field's name and value.
     ///
     /// # Errors
     /// The first field out of its domain.
@@ -591,6 +611,11 @@ impl AdminLayout {
         }
         let a = self.a.get();
         if matches!(self.setting, 2 | 4 | 5) && u32::try_from(a).is_err() {
+            return Err(("a", a.into()));
+        }
+        if self.setting == Self::SETTING_IMPROVEMENT_MULTIPLIER
+            && !(0..=Self::IMPROVEMENT_MULTIPLIER_PPM_MAX).contains(&a)
+        {
             return Err(("a", a.into()));
         }
         Ok(())

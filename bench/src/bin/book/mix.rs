@@ -90,6 +90,7 @@ impl Recording {
                 Input::EndOfDay => "end_of_day",
                 Input::Settings(_) => "settings",
                 Input::MassCancel(_) => "mass_cancel",
+                Input::ClientImprovement(_) => "client_improvement",
                 Input::Snapshot => "snapshot",
             };
             match counts.iter_mut().find(|(name, _)| *name == kind) {

@@ -64,6 +64,8 @@ pub(crate) struct Model {
     orders: Vec<Order>,
     day: u32,
     clock: u64,
+    /// Clients' price-improvement multipliers, ppm (absent: 1,000,000).
+    multipliers: std::collections::BTreeMap<ClientId, u32>,
 }
 
 impl Model {
@@ -92,6 +94,7 @@ impl Model {
             orders: Vec::new(),
             day: 0,
             clock: 0,
+            multipliers: std::collections::BTreeMap::new(),
         }
     }
 
@@ -197,6 +200,18 @@ impl Model {
             // (crates/risk/tests/sequencer.rs); the model's command generator never
             // produces one.
             Input::MassCancel(_) => panic!("the reference model does not model mass cancels"),
+            Input::ClientImprovement(change) => {
+                if change.multiplier_ppm > 2_000_000 {
+                    return out.push(Event::InputRejected {
+                        reason: InputError::ImprovementMultiplier {
+                            client: change.client,
+                            multiplier_ppm: change.multiplier_ppm,
+                        },
+                    });
+                }
+                self.multipliers
+                    .insert(change.client, change.multiplier_ppm);
+            }
             Input::Snapshot => out.push(Event::Snapshot {
                 sequence: crossline_types::SequenceNumber::new(sequence),
             }),
@@ -596,7 +611,18 @@ impl Model {
             return None;
         }
         let firm_buys = !order.buy;
-        let price = self.firm_price(s, firm_buys);
+        // Active mode honours the firm's quote: a multiplier only adds to it there.
+        let multiplier = self
+            .multipliers
+            .get(&order.client)
+            .copied()
+            .unwrap_or(1_000_000);
+        let multiplier = if self.symbols[s].settings.mode == Mode::Active {
+            multiplier.max(1_000_000)
+        } else {
+            multiplier
+        };
+        let price = self.firm_price(s, firm_buys, multiplier);
         if !self.reachable(order, s, price) {
             return None;
         }
@@ -604,12 +630,13 @@ impl Model {
         (shares > 0).then_some((price, shares))
     }
 
-    fn firm_price(&self, s: usize, firm_buys: bool) -> i64 {
+    fn firm_price(&self, s: usize, firm_buys: bool, multiplier: u32) -> i64 {
         let symbol = &self.symbols[s];
         let settings = &symbol.settings;
         let (bid, ask, _) = symbol.nbbo.unwrap();
         let spread = i128::from(ask - bid);
-        let mut improvement = (spread * i128::from(settings.improvement_spread_ppm) / 1_000_000)
+        let fraction = spread * i128::from(settings.improvement_spread_ppm) / 1_000_000;
+        let mut improvement = (fraction * i128::from(multiplier) / 1_000_000)
             .max(i128::from(settings.improvement_min.micros()));
         let position = symbol.position;
         if position != 0 {
@@ -720,7 +747,7 @@ impl Model {
         if usable {
             for firm_buys in [true, false] {
                 loop {
-                    let price = self.firm_price(s, firm_buys);
+                    let price = self.firm_price(s, firm_buys, 1_000_000);
                     let capacity = self.firm_capacity(s, firm_buys);
                     let Some(&front) = self.book(s, !firm_buys).first() else {
                         break;
@@ -744,9 +771,9 @@ impl Model {
         let quote = if usable {
             FirmQuote {
                 symbol: id,
-                bid: Price::from_micros(self.firm_price(s, true)),
+                bid: Price::from_micros(self.firm_price(s, true, 1_000_000)),
                 bid_size: Quantity::new(self.firm_capacity(s, true)),
-                ask: Price::from_micros(self.firm_price(s, false)),
+                ask: Price::from_micros(self.firm_price(s, false, 1_000_000)),
                 ask_size: Quantity::new(self.firm_capacity(s, false)),
             }
         } else {
