@@ -27,7 +27,8 @@ pub struct AdminSettings {
 pub enum Role {
     /// Status only.
     View,
-    /// Everything: kill switches, halts, limits, locates, end of day.
+    /// Everything: kill switches, halts, limits, locates, price-improvement multipliers,
+    /// end of day.
     Control,
 }
 

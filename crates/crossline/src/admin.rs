@@ -492,6 +492,14 @@ pub fn parse_multiplier(text: &str) -> Result<u32, String> {
         .ok_or_else(bad)
 }
 
+/// A multiplier in ppm as people write it: `0.5`, `1`, `1.333333`.
+#[must_use]
+pub fn multiplier_text(ppm: u32) -> String {
+    rust_decimal::Decimal::new(i64::from(ppm), 6)
+        .normalize()
+        .to_string()
+}
+
 /// One client's multiplier from a classification file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImprovementLine {

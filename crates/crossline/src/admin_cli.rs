@@ -18,8 +18,8 @@ use crossline_types::Price;
 use rust_decimal::Decimal;
 
 use crate::admin::{
-    parse_classes, parse_locates, parse_multiplier, parse_time, refusal_text, AdminSession, Answer,
-    ImprovementLine, IMPROVEMENT_SETTING,
+    multiplier_text, parse_classes, parse_locates, parse_multiplier, parse_time, refusal_text,
+    AdminSession, Answer, ImprovementLine, IMPROVEMENT_SETTING,
 };
 
 /// How to reach the admin port, and what to do there.
@@ -388,11 +388,6 @@ fn status_text(status: &Outbound) -> String {
         ),
         ref other => format!("{other:?}"),
     }
-}
-
-/// A multiplier in ppm as people write it: `0.5`, `1`, `1.333333`.
-fn multiplier_text(ppm: u32) -> String {
-    Decimal::new(i64::from(ppm), 6).normalize().to_string()
 }
 
 fn yes(value: bool) -> &'static str {

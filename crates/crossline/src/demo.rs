@@ -33,6 +33,7 @@ use crate::flow::{on_the_wire, OrderFlow};
 use crate::report::Summary;
 use crossline_agent::Cores;
 use crossline_config::Config;
+use crossline_config::Role;
 use crossline_counters::{CountersReader, Reading};
 use crossline_engine::recovery;
 use crossline_gateway::wall_clock_ns;
@@ -43,6 +44,7 @@ use crossline_types::{ClientOrderId, Price, Quantity, SymbolId};
 use crossline_venue::Simulator;
 use hdrhistogram::Histogram;
 
+use crate::admin::{multiplier_text, AdminSession, ImprovementLine};
 use crate::client::{Client, ClientError};
 use crate::fix_client::{self, FixClient, FixClientError, FixTally, Tradable};
 use crate::stat;
@@ -67,7 +69,16 @@ pub struct DemoOptions {
     pub keep_journal: bool,
     /// Add a FIX 4.4 client (client 5) and a FIX 4.2 drop copy ([`FIX_DEMO_TABLES`]).
     pub fix: bool,
+    /// Clients' price-improvement multipliers (client, ppm) an operator sets through the
+    /// admin port before trading starts ([`DEMO_MULTIPLIERS`] by default).
+    pub multipliers: Vec<(u32, u32)>,
 }
+
+/// The demo's flow classification, as an operator would load it from last month's
+/// `crossline report markouts` (`crossline admin improvement load`): client 1 is taken
+/// for informed flow (×0.5 the improvement), client 2 for uninformed flow (×1.5); the
+/// others keep their symbols' own improvement.
+pub const DEMO_MULTIPLIERS: [(u32, u32); 2] = [(1, 500_000), (2, 1_500_000)];
 
 /// What `crossline demo --fix` adds to the configuration: client 5, which trades on
 /// FIX 4.4 as `DEMOFIX`, and the middle office's drop copy `MIDOFFICE` on FIX 4.2
@@ -111,6 +122,7 @@ impl DemoOptions {
             seed: 1,
             keep_journal: false,
             fix: false,
+            multipliers: DEMO_MULTIPLIERS.to_vec(),
         }
     }
 }
@@ -189,6 +201,8 @@ pub struct DemoReport {
     /// With `--fix`: what the FIX client saw, and the execution reports the drop copy
     /// received.
     pub fix: Option<(FixTally, u64)>,
+    /// The price-improvement multipliers set through the admin port (client, ppm).
+    pub multipliers: Vec<(u32, u32)>,
 }
 
 /// The configuration with every address (clients, admin port, feed, venues) on an
@@ -262,6 +276,14 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
 
     let counters = CountersReader::open(pipeline.counters_path()).ok();
     wait_for_quotes(counters.as_ref(), config.symbol_names.len());
+    let multipliers = match set_multipliers(&config, options, pipeline.admin_address()) {
+        Ok(multipliers) => multipliers,
+        Err(error) => {
+            let _ = pipeline.stop();
+            venues.stop();
+            return Err(error);
+        }
+    };
     let flows = plan_flows(&config, options, pipeline.client_address());
     let plans: Vec<String> = flows.iter().map(ClientFlow::describe).collect();
     let trading = Arc::new(AtomicBool::new(true));
@@ -363,7 +385,71 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
         summary,
         names: config.symbol_names.clone(),
         fix,
+        multipliers,
     })
+}
+
+/// Sets `options.multipliers` through the admin port as the configuration's first
+/// control operator, for the clients the configuration has; answers those set. Without
+/// a control operator that can log on, sets none and says so.
+fn set_multipliers(
+    config: &Config,
+    options: &DemoOptions,
+    admin: SocketAddr,
+) -> Result<Vec<(u32, u32)>, DemoError> {
+    let wanted: Vec<(u32, u32)> = options
+        .multipliers
+        .iter()
+        .copied()
+        .filter(|(client, _)| config.secrets.iter().any(|(id, _)| id.get() == *client))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    let operator = config.admin.operators.iter().find_map(|operator| {
+        let secret = operator.secret.as_ref()?;
+        (operator.role == Role::Control).then_some((operator.id, secret))
+    });
+    let Some((operator, secret)) = operator else {
+        if options.progress {
+            println!(
+                "crossline demo: no control operator can log on ([[operators]] role = \"control\" with a secret): every client keeps its symbols' own price improvement"
+            );
+        }
+        return Ok(Vec::new());
+    };
+    let failed = |what: String| DemoError::Simulator(format!("admin port: {what}"));
+    let mut session = AdminSession::logon(admin, operator, secret, Duration::from_secs(5))
+        .map_err(|e| failed(e.to_string()))?;
+    let messages: Vec<_> = wanted
+        .iter()
+        .map(|&(client, multiplier_ppm)| {
+            ImprovementLine {
+                line: 0,
+                client,
+                multiplier_ppm,
+            }
+            .message()
+        })
+        .collect();
+    let answers = session
+        .request_all(&messages)
+        .map_err(|e| failed(e.to_string()))?;
+    let _ = session.logout();
+    if let Some(refused) = answers.iter().find(|answer| !answer.accepted()) {
+        return Err(failed(format!("a multiplier was refused: {refused:?}")));
+    }
+    if options.progress {
+        println!(
+            "price improvement: operator {operator} set {} through the admin port (journaled before trading starts)",
+            wanted
+                .iter()
+                .map(|&(client, ppm)| format!("client {client} ×{}", multiplier_text(ppm)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(wanted)
 }
 
 type FixThreads = (
@@ -1122,6 +1208,28 @@ impl std::fmt::Display for DemoReport {
                 day.improvement_bps(),
                 day.effective_over_quoted().map_or("-".to_owned(), |r| format!("{r:.3}"))
             )?;
+        }
+        if !s.principal_by_client.is_empty() {
+            writeln!(
+                f,
+                "principal     per client: the firm's improvement as a share of the NBBO spread, with the multiplier the operator set"
+            )?;
+            for (client, fills) in &s.principal_by_client {
+                let ppm = self
+                    .multipliers
+                    .iter()
+                    .find(|(id, _)| *id == client.get())
+                    .map_or(1_000_000, |&(_, ppm)| ppm);
+                writeln!(
+                    f,
+                    "  client {:<3} ×{:<4} {:>8} shares  {:>5.1}% of the spread  ${:.4}/share",
+                    client.get(),
+                    multiplier_text(ppm),
+                    fills.shares,
+                    fills.share_of_spread().unwrap_or(0.0) * 100.0,
+                    fills.improvement_micros as f64 / 1e6 / fills.shares.max(1) as f64
+                )?;
+            }
         }
         let rejected: u64 =
             s.risk_rejects.values().sum::<u64>() + s.matcher_rejects.values().sum::<u64>();

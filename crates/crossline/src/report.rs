@@ -43,6 +43,28 @@ pub struct Summary {
     pub span: Option<(u64, u64)>,
     /// Execution quality and the firm's inventory, per symbol.
     pub symbols: BTreeMap<SymbolId, SymbolDay>,
+    /// The firm's principal fills of each client's orders.
+    pub principal_by_client: BTreeMap<ClientId, PrincipalFills>,
+}
+
+/// The firm's principal fills of one client's orders: how much of the spread they gave
+/// away (what a client's price-improvement multiplier changes).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PrincipalFills {
+    /// Shares filled.
+    pub shares: u64,
+    /// Their price improvement over the NBBO at execution, micro-dollars.
+    pub improvement_micros: i128,
+    /// Their NBBO spread at execution, micro-dollars × shares.
+    pub spread_micros: i128,
+}
+
+impl PrincipalFills {
+    /// The improvement as a fraction of the spread (`None` without a spread).
+    #[must_use]
+    pub fn share_of_spread(&self) -> Option<f64> {
+        (self.spread_micros > 0).then(|| self.improvement_micros as f64 / self.spread_micros as f64)
+    }
 }
 
 /// One symbol's day: execution quality (Rule 605 style) and the firm's position and P&L.
@@ -206,6 +228,12 @@ impl Observer for Summary {
                     Contra::Firm => {
                         add(&mut self.principal, shares);
                         self.improvement_micros += improvement;
+                        let client = self.principal_by_client.entry(fill.client).or_default();
+                        let spread = fill.nbbo_at_execution.ask.micros()
+                            - fill.nbbo_at_execution.bid.micros();
+                        client.shares += shares;
+                        client.improvement_micros += improvement;
+                        client.spread_micros += i128::from(spread) * i128::from(shares);
                     }
                     Contra::Venue => add(&mut self.venue, shares),
                 }

@@ -207,6 +207,23 @@ fn the_demo_keeps_every_market_rule_and_ends_every_order() {
     assert!(checks.position_changes > 0);
     // The summary agrees with the journal.
     assert_eq!(report.summary.principal.0, checks.principal);
+    // The operator's multipliers, journaled before trading, priced the principal fills:
+    // client 1 (×0.5) was given a smaller share of the spread than client 2 (×1.5), by
+    // far more than skew and the active symbol's quote (×1 for everyone) blur.
+    assert_eq!(report.multipliers, demo::DEMO_MULTIPLIERS);
+    let share = |client| {
+        report
+            .summary
+            .principal_by_client
+            .get(&crossline_types::ClientId::new(client))
+            .and_then(|fills| fills.share_of_spread())
+            .unwrap_or_else(|| panic!("client {client} had no principal fills"))
+    };
+    let (informed, uninformed) = (share(1), share(2));
+    assert!(
+        informed * 1.5 < uninformed && informed < 0.1 && uninformed > 0.1,
+        "client 1 got {informed:.4} of the spread, client 2 {uninformed:.4}"
+    );
     reconcile_reports(&dir, &checks);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -270,3 +270,48 @@ fn temporary_changes_are_bounded() {
     gate.expire(at(100), |_| {});
     assert!(gate.apply_admin(at(100), &halt(6_000)).is_ok());
 }
+
+#[test]
+fn a_price_improvement_multiplier_reports_its_old_value_and_reverts_at_expiry() {
+    let mut gate = gate();
+    let set = |ppm, expires_at| change(Setting::ImprovementMultiplier(CLIENT, ppm), expires_at);
+    assert_eq!(
+        gate.client_state(CLIENT).unwrap().improvement_ppm,
+        1_000_000
+    );
+    let record = gate
+        .apply_admin(at(1), &set(500_000, Some(at(10))))
+        .unwrap();
+    assert_eq!(
+        (record.old, record.new),
+        (
+            Setting::ImprovementMultiplier(CLIENT, 1_000_000),
+            Setting::ImprovementMultiplier(CLIENT, 500_000)
+        )
+    );
+    assert_eq!(gate.client_state(CLIENT).unwrap().improvement_ppm, 500_000);
+    let mut expired = Vec::new();
+    gate.expire(at(10), |record| expired.push(record));
+    assert_eq!(
+        expired,
+        [AdminRecord {
+            operator: OPERATOR,
+            old: Setting::ImprovementMultiplier(CLIENT, 500_000),
+            new: Setting::ImprovementMultiplier(CLIENT, 1_000_000),
+            expires_at: None,
+            cause: AdminCause::Expired,
+        }]
+    );
+    assert_eq!(
+        gate.client_state(CLIENT).unwrap().improvement_ppm,
+        1_000_000
+    );
+    let stranger = ClientId::new(9);
+    assert_eq!(
+        gate.apply_admin(
+            at(11),
+            &change(Setting::ImprovementMultiplier(stranger, 0), None)
+        ),
+        Err(ControlError::UnknownClient(stranger))
+    );
+}

@@ -652,6 +652,8 @@ mod tests {
             Setting::KillSwitch(KillTarget::Symbol(symbol), false),
             Setting::KillSwitch(KillTarget::Client(client), true),
             Setting::MarketHalted(symbol, true),
+            Setting::ImprovementMultiplier(client, 0),
+            Setting::ImprovementMultiplier(client, 2_000_000),
         ];
         for (index, setting) in settings.into_iter().enumerate() {
             let expires_at = (index % 2 == 0).then(|| Timestamp::new(u64::MAX - 1));
@@ -756,7 +758,7 @@ mod tests {
         let mut bytes = *admin
             .to_message(SequenceNumber::new(1), Timestamp::new(1))
             .bytes();
-        bytes[17] = 15;
+        bytes[17] = 16;
         assert!(matches!(
             Command::from_message(&Message::from_bytes(bytes)),
             Err(MessageError::Field {
@@ -764,6 +766,42 @@ mod tests {
                 ..
             })
         ));
+        // A price-improvement multiplier past ×2 is refused, naming `a`.
+        let multiplier = |ppm| {
+            let change = Command::Admin(AdminChange {
+                operator: 1,
+                request: 0,
+                setting: Setting::ImprovementMultiplier(ClientId::new(3), ppm),
+                expires_at: None,
+            });
+            Command::from_message(&change.to_message(SequenceNumber::new(1), Timestamp::new(1)))
+        };
+        assert!(multiplier(2_000_000).is_ok());
+        assert_eq!(
+            multiplier(2_000_001),
+            Err(MessageError::Field {
+                kind: "Admin",
+                field: "a",
+                value: 2_000_001
+            })
+        );
+        // The matcher's copy on the ring is checked the same way.
+        let input = Sequenced {
+            sequence: SequenceNumber::new(4),
+            time: Timestamp::new(1),
+            input: Input::ClientImprovement(ClientImprovement {
+                client: ClientId::new(3),
+                multiplier_ppm: 2_000_001,
+            }),
+        };
+        assert_eq!(
+            Sequenced::from_message(&input.to_message(SequenceNumber::new(3))),
+            Err(MessageError::Field {
+                kind: "ClientImprovement",
+                field: "multiplier_ppm",
+                value: 2_000_001
+            })
+        );
     }
 
     #[test]
@@ -824,6 +862,10 @@ mod tests {
                 client: None,
                 symbol: Some(symbol),
             }),
+            Input::ClientImprovement(ClientImprovement {
+                client,
+                multiplier_ppm: 1_500_000,
+            }),
         ];
         for input in inputs {
             let sequenced = Sequenced {
@@ -838,7 +880,7 @@ mod tests {
                 Ok(sequenced),
                 "{input:?}"
             );
-            let waits_for = if matches!(input, Input::MassCancel(_)) {
+            let waits_for = if matches!(input, Input::MassCancel(_) | Input::ClientImprovement(_)) {
                 41
             } else {
                 42
