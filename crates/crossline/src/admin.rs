@@ -393,23 +393,38 @@ pub const LOCATE_HEADER: &str = "client,symbol,shares,locate_id,expiry";
 /// # Errors
 /// Every bad line, as "line N: what is wrong": nothing of a file with one is to be sent.
 pub fn parse_locates(text: &str, now_s: u64) -> Result<Vec<LocateLine>, Vec<String>> {
+    parse_lines(
+        text,
+        "locate",
+        |header| header.replace(' ', "").eq_ignore_ascii_case(LOCATE_HEADER),
+        |trimmed, line| parse_locate_line(trimmed, line, now_s),
+    )
+}
+
+/// The loop of a CSV file an operator loads: skips blank lines, `#` comments and a first
+/// line `is_header` recognises; parses every other line with `parse` (the line's text
+/// and number), keeping every error as "line N: …"; a file with no line is an error too,
+/// naming `what` it should hold.
+fn parse_lines<T>(
+    text: &str,
+    what: &str,
+    is_header: impl Fn(&str) -> bool,
+    mut parse: impl FnMut(&str, usize) -> Result<T, String>,
+) -> Result<Vec<T>, Vec<String>> {
     let (mut lines, mut errors) = (Vec::new(), Vec::new());
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+        if trimmed.is_empty() || trimmed.starts_with('#') || (index == 0 && is_header(trimmed)) {
             continue;
         }
-        if index == 0 && trimmed.replace(' ', "").eq_ignore_ascii_case(LOCATE_HEADER) {
-            continue;
-        }
-        match parse_locate_line(trimmed, line, now_s) {
-            Ok(locate) => lines.push(locate),
+        match parse(trimmed, line) {
+            Ok(parsed) => lines.push(parsed),
             Err(why) => errors.push(format!("line {line}: {why}")),
         }
     }
     if lines.is_empty() && errors.is_empty() {
-        errors.push("the file holds no locate".to_owned());
+        errors.push(format!("the file holds no {what}"));
     }
     if errors.is_empty() {
         Ok(lines)
@@ -535,56 +550,43 @@ impl ImprovementLine {
 /// # Errors
 /// Every bad line, as "line N: what is wrong": nothing of a file with one is to be sent.
 pub fn parse_classes(text: &str) -> Result<Vec<ImprovementLine>, Vec<String>> {
-    let (mut lines, mut errors) = (Vec::<ImprovementLine>::new(), Vec::new());
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
-        if index == 0 && fields[0].eq_ignore_ascii_case("client") {
-            continue;
-        }
-        let parsed = match fields.len() {
-            2 | 5 => fields[0]
+    let mut seen: Vec<(u32, usize)> = Vec::new();
+    parse_lines(
+        text,
+        "client",
+        |header| {
+            header
+                .split(',')
+                .next()
+                .is_some_and(|first| first.trim().eq_ignore_ascii_case("client"))
+        },
+        |trimmed, line| {
+            let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
+            if !matches!(fields.len(), 2 | 5) {
+                return Err(format!(
+                    "{} fields; a line has 2 (client,multiplier) or 5 ({CLASSES_HEADER})",
+                    fields.len()
+                ));
+            }
+            let client = fields[0]
                 .parse::<u32>()
                 .ok()
                 .filter(|client| *client > 0)
-                .ok_or_else(|| format!("client \"{}\" is not an id (1 to 4294967295)", fields[0]))
-                .and_then(|client| {
-                    parse_multiplier(fields[fields.len() - 1]).map(|ppm| (client, ppm))
-                }),
-            n => Err(format!(
-                "{n} fields; a line has 2 (client,multiplier) or 5 ({CLASSES_HEADER})"
-            )),
-        };
-        match parsed {
-            Ok((client, _)) if lines.iter().any(|seen| seen.client == client) => {
-                let first = lines
-                    .iter()
-                    .find(|seen| seen.client == client)
-                    .map_or(0, |s| s.line);
-                errors.push(format!(
-                    "line {line}: client {client} is on line {first} already"
-                ));
+                .ok_or_else(|| {
+                    format!("client \"{}\" is not an id (1 to 4294967295)", fields[0])
+                })?;
+            let multiplier_ppm = parse_multiplier(fields[fields.len() - 1])?;
+            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == client) {
+                return Err(format!("client {client} is on line {first} already"));
             }
-            Ok((client, multiplier_ppm)) => lines.push(ImprovementLine {
+            seen.push((client, line));
+            Ok(ImprovementLine {
                 line,
                 client,
                 multiplier_ppm,
-            }),
-            Err(why) => errors.push(format!("line {line}: {why}")),
-        }
-    }
-    if lines.is_empty() && errors.is_empty() {
-        errors.push("the file holds no client".to_owned());
-    }
-    if errors.is_empty() {
-        Ok(lines)
-    } else {
-        Err(errors)
-    }
+            })
+        },
+    )
 }
 
 /// Seconds since the epoch of `YYYY-MM-DD` (its last second, UTC),

@@ -360,8 +360,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport, DemoError> {
     }
 
     let mut summary = Summary::default();
-    let text = recovery::read_config(&options.journal_dir)?;
-    let parsed = crossline_config::parse(&text).map_err(|e| DemoError::Config(e.to_string()))?;
+    let parsed = recovery::recorded_config(&options.journal_dir)?;
     let mut engine = crossline_engine::Engine::new(&parsed, crossline_sequencer::NoJournal)?;
     recovery::replay_from(
         &options.journal_dir,

@@ -533,3 +533,69 @@ fn rule_606_reports_match_the_hand_computed_figures_and_the_sec_schema() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// What an operator gets wrong is named, with exit status 2 and nothing written: a
+/// period that is no period, a 606(b)(3) range past six months, a journal that is not
+/// there.
+#[test]
+fn bad_arguments_and_missing_journals_are_named_with_exit_status_2() {
+    let missing =
+        std::env::temp_dir().join(format!("crossline-report-missing-{}", std::process::id()));
+    let out = missing.with_extension("out");
+    let cases: [(&[&str], String); 5] = [
+        (
+            &["605", "--month", "2026-13"],
+            "--month \"2026-13\": expected YYYY-MM".to_owned(),
+        ),
+        (
+            &["606a", "--quarter", "2026-Q5"],
+            "--quarter \"2026-Q5\": expected YYYY-Qn".to_owned(),
+        ),
+        (
+            &[
+                "606b3",
+                "--client",
+                "1",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-07-01",
+            ],
+            "a 606(b)(3) report covers at most six months".to_owned(),
+        ),
+        (
+            &[
+                "606b3",
+                "--client",
+                "1",
+                "--from",
+                "2026-02-01",
+                "--to",
+                "2026-01-31",
+            ],
+            "--to 2026-01-31 is before --from 2026-02-01".to_owned(),
+        ),
+        (
+            &["markouts", "--month", "2026-12"],
+            format!("journal {}", missing.display()),
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = Process::new(CROSSLINE)
+            .arg("report")
+            .args(args)
+            .arg("--journal")
+            .arg(&missing)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("crossline report: ") && stderr.contains(&expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}

@@ -240,6 +240,16 @@ pub fn read_config(dir: &Path) -> Result<String, EngineError> {
         .map_err(|_| no_config("text that is not UTF-8".to_owned()))
 }
 
+/// The journal's configuration record, parsed: what a replay of the journal runs on.
+///
+/// # Errors
+/// [`read_config`]'s, or [`EngineError::Config`] naming what does not parse.
+pub fn recorded_config(dir: &Path) -> Result<Config, EngineError> {
+    let text = read_config(dir)?;
+    crossline_config::parse(&text)
+        .map_err(|e| EngineError::Config(format!("the journal's configuration: {e}")))
+}
+
 /// Checks this run's configuration (`kept`: its text as the journal keeps it, parsed
 /// as `config`) against the journal's: the same text, or one that differs only in
 /// operational settings (returned by table), is accepted; a change to what replay

@@ -259,9 +259,7 @@ impl Tape {
         progress: &mut impl FnMut(&Path, u64, u64),
     ) -> Result<(), EngineError> {
         let scan = crossline_journal::verify(dir, recovery::PAYLOAD_MAX)?;
-        let text = recovery::read_config(dir)?;
-        let config =
-            crossline_config::parse(&text).map_err(|e| EngineError::Config(e.to_string()))?;
+        let config = recovery::recorded_config(dir)?;
         let journal = u16::try_from(self.journals.len())
             .map_err(|_| EngineError::Config("more than 65535 journals".to_owned()))?;
         self.journals.push(dir.to_path_buf());
