@@ -677,6 +677,39 @@ fn a_client_multiplier_prices_its_principal_fills_until_it_expires() {
     );
 }
 
+/// A temporary "off" of a kill switch that expires turns the switch back on, and its mass
+/// cancel takes a sequence number before the record whose time let it expire: replay
+/// expires first too, so it numbers the same and rebuilds the same.
+#[test]
+fn an_expiring_kill_switch_off_cancels_again_and_replays() {
+    let mut world = Loop::new(0);
+    world.submit(nbbo(SYMBOL));
+    world.submit(kill(KillTarget::Client(ClientId::new(1)), true));
+    world.submit(Command::Admin(AdminChange {
+        operator: 7,
+        request: 0,
+        setting: Setting::KillSwitch(KillTarget::Client(ClientId::new(1)), false),
+        expires_at: Some(Timestamp::new(10_000_000)),
+    }));
+    world.submit(resting(1, SYMBOL, 1));
+    world.submit(resting(2, SYMBOL, 2));
+    assert!(resting_state(&world, 1, 1).is_some_and(|state| state.resting));
+    while world.now < 9_000_000 {
+        world.submit(nbbo(SYMBOL));
+    }
+    let events = world.submit(nbbo(SYMBOL));
+    assert_eq!(
+        cancelled_by_request(&events),
+        [(ClientId::new(1), ClientOrderId::new(1))]
+    );
+    assert!(resting_state(&world, 2, 2).is_some_and(|state| state.resting));
+    world.settle();
+    let journal = world.sequencer.journal().clone();
+    let rebuilt = rebuild(&journal).unwrap_or_else(|error| panic!("replay failed: {error}"));
+    assert_eq!(rebuilt.outputs, world.outputs);
+    assert_eq!(rebuilt.events, world.events);
+}
+
 /// A kill switch's mass cancel has no journal record of its own: what it causes may leave
 /// the process once the kill switch's record is durable, so a quiet engine does not hold
 /// the cancels until some later command is journaled.
