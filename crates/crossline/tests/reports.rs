@@ -368,8 +368,16 @@ fn markouts_and_the_flow_class_match_the_hand_computed_figures() {
     near(row, "markout_usd_per_share", 100.0 / 1200.0);
     // Client 1 has 1,000 shares at +5 s, 0.10 / 190.05 = 5.26 bps: informed. The others
     // have too few shares to classify.
-    let classes = std::fs::read_to_string(out.join("markouts-2026-11-classes.csv")).unwrap();
-    let classes = rows_lf(&classes);
+    let text = std::fs::read_to_string(out.join("markouts-2026-11-classes.csv")).unwrap();
+    // The file is what `crossline admin improvement load` reads: client 1 at ×0.5, the
+    // unclassified clients with executions (2 and 4) back to ×1.
+    let loaded: Vec<(u32, u32)> = crossline::admin::parse_classes(&text)
+        .unwrap()
+        .iter()
+        .map(|line| (line.client, line.multiplier_ppm))
+        .collect();
+    assert_eq!(loaded, [(1, 500_000), (2, 1_000_000), (4, 1_000_000)]);
+    let classes = rows_lf(&text);
     let one = find(&classes, &[("client", "1")]);
     assert_eq!(field(one, "class"), "informed");
     assert_eq!(field(one, "multiplier"), "0.50");

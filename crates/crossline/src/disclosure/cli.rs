@@ -171,12 +171,17 @@ pub fn run(args: ReportArgs) -> Result<(), String> {
             let markouts = Markouts::compute(&tape, &period);
             let name = format!("markouts-{}", period.label);
             written.push(write(&args.out, &format!("{name}.csv"), &markouts.csv())?);
-            written.push(write(
+            let classes = write(
                 &args.out,
                 &format!("{name}-classes.csv"),
                 &markouts.classification_csv(),
-            )?);
+            )?;
             print!("{}", markouts.classification_csv());
+            println!(
+                "load the multipliers into a running engine: crossline admin improvement load {}",
+                classes.display()
+            );
+            written.push(classes);
         }
     }
     for path in written {
