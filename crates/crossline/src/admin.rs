@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossline_protocol::admin::{AdminLogonRejectReason, AdminRefusal, Inbound, Outbound};
 use crossline_protocol::frame::{split, Secret, FRAME_BYTES_MAX};
+use crossline_types::layout::AdminLayout;
 use crossline_types::{ClientId, SymbolId};
 
 /// Why an admin session failed.
@@ -481,9 +482,6 @@ fn parse_locate_line(text: &str, line: usize, now_s: u64) -> Result<LocateLine, 
     })
 }
 
-/// The admin setting code of a client's price-improvement multiplier.
-pub const IMPROVEMENT_SETTING: u8 = 15;
-
 /// The header `crossline report markouts` writes on its classification file, which
 /// `crossline admin improvement load` reads.
 pub const CLASSES_HEADER: &str = "client,shares,markout_5s_bps,class,multiplier";
@@ -503,7 +501,7 @@ pub fn parse_multiplier(text: &str) -> Result<u32, String> {
         ));
     }
     rust_decimal::prelude::ToPrimitive::to_u32(&ppm)
-        .filter(|ppm| *ppm <= 2_000_000)
+        .filter(|ppm| *ppm <= AdminLayout::IMPROVEMENT_MULTIPLIER_PPM_MAX)
         .ok_or_else(bad)
 }
 
@@ -532,7 +530,7 @@ impl ImprovementLine {
     pub fn message(&self) -> Inbound {
         Inbound::Control {
             target: self.client,
-            setting: IMPROVEMENT_SETTING,
+            setting: AdminLayout::SETTING_IMPROVEMENT_MULTIPLIER,
             on: false,
             value: i64::from(self.multiplier_ppm),
             upper: 0,

@@ -14,12 +14,13 @@ use crossline_protocol::admin::{
     Inbound, Outbound, STATUS_CLIENT, STATUS_ENGINE, STATUS_SYMBOL, SYMBOL_HALTED_BY_MARKET,
     SYMBOL_HALTED_BY_OPERATOR, SYMBOL_KILLED, SYMBOL_RESTRICTED, SYMBOL_RULE_201,
 };
+use crossline_types::layout::AdminLayout;
 use crossline_types::Price;
 use rust_decimal::Decimal;
 
 use crate::admin::{
     multiplier_text, parse_classes, parse_locates, parse_multiplier, parse_time, refusal_text,
-    AdminSession, Answer, ImprovementLine, IMPROVEMENT_SETTING,
+    AdminSession, Answer, ImprovementLine,
 };
 
 /// How to reach the admin port, and what to do there.
@@ -739,7 +740,7 @@ fn messages(command: &AdminCommand, now_s: u64) -> Result<Vec<Inbound>, Vec<Stri
                 },
         } => control(
             *client,
-            IMPROVEMENT_SETTING,
+            AdminLayout::SETTING_IMPROVEMENT_MULTIPLIER,
             false,
             i64::from(parse_multiplier(multiplier).map_err(|e| vec![e])?),
             0,

@@ -1218,7 +1218,7 @@ impl std::fmt::Display for DemoReport {
                     .multipliers
                     .iter()
                     .find(|(id, _)| *id == client.get())
-                    .map_or(1_000_000, |&(_, ppm)| ppm);
+                    .map_or(crossline_risk::IMPROVEMENT_PPM_DEFAULT, |&(_, ppm)| ppm);
                 writeln!(
                     f,
                     "  client {:<3} ×{:<4} {:>8} shares  {:>5.1}% of the spread  ${:.4}/share",

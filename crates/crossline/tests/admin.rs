@@ -605,6 +605,14 @@ fn client_multipliers_set_and_loaded_through_the_admin_port_price_principal_fill
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // A multiplier out of range is refused before anything is sent.
+    let output = admin_cli(started.admin, &["improvement", "set", "2", "2.5"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("multiplier \"2.5\" is not a number from 0 to 2"),
+        "{stderr}"
+    );
     let bad = dir.join("bad-classes.csv");
     std::fs::write(
         &bad,

@@ -72,8 +72,9 @@ pub struct ClientImprovement {
     pub multiplier_ppm: u32,
 }
 
-/// The largest price-improvement multiplier, ppm (×2.0).
-pub const IMPROVEMENT_MULTIPLIER_PPM_MAX: u32 = 2_000_000;
+/// The largest price-improvement multiplier, ppm (×2.0): the admin message's bound.
+pub const IMPROVEMENT_MULTIPLIER_PPM_MAX: u32 =
+    crossline_types::layout::AdminLayout::IMPROVEMENT_MULTIPLIER_PPM_MAX;
 
 /// New settings for a symbol.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,7 +45,7 @@ pub enum Setting {
 }
 
 /// The price-improvement multiplier of a client no operator has set one for, ppm (×1).
-pub const IMPROVEMENT_PPM_DEFAULT: u32 = 1_000_000;
+pub const IMPROVEMENT_PPM_DEFAULT: u32 = crossline_matcher::PPM;
 
 /// An admin message: who changes what, and until when.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

@@ -594,7 +594,7 @@ impl AdminLayout {
     /// Setting 15: a client's price-improvement multiplier, `a` in parts per million.
     pub const SETTING_IMPROVEMENT_MULTIPLIER: u8 = 15;
     /// The largest price-improvement multiplier, ppm (×2.0).
-    pub const IMPROVEMENT_MULTIPLIER_PPM_MAX: i64 = 2_000_000;
+    pub const IMPROVEMENT_MULTIPLIER_PPM_MAX: u32 = 2_000_000;
 
     /// Checks the codes and ranges every admin message must keep: only defined flag
     /// bits, a defined setting, for a quantity, rate or ppm an `a` that fits 32 bits,
@@ -614,7 +614,7 @@ impl AdminLayout {
             return Err(("a", a.into()));
         }
         if self.setting == Self::SETTING_IMPROVEMENT_MULTIPLIER
-            && !(0..=Self::IMPROVEMENT_MULTIPLIER_PPM_MAX).contains(&a)
+            && !(0..=i64::from(Self::IMPROVEMENT_MULTIPLIER_PPM_MAX)).contains(&a)
         {
             return Err(("a", a.into()));
         }
