@@ -101,11 +101,14 @@ pub(crate) fn improvement(
     increment: Price,
 ) -> Price {
     let spread_micros = spread.micros().max(0);
-    let base = scale(
-        scale(spread_micros, settings.improvement_spread_ppm),
-        multiplier_ppm.min(2 * PPM),
-    )
-    .max(settings.improvement_min.micros());
+    let fraction = scale(spread_micros, settings.improvement_spread_ppm);
+    // Most clients have none: no second scaling for them.
+    let scaled = if multiplier_ppm == PPM {
+        fraction
+    } else {
+        scale(fraction, multiplier_ppm.min(2 * PPM))
+    };
+    let base = scaled.max(settings.improvement_min.micros());
     let limit = if position > 0 {
         settings.long_max
     } else {
